@@ -1,0 +1,607 @@
+/* jobctl-format.c — `list` (a table of jobs) and `show` (one job's runtime
+ * state and settings as aligned "Label: value" lines), plus the aligned
+ * table and timestamp helpers they share with other verbs.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <pwd.h>
+#include <string.h>
+
+#include "jobctl.h"
+#include "jobctl-util.h"
+#include "jobd-error.h"
+
+/* ---- aligned output ---------------------------------------------------- */
+
+struct _JobctlTable {
+  guint n_columns;
+  guint32 right_aligned;  /* bit per column */
+  GPtrArray *cells;       /* char *, row-major; row 0 is the header */
+  GPtrArray *sgrs;        /* const char * (or NULL) per cell */
+};
+
+JobctlTable *
+jobctl_table_new (guint n_columns, guint32 right_aligned, const char *const *header)
+{
+  JobctlTable *table = g_new0 (JobctlTable, 1);
+
+  table->n_columns = n_columns;
+  table->right_aligned = right_aligned;
+  table->cells = g_ptr_array_new_with_free_func (g_free);
+  table->sgrs = g_ptr_array_new ();
+  for (guint i = 0; i < n_columns; i++)
+    jobctl_table_add (table, _(header[i]), NULL);
+  return table;
+}
+
+void
+jobctl_table_free (JobctlTable *table)
+{
+  g_ptr_array_unref (table->cells);
+  g_ptr_array_unref (table->sgrs);
+  g_free (table);
+}
+
+void
+jobctl_table_add (JobctlTable *table, const char *text, const char *sgr)
+{
+  g_ptr_array_add (table->cells, g_strdup (text));
+  g_ptr_array_add (table->sgrs, (gpointer) sgr);
+}
+
+void
+jobctl_table_take (JobctlTable *table, char *text)
+{
+  g_ptr_array_add (table->cells, text);
+  g_ptr_array_add (table->sgrs, NULL);
+}
+
+static void
+append_cell (GString *line, const char *text, const char *sgr, gboolean color,
+             gsize padding, gboolean right)
+{
+  g_autofree char *shown = jobctl_colorize (color, sgr, text);
+
+  if (right)
+    g_string_append_printf (line, "%*s", (int) padding, "");
+  g_string_append (line, shown);
+  if (!right)
+    g_string_append_printf (line, "%*s", (int) padding, "");
+}
+
+void
+jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
+{
+  guint first_row = legend ? 0 : 1;
+  guint n_rows = table->cells->len / table->n_columns;
+  g_autofree gsize *widths = g_new0 (gsize, table->n_columns);
+
+  for (guint i = first_row * table->n_columns; i < table->cells->len; i++)
+    widths[i % table->n_columns] = MAX (widths[i % table->n_columns],
+                                        jobctl_display_width (table->cells->pdata[i]));
+
+  for (guint row = first_row; row < n_rows; row++)
+    {
+      g_autoptr(GString) line = g_string_new (NULL);
+
+      for (guint column = 0; column < table->n_columns; column++)
+        {
+          guint i = row * table->n_columns + column;
+          const char *text = table->cells->pdata[i];
+          gboolean right = (table->right_aligned >> column) & 1;
+          gboolean last = column + 1 == table->n_columns;
+          gsize padding = widths[column] - jobctl_display_width (text);
+
+          append_cell (line, text, table->sgrs->pdata[i], color,
+                       last && !right ? 0 : padding, right);
+          if (!last)
+            g_string_append (line, "  ");
+        }
+      g_print ("%s\n", line->str);
+    }
+}
+
+/* "Label: value" lines with the labels right-aligned, like systemctl status. */
+typedef struct {
+  const char *label;
+  char *value;
+  const char *sgr;
+} Field;
+
+static void
+field_clear (gpointer data)
+{
+  g_free (((Field *) data)->value);
+}
+
+GArray *
+jobctl_fields_new (void)
+{
+  GArray *fields = g_array_new (FALSE, FALSE, sizeof (Field));
+
+  g_array_set_clear_func (fields, field_clear);
+  return fields;
+}
+
+void
+jobctl_fields_add (GArray *fields, const char *label, char *value, const char *sgr)
+{
+  Field field = { label, value, sgr };
+
+  g_array_append_val (fields, field);
+}
+
+void
+jobctl_fields_print (GArray *fields, gboolean color)
+{
+  gsize width = 0;
+
+  for (guint i = 0; i < fields->len; i++)
+    width = MAX (width, jobctl_display_width (g_array_index (fields, Field, i).label));
+  for (guint i = 0; i < fields->len; i++)
+    {
+      Field *field = &g_array_index (fields, Field, i);
+      g_autofree char *shown = jobctl_colorize (color, field->sgr, field->value);
+      gsize padding = width - jobctl_display_width (field->label);
+
+      g_print ("%*s%s: %s\n", (int) padding, "", field->label, shown);
+    }
+}
+
+char *
+jobctl_format_timestamp (guint64 usec, gboolean with_ms)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local ((gint64) (usec / G_USEC_PER_SEC));
+  g_autofree char *text = NULL;
+
+  if (time == NULL)
+    return g_strdup ("-");
+  text = g_date_time_format (time, "%Y-%m-%d %H:%M:%S");
+  if (!with_ms)
+    return g_steal_pointer (&text);
+  return g_strdup_printf ("%s.%03u", text, (guint) (usec % G_USEC_PER_SEC / 1000));
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+static void
+print_list_json (GVariant *jobs)
+{
+  GVariantBuilder rows;
+  GVariantIter iter;
+  const char *name, *state, *object_path;
+  guint32 pid, restarts;
+  guint64 memory, started_at;
+
+  g_variant_builder_init (&rows, G_VARIANT_TYPE ("aa{sv}"));
+  g_variant_iter_init (&iter, jobs);
+  while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, &state, &pid,
+                              &memory, &started_at, &restarts, &object_path))
+    g_variant_builder_add_value (&rows,
+      g_variant_new_parsed ("{'name': <%s>, 'state': <%s>, 'pid': <%u>, "
+                            "'memory': <%t>, 'started-at': <%t>, "
+                            "'restarts': <%u>, 'object': <%s>}",
+                            name, state, pid, memory, started_at, restarts,
+                            object_path));
+  jobctl_print_variant (g_variant_builder_end (&rows));
+}
+
+static char *
+format_pid (guint32 pid)
+{
+  return pid != 0 ? g_strdup_printf ("%u", pid) : g_strdup ("-");
+}
+
+static void
+print_list_table (Jobctl *jobctl, GVariant *jobs)
+{
+  static const char *const header[] = {
+    N_("NAME"), N_("STATE"), N_("PID"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
+  };
+  /* PID, MEMORY and RESTARTS are numbers: right-aligned. */
+  g_autoptr(JobctlTable) table = jobctl_table_new (G_N_ELEMENTS (header),
+                                                   1 << 2 | 1 << 3 | 1 << 5, header);
+  gint64 now = g_get_real_time ();
+  GVariantIter iter;
+  const char *name, *state;
+  guint32 pid, restarts;
+  guint64 memory, started_at;
+
+  g_variant_iter_init (&iter, jobs);
+  while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, &state, &pid,
+                              &memory, &started_at, &restarts, NULL))
+    {
+      gboolean running = pid != 0;
+
+      jobctl_table_add (table, name, NULL);
+      jobctl_table_add (table, state, jobctl_state_sgr (state));
+      jobctl_table_take (table, format_pid (pid));
+      jobctl_table_take (table, running ? jobctl_format_size (memory) : g_strdup ("-"));
+      jobctl_table_take (table, running ? jobctl_format_uptime (started_at, now)
+                                        : g_strdup ("-"));
+      jobctl_table_take (table, g_strdup_printf ("%u", restarts));
+    }
+  jobctl_table_print (table, !jobctl->no_legend, jobctl->color);
+}
+
+int
+jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) jobs = NULL;
+
+  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 0, 0, &argc, &argv, &error)
+      || !jobd_dbus_manager_call_list_sync (jobctl->manager, &jobs, NULL, &error))
+    return jobctl_fail (error);
+
+  if (jobctl->json)
+    print_list_json (jobs);
+  else
+    print_list_table (jobctl, jobs);
+  return JOBCTL_EXIT_OK;
+}
+
+/* ---- show -------------------------------------------------------------- */
+
+typedef enum {
+  SHOW_TEXT, SHOW_ARGS, SHOW_DICT, SHOW_BOOL, SHOW_NUMBER, SHOW_DURATION,
+  SHOW_SIZE, SHOW_PERCENT, SHOW_LIMIT,
+} ShowKind;
+
+typedef struct {
+  const char *key;
+  const char *label;
+  ShowKind kind;
+} ShownSetting;
+
+static const ShownSetting shown_settings[] = {
+  { "command", N_("Command"), SHOW_TEXT },
+  { "args", N_("Arguments"), SHOW_ARGS },
+  { "params", N_("Parameters"), SHOW_TEXT },
+  { "working-directory", N_("Directory"), SHOW_TEXT },
+  { "environment", N_("Environment"), SHOW_DICT },
+  { "buffer-size", N_("Buffer size"), SHOW_NUMBER },
+  { "write-log", N_("Write log"), SHOW_BOOL },
+  { "autostart", N_("Autostart"), SHOW_BOOL },
+  { "restart", N_("Restart"), SHOW_TEXT },
+  { "restart-delay-ms", N_("Restart delay"), SHOW_DURATION },
+  { "restart-delay-max-ms", N_("Restart delay max"), SHOW_DURATION },
+  { "restart-reset-ms", N_("Restart reset"), SHOW_DURATION },
+  { "start-limit-burst", N_("Start limit burst"), SHOW_NUMBER },
+  { "start-limit-interval-ms", N_("Start limit interval"), SHOW_DURATION },
+  { "stop-signal", N_("Stop signal"), SHOW_TEXT },
+  { "stop-timeout-ms", N_("Stop timeout"), SHOW_DURATION },
+  { "reload-signal", N_("Reload signal"), SHOW_TEXT },
+  { "user", N_("User"), SHOW_TEXT },
+  { "group", N_("Group"), SHOW_TEXT },
+  { "interpreter", N_("Interpreter"), SHOW_TEXT },
+  { "memory-max", N_("Memory limit"), SHOW_SIZE },
+  { "cpu-quota", N_("CPU quota"), SHOW_PERCENT },
+  { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
+  { "extra", N_("Extra"), SHOW_DICT },
+};
+
+static gboolean
+variant_to_uint64 (GVariant *value, guint64 *out)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    *out = g_variant_get_uint32 (value);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    *out = g_variant_get_uint64 (value);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* A string or array of strings as a shell would read it back. */
+static char *
+format_words (GVariant *value)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  GVariantIter iter;
+  const char *word;
+
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "&s", &word))
+    {
+      g_autofree char *quoted = g_shell_quote (word);
+      gboolean plain = *word != '\0' && strpbrk (word, " \t\n'\"\\$`*?[]{}()<>|&;#~") == NULL;
+
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append (text, plain ? word : quoted);
+    }
+  return g_strdup (text->len > 0 ? text->str : "-");
+}
+
+/* a{ss} or a{sv} as KEY=VALUE words. */
+static char *
+format_dict (GVariant *value)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  GVariantIter iter;
+  GVariant *entry;
+
+  g_variant_iter_init (&iter, value);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr(GVariant) owned = entry;
+      g_autoptr(GVariant) key = g_variant_get_child_value (entry, 0);
+      g_autoptr(GVariant) item = g_variant_get_child_value (entry, 1);
+      g_autoptr(GVariant) inner = g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT)
+                                  ? g_variant_get_variant (item) : g_variant_ref (item);
+      g_autofree char *printed = g_variant_is_of_type (inner, G_VARIANT_TYPE_STRING)
+                                 ? g_variant_dup_string (inner, NULL)
+                                 : g_variant_print (inner, FALSE);
+
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      g_string_append_printf (text, "%s=%s", g_variant_get_string (key, NULL), printed);
+    }
+  return g_strdup (text->len > 0 ? text->str : "-");
+}
+
+static char *
+format_number (ShowKind kind, guint64 number)
+{
+  if (number == 0 && (kind == SHOW_SIZE || kind == SHOW_PERCENT || kind == SHOW_LIMIT))
+    return g_strdup (_("none"));
+  switch (kind)
+    {
+    case SHOW_DURATION:
+      return jobctl_format_duration_ms (number);
+    case SHOW_SIZE:
+      return jobctl_format_size (number);
+    case SHOW_PERCENT:
+      return g_strdup_printf ("%" G_GUINT64_FORMAT "%%", number);
+    default:
+      return g_strdup_printf ("%" G_GUINT64_FORMAT, number);
+    }
+}
+
+/* value as kind says; anything of an unexpected type as GVariant text. */
+static char *
+format_setting (ShowKind kind, GVariant *value)
+{
+  guint64 number;
+
+  if (kind == SHOW_TEXT && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    {
+      const char *text = g_variant_get_string (value, NULL);
+      return g_strdup (*text != '\0' ? text : "-");
+    }
+  if (kind == SHOW_ARGS && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+    return format_words (value);
+  if (kind == SHOW_DICT && g_variant_is_of_type (value, G_VARIANT_TYPE ("a{s*}")))
+    return format_dict (value);
+  if (kind == SHOW_BOOL && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    return g_strdup (g_variant_get_boolean (value) ? _("yes") : _("no"));
+  if (kind >= SHOW_NUMBER && variant_to_uint64 (value, &number))
+    return format_number (kind, number);
+  return g_variant_print (value, FALSE);
+}
+
+static void
+add_settings_fields (GArray *fields, GVariant *settings)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (shown_settings); i++)
+    {
+      g_autoptr(GVariant) known = g_variant_lookup_value (settings, shown_settings[i].key, NULL);
+
+      if (known != NULL)
+        jobctl_fields_add (fields, _(shown_settings[i].label),
+                   format_setting (shown_settings[i].kind, known), NULL);
+    }
+
+  /* Keys a newer jobd has and this jobctl does not know. */
+  g_variant_iter_init (&iter, settings);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) owned = value;
+      gboolean known = FALSE;
+
+      for (gsize i = 0; i < G_N_ELEMENTS (shown_settings) && !known; i++)
+        known = g_str_equal (shown_settings[i].key, key);
+      if (!known)
+        jobctl_fields_add (fields, key, g_variant_print (value, FALSE), NULL);
+    }
+}
+
+static guint64
+lookup_uint (GVariant *dict, const char *key)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (dict, key, NULL);
+  guint64 number = 0;
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
+    return (guint64) MAX (g_variant_get_int32 (value), 0);
+  if (value != NULL)
+    variant_to_uint64 (value, &number);
+  return number;
+}
+
+static const char *
+lookup_string (GVariant *dict, const char *key)
+{
+  const char *text = NULL;
+
+  if (!g_variant_lookup (dict, key, "&s", &text) || *text == '\0')
+    return NULL;
+  return text;
+}
+
+static char *
+format_last_exit (GVariant *runtime)
+{
+  guint64 code = lookup_uint (runtime, "exit-code");
+  guint64 signo = lookup_uint (runtime, "exit-signal");
+  const char *name = jobctl_signal_name ((int) signo);
+
+  if (signo != 0 && name != NULL)
+    return g_strdup_printf (_("killed by %s"), name);
+  if (signo != 0)
+    return g_strdup_printf (_("killed by signal %u"), (guint) signo);
+  if (code != 0)
+    return g_strdup_printf (_("exit code %u"), (guint) code);
+  return NULL;
+}
+
+static char *
+format_owner (guint64 uid)
+{
+  struct passwd *entry = getpwuid ((uid_t) uid);
+
+  if (entry == NULL)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, uid);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " (%s)", uid, entry->pw_name);
+}
+
+static char *
+format_started (GVariant *runtime, const char *state)
+{
+  guint64 started_at = lookup_uint (runtime, "started-at");
+  g_autofree char *when = NULL;
+  g_autofree char *uptime = NULL;
+
+  if (started_at == 0)
+    return NULL;
+  when = jobctl_format_timestamp (started_at, FALSE);
+  if (g_strcmp0 (state, "up") != 0)
+    return g_steal_pointer (&when);
+  uptime = jobctl_format_uptime (started_at, g_get_real_time ());
+  /* TRANSLATORS: a start time, then for how long the job has been up. */
+  return g_strdup_printf (_("%s (up %s)"), when, uptime);
+}
+
+static void
+add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
+                    const char *memory)
+{
+  const char *state = lookup_string (runtime, "state");
+  const char *reason = lookup_string (runtime, "last-restart-reason");
+  guint64 pid = lookup_uint (runtime, "main-pid");
+  guint64 next_start = lookup_uint (runtime, "next-start-at");
+  guint64 restarts = lookup_uint (runtime, "restarts");
+  char *started = format_started (runtime, state);
+  char *last_exit = format_last_exit (runtime);
+
+  jobctl_fields_add (fields, _("Name"), g_strdup (name), NULL);
+  jobctl_fields_add (fields, _("State"), g_strdup (state != NULL ? state : "-"),
+             jobctl_state_sgr (state));
+  if (pid != 0)
+    jobctl_fields_add (fields, _("Main PID"), g_strdup_printf ("%" G_GUINT64_FORMAT, pid), NULL);
+  if (started != NULL)
+    jobctl_fields_add (fields, _("Started"), started, NULL);
+  if (memory != NULL)
+    jobctl_fields_add (fields, _("Memory"), g_strdup (memory), NULL);
+  jobctl_fields_add (fields, _("Restarts"),
+             reason != NULL
+             ? g_strdup_printf (_("%u (last: %s)"), (guint) restarts, reason)
+             : g_strdup_printf ("%u", (guint) restarts), NULL);
+  if (last_exit != NULL)
+    jobctl_fields_add (fields, _("Last exit"), last_exit, NULL);
+  if (lookup_string (runtime, "last-error") != NULL)
+    jobctl_fields_add (fields, _("Last error"), g_strdup (lookup_string (runtime, "last-error")),
+               "1;31");
+  if (next_start != 0)
+    jobctl_fields_add (fields, _("Next start"), jobctl_format_timestamp (next_start, FALSE), NULL);
+  if (g_variant_lookup (runtime, "owner-uid", "u", NULL))
+    jobctl_fields_add (fields, _("Owner"), format_owner (lookup_uint (runtime, "owner-uid")), NULL);
+  if (lookup_string (runtime, "unit") != NULL)
+    jobctl_fields_add (fields, _("Unit"), g_strdup (lookup_string (runtime, "unit")), NULL);
+}
+
+/* The job's memory, or NULL (no error) when it has none because it is not
+ * running. */
+static gboolean
+get_memory (Jobctl *jobctl, const char *name, GVariant **out_memory, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *source = NULL;
+  guint64 bytes;
+
+  *out_memory = NULL;
+  if (jobd_dbus_manager_call_get_memory_sync (jobctl->manager, name, &bytes,
+                                              &source, NULL, &local_error))
+    {
+      *out_memory = g_variant_ref_sink (g_variant_new ("(ts)", bytes, source));
+      return TRUE;
+    }
+  if (g_error_matches (local_error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+static void
+print_show_json (const char *name, GVariant *settings, GVariant *runtime,
+                 GVariant *memory)
+{
+  GVariantBuilder show;
+
+  g_variant_builder_init (&show, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&show, "{sv}", "name", g_variant_new_string (name));
+  g_variant_builder_add (&show, "{sv}", "runtime", runtime);
+  g_variant_builder_add (&show, "{sv}", "settings", settings);
+  if (memory != NULL)
+    {
+      guint64 bytes;
+      const char *source;
+
+      g_variant_get (memory, "(t&s)", &bytes, &source);
+      g_variant_builder_add (&show, "{sv}", "memory",
+                             g_variant_new_parsed ("{'bytes': <%t>, 'source': <%s>}",
+                                                   bytes, source));
+    }
+  jobctl_print_variant (g_variant_builder_end (&show));
+}
+
+static void
+print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
+                 GVariant *runtime, GVariant *memory)
+{
+  g_autoptr(GArray) fields = jobctl_fields_new ();
+  g_autofree char *memory_text = NULL;
+
+  if (memory != NULL)
+    {
+      guint64 bytes;
+      const char *source;
+      g_autofree char *human = NULL;
+
+      g_variant_get (memory, "(t&s)", &bytes, &source);
+      human = jobctl_format_size (bytes);
+      memory_text = g_strdup_printf ("%s (%s)", human, source);
+    }
+  add_runtime_fields (fields, name, runtime, memory_text);
+  add_settings_fields (fields, settings);
+  jobctl_fields_print (fields, jobctl->color);
+}
+
+int
+jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) settings = NULL;
+  g_autoptr(GVariant) runtime = NULL;
+  g_autoptr(GVariant) memory = NULL;
+
+  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error)
+      || !jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, argv[1], &runtime,
+                                                   NULL, &error)
+      || !jobd_dbus_manager_call_get_settings_sync (jobctl->manager, argv[1], &settings,
+                                                    NULL, &error)
+      || !get_memory (jobctl, argv[1], &memory, &error))
+    return jobctl_fail (error);
+
+  if (jobctl->json)
+    print_show_json (argv[1], settings, runtime, memory);
+  else
+    print_show_text (jobctl, argv[1], settings, runtime, memory);
+  return JOBCTL_EXIT_OK;
+}

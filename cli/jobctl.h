@@ -1,0 +1,122 @@
+/* jobctl.h — what the files of jobctl share: the run's state (options and
+ * the connection to jobd), the verb table entry, exit codes, and the helpers
+ * every verb uses to parse its arguments, reach jobd and report errors.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "jobd-dbus-generated.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes, as `jobctl --help` documents them. */
+typedef enum {
+  JOBCTL_EXIT_OK = 0,
+  JOBCTL_EXIT_FAILURE = 1,     /* failure, jobd not reachable, access denied */
+  JOBCTL_EXIT_USAGE = 2,       /* bad usage or an invalid setting */
+  JOBCTL_EXIT_NOT_UP = 3,      /* status: the job is not up */
+  JOBCTL_EXIT_NO_SUCH_JOB = 4, /* the named job does not exist */
+} JobctlExit;
+
+typedef struct {
+  /* Global options; every verb accepts them too. */
+  char *address;
+  gboolean bus;
+  gboolean json;
+  gboolean no_legend;
+  /* Colour on stdout: a tty and NO_COLOR unset. */
+  gboolean color;
+
+  /* Set by jobctl_connect (). */
+  GDBusConnection *connection;
+  char *bus_name;              /* NULL on a peer-to-peer connection */
+  JobdDBusManager *manager;
+} Jobctl;
+
+typedef struct _JobctlVerb JobctlVerb;
+typedef int (*JobctlVerbFunc) (Jobctl *jobctl, const JobctlVerb *verb,
+                               int argc, char **argv);
+/* The generated call of a method that takes only a job's name. */
+typedef gboolean (*JobctlNameCall) (JobdDBusManager *proxy, const gchar *name,
+                                    GCancellable *cancellable, GError **error);
+
+struct _JobctlVerb {
+  const char *name;
+  JobctlVerbFunc handler;
+  const char *params;   /* positional arguments for --help, e.g. "NAME" */
+  const char *summary;  /* N_() marked */
+  JobctlNameCall call;  /* for jobctl_verb_simple () */
+};
+
+/* Begins a verb: parses its options (entries may be NULL; group, if not
+ * NULL, becomes the main group and is consumed) plus the global ones, checks
+ * that between min_args and max_args positional arguments remain (max_args
+ * -1: no limit), then connects to jobd. argv[0] is the verb's name; on
+ * success argc and argv hold it and the positional arguments. */
+gboolean jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
+                            const GOptionEntry *entries, GOptionGroup *group,
+                            int min_args, int max_args,
+                            int *argc, char ***argv, GError **error);
+
+/* Connects to jobd (see jobctl-connect.c) and makes jobctl->manager. */
+gboolean jobctl_connect (Jobctl *jobctl, GError **error);
+
+/* Prints "jobctl: MESSAGE" on stderr and returns the exit code for error. */
+int jobctl_fail (GError *error);
+
+/* A usage error (exit code 2). */
+void jobctl_set_usage_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* Prints node as pretty JSON on stdout, followed by a newline. */
+void jobctl_print_json (JsonNode *node);
+/* Same, on one line (for streams of JSON objects). */
+void jobctl_print_json_line (JsonNode *node);
+/* Prints a variant (a{sv} becomes an object) as pretty JSON; consumes a
+ * floating reference. */
+void jobctl_print_variant (GVariant *value);
+
+/* Colour: text wrapped in an SGR sequence when jobctl->color is set. */
+char *jobctl_colorize (gboolean color, const char *sgr, const char *text);
+/* The SGR sequence for a job state: green up, red failed, yellow between. */
+const char *jobctl_state_sgr (const char *state);
+
+/* An aligned table (jobctl-format.c); header texts are N_() marked. */
+typedef struct _JobctlTable JobctlTable;
+JobctlTable *jobctl_table_new (guint n_columns, guint32 right_aligned,
+                               const char *const *header);
+void jobctl_table_free (JobctlTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobctlTable, jobctl_table_free)
+/* Adds the next cell, row by row; sgr colours it (may be NULL). */
+void jobctl_table_add (JobctlTable *table, const char *text, const char *sgr);
+void jobctl_table_take (JobctlTable *table, char *text);
+void jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color);
+
+/* "Label: value" lines, labels right-aligned (jobctl-format.c). */
+GArray *jobctl_fields_new (void);
+/* Takes value; label must outlive the array; sgr colours the value. */
+void jobctl_fields_add (GArray *fields, const char *label, char *value, const char *sgr);
+void jobctl_fields_print (GArray *fields, gboolean color);
+
+/* µs since the epoch → local "YYYY-MM-DD HH:MM:SS[.mmm]". */
+char *jobctl_format_timestamp (guint64 usec, gboolean with_ms);
+
+/* jobctl-control.c: remove/start/stop/restart/reload, kill, status, mem. */
+int jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_mem (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-settings.c */
+int jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-format.c */
+int jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-logs.c */
+int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-server.c */
+int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,405 @@
+/* jobd-child.c — fork a job's process: prepare in the parent, exec in the child. */
+#include "config.h"
+
+#include "jobd-child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+
+#include "jobd-error.h"
+
+/* Which step failed in the child, sent with errno over the error pipe. */
+typedef enum {
+  CHILD_STEP_SETSID = 1,
+  CHILD_STEP_STDIO,
+  CHILD_STEP_GROUPS,
+  CHILD_STEP_GID,
+  CHILD_STEP_UID,
+  CHILD_STEP_CHDIR,
+  CHILD_STEP_HOLD,
+  CHILD_STEP_EXEC,
+} ChildStep;
+
+static const char *
+child_step_describe (ChildStep step)
+{
+  switch (step)
+    {
+    case CHILD_STEP_SETSID: return "creating a new session";
+    case CHILD_STEP_STDIO: return "setting up standard input and output";
+    case CHILD_STEP_GROUPS: return "setting supplementary groups";
+    case CHILD_STEP_GID: return "switching group";
+    case CHILD_STEP_UID: return "switching user";
+    case CHILD_STEP_CHDIR: return "changing to the working directory";
+    case CHILD_STEP_HOLD: return "waiting to be released";
+    case CHILD_STEP_EXEC: return "executing the program";
+    default: return "starting";
+    }
+}
+
+void
+jobd_child_spec_clear (JobdChildSpec *spec)
+{
+  g_clear_pointer (&spec->argv, g_strfreev);
+  g_clear_pointer (&spec->envp, g_strfreev);
+  g_clear_pointer ((char **) &spec->cwd, g_free);
+  g_clear_pointer (&spec->groups, g_free);
+  spec->n_groups = 0;
+}
+
+/* Async-signal-safe from here: runs in the forked child. */
+static void G_GNUC_NORETURN
+child_fail (int err_fd, ChildStep step)
+{
+  int report[2] = { step, errno };
+  ssize_t unused G_GNUC_UNUSED;
+
+  unused = write (err_fd, report, sizeof report);
+  _exit (127);
+}
+
+static int
+child_dup_or_null (int fd, int target)
+{
+  if (fd < 0)
+    {
+      int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null_fd < 0)
+        return -1;
+      fd = null_fd;
+    }
+  /* dup2 onto itself would keep FD_CLOEXEC; dup3 never takes equal fds. */
+  if (fd == target)
+    return fcntl (fd, F_SETFD, 0);
+  return dup2 (fd, target) < 0 ? -1 : 0;
+}
+
+static void G_GNUC_NORETURN
+child_run (const JobdChildSpec *spec, int go_read, int err_write)
+{
+  sigset_t all;
+  char go;
+
+  /* jobd ignores SIGPIPE and may block signals; a job starts clean. */
+  for (int sig = 1; sig < NSIG; sig++)
+    signal (sig, SIG_DFL);
+  sigemptyset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+
+  if (setsid () < 0)
+    child_fail (err_write, CHILD_STEP_SETSID);
+  if (child_dup_or_null (-1, STDIN_FILENO) < 0 ||
+      child_dup_or_null (spec->stdout_fd, STDOUT_FILENO) < 0 ||
+      child_dup_or_null (spec->stderr_fd, STDERR_FILENO) < 0)
+    child_fail (err_write, CHILD_STEP_STDIO);
+
+  if (spec->set_creds)
+    {
+      if (setgroups (spec->n_groups, spec->groups) < 0)
+        child_fail (err_write, CHILD_STEP_GROUPS);
+      if (setresgid (spec->gid, spec->gid, spec->gid) < 0)
+        child_fail (err_write, CHILD_STEP_GID);
+      if (setresuid (spec->uid, spec->uid, spec->uid) < 0)
+        child_fail (err_write, CHILD_STEP_UID);
+    }
+  if (spec->cwd != NULL && chdir (spec->cwd) < 0)
+    child_fail (err_write, CHILD_STEP_CHDIR);
+
+  if (go_read >= 0)
+    {
+      ssize_t n;
+      do
+        n = read (go_read, &go, 1);
+      while (n < 0 && errno == EINTR);
+      if (n != 1)
+        {
+          /* jobd gave up on this start (or died): never run unsupervised. */
+          errno = ECANCELED;
+          child_fail (err_write, CHILD_STEP_HOLD);
+        }
+      close (go_read);
+    }
+
+  execve (spec->argv[0], spec->argv, spec->envp);
+  child_fail (err_write, CHILD_STEP_EXEC);
+}
+
+gboolean
+jobd_child_fork (const JobdChildSpec *spec,
+                 GPid *pid,
+                 int *go_fd,
+                 int *err_fd,
+                 GError **error)
+{
+  int go_pipe[2] = { -1, -1 };
+  int err_pipe[2];
+  pid_t child;
+
+  g_return_val_if_fail (spec->argv != NULL && spec->argv[0] != NULL, FALSE);
+
+  if (!g_unix_open_pipe (err_pipe, FD_CLOEXEC, error))
+    return FALSE;
+  if (spec->hold && !g_unix_open_pipe (go_pipe, FD_CLOEXEC, error))
+    {
+      close (err_pipe[0]);
+      close (err_pipe[1]);
+      return FALSE;
+    }
+
+  child = fork ();
+  if (child < 0)
+    {
+      int saved = errno;
+      close (err_pipe[0]);
+      close (err_pipe[1]);
+      if (go_pipe[0] >= 0)
+        {
+          close (go_pipe[0]);
+          close (go_pipe[1]);
+        }
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "fork failed: %s", g_strerror (saved));
+      return FALSE;
+    }
+
+  if (child == 0)
+    {
+      close (err_pipe[0]);
+      if (go_pipe[1] >= 0)
+        close (go_pipe[1]);
+      child_run (spec, go_pipe[0], err_pipe[1]);
+    }
+
+  close (err_pipe[1]);
+  if (go_pipe[0] >= 0)
+    close (go_pipe[0]);
+  *pid = child;
+  *go_fd = go_pipe[1];
+  *err_fd = err_pipe[0];
+  return TRUE;
+}
+
+gboolean
+jobd_child_release (int go_fd, int err_fd, GError **error)
+{
+  int report[2];
+  ssize_t n;
+
+  if (go_fd >= 0)
+    {
+      char go = 'g';
+      do
+        n = write (go_fd, &go, 1);
+      while (n < 0 && errno == EINTR);
+      close (go_fd);
+    }
+
+  /* EOF (0 bytes) means exec closed the pipe: the program runs. */
+  do
+    n = read (err_fd, report, sizeof report);
+  while (n < 0 && errno == EINTR);
+  close (err_fd);
+
+  if (n == 0)
+    return TRUE;
+  if (n != sizeof report)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "lost track of the child while starting it");
+      return FALSE;
+    }
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+               "%s failed: %s", child_step_describe (report[0]),
+               g_strerror (report[1]));
+  return FALSE;
+}
+
+/* ---- preparing a spec from settings (parent side) ---- */
+
+static char *
+resolve_program (const char *program, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  if (strchr (program, '/') == NULL)
+    {
+      path = g_find_program_in_path (program);
+      if (path == NULL)
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                       "command '%s' not found in PATH", program);
+          return NULL;
+        }
+    }
+  else
+    path = g_canonicalize_filename (program, NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "command '%s' does not exist", path);
+      return NULL;
+    }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) || access (path, X_OK) < 0)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "command '%s' is not executable", path);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+static gboolean
+resolve_credentials (JobdChildSpec *spec,
+                     const JobdSettings *settings,
+                     guint owner_uid,
+                     GError **error)
+{
+  struct passwd *pw;
+  int n_groups = 64;
+
+  if (settings->user != NULL)
+    pw = getpwnam (settings->user);
+  else
+    pw = getpwuid (owner_uid);
+
+  if (pw == NULL)
+    {
+      /* Our own uid without a passwd entry: nothing to switch. */
+      if (settings->user == NULL && settings->group == NULL && owner_uid == getuid ())
+        return TRUE;
+      if (settings->user != NULL)
+        g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                     "user '%s' does not exist", settings->user);
+      else
+        g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                     "user ID %u has no passwd entry", owner_uid);
+      return FALSE;
+    }
+
+  if (pw->pw_uid == getuid () && settings->group == NULL)
+    return TRUE;
+  if (getuid () != 0)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "jobd does not run as root, so it cannot run a job as '%s'",
+                   pw->pw_name);
+      return FALSE;
+    }
+
+  spec->set_creds = TRUE;
+  spec->uid = pw->pw_uid;
+  spec->gid = pw->pw_gid;
+  if (settings->group != NULL)
+    {
+      struct group *gr = getgrnam (settings->group);
+      if (gr == NULL)
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                       "group '%s' does not exist", settings->group);
+          return FALSE;
+        }
+      spec->gid = gr->gr_gid;
+    }
+
+  spec->groups = g_new (gid_t, n_groups);
+  if (getgrouplist (pw->pw_name, spec->gid, spec->groups, &n_groups) < 0)
+    {
+      spec->groups = g_renew (gid_t, spec->groups, n_groups);
+      if (getgrouplist (pw->pw_name, spec->gid, spec->groups, &n_groups) < 0)
+        n_groups = 0;
+    }
+  spec->n_groups = n_groups;
+  return TRUE;
+}
+
+static char **
+build_environment (const char *job_name,
+                   const JobdSettings *settings,
+                   const JobdChildSpec *spec)
+{
+  char **envp = g_get_environ ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  /* jobd's own notify/activation variables are not the job's. */
+  envp = g_environ_unsetenv (envp, "NOTIFY_SOCKET");
+  envp = g_environ_unsetenv (envp, "LISTEN_FDS");
+  envp = g_environ_unsetenv (envp, "LISTEN_PID");
+  envp = g_environ_unsetenv (envp, "LISTEN_FDNAMES");
+  envp = g_environ_unsetenv (envp, "WATCHDOG_USEC");
+  envp = g_environ_unsetenv (envp, "WATCHDOG_PID");
+  envp = g_environ_setenv (envp, "JOBD_JOB", job_name, TRUE);
+
+  if (spec->set_creds)
+    {
+      struct passwd *pw = getpwuid (spec->uid);
+      if (pw != NULL)
+        {
+          envp = g_environ_setenv (envp, "USER", pw->pw_name, TRUE);
+          envp = g_environ_setenv (envp, "LOGNAME", pw->pw_name, TRUE);
+          envp = g_environ_setenv (envp, "HOME", pw->pw_dir, TRUE);
+        }
+    }
+
+  if (settings->environment != NULL)
+    {
+      g_hash_table_iter_init (&iter, settings->environment);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        envp = g_environ_setenv (envp, key, value, TRUE);
+    }
+  return envp;
+}
+
+gboolean
+jobd_child_spec_init (JobdChildSpec *spec,
+                      const char *job_name,
+                      const JobdSettings *settings,
+                      guint owner_uid,
+                      GError **error)
+{
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *program = NULL;
+  g_autofree char *cwd = NULL;
+
+  memset (spec, 0, sizeof *spec);
+  spec->stdout_fd = -1;
+  spec->stderr_fd = -1;
+
+  argv = jobd_settings_build_argv (settings, error);
+  if (argv == NULL)
+    return FALSE;
+  program = resolve_program (argv[0], error);
+  if (program == NULL)
+    return FALSE;
+  g_free (argv[0]);
+  argv[0] = g_steal_pointer (&program);
+
+  cwd = jobd_settings_get_working_directory (settings);
+  if (cwd != NULL && !g_file_test (cwd, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "working directory '%s' does not exist", cwd);
+      return FALSE;
+    }
+
+  if (!resolve_credentials (spec, settings, owner_uid, error))
+    {
+      jobd_child_spec_clear (spec);
+      return FALSE;
+    }
+
+  spec->argv = g_steal_pointer (&argv);
+  spec->cwd = g_steal_pointer (&cwd);
+  spec->envp = build_environment (job_name, settings, spec);
+  return TRUE;
+}

@@ -1,0 +1,62 @@
+/* jobd-child.h — forking a job's process, shared by every spawner.
+ *
+ * The child is forked with everything prepared in the parent (argv, envp,
+ * groups) so that between fork and exec it only makes async-signal-safe
+ * calls: new session, stdio, working directory, credentials. With hold set
+ * it then waits on a "go" pipe until the parent releases it, which lets the
+ * systemd spawner move it into its scope before the job's program runs.
+ * An exec failure travels back as errno on a close-on-exec pipe, so a start
+ * either really runs the program or fails with a clear error.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "jobd-settings.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char **argv;          /* argv[0] is the path to exec (absolute or relative to cwd) */
+  char **envp;
+  const char *cwd;      /* NULL = inherit */
+  gboolean set_creds;   /* switch to uid/gid/groups (jobd runs as root) */
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int n_groups;
+  int stdout_fd;        /* dup2'd to 1 in the child; -1 = /dev/null */
+  int stderr_fd;        /* dup2'd to 2 in the child; -1 = /dev/null */
+  gboolean hold;        /* wait for jobd_child_release() before exec */
+} JobdChildSpec;
+
+void jobd_child_spec_clear (JobdChildSpec *spec);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobdChildSpec, jobd_child_spec_clear)
+
+/* Fork. On success *pid is the child (leader of a new session), *go_fd is
+ * the write end of the go pipe (-1 unless hold) and *err_fd the read end of
+ * the exec-error pipe; pass both to jobd_child_release(). */
+gboolean jobd_child_fork (const JobdChildSpec *spec,
+                          GPid *pid,
+                          int *go_fd,
+                          int *err_fd,
+                          GError **error);
+
+/* Let a held child exec (go_fd may be -1 for a child not held) and wait for
+ * the outcome: TRUE once exec succeeded, or SPAWN_FAILED naming the step and
+ * errno. Closes both fds. Blocks only until the child execs or fails, which
+ * involves no waiting on anything but the kernel. */
+gboolean jobd_child_release (int go_fd, int err_fd, GError **error);
+
+/* Resolve settings to a spec: argv (PATH lookup, interpreter), env, cwd and
+ * credentials for owner_uid or the settings' user/group. Checks that the
+ * program exists and is executable, so the error names the real problem.
+ * stdout_fd/stderr_fd are left at -1 for the caller to fill. */
+gboolean jobd_child_spec_init (JobdChildSpec *spec,
+                               const char *job_name,
+                               const JobdSettings *settings,
+                               guint owner_uid,
+                               GError **error);
+
+G_END_DECLS

@@ -1,0 +1,204 @@
+/* jobd-config.c — jobd.conf and the folders jobd works in. */
+#include "config.h"
+
+#include "jobd-config.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "jobd-error.h"
+
+JobdConfig *
+jobd_config_new (void)
+{
+  JobdConfig *config = g_new0 (JobdConfig, 1);
+
+  config->keyfile = g_key_file_new ();
+  config->backend = g_strdup ("auto");
+  config->stop_jobs_on_exit = TRUE;
+  return config;
+}
+
+void
+jobd_config_free (JobdConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->config_file);
+  g_key_file_unref (config->keyfile);
+  g_free (config->state_dir);
+  g_free (config->runtime_dir);
+  g_free (config->log_dir);
+  g_free (config->backend);
+  g_free (config->admin_group);
+  g_free (config->time_zone);
+  g_free (config);
+}
+
+char *
+jobd_config_default_runtime_dir (JobdBusMode bus)
+{
+  if (bus == JOBD_BUS_SESSION || (bus == JOBD_BUS_NONE && getuid () != 0))
+    return g_build_filename (g_get_user_runtime_dir (), "jobd", NULL);
+  return g_strdup ("/run/jobd");
+}
+
+/* systemd's StateDirectory= etc. hand over colon-separated lists; take the first. */
+static char *
+dir_from_systemd (const char *variable)
+{
+  const char *value = g_getenv (variable);
+  g_auto(GStrv) parts = NULL;
+
+  if (value == NULL || *value == '\0')
+    return NULL;
+  parts = g_strsplit (value, ":", 2);
+  return g_strdup (parts[0]);
+}
+
+static void
+set_default_dir (char **field, const char *systemd_variable, char *fallback)
+{
+  g_autofree char *owned_fallback = fallback;
+
+  g_free (*field);
+  *field = dir_from_systemd (systemd_variable);
+  if (*field == NULL)
+    *field = g_steal_pointer (&owned_fallback);
+}
+
+void
+jobd_config_set_defaults (JobdConfig *config, JobdBusMode bus)
+{
+  gboolean per_user = bus == JOBD_BUS_SESSION || (bus == JOBD_BUS_NONE && getuid () != 0);
+
+  config->bus = bus;
+  if (per_user)
+    {
+      set_default_dir (&config->state_dir, "STATE_DIRECTORY",
+                       g_build_filename (g_get_user_state_dir (), "jobd", NULL));
+      set_default_dir (&config->log_dir, "LOGS_DIRECTORY",
+                       g_build_filename (g_get_user_state_dir (), "jobd", "log", NULL));
+    }
+  else
+    {
+      set_default_dir (&config->state_dir, "STATE_DIRECTORY",
+                       g_build_filename (JOBD_LOCALSTATEDIR, "lib", "jobd", NULL));
+      set_default_dir (&config->log_dir, "LOGS_DIRECTORY",
+                       g_build_filename (JOBD_LOCALSTATEDIR, "log", "jobd", NULL));
+    }
+  set_default_dir (&config->runtime_dir, "RUNTIME_DIRECTORY",
+                   jobd_config_default_runtime_dir (bus));
+}
+
+static gboolean
+read_string (GKeyFile *keyfile, const char *key, char **field, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *value = g_key_file_get_string (keyfile, "Daemon", key, &local_error);
+
+  if (value == NULL)
+    {
+      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+          g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "[Daemon] %s: ", key);
+      return FALSE;
+    }
+  g_strstrip (value);
+  g_free (*field);
+  *field = *value != '\0' ? g_steal_pointer (&value) : NULL;
+  return TRUE;
+}
+
+static gboolean
+read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean value;
+
+  if (!g_key_file_has_key (keyfile, "Daemon", key, NULL))
+    return TRUE;
+  value = g_key_file_get_boolean (keyfile, "Daemon", key, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] %s: expected true or false", key);
+      return FALSE;
+    }
+  *field = value;
+  return TRUE;
+}
+
+gboolean
+jobd_config_load (JobdConfig *config,
+                  const char *path,
+                  gboolean explicit_path,
+                  GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *backend = NULL;
+
+  if (!g_key_file_load_from_file (config->keyfile, path, G_KEY_FILE_NONE, &local_error))
+    {
+      if (!explicit_path && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  "cannot read %s: ", path);
+      return FALSE;
+    }
+  g_free (config->config_file);
+  config->config_file = g_strdup (path);
+
+  backend = g_strdup (config->backend);
+  if (!read_string (config->keyfile, "Backend", &backend, error) ||
+      !read_string (config->keyfile, "AdminGroup", &config->admin_group, error) ||
+      !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
+      !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  if (backend == NULL)
+    backend = g_strdup ("auto");
+  if (!g_str_equal (backend, "auto") && !g_str_equal (backend, "systemd") &&
+      !g_str_equal (backend, "direct"))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "%s: [Daemon] Backend: expected auto, systemd or direct, not '%s'",
+                   path, backend);
+      return FALSE;
+    }
+  g_free (config->backend);
+  config->backend = g_steal_pointer (&backend);
+  return TRUE;
+}
+
+static gboolean
+ensure_dir (const char *path, int mode, GError **error)
+{
+  if (g_mkdir_with_parents (path, mode) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot create %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_config_ensure_dirs (JobdConfig *config, GError **error)
+{
+  if (!ensure_dir (config->state_dir, 0755, error) ||
+      !ensure_dir (config->log_dir, 0755, error) ||
+      !ensure_dir (config->runtime_dir, 0755, error))
+    return FALSE;
+  /* Non-root clients must reach the private socket inside. */
+  if (g_chmod (config->runtime_dir, 0755) < 0)
+    g_debug ("cannot chmod %s: %s", config->runtime_dir, g_strerror (errno));
+  return TRUE;
+}

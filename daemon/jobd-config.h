@@ -1,0 +1,58 @@
+/* jobd-config.h — jobd.conf (GKeyFile) and the paths jobd uses.
+ *
+ * [Daemon]
+ * Backend=auto|systemd|direct
+ * AdminGroup=            group whose members may change any job
+ * StopJobsOnExit=true    stop running jobs when jobd shuts down
+ * TimeZone=              for log file names and prefixes (default: local)
+ * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
+ *
+ * Paths come from the mode (system / user / embedded), systemd's
+ * STATE_DIRECTORY / LOGS_DIRECTORY / RUNTIME_DIRECTORY, and --state-dir,
+ * --runtime-dir, --log-dir, in increasing priority.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  JOBD_BUS_NONE,     /* private socket only */
+  JOBD_BUS_SYSTEM,
+  JOBD_BUS_SESSION,
+} JobdBusMode;
+
+typedef struct {
+  char *config_file;     /* NULL when none was read */
+  GKeyFile *keyfile;     /* the whole file, for plugins; never NULL */
+  JobdBusMode bus;
+  char *state_dir;
+  char *runtime_dir;
+  char *log_dir;
+  char *backend;         /* "auto", "systemd", "direct" */
+  char *admin_group;     /* NULL = none */
+  gboolean stop_jobs_on_exit;
+  char *time_zone;       /* NULL = local */
+} JobdConfig;
+
+JobdConfig *jobd_config_new (void);
+void jobd_config_free (JobdConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdConfig, jobd_config_free)
+
+/* Fill the defaults for a mode (paths, backend). */
+void jobd_config_set_defaults (JobdConfig *config, JobdBusMode bus);
+/* Read a key file over the defaults; a missing file at the default path is
+ * fine, a missing explicit file or a bad value is an error. */
+gboolean jobd_config_load (JobdConfig *config,
+                           const char *path,
+                           gboolean explicit_path,
+                           GError **error);
+/* Make the state, runtime and log folders (0755; the runtime socket folder
+ * is world-traversable so non-root clients can connect). */
+gboolean jobd_config_ensure_dirs (JobdConfig *config, GError **error);
+
+/* The default runtime directory for a mode (jobctl uses it to find jobd). */
+char *jobd_config_default_runtime_dir (JobdBusMode bus);
+
+G_END_DECLS

@@ -1,0 +1,999 @@
+/* jobd-dbus-service.c — org.jobd1 over D-Bus: method table, authorization,
+ * connections, job objects. */
+#include "config.h"
+
+#include "jobd-dbus-service.h"
+
+#include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobd-auth.h"
+#include "jobd-dbus-generated.h"
+#include "jobd-dbus-peer.h"
+#include "jobd-error.h"
+#include "jobd-memory.h"
+#include "jobd-serverlog.h"
+
+typedef struct _MethodBinding MethodBinding;
+
+struct _JobdDBusService {
+  GObject parent_instance;
+
+  JobdManager *manager;
+  JobdDBusManager *skeleton;
+  GDBusServer *server;
+  char *socket_path;
+  GPtrArray *connections;       /* GDBusConnection*, every one we serve */
+  GHashTable *subtree_ids;      /* GDBusConnection* → registration id */
+  GHashTable *bus_uid_cache;    /* unique name → uid, for bus callers */
+  guint own_name_id;
+  gboolean serving;
+  GCallback on_name_lost;
+  gpointer on_name_lost_data;
+  MethodBinding *bindings;
+};
+
+G_DEFINE_FINAL_TYPE (JobdDBusService, jobd_dbus_service, G_TYPE_OBJECT)
+
+typedef void (*MethodImpl) (JobdDBusService *self,
+                            GDBusMethodInvocation *invocation,
+                            guint caller_uid,
+                            JobdJob *job);
+
+/* ---- the method table: every method, the access it needs, its code ---- */
+
+typedef struct {
+  const char *signal;     /* the skeleton's handle-* signal */
+  JobdAccess access;
+  gboolean takes_job;     /* first argument is a job name, looked up first */
+  MethodImpl impl;
+} MethodEntry;
+
+struct _MethodBinding {
+  JobdDBusService *service;
+  const MethodEntry *entry;
+};
+
+static void method_add (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_remove (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_update (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_job (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_settings (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_runtime (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_list (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_status (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_status_all (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_start (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_stop (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_restart (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_reload (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_kill (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_read_output (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_follow_output (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_memory (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_server_memory (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_get_server_log (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+
+static const MethodEntry method_table[] = {
+  { "handle-add",               JOBD_ACCESS_CREATE, FALSE, method_add },
+  { "handle-remove",            JOBD_ACCESS_MODIFY, TRUE,  method_remove },
+  { "handle-update",            JOBD_ACCESS_MODIFY, TRUE,  method_update },
+  { "handle-get-job",           JOBD_ACCESS_READ,   TRUE,  method_get_job },
+  { "handle-get-settings",      JOBD_ACCESS_READ,   TRUE,  method_get_settings },
+  { "handle-get-runtime",       JOBD_ACCESS_READ,   TRUE,  method_get_runtime },
+  { "handle-list",              JOBD_ACCESS_READ,   FALSE, method_list },
+  { "handle-status",            JOBD_ACCESS_READ,   TRUE,  method_status },
+  { "handle-status-all",        JOBD_ACCESS_READ,   FALSE, method_status_all },
+  { "handle-start",             JOBD_ACCESS_MODIFY, TRUE,  method_start },
+  { "handle-stop",              JOBD_ACCESS_MODIFY, TRUE,  method_stop },
+  { "handle-restart",           JOBD_ACCESS_MODIFY, TRUE,  method_restart },
+  { "handle-reload",            JOBD_ACCESS_MODIFY, TRUE,  method_reload },
+  { "handle-kill",              JOBD_ACCESS_MODIFY, TRUE,  method_kill },
+  { "handle-read-output",       JOBD_ACCESS_READ,   TRUE,  method_read_output },
+  { "handle-follow-output",     JOBD_ACCESS_READ,   TRUE,  method_follow_output },
+  { "handle-get-memory",        JOBD_ACCESS_READ,   TRUE,  method_get_memory },
+  { "handle-get-server-memory", JOBD_ACCESS_READ,   FALSE, method_get_server_memory },
+  { "handle-get-server-log",    JOBD_ACCESS_READ,   FALSE, method_get_server_log },
+};
+
+/* ---- replies ---- */
+
+static void
+return_error (GDBusMethodInvocation *invocation, const GError *error)
+{
+  if (error->domain == JOBD_ERROR)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_error_literal (invocation, JOBD_ERROR,
+                                                   JOBD_ERROR_FAILED, error->message);
+}
+
+static void
+return_ok_or_error (GDBusMethodInvocation *invocation, gboolean ok, const GError *error)
+{
+  if (ok)
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    return_error (invocation, error);
+}
+
+/* ---- dispatch: caller → access check → implementation ---- */
+
+static void
+dispatch_call (const MethodBinding *binding, GDBusMethodInvocation *invocation, guint uid)
+{
+  JobdDBusService *self = binding->service;
+  JobdConfig *config = jobd_manager_get_config (self->manager);
+  g_autoptr(GError) error = NULL;
+  JobdJob *job = NULL;
+
+  if (binding->entry->takes_job)
+    {
+      const char *name = NULL;
+      g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 0, "&s", &name);
+      job = jobd_manager_lookup_job (self->manager, name, &error);
+      if (job == NULL)
+        {
+          g_autoptr(GError) name_error = NULL;
+          /* A malformed name deserves that answer rather than "no such job". */
+          return_error (invocation, jobd_name_validate (name, &name_error) ? error : name_error);
+          return;
+        }
+    }
+  if (!jobd_auth_check (binding->entry->access, uid, config->admin_group, job, &error))
+    {
+      return_error (invocation, error);
+      return;
+    }
+  binding->entry->impl (self, invocation, uid, job);
+}
+
+typedef struct {
+  const MethodBinding *binding;
+  GDBusMethodInvocation *invocation;
+  char *sender;
+} PendingCaller;
+
+static void
+on_bus_caller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PendingCaller *pending = user_data;
+  JobdDBusService *self = pending->binding->service;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  guint uid;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_dbus_method_invocation_return_error (pending->invocation, JOBD_ERROR,
+                                             JOBD_ERROR_ACCESS_DENIED,
+                                             "cannot identify the caller: %s", error->message);
+    }
+  else
+    {
+      g_variant_get (reply, "(u)", &uid);
+      /* Unique names are never reused on a bus: caching is safe. Bounded. */
+      if (g_hash_table_size (self->bus_uid_cache) > 4096)
+        g_hash_table_remove_all (self->bus_uid_cache);
+      g_hash_table_insert (self->bus_uid_cache, g_strdup (pending->sender), GUINT_TO_POINTER (uid + 1));
+      dispatch_call (pending->binding, pending->invocation, uid);
+    }
+  g_object_unref (pending->invocation);
+  g_free (pending->sender);
+  g_object_unref (self);
+  g_free (pending);
+}
+
+/* Every skeleton method lands here (connected swapped, so the binding comes
+ * first and the per-method arguments, read from the invocation, are ignored). */
+static gboolean
+on_method_call (MethodBinding *binding, GDBusMethodInvocation *invocation)
+{
+  JobdDBusService *self = binding->service;
+  GDBusConnection *connection = g_dbus_method_invocation_get_connection (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  PendingCaller *pending;
+  gpointer cached;
+
+  if (sender == NULL)
+    {
+      /* Peer-to-peer: the kernel told us who is on the other end. */
+      GCredentials *credentials = g_dbus_connection_get_peer_credentials (connection);
+      uid_t uid = credentials != NULL ? g_credentials_get_unix_user (credentials, NULL) : (uid_t) -1;
+
+      if (uid == (uid_t) -1)
+        g_dbus_method_invocation_return_error_literal (invocation, JOBD_ERROR,
+                                                       JOBD_ERROR_ACCESS_DENIED,
+                                                       "cannot identify the caller");
+      else
+        dispatch_call (binding, invocation, uid);
+      return TRUE;
+    }
+
+  cached = g_hash_table_lookup (self->bus_uid_cache, sender);
+  if (cached != NULL)
+    {
+      dispatch_call (binding, invocation, GPOINTER_TO_UINT (cached) - 1);
+      return TRUE;
+    }
+
+  pending = g_new0 (PendingCaller, 1);
+  pending->binding = binding;
+  pending->invocation = g_object_ref (invocation);
+  pending->sender = g_strdup (sender);
+  g_object_ref (self);
+  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionUnixUser",
+                          g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_bus_caller_uid, pending);
+  return TRUE;
+}
+
+/* ---- the methods ---- */
+
+static JobdSettingsFlags
+settings_flags_for (guint caller_uid)
+{
+  return caller_uid == 0 ? JOBD_SETTINGS_FLAGS_PRIVILEGED : JOBD_SETTINGS_FLAGS_NONE;
+}
+
+static void
+method_add (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  const char *name = NULL;
+  g_autoptr(GVariant) asv = NULL;
+  g_autoptr(JobdSettings) settings = jobd_settings_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&s@a{sv})", &name, &asv);
+  if (!jobd_name_validate (name, &error) ||
+      !jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) ||
+      jobd_manager_add_job (self->manager, name, g_steal_pointer (&settings), uid, &error) == NULL)
+    {
+      return_error (invocation, error);
+      return;
+    }
+  path = jobd_dbus_job_path (name);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
+static void
+method_remove (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_remove_job (self->manager, jobd_job_get_name (job), &error);
+
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_update (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GVariant) asv = NULL;
+  g_autoptr(JobdSettings) settings = jobd_settings_copy (jobd_job_get_settings (job));
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &asv);
+  ok = jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) &&
+       jobd_manager_update_job (self->manager, jobd_job_get_name (job),
+                                g_steal_pointer (&settings), &error);
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_get_job (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
+static void
+method_get_settings (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  GVariant *settings = jobd_settings_to_variant (jobd_job_get_settings (job));
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&settings, 1));
+}
+
+static void
+method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  GVariant *runtime = jobd_job_get_runtime_variant (job);
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&runtime, 1));
+}
+
+static void
+method_list (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  g_autoptr(JobdMemorySnapshot) snapshot = NULL;
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssuttuo)"));
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      JobdJob *job = jobs->pdata[i];
+      g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+      guint64 memory = 0;
+      const char *source;
+
+      if (jobd_job_get_process (job) != NULL)
+        {
+          /* One /proc scan for the whole list, made only if something runs. */
+          if (snapshot == NULL)
+            snapshot = jobd_memory_snapshot_new (NULL);
+          jobd_job_get_memory (job, snapshot, &memory, &source, NULL);
+        }
+      g_variant_builder_add (&builder, "(ssuttuo)",
+                             jobd_job_get_name (job),
+                             jobd_state_to_string (jobd_job_get_state (job)),
+                             (guint32) jobd_job_get_pid (job),
+                             memory,
+                             (guint64) jobd_job_get_started_at (job),
+                             jobd_job_get_restarts (job),
+                             path);
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(ssuttuo))", &builder));
+}
+
+static void
+method_status (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_dbus_method_invocation_return_value (invocation,
+      g_variant_new ("(s)", jobd_state_to_string (jobd_job_get_state (job))));
+}
+
+static void
+method_status_all (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; i < jobs->len; i++)
+    g_variant_builder_add (&builder, "{ss}", jobd_job_get_name (jobs->pdata[i]),
+                           jobd_state_to_string (jobd_job_get_state (jobs->pdata[i])));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a{ss})", &builder));
+}
+
+static void
+on_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_start_job_finish (JOBD_MANAGER (source), result, &error);
+
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_start (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  jobd_manager_start_job_async (self->manager, jobd_job_get_name (job), NULL,
+                                on_start_done, g_object_ref (invocation));
+}
+
+static void
+method_stop (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_stop_job (self->manager, jobd_job_get_name (job), &error);
+
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+on_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_restart_job_finish (JOBD_MANAGER (source), result, &error);
+
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_restart (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  jobd_manager_restart_job_async (self->manager, jobd_job_get_name (job), NULL,
+                                  on_restart_done, g_object_ref (invocation));
+}
+
+static void
+method_reload (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_reload_job (self->manager, jobd_job_get_name (job), &error);
+
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_kill (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gint32 signo = 0;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "i", &signo);
+  ok = jobd_manager_kill_job (self->manager, jobd_job_get_name (job), signo, &error);
+  return_ok_or_error (invocation, ok, error);
+}
+
+static void
+method_read_output (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GPtrArray) lines = NULL;
+  GVariantBuilder builder;
+  guint32 max_lines = 0;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "u", &max_lines);
+  lines = jobd_output_read (jobd_job_get_output (job), max_lines);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
+  for (guint i = 0; i < lines->len; i++)
+    {
+      JobdLine *line = lines->pdata[i];
+      g_variant_builder_add (&builder, "(tss)", (guint64) line->time_usec,
+                             jobd_stream_to_string (line->stream), line->text);
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(tss))", &builder));
+}
+
+static void
+method_follow_output (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fd_list = NULL;
+  int fd = jobd_output_follow (jobd_job_get_output (job), &error);
+  int index;
+
+  if (fd < 0)
+    {
+      return_error (invocation, error);
+      return;
+    }
+  fd_list = g_unix_fd_list_new ();
+  index = g_unix_fd_list_append (fd_list, fd, &error);
+  close (fd);
+  if (index < 0)
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value_with_unix_fd_list (invocation,
+                                                           g_variant_new ("(h)", index),
+                                                           fd_list);
+}
+
+static void
+method_get_memory (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  const char *source = NULL;
+  guint64 bytes = 0;
+
+  if (!jobd_job_get_memory (job, NULL, &bytes, &source, &error))
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ts)", bytes, source));
+}
+
+static void
+method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 bytes = 0;
+
+  if (!jobd_memory_process_rss (getpid (), &bytes, &error))
+    {
+      return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", bytes));
+}
+
+static void
+method_get_server_log (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_auto(GStrv) lines = NULL;
+  guint32 max_lines = 0;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(u)", &max_lines);
+  lines = jobd_server_log_get_lines (max_lines);
+  g_dbus_method_invocation_return_value (invocation,
+      g_variant_new ("(^as)", lines));
+}
+
+/* ---- job objects: a subtree, so a new connection costs one registration
+ * whatever the number of jobs ---- */
+
+char *
+jobd_dbus_job_path (const char *name)
+{
+  GString *path = g_string_new (JOBD_DBUS_JOB_PATH_PREFIX "/");
+
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p))
+        g_string_append_c (path, *p);
+      else
+        g_string_append_printf (path, "_%02x", (guchar) *p);
+    }
+  return g_string_free (path, FALSE);
+}
+
+char *
+jobd_dbus_job_name_from_node (const char *node)
+{
+  GString *name = g_string_new (NULL);
+
+  for (const char *p = node; *p != '\0'; p++)
+    {
+      if (*p != '_')
+        {
+          g_string_append_c (name, *p);
+          continue;
+        }
+      if (!g_ascii_isxdigit (p[1]) || !g_ascii_isxdigit (p[2]))
+        {
+          g_string_free (name, TRUE);
+          return NULL;
+        }
+      g_string_append_c (name, (char) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
+      p += 2;
+    }
+  return g_string_free (name, FALSE);
+}
+
+static JobdJob *
+job_for_node (JobdDBusService *self, const char *node)
+{
+  g_autofree char *name = node != NULL ? jobd_dbus_job_name_from_node (node) : NULL;
+
+  return name != NULL ? jobd_manager_lookup_job (self->manager, name, NULL) : NULL;
+}
+
+static GVariant *
+job_property_value (JobdJob *job, const char *property)
+{
+  JobdProcess *process = jobd_job_get_process (job);
+  const char *unit = process != NULL ? jobd_process_get_unit (process) : NULL;
+  const char *reason = jobd_job_get_last_restart_reason (job);
+  const char *error = jobd_job_get_last_error (job);
+
+  if (g_str_equal (property, "Name"))
+    return g_variant_new_string (jobd_job_get_name (job));
+  if (g_str_equal (property, "State"))
+    return g_variant_new_string (jobd_state_to_string (jobd_job_get_state (job)));
+  if (g_str_equal (property, "MainPID"))
+    return g_variant_new_uint32 (jobd_job_get_pid (job));
+  if (g_str_equal (property, "StartedAt"))
+    return g_variant_new_uint64 (jobd_job_get_started_at (job));
+  if (g_str_equal (property, "ExitCode"))
+    return g_variant_new_int32 (jobd_job_get_exit_code (job));
+  if (g_str_equal (property, "ExitSignal"))
+    return g_variant_new_int32 (jobd_job_get_exit_signal (job));
+  if (g_str_equal (property, "Restarts"))
+    return g_variant_new_uint32 (jobd_job_get_restarts (job));
+  if (g_str_equal (property, "LastRestartReason"))
+    return g_variant_new_string (reason != NULL ? reason : "");
+  if (g_str_equal (property, "LastError"))
+    return g_variant_new_string (error != NULL ? error : "");
+  if (g_str_equal (property, "NextStartAt"))
+    return g_variant_new_uint64 (jobd_job_get_next_start_at (job));
+  if (g_str_equal (property, "OwnerUID"))
+    return g_variant_new_uint32 (jobd_job_get_owner_uid (job));
+  if (g_str_equal (property, "Unit"))
+    return g_variant_new_string (unit != NULL ? unit : "");
+  if (g_str_equal (property, "Settings"))
+    return jobd_settings_to_variant (jobd_job_get_settings (job));
+  return NULL;
+}
+
+static GVariant *
+job_get_property (GDBusConnection *connection,
+                  const char *sender,
+                  const char *object_path,
+                  const char *interface_name,
+                  const char *property_name,
+                  GError **error,
+                  gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  const char *node = strrchr (object_path, '/') + 1;
+  JobdJob *job = job_for_node (self, node);
+  GVariant *value = job != NULL ? job_property_value (job, property_name) : NULL;
+
+  if (value == NULL)
+    g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY,
+                 "no property %s on %s", property_name, object_path);
+  return value;
+}
+
+static const GDBusInterfaceVTable job_vtable = {
+  .get_property = job_get_property,
+};
+
+static char **
+subtree_enumerate (GDBusConnection *connection,
+                   const char *sender,
+                   const char *object_path,
+                   gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  GPtrArray *nodes = g_ptr_array_new ();
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (jobs->pdata[i]));
+      g_ptr_array_add (nodes, g_strdup (strrchr (path, '/') + 1));
+    }
+  g_ptr_array_add (nodes, NULL);
+  return (char **) g_ptr_array_free (nodes, FALSE);
+}
+
+static GDBusInterfaceInfo **
+subtree_introspect (GDBusConnection *connection,
+                    const char *sender,
+                    const char *object_path,
+                    const char *node,
+                    gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  GDBusInterfaceInfo **infos;
+
+  if (job_for_node (self, node) == NULL)
+    return NULL;
+  infos = g_new0 (GDBusInterfaceInfo *, 2);
+  infos[0] = g_dbus_interface_info_ref (jobd_dbus_job_interface_info ());
+  return infos;
+}
+
+static const GDBusInterfaceVTable *
+subtree_dispatch (GDBusConnection *connection,
+                  const char *sender,
+                  const char *object_path,
+                  const char *interface_name,
+                  const char *node,
+                  gpointer *out_user_data,
+                  gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+
+  if (g_strcmp0 (interface_name, "org.jobd1.Job") != 0 || job_for_node (self, node) == NULL)
+    return NULL;
+  *out_user_data = self;
+  return &job_vtable;
+}
+
+static const GDBusSubtreeVTable subtree_vtable = {
+  .enumerate = subtree_enumerate,
+  .introspect = subtree_introspect,
+  .dispatch = subtree_dispatch,
+};
+
+static GVariant *
+job_all_properties (JobdJob *job)
+{
+  GDBusInterfaceInfo *info = jobd_dbus_job_interface_info ();
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; info->properties[i] != NULL; i++)
+    g_variant_builder_add (&builder, "{sv}", info->properties[i]->name,
+                           job_property_value (job, info->properties[i]->name));
+  return g_variant_builder_end (&builder);
+}
+
+static void
+emit_job_properties_changed (JobdDBusService *self, JobdJob *job)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GVariant) parameters = NULL;
+
+  if (self->connections->len == 0)
+    return;
+  path = jobd_dbus_job_path (jobd_job_get_name (job));
+  parameters = g_variant_ref_sink (g_variant_new ("(s@a{sv}as)", "org.jobd1.Job",
+                                                  job_all_properties (job), NULL));
+  for (guint i = 0; i < self->connections->len; i++)
+    g_dbus_connection_emit_signal (self->connections->pdata[i], NULL, path,
+                                   "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                   parameters, NULL);
+}
+
+/* ---- manager events → signals ---- */
+
+static void
+on_job_added (JobdManager *manager, JobdJob *job, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+
+  jobd_dbus_manager_emit_job_added (self->skeleton, jobd_job_get_name (job), path);
+}
+
+static void
+on_job_removed (JobdManager *manager, JobdJob *job, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+
+  jobd_dbus_manager_emit_job_removed (self->skeleton, jobd_job_get_name (job), path);
+}
+
+static void
+on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new_state,
+                      GVariant *details, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+
+  jobd_dbus_manager_emit_job_state_changed (self->skeleton, jobd_job_get_name (job),
+                                            jobd_state_to_string (old_state),
+                                            jobd_state_to_string (new_state),
+                                            details);
+}
+
+static void
+on_job_changed (JobdManager *manager, JobdJob *job, gpointer user_data)
+{
+  emit_job_properties_changed (user_data, job);
+}
+
+/* ---- connections ---- */
+
+static gboolean
+export_on (JobdDBusService *self, GDBusConnection *connection, GError **error)
+{
+  guint subtree_id;
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                         connection, JOBD_DBUS_PATH, error))
+    return FALSE;
+  subtree_id = g_dbus_connection_register_subtree (connection, JOBD_DBUS_JOB_PATH_PREFIX,
+                                                   &subtree_vtable,
+                                                   G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                                   self, NULL, error);
+  if (subtree_id == 0)
+    {
+      g_dbus_interface_skeleton_unexport_from_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                                          connection);
+      return FALSE;
+    }
+  g_hash_table_insert (self->subtree_ids, g_object_ref (connection), GUINT_TO_POINTER (subtree_id));
+  g_ptr_array_add (self->connections, g_object_ref (connection));
+  return TRUE;
+}
+
+static void
+unexport_from (JobdDBusService *self, GDBusConnection *connection)
+{
+  guint subtree_id = GPOINTER_TO_UINT (g_hash_table_lookup (self->subtree_ids, connection));
+
+  if (subtree_id == 0)
+    return;
+  g_dbus_connection_unregister_subtree (connection, subtree_id);
+  g_dbus_interface_skeleton_unexport_from_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                                      connection);
+  g_hash_table_remove (self->subtree_ids, connection);
+  g_ptr_array_remove (self->connections, connection);
+}
+
+static void
+on_peer_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error,
+                gpointer user_data)
+{
+  unexport_from (user_data, connection);
+}
+
+static gboolean
+on_new_connection (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!export_on (self, connection, &error) ||
+      jobd_dbus_peer_register_bus_driver (connection, &error) == 0)
+    {
+      g_warning ("cannot serve a new client: %s", error->message);
+      unexport_from (self, connection);
+      return FALSE;
+    }
+  g_signal_connect_object (connection, "closed", G_CALLBACK (on_peer_closed), self, 0);
+  return TRUE;
+}
+
+static gboolean
+on_allow_mechanism (GDBusAuthObserver *observer, const char *mechanism, gpointer user_data)
+{
+  /* Only EXTERNAL tells us the caller's uid, which authorization needs. */
+  return g_strcmp0 (mechanism, "EXTERNAL") == 0;
+}
+
+gboolean
+jobd_dbus_service_listen_private (JobdDBusService *self,
+                                  const char *socket_path,
+                                  GError **error)
+{
+  g_autofree char *escaped = g_dbus_address_escape_value (socket_path);
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
+  g_autofree char *guid = g_dbus_generate_guid ();
+  g_autoptr(GDBusAuthObserver) observer = g_dbus_auth_observer_new ();
+
+  /* A socket file left by a jobd that died; we hold the runtime dir. */
+  if (g_unlink (socket_path) < 0 && errno != ENOENT)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot remove stale socket %s: %s", socket_path, g_strerror (saved));
+      return FALSE;
+    }
+  g_signal_connect (observer, "allow-mechanism", G_CALLBACK (on_allow_mechanism), NULL);
+  self->server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid,
+                                         observer, NULL, error);
+  if (self->server == NULL)
+    return FALSE;
+  g_signal_connect_object (self->server, "new-connection", G_CALLBACK (on_new_connection), self, 0);
+  g_dbus_server_start (self->server);
+  /* Any local user may connect; the method table decides what they may do. */
+  if (g_chmod (socket_path, 0666) < 0)
+    g_warning ("cannot open %s to other users: %s", socket_path, g_strerror (errno));
+  self->socket_path = g_strdup (socket_path);
+  self->serving = TRUE;
+  g_message ("listening on %s", address);
+  return TRUE;
+}
+
+static void
+on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* Export everything before the name is ours, so no caller sees a half API. */
+  if (!export_on (self, connection, &error))
+    g_warning ("cannot export the API on the bus: %s", error->message);
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  g_message ("owning %s on the bus", name);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+
+  g_warning ("cannot own %s on the bus (another jobd running, or not allowed by the bus policy)",
+             name);
+  if (connection != NULL)
+    unexport_from (self, connection);
+  if (self->on_name_lost != NULL)
+    ((void (*) (gpointer)) self->on_name_lost) (self->on_name_lost_data);
+}
+
+void
+jobd_dbus_service_own_name (JobdDBusService *self,
+                            GBusType bus_type,
+                            GCallback on_lost,
+                            gpointer user_data)
+{
+  self->on_name_lost = on_lost;
+  self->on_name_lost_data = user_data;
+  self->own_name_id = g_bus_own_name (bus_type, JOBD_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+                                      on_bus_acquired, on_name_acquired, on_name_lost,
+                                      self, NULL);
+}
+
+gboolean
+jobd_dbus_service_is_serving (JobdDBusService *self)
+{
+  return self->serving;
+}
+
+void
+jobd_dbus_service_stop (JobdDBusService *self)
+{
+  g_clear_handle_id (&self->own_name_id, g_bus_unown_name);
+  if (self->server != NULL)
+    {
+      g_dbus_server_stop (self->server);
+      g_clear_object (&self->server);
+      if (self->socket_path != NULL)
+        g_unlink (self->socket_path);
+    }
+  while (self->connections->len > 0)
+    {
+      GDBusConnection *connection = g_object_ref (self->connections->pdata[0]);
+      unexport_from (self, connection);
+      g_dbus_connection_flush_sync (connection, NULL, NULL);
+      g_object_unref (connection);
+    }
+  self->serving = FALSE;
+}
+
+/* ---- GObject ---- */
+
+JobdDBusService *
+jobd_dbus_service_new (JobdManager *manager)
+{
+  JobdDBusService *self = g_object_new (JOBD_TYPE_DBUS_SERVICE, NULL);
+
+  self->manager = g_object_ref (manager);
+  self->skeleton = jobd_dbus_manager_skeleton_new ();
+  jobd_dbus_manager_set_version (self->skeleton, PACKAGE_VERSION);
+  jobd_dbus_manager_set_backend (self->skeleton, jobd_manager_get_backend_name (manager));
+
+  self->bindings = g_new0 (MethodBinding, G_N_ELEMENTS (method_table));
+  for (gsize i = 0; i < G_N_ELEMENTS (method_table); i++)
+    {
+      self->bindings[i].service = self;
+      self->bindings[i].entry = &method_table[i];
+      g_signal_connect_swapped (self->skeleton, method_table[i].signal,
+                                G_CALLBACK (on_method_call), &self->bindings[i]);
+    }
+
+  g_signal_connect_object (manager, "job-added", G_CALLBACK (on_job_added), self, 0);
+  g_signal_connect_object (manager, "job-removed", G_CALLBACK (on_job_removed), self, 0);
+  g_signal_connect_object (manager, "job-state-changed", G_CALLBACK (on_job_state_changed), self, 0);
+  g_signal_connect_object (manager, "job-changed", G_CALLBACK (on_job_changed), self, 0);
+  return self;
+}
+
+static void
+jobd_dbus_service_dispose (GObject *object)
+{
+  JobdDBusService *self = JOBD_DBUS_SERVICE (object);
+
+  if (self->connections != NULL)
+    jobd_dbus_service_stop (self);
+  if (self->skeleton != NULL)
+    g_signal_handlers_disconnect_matched (self->skeleton, G_SIGNAL_MATCH_FUNC, 0, 0,
+                                          NULL, on_method_call, NULL);
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->manager);
+  G_OBJECT_CLASS (jobd_dbus_service_parent_class)->dispose (object);
+}
+
+static void
+jobd_dbus_service_finalize (GObject *object)
+{
+  JobdDBusService *self = JOBD_DBUS_SERVICE (object);
+
+  g_ptr_array_unref (self->connections);
+  g_hash_table_unref (self->subtree_ids);
+  g_hash_table_unref (self->bus_uid_cache);
+  g_free (self->socket_path);
+  g_free (self->bindings);
+  G_OBJECT_CLASS (jobd_dbus_service_parent_class)->finalize (object);
+}
+
+static void
+jobd_dbus_service_class_init (JobdDBusServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = jobd_dbus_service_dispose;
+  object_class->finalize = jobd_dbus_service_finalize;
+}
+
+static void
+jobd_dbus_service_init (JobdDBusService *self)
+{
+  self->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  self->subtree_ids = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->bus_uid_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}

@@ -1,0 +1,784 @@
+/* jobd-job.c — a job's state machine: start, stop, exits, restart policy. */
+#include "config.h"
+
+#include "jobd-job.h"
+
+#include <signal.h>
+
+#include "jobd-error.h"
+
+struct _JobdJob {
+  GObject parent_instance;
+
+  char *name;
+  JobdSettings *settings;
+  guint owner_uid;
+  const JobdJobContext *context;
+
+  JobdState state;
+  gboolean wanted_up;
+  JobdProcess *process;
+  gulong exited_handler;
+  JobdOutput *output;
+
+  gint64 started_at;          /* real time, µs */
+  gint64 started_mono;        /* monotonic, µs */
+  int exit_code;              /* -1 = none */
+  int exit_signal;            /* 0 = none */
+  guint restarts;
+  char *last_restart_reason;
+  char *last_error;
+
+  /* Starting */
+  GCancellable *start_cancellable;
+  GList *start_tasks;         /* GTask*, completed when the start settles */
+  char *start_reason;
+
+  /* Stopping */
+  gboolean stop_requested;
+  guint kill_timer;
+  GList *down_waiters;        /* GTask* */
+
+  /* Automatic restarts */
+  guint restart_timer;
+  gint64 next_start_at;       /* real time, µs */
+  char *pending_restart_reason;
+  guint backoff_attempt;
+  GQueue restart_times;       /* monotonic µs of recent automatic restarts */
+};
+
+G_DEFINE_FINAL_TYPE (JobdJob, jobd_job, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void job_spawn (JobdJob *self);
+
+const char *
+jobd_state_to_string (JobdState state)
+{
+  switch (state)
+    {
+    case JOBD_STATE_DOWN: return "down";
+    case JOBD_STATE_STARTING: return "starting";
+    case JOBD_STATE_UP: return "up";
+    case JOBD_STATE_STOPPING: return "stopping";
+    case JOBD_STATE_FAILED: return "failed";
+    default: g_return_val_if_reached ("unknown");
+    }
+}
+
+/* ---- small helpers ---- */
+
+static void
+set_string (char **field, const char *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+static void
+emit_changed (JobdJob *self)
+{
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
+/* Move to a new state; details (a{sv}, floating or NULL) go with the event. */
+static void
+set_state (JobdJob *self, JobdState state, GVariant *details)
+{
+  g_autoptr(GVariant) owned_details = NULL;
+  JobdState old = self->state;
+
+  if (details == NULL)
+    details = g_variant_new ("a{sv}", NULL);
+  owned_details = g_variant_ref_sink (details);
+
+  self->state = state;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "JOBD_JOB", self->name,
+                    "MESSAGE", "job %s: %s → %s", self->name,
+                    jobd_state_to_string (old), jobd_state_to_string (state));
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (int) old, (int) state,
+                 owned_details);
+  emit_changed (self);
+}
+
+static GVariant *
+details_new (const char *reason, const char *error)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  if (reason != NULL)
+    g_variant_builder_add (&builder, "{sv}", "reason", g_variant_new_string (reason));
+  if (error != NULL)
+    g_variant_builder_add (&builder, "{sv}", "error", g_variant_new_string (error));
+  return g_variant_builder_end (&builder);
+}
+
+static void
+complete_task_list (GList **tasks, const GError *error)
+{
+  GList *list = g_steal_pointer (tasks);
+
+  for (GList *l = list; l != NULL; l = l->next)
+    {
+      GTask *task = l->data;
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_boolean (task, TRUE);
+    }
+  g_list_free_full (list, g_object_unref);
+}
+
+static void
+settle_down_waiters (JobdJob *self)
+{
+  if (self->state == JOBD_STATE_DOWN || self->state == JOBD_STATE_FAILED)
+    complete_task_list (&self->down_waiters, NULL);
+}
+
+static void
+cancel_restart_timer (JobdJob *self)
+{
+  g_clear_handle_id (&self->restart_timer, g_source_remove);
+  self->next_start_at = 0;
+  g_clear_pointer (&self->pending_restart_reason, g_free);
+}
+
+/* ---- construction and accessors ---- */
+
+JobdJob *
+jobd_job_new (const char *name,
+              JobdSettings *settings,
+              guint owner_uid,
+              const JobdJobContext *context)
+{
+  JobdJob *self = g_object_new (JOBD_TYPE_JOB, NULL);
+
+  self->name = g_strdup (name);
+  self->owner_uid = owner_uid;
+  self->context = context;
+  self->output = jobd_output_new (name, settings->buffer_size);
+  jobd_job_set_settings (self, settings);
+  return self;
+}
+
+const char *
+jobd_job_get_name (JobdJob *self)
+{
+  return self->name;
+}
+
+const JobdSettings *
+jobd_job_get_settings (JobdJob *self)
+{
+  return self->settings;
+}
+
+void
+jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
+{
+  g_clear_pointer (&self->settings, jobd_settings_free);
+  self->settings = settings;
+  jobd_output_set_buffer_size (self->output, settings->buffer_size);
+  jobd_output_set_log_dir (self->output,
+                           settings->write_log ? self->context->log_dir : NULL);
+  emit_changed (self);
+}
+
+guint
+jobd_job_get_owner_uid (JobdJob *self)
+{
+  return self->owner_uid;
+}
+
+JobdState
+jobd_job_get_state (JobdJob *self)
+{
+  return self->state;
+}
+
+gboolean
+jobd_job_is_active (JobdJob *self)
+{
+  return self->state == JOBD_STATE_STARTING ||
+         self->state == JOBD_STATE_UP ||
+         self->state == JOBD_STATE_STOPPING;
+}
+
+gboolean
+jobd_job_get_wanted_up (JobdJob *self)
+{
+  return self->wanted_up;
+}
+
+JobdProcess *
+jobd_job_get_process (JobdJob *self)
+{
+  return self->process;
+}
+
+GPid
+jobd_job_get_pid (JobdJob *self)
+{
+  return self->process != NULL ? jobd_process_get_pid (self->process) : 0;
+}
+
+gint64
+jobd_job_get_started_at (JobdJob *self)
+{
+  return self->process != NULL ? self->started_at : 0;
+}
+
+gint64
+jobd_job_get_next_start_at (JobdJob *self)
+{
+  return self->next_start_at;
+}
+
+int
+jobd_job_get_exit_code (JobdJob *self)
+{
+  return self->exit_code;
+}
+
+int
+jobd_job_get_exit_signal (JobdJob *self)
+{
+  return self->exit_signal;
+}
+
+guint
+jobd_job_get_restarts (JobdJob *self)
+{
+  return self->restarts;
+}
+
+const char *
+jobd_job_get_last_restart_reason (JobdJob *self)
+{
+  return self->last_restart_reason;
+}
+
+const char *
+jobd_job_get_last_error (JobdJob *self)
+{
+  return self->last_error;
+}
+
+JobdOutput *
+jobd_job_get_output (JobdJob *self)
+{
+  return self->output;
+}
+
+GVariant *
+jobd_job_get_runtime_variant (JobdJob *self)
+{
+  GVariantBuilder b;
+  const char *unit = self->process != NULL ? jobd_process_get_unit (self->process) : NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "state",
+                         g_variant_new_string (jobd_state_to_string (self->state)));
+  g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_job_get_pid (self)));
+  g_variant_builder_add (&b, "{sv}", "started-at",
+                         g_variant_new_uint64 (jobd_job_get_started_at (self)));
+  g_variant_builder_add (&b, "{sv}", "exit-code", g_variant_new_int32 (self->exit_code));
+  g_variant_builder_add (&b, "{sv}", "exit-signal", g_variant_new_int32 (self->exit_signal));
+  g_variant_builder_add (&b, "{sv}", "restarts", g_variant_new_uint32 (self->restarts));
+  g_variant_builder_add (&b, "{sv}", "last-restart-reason",
+                         g_variant_new_string (self->last_restart_reason ? self->last_restart_reason : ""));
+  g_variant_builder_add (&b, "{sv}", "last-error",
+                         g_variant_new_string (self->last_error ? self->last_error : ""));
+  g_variant_builder_add (&b, "{sv}", "next-start-at", g_variant_new_uint64 (self->next_start_at));
+  g_variant_builder_add (&b, "{sv}", "owner-uid", g_variant_new_uint32 (self->owner_uid));
+  g_variant_builder_add (&b, "{sv}", "unit", g_variant_new_string (unit ? unit : ""));
+  g_variant_builder_add (&b, "{sv}", "wanted-up", g_variant_new_boolean (self->wanted_up));
+  return g_variant_builder_end (&b);
+}
+
+/* ---- exits and the restart policy ---- */
+
+static gboolean
+exit_wants_restart (JobdJob *self)
+{
+  switch (self->settings->restart)
+    {
+    case JOBD_RESTART_ALWAYS:
+      return TRUE;
+    case JOBD_RESTART_ON_FAILURE:
+      return self->exit_code != 0 || self->exit_signal != 0;
+    case JOBD_RESTART_NO:
+    default:
+      return FALSE;
+    }
+}
+
+/* Record an automatic restart; FALSE when the start limit is hit. */
+static gboolean
+start_limit_allows (JobdJob *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 window = (gint64) self->settings->start_limit_interval_ms * 1000;
+
+  while (!g_queue_is_empty (&self->restart_times))
+    {
+      gint64 oldest = *(gint64 *) g_queue_peek_head (&self->restart_times);
+      if (now - oldest < window)
+        break;
+      g_free (g_queue_pop_head (&self->restart_times));
+    }
+  if (self->settings->start_limit_burst > 0 &&
+      g_queue_get_length (&self->restart_times) >= self->settings->start_limit_burst)
+    return FALSE;
+  g_queue_push_tail (&self->restart_times, g_memdup2 (&now, sizeof now));
+  return TRUE;
+}
+
+static guint
+next_backoff_delay_ms (JobdJob *self, gint64 uptime_usec)
+{
+  guint64 delay;
+
+  if (uptime_usec >= (gint64) self->settings->restart_reset_ms * 1000)
+    self->backoff_attempt = 0;
+  delay = self->settings->restart_delay_ms;
+  for (guint i = 0; i < self->backoff_attempt && delay < self->settings->restart_delay_max_ms; i++)
+    delay *= 2;
+  delay = MIN (delay, self->settings->restart_delay_max_ms);
+  self->backoff_attempt++;
+  return (guint) delay;
+}
+
+static gboolean
+on_restart_timer (gpointer user_data)
+{
+  JobdJob *self = user_data;
+  g_autofree char *reason = g_steal_pointer (&self->pending_restart_reason);
+
+  self->restart_timer = 0;
+  self->next_start_at = 0;
+  self->restarts++;
+  set_string (&self->last_restart_reason, reason);
+  set_string (&self->start_reason, JOBD_REASON_POLICY);
+  job_spawn (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
+{
+  GVariantBuilder b;
+  guint delay_ms;
+
+  if (!start_limit_allows (self))
+    {
+      g_autofree char *msg =
+        g_strdup_printf ("restarted %u times within %u ms; not restarting again",
+                         self->settings->start_limit_burst,
+                         self->settings->start_limit_interval_ms);
+      set_string (&self->last_error, msg);
+      g_warning ("job %s: %s", self->name, msg);
+      set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_START_LIMIT, msg));
+      settle_down_waiters (self);
+      return;
+    }
+
+  delay_ms = next_backoff_delay_ms (self, uptime_usec);
+  self->pending_restart_reason = g_strdup (why);
+  self->next_start_at = g_get_real_time () + (gint64) delay_ms * 1000;
+  self->restart_timer = g_timeout_add (delay_ms, on_restart_timer, self);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_POLICY));
+  g_variant_builder_add (&b, "{sv}", "restart-reason", g_variant_new_string (why));
+  g_variant_builder_add (&b, "{sv}", "delay-ms", g_variant_new_uint32 (delay_ms));
+  g_variant_builder_add (&b, "{sv}", "next-start-at", g_variant_new_uint64 (self->next_start_at));
+  set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
+}
+
+static void
+release_process (JobdJob *self)
+{
+  g_clear_handle_id (&self->kill_timer, g_source_remove);
+  if (self->process == NULL)
+    return;
+  g_clear_signal_handler (&self->exited_handler, self->process);
+  jobd_output_detach (self->output);
+  g_clear_object (&self->process);
+}
+
+static void
+on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data)
+{
+  JobdJob *self = user_data;
+  g_autofree char *exit_line = NULL;
+  const char *why;
+  gint64 uptime = g_get_monotonic_time () - self->started_mono;
+  gboolean requested = self->stop_requested;
+  GVariantBuilder b;
+
+  g_object_ref (self);
+
+  /* Read what the job wrote before it died, before the exit line. */
+  jobd_output_drain (self->output);
+  self->exit_code = code;
+  self->exit_signal = signo > 0 ? signo : 0;
+  why = self->exit_signal > 0 ? JOBD_REASON_SIGNAL : JOBD_REASON_EXIT_CODE;
+  /* The legacy exit line; a signal shows as the shell's 128+N. */
+  exit_line = g_strdup_printf ("Process \"%s\" exit with code %d.", self->name,
+                               self->exit_signal > 0 ? 128 + self->exit_signal : code);
+  jobd_output_append (self->output, JOBD_STREAM_STDOUT, exit_line);
+  release_process (self);
+  self->stop_requested = FALSE;
+
+  if (!requested && self->wanted_up && exit_wants_restart (self))
+    schedule_restart (self, why, uptime);
+  else
+    {
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "reason",
+                             g_variant_new_string (requested ? JOBD_REASON_MANUAL : why));
+      g_variant_builder_add (&b, "{sv}", "exit-code", g_variant_new_int32 (self->exit_code));
+      g_variant_builder_add (&b, "{sv}", "exit-signal", g_variant_new_int32 (self->exit_signal));
+      if (!requested)
+        self->wanted_up = FALSE;
+      set_state (self, JOBD_STATE_DOWN, g_variant_builder_end (&b));
+      settle_down_waiters (self);
+    }
+  g_object_unref (self);
+}
+
+/* ---- starting ---- */
+
+static void
+start_failed (JobdJob *self, const GError *error)
+{
+  set_string (&self->last_error, error->message);
+  g_warning ("job %s: cannot start: %s", self->name, error->message);
+  self->wanted_up = FALSE;
+  set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_SPAWN_ERROR, error->message));
+  complete_task_list (&self->start_tasks, error);
+  settle_down_waiters (self);
+}
+
+static void
+attach_process (JobdJob *self, JobdProcess *process)
+{
+  int out_fd, err_fd;
+
+  self->process = g_object_ref (process);
+  self->exited_handler = g_signal_connect (process, "exited",
+                                           G_CALLBACK (on_process_exited), self);
+  out_fd = jobd_process_steal_stdout (process);
+  err_fd = jobd_process_steal_stderr (process);
+  if (out_fd >= 0)
+    jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
+  if (err_fd >= 0)
+    jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
+}
+
+static void
+on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(JobdJob) self = user_data;
+  g_autoptr(JobdProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder b;
+
+  process = jobd_spawner_spawn_finish (JOBD_SPAWNER (source), result, &error);
+  g_clear_object (&self->start_cancellable);
+
+  if (process == NULL)
+    {
+      if (self->stop_requested)
+        {
+          /* Stopped while starting: the spawner gave up, as asked. */
+          self->stop_requested = FALSE;
+          set_state (self, JOBD_STATE_DOWN, details_new (JOBD_REASON_MANUAL, NULL));
+          complete_task_list (&self->start_tasks, error);
+          settle_down_waiters (self);
+          return;
+        }
+      start_failed (self, error);
+      return;
+    }
+
+  self->started_at = g_get_real_time ();
+  self->started_mono = g_get_monotonic_time ();
+  self->exit_code = -1;
+  self->exit_signal = 0;
+  g_clear_pointer (&self->last_error, g_free);
+  attach_process (self, process);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason",
+                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
+  g_variant_builder_add (&b, "{sv}", "main-pid",
+                         g_variant_new_uint32 (jobd_process_get_pid (process)));
+  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+  complete_task_list (&self->start_tasks, NULL);
+
+  /* A stop that arrived while systemd was setting up the scope. */
+  if (self->stop_requested)
+    {
+      self->stop_requested = FALSE;
+      jobd_job_stop (self, NULL);
+    }
+}
+
+static void
+job_spawn (JobdJob *self)
+{
+  JobdSpawnRequest request = {
+    .job_name = self->name,
+    .settings = self->settings,
+    .owner_uid = self->owner_uid,
+    .runtime_dir = self->context->runtime_dir,
+  };
+
+  self->wanted_up = TRUE;
+  self->stop_requested = FALSE;
+  if (self->state != JOBD_STATE_STARTING)
+    set_state (self, JOBD_STATE_STARTING, details_new (self->start_reason, NULL));
+  self->start_cancellable = g_cancellable_new ();
+  jobd_spawner_spawn_async (self->context->spawner, &request, self->start_cancellable,
+                            on_spawned, g_object_ref (self));
+}
+
+void
+jobd_job_start_async (JobdJob *self,
+                      const char *reason,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, jobd_job_start_async);
+
+  if (self->restart_timer != 0)
+    {
+      /* Waiting to restart: a start request means now. */
+      cancel_restart_timer (self);
+    }
+  else if (jobd_job_is_active (self))
+    {
+      g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING,
+                               "job '%s' is already %s", self->name,
+                               jobd_state_to_string (self->state));
+      return;
+    }
+
+  self->start_tasks = g_list_append (self->start_tasks, g_steal_pointer (&task));
+  set_string (&self->start_reason, reason);
+  /* A manual start clears the history of automatic restarts. */
+  self->backoff_attempt = 0;
+  g_queue_clear_full (&self->restart_times, g_free);
+  job_spawn (self);
+}
+
+gboolean
+jobd_job_start_finish (JobdJob *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- stopping and signals ---- */
+
+static gboolean
+on_kill_timer (gpointer user_data)
+{
+  JobdJob *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->kill_timer = 0;
+  g_warning ("job %s: did not stop within %u ms, sending SIGKILL",
+             self->name, self->settings->stop_timeout_ms);
+  if (self->process != NULL && !jobd_process_kill_all (self->process, SIGKILL, &error))
+    g_warning ("job %s: %s", self->name, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+jobd_job_stop (JobdJob *self, GError **error)
+{
+  g_autoptr(GError) kill_error = NULL;
+
+  if (self->restart_timer != 0)
+    {
+      cancel_restart_timer (self);
+      self->wanted_up = FALSE;
+      set_state (self, JOBD_STATE_DOWN, details_new (JOBD_REASON_MANUAL, NULL));
+      settle_down_waiters (self);
+      return TRUE;
+    }
+
+  switch (self->state)
+    {
+    case JOBD_STATE_DOWN:
+    case JOBD_STATE_FAILED:
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    case JOBD_STATE_STOPPING:
+      return TRUE;
+    case JOBD_STATE_STARTING:
+      /* The spawner is still at work: cancel it; on_spawned finishes. */
+      self->stop_requested = TRUE;
+      self->wanted_up = FALSE;
+      g_cancellable_cancel (self->start_cancellable);
+      return TRUE;
+    case JOBD_STATE_UP:
+    default:
+      break;
+    }
+
+  self->stop_requested = TRUE;
+  self->wanted_up = FALSE;
+  set_state (self, JOBD_STATE_STOPPING, details_new (JOBD_REASON_MANUAL, NULL));
+  if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
+    g_warning ("job %s: %s", self->name, kill_error->message);
+  self->kill_timer = g_timeout_add (MAX (self->settings->stop_timeout_ms, 1),
+                                    on_kill_timer, self);
+  return TRUE;
+}
+
+void
+jobd_job_wait_down_async (JobdJob *self,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, jobd_job_wait_down_async);
+  self->down_waiters = g_list_append (self->down_waiters, g_steal_pointer (&task));
+  if (self->restart_timer == 0)
+    settle_down_waiters (self);
+}
+
+gboolean
+jobd_job_wait_down_finish (JobdJob *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+require_process (JobdJob *self, GError **error)
+{
+  if (self->process == NULL || self->state != JOBD_STATE_UP)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_job_reload (JobdJob *self, GError **error)
+{
+  return require_process (self, error) &&
+         jobd_process_kill_main (self->process, self->settings->reload_signal, error);
+}
+
+gboolean
+jobd_job_kill (JobdJob *self, int signo, GError **error)
+{
+  if (self->process == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    }
+  return jobd_process_kill_all (self->process, signo, error);
+}
+
+gboolean
+jobd_job_get_memory (JobdJob *self,
+                     JobdMemorySnapshot *snapshot,
+                     guint64 *bytes,
+                     const char **source,
+                     GError **error)
+{
+  if (self->process == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    }
+  return jobd_process_get_memory (self->process, snapshot, bytes, source, error);
+}
+
+/* ---- GObject ---- */
+
+static void
+jobd_job_dispose (GObject *object)
+{
+  JobdJob *self = JOBD_JOB (object);
+  g_autoptr(GError) error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job removed");
+
+  cancel_restart_timer (self);
+  if (self->start_cancellable != NULL)
+    g_cancellable_cancel (self->start_cancellable);
+  complete_task_list (&self->start_tasks, error);
+  complete_task_list (&self->down_waiters, error);
+  release_process (self);
+  g_clear_object (&self->output);
+
+  G_OBJECT_CLASS (jobd_job_parent_class)->dispose (object);
+}
+
+static void
+jobd_job_finalize (GObject *object)
+{
+  JobdJob *self = JOBD_JOB (object);
+
+  g_free (self->name);
+  g_clear_pointer (&self->settings, jobd_settings_free);
+  g_clear_object (&self->start_cancellable);
+  g_free (self->last_restart_reason);
+  g_free (self->last_error);
+  g_free (self->start_reason);
+  g_queue_clear_full (&self->restart_times, g_free);
+
+  G_OBJECT_CLASS (jobd_job_parent_class)->finalize (object);
+}
+
+static void
+jobd_job_class_init (JobdJobClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = jobd_job_dispose;
+  object_class->finalize = jobd_job_finalize;
+
+  /* state-changed (int old, int new, GVariant a{sv} details) */
+  signals[SIGNAL_STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                  G_TYPE_INT, G_TYPE_INT, G_TYPE_VARIANT);
+  /* changed: settings or runtime properties changed */
+  signals[SIGNAL_CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+jobd_job_init (JobdJob *self)
+{
+  self->state = JOBD_STATE_DOWN;
+  self->exit_code = -1;
+  g_queue_init (&self->restart_times);
+}

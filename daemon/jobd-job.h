@@ -1,0 +1,113 @@
+/* jobd-job.h — one job: settings, runtime state and its state machine.
+ *
+ *   down → starting → up → stopping → down
+ *                  ↘ failed (spawn error, start limit hit)
+ *
+ * A job starts through the spawner it was given, watches its JobdProcess,
+ * feeds its JobdOutput, and applies its restart policy (exponential backoff,
+ * start limit) to exits that were not asked for through the API. While an
+ * automatic restart is pending the job is "starting" with next-start-at set.
+ *
+ * Every state change is emitted as "state-changed" (old, new, details a{sv})
+ * and every change worth persisting as "changed"; the manager listens.
+ * Process state changes are handled in jobd-job.c and nowhere else.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "jobd-output.h"
+#include "jobd-process.h"
+#include "jobd-settings.h"
+#include "jobd-spawner.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  JOBD_STATE_DOWN,
+  JOBD_STATE_STARTING,
+  JOBD_STATE_UP,
+  JOBD_STATE_STOPPING,
+  JOBD_STATE_FAILED,
+} JobdState;
+
+const char *jobd_state_to_string (JobdState state);
+
+/* Why a job (re)started or stopped; recorded as last-restart-reason. */
+#define JOBD_REASON_MANUAL "manual"
+#define JOBD_REASON_POLICY "policy"
+#define JOBD_REASON_AUTOSTART "autostart"
+#define JOBD_REASON_EXIT_CODE "exit-code"
+#define JOBD_REASON_SIGNAL "signal"
+#define JOBD_REASON_SPAWN_ERROR "spawn-error"
+#define JOBD_REASON_START_LIMIT "start-limit"
+
+/* Shared by every job of a manager. */
+typedef struct {
+  JobdSpawner *spawner;
+  char *runtime_dir;
+  char *log_dir;
+} JobdJobContext;
+
+#define JOBD_TYPE_JOB (jobd_job_get_type ())
+G_DECLARE_FINAL_TYPE (JobdJob, jobd_job, JOBD, JOB, GObject)
+
+/* Takes ownership of settings. context must outlive the job. */
+JobdJob *jobd_job_new (const char *name,
+                       JobdSettings *settings,
+                       guint owner_uid,
+                       const JobdJobContext *context);
+
+const char *jobd_job_get_name (JobdJob *job);
+const JobdSettings *jobd_job_get_settings (JobdJob *job);
+/* Takes ownership; applies at the next start (buffer size and write-log at once). */
+void jobd_job_set_settings (JobdJob *job, JobdSettings *settings);
+guint jobd_job_get_owner_uid (JobdJob *job);
+JobdState jobd_job_get_state (JobdJob *job);
+gboolean jobd_job_is_active (JobdJob *job);   /* starting, up or stopping */
+/* The state the user asked for last (start → TRUE, stop → FALSE). */
+gboolean jobd_job_get_wanted_up (JobdJob *job);
+JobdProcess *jobd_job_get_process (JobdJob *job);   /* NULL when down */
+GPid jobd_job_get_pid (JobdJob *job);               /* 0 when none */
+gint64 jobd_job_get_started_at (JobdJob *job);      /* µs since epoch or 0 */
+gint64 jobd_job_get_next_start_at (JobdJob *job);
+int jobd_job_get_exit_code (JobdJob *job);          /* -1 when none */
+int jobd_job_get_exit_signal (JobdJob *job);        /* 0 when none */
+guint jobd_job_get_restarts (JobdJob *job);
+const char *jobd_job_get_last_restart_reason (JobdJob *job);
+const char *jobd_job_get_last_error (JobdJob *job);
+JobdOutput *jobd_job_get_output (JobdJob *job);
+
+/* Runtime as a{sv} (see GetRuntime in the D-Bus XML), floating. */
+GVariant *jobd_job_get_runtime_variant (JobdJob *job);
+
+/* Start: fails with ALREADY_RUNNING when active (a pending automatic
+ * restart is started at once instead), SPAWN_FAILED when the command cannot
+ * run. Completes once the process runs (state up) or the start failed. */
+void jobd_job_start_async (JobdJob *job,
+                           const char *reason,
+                           GCancellable *cancellable,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data);
+gboolean jobd_job_start_finish (JobdJob *job, GAsyncResult *result, GError **error);
+
+/* Stop: stop signal to every process, SIGKILL after the stop timeout.
+ * Returns once the signal was sent; NOT_RUNNING when down/failed (a pending
+ * automatic restart is cancelled and the job goes down: that succeeds). */
+gboolean jobd_job_stop (JobdJob *job, GError **error);
+/* Completes when the job is down or failed (at once if it already is). */
+void jobd_job_wait_down_async (JobdJob *job,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean jobd_job_wait_down_finish (JobdJob *job, GAsyncResult *result, GError **error);
+gboolean jobd_job_reload (JobdJob *job, GError **error);
+gboolean jobd_job_kill (JobdJob *job, int signo, GError **error);
+
+gboolean jobd_job_get_memory (JobdJob *job,
+                              JobdMemorySnapshot *snapshot,
+                              guint64 *bytes,
+                              const char **source,
+                              GError **error);
+
+G_END_DECLS

@@ -1,0 +1,371 @@
+/* jobd-legacy-codec.c — framing and messages of the legacy TCP protocol.
+ *
+ * Every byte here may come from a hostile client: lengths are checked
+ * before use, payloads are validated (UTF-8, no NUL, bounded JSON nesting)
+ * before json-glib sees them.
+ */
+#include "jobd-legacy-codec.h"
+
+#include <string.h>
+
+/* json-glib's parser recurses per nesting level; a megabyte of '[' would
+ * overflow the stack. Legacy parameters are at most three levels deep. */
+#define JOBD_LEGACY_JSON_DEPTH_MAX 32
+
+G_DEFINE_QUARK (jobd-legacy-codec-error-quark, jobd_legacy_codec_error)
+
+const char *
+jobd_legacy_code_to_string (JobdLegacyCode code)
+{
+  switch (code)
+    {
+    case JOBD_LEGACY_CODE_OK:
+      return "OK";
+    case JOBD_LEGACY_CODE_FAILED:
+      return "FAILED";
+    case JOBD_LEGACY_CODE_DENIED:
+      return "DENIED";
+    case JOBD_LEGACY_CODE_UNKNOWN:
+      return "UNKNOWN";
+    default:
+      g_return_val_if_reached ("FAILED");
+    }
+}
+
+JobdLegacyFrameStatus
+jobd_legacy_frame_check (const guint8 *buf,
+                         gsize len,
+                         gsize max_payload,
+                         gsize *payload_len)
+{
+  guint32 announced;
+
+  *payload_len = 0;
+  if (len < JOBD_LEGACY_FRAME_HEADER)
+    return JOBD_LEGACY_FRAME_INCOMPLETE;
+
+  /* Assemble by hand: no alignment or host byte order assumptions. */
+  announced = (guint32) buf[0]
+    | ((guint32) buf[1] << 8)
+    | ((guint32) buf[2] << 16)
+    | ((guint32) buf[3] << 24);
+  *payload_len = announced;
+
+  if (announced > max_payload)
+    return JOBD_LEGACY_FRAME_TOO_LARGE;
+  if (len - JOBD_LEGACY_FRAME_HEADER < announced)
+    return JOBD_LEGACY_FRAME_INCOMPLETE;
+  return JOBD_LEGACY_FRAME_COMPLETE;
+}
+
+GBytes *
+jobd_legacy_frame_encode (const void *payload, gsize len)
+{
+  guint8 *frame;
+
+  g_return_val_if_fail (len <= G_MAXUINT32, NULL);
+
+  frame = g_malloc (JOBD_LEGACY_FRAME_HEADER + len);
+  frame[0] = len & 0xff;
+  frame[1] = (len >> 8) & 0xff;
+  frame[2] = (len >> 16) & 0xff;
+  frame[3] = (len >> 24) & 0xff;
+  if (len > 0)
+    memcpy (frame + JOBD_LEGACY_FRAME_HEADER, payload, len);
+  return g_bytes_new_take (frame, JOBD_LEGACY_FRAME_HEADER + len);
+}
+
+void
+jobd_legacy_request_free (JobdLegacyRequest *request)
+{
+  if (request == NULL)
+    return;
+  g_free (request->command);
+  g_clear_pointer (&request->params, json_object_unref);
+  g_free (request);
+}
+
+gboolean
+jobd_legacy_command_is_valid (const char *word, gsize len)
+{
+  gboolean part_empty = TRUE;
+
+  if (len == 0 || len > JOBD_LEGACY_COMMAND_MAX)
+    return FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = word[i];
+
+      if (c == '.')
+        {
+          if (part_empty)
+            return FALSE;
+          part_empty = TRUE;
+          continue;
+        }
+      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+        return FALSE;
+      part_empty = FALSE;
+    }
+  return !part_empty;
+}
+
+static gboolean
+is_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v';
+}
+
+/* A cheap structural pre-check before json-glib sees the text: it must be
+ * one object, nested at most JOBD_LEGACY_JSON_DEPTH_MAX deep, with nothing
+ * but whitespace after it (json-glib ignores trailing data). Brackets
+ * inside strings do not count. */
+static gboolean
+json_shape_ok (const char *text, gsize len, GError **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  gsize i = 0;
+
+  if (len == 0 || text[0] != '{')
+    {
+      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                           "parameters are not a JSON object");
+      return FALSE;
+    }
+
+  for (i = 0; i < len; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            {
+              /* "\u0000" would reach us as a C string cut short: a file
+               * name "a\u0000/../x" must not quietly become "a". */
+              if (len - i > 5 && g_ascii_strncasecmp (text + i + 1, "u0000", 5) == 0)
+                {
+                  g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                                       JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                                       "parameters contain a NUL character");
+                  return FALSE;
+                }
+              i++;   /* skip the escaped character */
+            }
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > JOBD_LEGACY_JSON_DEPTH_MAX)
+            {
+              g_set_error (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                           "parameters nested deeper than %d levels",
+                           JOBD_LEGACY_JSON_DEPTH_MAX);
+              return FALSE;
+            }
+        }
+      else if (c == '}' || c == ']')
+        {
+          if (depth > 0 && --depth == 0)
+            break;
+        }
+    }
+
+  for (i++; i < len; i++)
+    if (!is_space (text[i]))
+      {
+        g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                             JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                             "unexpected data after the parameters");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static JsonObject *
+parse_params (const char *text, gsize len, GError **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (!json_shape_ok (text, len, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
+    {
+      g_set_error (error, JOBD_LEGACY_CODEC_ERROR,
+                   JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                   "parameters are not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                           "parameters are not a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+JobdLegacyRequest *
+jobd_legacy_request_parse (const void *payload, gsize len, GError **error)
+{
+  const char *text = payload;
+  gsize start = 0, end = len, word_end;
+  g_autoptr(JobdLegacyRequest) request = NULL;
+
+  while (start < end && is_space (text[start]))
+    start++;
+  while (end > start && is_space (text[end - 1]))
+    end--;
+
+  word_end = start;
+  while (word_end < end && !is_space (text[word_end]))
+    word_end++;
+
+  if (!jobd_legacy_command_is_valid (text + start, word_end - start))
+    {
+      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND,
+                           "missing or malformed command word");
+      return NULL;
+    }
+
+  request = g_new0 (JobdLegacyRequest, 1);
+  request->command = g_strndup (text + start, word_end - start);
+
+  if (word_end == end)
+    {
+      request->params = json_object_new ();
+      return g_steal_pointer (&request);
+    }
+
+  /* The old client sends exactly one space; be lenient about more. */
+  while (word_end < end && is_space (text[word_end]))
+    word_end++;
+
+  if (memchr (text + word_end, '\0', end - word_end) != NULL
+      || !g_utf8_validate_len (text + word_end, end - word_end, NULL))
+    {
+      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+                           "parameters contain NUL bytes or invalid UTF-8");
+      return NULL;
+    }
+
+  request->params = parse_params (text + word_end, end - word_end, error);
+  if (request->params == NULL)
+    return NULL;
+  return g_steal_pointer (&request);
+}
+
+char *
+jobd_legacy_response_build (JobdLegacyCode code, JsonNode *data, gsize *len)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, jobd_legacy_code_to_string (code));
+  if (data != NULL)
+    {
+      json_builder_set_member_name (builder, "data");
+      json_builder_add_value (builder, json_node_copy (data));
+    }
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, len);
+}
+
+static gboolean
+param_error (GError **error, const char *key, const char *what)
+{
+  g_set_error (error, JOBD_LEGACY_CODEC_ERROR,
+               JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+               "parameter \"%s\" %s", key, what);
+  return FALSE;
+}
+
+/* The member, or NULL when absent; a JSON null counts as absent, as PHP's
+ * isset() treated it. */
+static JsonNode *
+get_member (JsonObject *params, const char *key)
+{
+  JsonNode *node = json_object_get_member (params, key);
+
+  if (node != NULL && JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  return node;
+}
+
+gboolean
+jobd_legacy_param_string (JsonObject *params,
+                          const char *key,
+                          gboolean required,
+                          const char **value,
+                          GError **error)
+{
+  JsonNode *node = get_member (params, key);
+
+  if (node == NULL)
+    return required ? param_error (error, key, "is required") : TRUE;
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    return param_error (error, key, "must be a string");
+  *value = json_node_get_string (node);
+  return TRUE;
+}
+
+gboolean
+jobd_legacy_param_bool (JsonObject *params,
+                        const char *key,
+                        gboolean required,
+                        gboolean *value,
+                        GError **error)
+{
+  JsonNode *node = get_member (params, key);
+  GType type;
+
+  if (node == NULL)
+    return required ? param_error (error, key, "is required") : TRUE;
+  type = json_node_get_value_type (node);
+  if (type == G_TYPE_BOOLEAN)
+    *value = json_node_get_boolean (node);
+  else if (type == G_TYPE_INT64)
+    *value = json_node_get_int (node) != 0;
+  else
+    return param_error (error, key, "must be a boolean");
+  return TRUE;
+}
+
+gboolean
+jobd_legacy_param_object (JsonObject *params,
+                          const char *key,
+                          gboolean required,
+                          JsonObject **value,
+                          GError **error)
+{
+  JsonNode *node = get_member (params, key);
+
+  if (node == NULL)
+    return required ? param_error (error, key, "is required") : TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return param_error (error, key, "must be an object");
+  *value = json_node_get_object (node);
+  return TRUE;
+}

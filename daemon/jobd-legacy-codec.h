@@ -1,0 +1,103 @@
+/* jobd-legacy-codec.h — framing and messages of the legacy TCP protocol.
+ *
+ * A frame is a 4-byte little-endian length followed by that many bytes.
+ * A request payload is "CMD" or "CMD {json object}"; a response payload is
+ * {"code": CODE} or {"code": CODE, "data": DATA}. Everything here is a pure
+ * function of its input (no I/O, no main loop), so it is unit-tested and
+ * fuzzed directly. See /work/shared/legacy-protocol.md.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define JOBD_LEGACY_FRAME_HEADER 4
+#define JOBD_LEGACY_FRAME_MAX_DEFAULT (1024 * 1024)
+/* Longest command word accepted ("LOGEXPLORER.SERVERLISTFILE" is 26). */
+#define JOBD_LEGACY_COMMAND_MAX 64
+
+typedef enum {
+  JOBD_LEGACY_CODE_OK,
+  JOBD_LEGACY_CODE_FAILED,
+  JOBD_LEGACY_CODE_DENIED,
+  JOBD_LEGACY_CODE_UNKNOWN,
+} JobdLegacyCode;
+
+const char *jobd_legacy_code_to_string (JobdLegacyCode code);
+
+typedef enum {
+  JOBD_LEGACY_FRAME_INCOMPLETE,  /* need more bytes */
+  JOBD_LEGACY_FRAME_COMPLETE,    /* a whole frame is in the buffer */
+  JOBD_LEGACY_FRAME_TOO_LARGE,   /* the header announces more than max */
+} JobdLegacyFrameStatus;
+
+/* Look at the start of buf: is there a whole frame? On COMPLETE,
+ * *payload_len is the payload size (the frame takes
+ * JOBD_LEGACY_FRAME_HEADER + *payload_len bytes). On TOO_LARGE and
+ * INCOMPLETE with a full header, *payload_len is the announced size. */
+JobdLegacyFrameStatus jobd_legacy_frame_check (const guint8 *buf,
+                                               gsize len,
+                                               gsize max_payload,
+                                               gsize *payload_len);
+
+/* Header + payload in one new buffer. */
+GBytes *jobd_legacy_frame_encode (const void *payload, gsize len);
+
+#define JOBD_LEGACY_CODEC_ERROR (jobd_legacy_codec_error_quark ())
+GQuark jobd_legacy_codec_error_quark (void);
+
+typedef enum {
+  /* The command word is missing, too long, or not [A-Z0-9_.] — UNKNOWN. */
+  JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND,
+  /* The parameters are not a JSON object — FAILED. */
+  JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+} JobdLegacyCodecError;
+
+typedef struct {
+  char *command;       /* validated command word */
+  JsonObject *params;  /* never NULL (empty object when none were sent) */
+} JobdLegacyRequest;
+
+void jobd_legacy_request_free (JobdLegacyRequest *request);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyRequest, jobd_legacy_request_free)
+
+/* Command words: upper-case letters, digits and '_', in dot-separated
+ * non-empty parts ("ADD", "AUTH.ADD"), at most JOBD_LEGACY_COMMAND_MAX. */
+gboolean jobd_legacy_command_is_valid (const char *word, gsize len);
+
+/* Parse a request payload (any bytes: NULs, invalid UTF-8 are rejected).
+ * Surrounding ASCII whitespace is ignored, as the old server trimmed it. */
+JobdLegacyRequest *jobd_legacy_request_parse (const void *payload,
+                                              gsize len,
+                                              GError **error);
+
+/* The response payload (JSON text, not framed). data may be NULL (then no
+ * "data" key); it is not consumed. */
+char *jobd_legacy_response_build (JobdLegacyCode code,
+                                  JsonNode *data,
+                                  gsize *len);
+
+/* Typed parameter access: each returns FALSE and sets error
+ * (JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS) when the key is missing and required,
+ * or has the wrong JSON type; a missing optional key leaves *value alone.
+ * Strings must be JSON strings without NUL. Booleans also accept the
+ * integers PHP code often sends for them (0 false, anything else true). */
+gboolean jobd_legacy_param_string (JsonObject *params,
+                                   const char *key,
+                                   gboolean required,
+                                   const char **value,
+                                   GError **error);
+gboolean jobd_legacy_param_bool (JsonObject *params,
+                                 const char *key,
+                                 gboolean required,
+                                 gboolean *value,
+                                 GError **error);
+gboolean jobd_legacy_param_object (JsonObject *params,
+                                   const char *key,
+                                   gboolean required,
+                                   JsonObject **value,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,254 @@
+/* jobd-legacy-dispatch.c — parse, check, run a legacy command, answer.
+ *
+ * Order matters for compatibility: unparseable parameters answer FAILED
+ * before anything else (the old server never got further), then the auth
+ * plugin may answer DENIED for any command word (known or not, as the old
+ * plugin ran first), then the command runs or answers UNKNOWN.
+ */
+#include "jobd-legacy-dispatch.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "jobd-error.h"
+#include "jobd-legacy-auth.h"
+#include "jobd-legacy-logexplorer.h"
+
+#define LEGACY_GROUP "Legacy"
+#define LEGACY_DEFAULT_USER "jobd-legacy"
+
+typedef struct {
+  JobdLegacyCode code;
+  JsonNode *data;
+} Reply;
+
+static void
+reply_free (gpointer data)
+{
+  Reply *reply = data;
+
+  g_clear_pointer (&reply->data, json_node_unref);
+  g_free (reply);
+}
+
+void
+jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data)
+{
+  Reply *reply = g_new0 (Reply, 1);
+
+  reply->code = code;
+  reply->data = data;
+  g_task_return_pointer (task, reply, reply_free);
+}
+
+void
+jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data)
+{
+  jobd_legacy_return (task, code, json_node_init_string (json_node_alloc (), data));
+}
+
+void
+jobd_legacy_fail (GTask *task, const char *command, const GError *error)
+{
+  g_debug ("legacy %s: FAILED: %s", command, error != NULL ? error->message : "");
+  jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
+}
+
+gboolean
+jobd_legacy_resolve_user (const char *configured,
+                          char **user,
+                          guint *owner_uid,
+                          GError **error)
+{
+  const char *name = configured;
+  struct passwd *pw;
+
+  *user = NULL;
+  *owner_uid = getuid ();
+
+  if (name == NULL || *name == '\0')
+    {
+      /* Not root: jobs can only run as ourselves anyway. */
+      if (geteuid () != 0)
+        return TRUE;
+      name = LEGACY_DEFAULT_USER;
+      errno = 0;
+      if (getpwnam (name) == NULL)
+        {
+          g_warning ("Legacy: user \"%s\" does not exist (install the sysusers.d "
+                     "snippet); legacy jobs run as \"nobody\"", name);
+          name = "nobody";
+        }
+    }
+
+  errno = 0;
+  pw = getpwnam (name);
+  if (pw == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Legacy] User=%s: no such user", name);
+      return FALSE;
+    }
+  if (pw->pw_uid == 0 && configured == NULL)
+    {
+      g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                           "refusing to run legacy jobs as root by default");
+      return FALSE;
+    }
+  *user = g_strdup (pw->pw_name);
+  *owner_uid = pw->pw_uid;
+  return TRUE;
+}
+
+static gboolean
+plugin_enabled (GKeyFile *keyfile, const char *plugin)
+{
+  g_auto(GStrv) plugins = NULL;
+
+  /* Default: every plugin, as the old server's "*". */
+  plugins = g_key_file_get_string_list (keyfile, LEGACY_GROUP, "Plugins", NULL, NULL);
+  if (plugins == NULL)
+    return TRUE;
+  for (guint i = 0; plugins[i] != NULL; i++)
+    {
+      g_strstrip (plugins[i]);
+      if (g_str_equal (plugins[i], "*") || g_str_equal (plugins[i], plugin))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+JobdLegacy *
+jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error)
+{
+  g_autoptr(JobdLegacy) legacy = g_new0 (JobdLegacy, 1);
+  g_autofree char *user = NULL;
+  g_autofree char *interpreter = NULL;
+
+  legacy->manager = g_object_ref (manager);
+  legacy->config = config;
+  legacy->log_dir = g_strdup (config->log_dir);
+  legacy->commands = g_hash_table_new (g_str_hash, g_str_equal);
+
+  user = g_key_file_get_string (config->keyfile, LEGACY_GROUP, "User", NULL);
+  if (!jobd_legacy_resolve_user (user, &legacy->user, &legacy->owner_uid, error))
+    return NULL;
+
+  interpreter = g_key_file_get_string (config->keyfile, LEGACY_GROUP, "Interpreter", NULL);
+  legacy->interpreter = g_strdup (interpreter != NULL && *interpreter != '\0'
+                                  ? interpreter : "php");
+
+  jobd_legacy_register (legacy, jobd_legacy_core_commands ());
+
+  if (plugin_enabled (config->keyfile, "auth"))
+    {
+      legacy->auth = jobd_legacy_auth_new (config->state_dir, error);
+      if (legacy->auth == NULL)
+        return NULL;
+      jobd_legacy_register (legacy, jobd_legacy_auth_commands ());
+    }
+  if (plugin_enabled (config->keyfile, "logexplorer"))
+    jobd_legacy_register (legacy, jobd_legacy_logexplorer_commands ());
+
+  return g_steal_pointer (&legacy);
+}
+
+void
+jobd_legacy_free (JobdLegacy *legacy)
+{
+  if (legacy == NULL)
+    return;
+  g_clear_pointer ((JobdLegacyAuth **) &legacy->auth, jobd_legacy_auth_free);
+  g_clear_pointer (&legacy->commands, g_hash_table_unref);
+  g_clear_object (&legacy->manager);
+  g_free (legacy->user);
+  g_free (legacy->interpreter);
+  g_free (legacy->log_dir);
+  g_free (legacy);
+}
+
+void
+jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
+{
+  for (const JobdLegacyCommand *c = commands; c->word != NULL; c++)
+    g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
+}
+
+void
+jobd_legacy_dispatch_async (JobdLegacy *legacy,
+                            const void *payload,
+                            gsize len,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(JobdLegacyRequest) request = NULL;
+  g_autoptr(GError) error = NULL;
+  const JobdLegacyCommand *command;
+
+  g_task_set_source_tag (task, jobd_legacy_dispatch_async);
+
+  request = jobd_legacy_request_parse (payload, len, &error);
+  if (request == NULL)
+    {
+      g_debug ("legacy request rejected: %s", error->message);
+      jobd_legacy_return (task,
+                          g_error_matches (error, JOBD_LEGACY_CODEC_ERROR,
+                                           JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
+                          ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED,
+                          NULL);
+      return;
+    }
+
+  if (legacy->auth != NULL
+      && !jobd_legacy_auth_check (legacy->auth, request->command, request->params))
+    {
+      jobd_legacy_return (task, JOBD_LEGACY_CODE_DENIED, NULL);
+      return;
+    }
+  /* Credentials are never stored as job or user settings. */
+  json_object_remove_member (request->params, "auth");
+
+  command = g_hash_table_lookup (legacy->commands, request->command);
+  if (command == NULL)
+    {
+      jobd_legacy_return (task, JOBD_LEGACY_CODE_UNKNOWN, NULL);
+      return;
+    }
+  if (command->needs_jobname)
+    {
+      const char *jobname = NULL;
+
+      if (!jobd_legacy_param_string (request->params, "jobname", TRUE, &jobname, &error)
+          || !jobd_name_validate (jobname, &error))
+        {
+          jobd_legacy_fail (task, command->word, error);
+          return;
+        }
+    }
+  command->handler (legacy, request->params, task);
+}
+
+char *
+jobd_legacy_dispatch_finish (JobdLegacy *legacy,
+                             GAsyncResult *result,
+                             gsize *len)
+{
+  g_autoptr(GError) error = NULL;
+  Reply *reply;
+  char *text;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL)
+    {
+      /* Only cancellation (shutdown) gets here. */
+      return jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, len);
+    }
+  text = jobd_legacy_response_build (reply->code, reply->data, len);
+  reply_free (reply);
+  return text;
+}

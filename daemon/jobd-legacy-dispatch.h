@@ -1,0 +1,83 @@
+/* jobd-legacy-dispatch.h — from a request payload to a response payload.
+ *
+ * The dispatcher is the legacy protocol without the sockets: it parses a
+ * payload (jobd-legacy-codec.h), runs the plugin checks (auth), finds the
+ * command's handler (core commands in jobd-legacy-commands.c, plugin
+ * commands in jobd-legacy-<plugin>.c) and builds the response payload. The
+ * TCP server feeds it frames; the fuzz target feeds it bytes directly.
+ *
+ * Handlers complete a GTask with jobd_legacy_return(); most do so at once,
+ * START and RESTART when the manager has done the work.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "jobd-config.h"
+#include "jobd-legacy-codec.h"
+#include "jobd-manager.h"
+
+G_BEGIN_DECLS
+
+typedef struct _JobdLegacy JobdLegacy;
+
+/* Settings shared by every legacy handler, read from [Legacy] in jobd.conf. */
+struct _JobdLegacy {
+  JobdManager *manager;      /* owned reference */
+  JobdConfig *config;        /* borrowed; outlives the dispatcher */
+  char *user;                /* legacy jobs run as this user; NULL = jobd's own */
+  guint owner_uid;           /* owner recorded for legacy jobs */
+  char *interpreter;         /* for non-executable scripts ("php") */
+  GHashTable *commands;      /* command word → const JobdLegacyCommand* */
+  gpointer auth;             /* JobdLegacyAuth*, NULL when not loaded */
+  gpointer scheduler;        /* JobdLegacyScheduler*, NULL when not loaded */
+  char *log_dir;             /* the log directory (logexplorer) */
+};
+
+typedef void (*JobdLegacyHandler) (JobdLegacy *legacy,
+                                   JsonObject *params,
+                                   GTask *task);
+
+typedef struct {
+  const char *word;           /* "ADD", "AUTH.ADD" */
+  JobdLegacyHandler handler;
+  gboolean needs_jobname;     /* FAILED at once when "jobname" is missing */
+} JobdLegacyCommand;
+
+/* Reads [Legacy] (User=, Interpreter=, Plugins=) from config->keyfile. */
+JobdLegacy *jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error);
+void jobd_legacy_free (JobdLegacy *legacy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacy, jobd_legacy_free)
+
+/* Register a table of commands (terminated by a { NULL } entry). */
+void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
+
+/* Handle one request payload; never fails: every problem is a response. */
+void jobd_legacy_dispatch_async (JobdLegacy *legacy,
+                                 const void *payload,
+                                 gsize len,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+/* The response payload (JSON text), free with g_free. */
+char *jobd_legacy_dispatch_finish (JobdLegacy *legacy,
+                                   GAsyncResult *result,
+                                   gsize *len);
+
+/* Complete a handler's task. data (transfer full) may be NULL. */
+void jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data);
+void jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data);
+/* FAILED, logging why at debug level. */
+void jobd_legacy_fail (GTask *task, const char *command, const GError *error);
+
+/* Core commands (jobd-legacy-commands.c). */
+const JobdLegacyCommand *jobd_legacy_core_commands (void);
+/* Legacy user resolution: explicit User=, else "jobd-legacy" when root
+ * (falling back to "nobody"), else NULL (jobd's own user). */
+gboolean jobd_legacy_resolve_user (const char *configured,
+                                   char **user,
+                                   guint *owner_uid,
+                                   GError **error);
+
+G_END_DECLS

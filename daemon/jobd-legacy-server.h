@@ -1,0 +1,55 @@
+/* jobd-legacy-server.h — the legacy TCP listener (php-backend-server
+ * compatible), in the main loop.
+ *
+ * [Legacy] in jobd.conf:
+ *   Enable=true               listen at all (a socket handed over by systemd
+ *                             is always used)
+ *   Listen=127.0.0.1:13123    address:port ([::1]:13123 for IPv6)
+ *   MaxFrameSize=1048576      largest request payload, bytes
+ *   ReadTimeoutSec=10         a request must arrive whole within this time
+ *   MaxConnections=512        open connections; the oldest idle one is
+ *                             dropped to make room
+ *   User=, Interpreter=php, Plugins=auth,logexplorer (jobd-legacy-dispatch.h)
+ *
+ * Non-blocking I/O on the main loop, no thread per client. A socket from
+ * systemd (jobd-legacy.socket, FileDescriptorName=jobd-legacy) wins over
+ * Listen=.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "jobd-config.h"
+#include "jobd-legacy-dispatch.h"
+#include "jobd-manager.h"
+
+G_BEGIN_DECLS
+
+#define JOBD_LEGACY_SOCKET_NAME "jobd-legacy"
+#define JOBD_LEGACY_LISTEN_DEFAULT "127.0.0.1:13123"
+
+typedef struct _JobdLegacyServer JobdLegacyServer;
+
+/* Reads the config and builds the dispatcher (plugins load here). */
+JobdLegacyServer *jobd_legacy_server_new (JobdManager *manager,
+                                          JobdConfig *config,
+                                          GError **error);
+void jobd_legacy_server_free (JobdLegacyServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyServer, jobd_legacy_server_free)
+
+/* Start listening: the socket-activated fd named "jobd-legacy" if there is
+ * one, else Listen= when Enable=true. Returns TRUE without listening when
+ * disabled (check jobd_legacy_server_is_listening()). */
+gboolean jobd_legacy_server_start (JobdLegacyServer *server, GError **error);
+gboolean jobd_legacy_server_is_listening (JobdLegacyServer *server);
+/* Stop accepting and close every connection. */
+void jobd_legacy_server_stop (JobdLegacyServer *server);
+
+JobdLegacy *jobd_legacy_server_get_dispatcher (JobdLegacyServer *server);
+
+/* The listening fd that systemd passed with this FileDescriptorName, or -1
+ * (no error) when there is none. Uses sd_listen_fds_with_names() without
+ * unsetting the environment, so other users (the fd store) still see it. */
+int jobd_listen_fd_by_name (const char *name, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,36 @@
+/* jobd-logfile.h — the legacy log file layout.
+ *
+ *   <root>/<subdir>/<YYYYmmdd>/<YYYYmmddHH>.log        (stdout / server log)
+ *   <root>/<subdir>/<YYYYmmdd>/<YYYYmmddHH>.error.log  (stderr)
+ * with every line prefixed "[yy-mm-dd HH:MM:SS] " in local time.
+ * subdir is "jobs/<name>" for a job and "server" for jobd itself.
+ *
+ * Files are opened lazily, kept open for the current hour and reopened when
+ * the hour changes. Write errors are reported once per file, not per line.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _JobdLogFile JobdLogFile;
+
+JobdLogFile *jobd_log_file_new (const char *root, const char *subdir);
+void jobd_log_file_free (JobdLogFile *log);
+/* error_stream: TRUE for the .error.log file. time_usec: wall time of the line. */
+gboolean jobd_log_file_write (JobdLogFile *log,
+                              gboolean error_stream,
+                              gint64 time_usec,
+                              const char *text,
+                              GError **error);
+/* Push buffered data to the kernel. */
+void jobd_log_file_flush (JobdLogFile *log);
+
+/* The three parts of a path for a given time, for tests and the explorer. */
+char *jobd_log_file_day_dir_name (GDateTime *local_time);   /* YYYYmmdd */
+char *jobd_log_file_hour_file_name (GDateTime *local_time, gboolean error_stream);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLogFile, jobd_log_file_free)
+
+G_END_DECLS

@@ -1,0 +1,313 @@
+/* jobd-main.c — parse options, wire the parts together, run the main loop.
+ *
+ * Nothing here but wiring: configuration (jobd-config.c), the spawner
+ * (jobd-spawner-*.c), the manager (jobd-manager.c), the front ends
+ * (jobd-dbus-service.c, the legacy TCP server) and systemd notification.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <systemd/sd-daemon.h>
+
+#include "jobd-config.h"
+#include "jobd-dbus-service.h"
+#include "jobd-error.h"
+#include "jobd-manager.h"
+#include "jobd-serverlog.h"
+#include "jobd-spawner-direct.h"
+
+typedef struct {
+  GMainLoop *loop;
+  JobdConfig *config;
+  JobdManager *manager;
+  JobdDBusService *dbus;
+  int exit_status;
+  gboolean shutting_down;
+  int lock_fd;
+} Daemon;
+
+static struct {
+  gboolean system;
+  gboolean user;
+  char *config_file;
+  char *state_dir;
+  char *runtime_dir;
+  char *log_dir;
+  char *backend;
+  gboolean verbose;
+  gboolean version;
+} opts;
+
+static const GOptionEntry option_entries[] = {
+  { "system", 0, 0, G_OPTION_ARG_NONE, &opts.system, N_("Serve on the system bus (as a system service)"), NULL },
+  { "user", 0, 0, G_OPTION_ARG_NONE, &opts.user, N_("Serve on the session bus, jobs in the user's systemd manager"), NULL },
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config_file, N_("Read configuration from FILE"), N_("FILE") },
+  { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.state_dir, N_("Keep the job registry in DIR"), N_("DIR") },
+  { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.runtime_dir, N_("Put the private socket and output FIFOs in DIR"), N_("DIR") },
+  { "log-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.log_dir, N_("Write log files under DIR"), N_("DIR") },
+  { "backend", 0, 0, G_OPTION_ARG_STRING, &opts.backend, N_("How to run jobs: auto, systemd or direct"), N_("BACKEND") },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, N_("Log debug messages"), NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opts.version, N_("Print the version and exit"), NULL },
+  { NULL }
+};
+
+static char *
+default_config_path (JobdBusMode bus)
+{
+  if (bus == JOBD_BUS_SESSION || (bus == JOBD_BUS_NONE && getuid () != 0))
+    return g_build_filename (g_get_user_config_dir (), "jobd", "jobd.conf", NULL);
+  return g_build_filename (JOBD_SYSCONFDIR, "jobd", "jobd.conf", NULL);
+}
+
+static gboolean
+setup_config (JobdConfig *config, GError **error)
+{
+  JobdBusMode bus = opts.system ? JOBD_BUS_SYSTEM : opts.user ? JOBD_BUS_SESSION : JOBD_BUS_NONE;
+  g_autofree char *path = NULL;
+
+  if (opts.system && opts.user)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "--system and --user exclude each other");
+      return FALSE;
+    }
+  jobd_config_set_defaults (config, bus);
+  path = opts.config_file != NULL ? g_strdup (opts.config_file) : default_config_path (bus);
+  if (!jobd_config_load (config, path, opts.config_file != NULL, error))
+    return FALSE;
+
+#define OVERRIDE(field, value) \
+  if ((value) != NULL) { g_free (config->field); config->field = g_canonicalize_filename ((value), NULL); }
+  OVERRIDE (state_dir, opts.state_dir);
+  OVERRIDE (runtime_dir, opts.runtime_dir);
+  OVERRIDE (log_dir, opts.log_dir);
+#undef OVERRIDE
+  if (opts.backend != NULL)
+    {
+      g_free (config->backend);
+      config->backend = g_strdup (opts.backend);
+    }
+  return jobd_config_ensure_dirs (config, error);
+}
+
+/* One jobd per runtime directory: a second one would fight over the socket
+ * and the jobs. */
+static gboolean
+take_instance_lock (Daemon *daemon, GError **error)
+{
+  g_autofree char *path = g_build_filename (daemon->config->runtime_dir, "jobd.lock", NULL);
+
+  daemon->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (daemon->lock_fd < 0 || flock (daemon->lock_fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   saved == EWOULDBLOCK ? "another jobd is already running with runtime directory %s"
+                                        : "cannot lock %s: %s",
+                   saved == EWOULDBLOCK ? daemon->config->runtime_dir : path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JobdSpawner *
+create_spawner (JobdConfig *config, GError **error)
+{
+  if (g_str_equal (config->backend, "systemd"))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "the systemd backend is not available in this build");
+      return NULL;
+    }
+  /* "auto" without a reachable systemd manager, or "direct". */
+  return jobd_spawner_direct_new ();
+}
+
+static void
+notify_status (Daemon *daemon)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (daemon->manager);
+  guint up = 0;
+
+  for (guint i = 0; i < jobs->len; i++)
+    if (jobd_job_get_state (jobs->pdata[i]) == JOBD_STATE_UP)
+      up++;
+  sd_notifyf (0, "STATUS=%u of %u jobs up", up, jobs->len);
+}
+
+static void
+on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new_state,
+                      GVariant *details, gpointer user_data)
+{
+  notify_status (user_data);
+}
+
+static void
+on_shutdown_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  jobd_manager_shutdown_finish (JOBD_MANAGER (source), result, NULL);
+  g_main_loop_quit (daemon->loop);
+}
+
+static void
+begin_shutdown (Daemon *daemon, const char *why)
+{
+  if (daemon->shutting_down)
+    {
+      g_message ("%s again: exiting now", why);
+      g_main_loop_quit (daemon->loop);
+      return;
+    }
+  daemon->shutting_down = TRUE;
+  g_message ("%s: shutting down", why);
+  sd_notify (0, "STOPPING=1");
+  if (daemon->config->stop_jobs_on_exit)
+    jobd_manager_shutdown_async (daemon->manager, NULL, on_shutdown_done, daemon);
+  else
+    g_main_loop_quit (daemon->loop);
+}
+
+static gboolean
+on_sigterm (gpointer user_data)
+{
+  begin_shutdown (user_data, "SIGTERM");
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sigint (gpointer user_data)
+{
+  begin_shutdown (user_data, "SIGINT");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_bus_name_lost (gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  daemon->exit_status = EXIT_FAILURE;
+  begin_shutdown (daemon, "bus name lost");
+}
+
+static gboolean
+start_serving (Daemon *daemon, GError **error)
+{
+  g_autofree char *socket_path = g_build_filename (daemon->config->runtime_dir, "bus", NULL);
+
+  daemon->dbus = jobd_dbus_service_new (daemon->manager);
+  if (!jobd_dbus_service_listen_private (daemon->dbus, socket_path, error))
+    return FALSE;
+  if (daemon->config->bus != JOBD_BUS_NONE)
+    jobd_dbus_service_own_name (daemon->dbus,
+                                daemon->config->bus == JOBD_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
+                                                                       : G_BUS_TYPE_SESSION,
+                                G_CALLBACK (on_bus_name_lost), daemon);
+  /* legacy protocol */
+  return TRUE;
+}
+
+static gboolean
+run (Daemon *daemon, GError **error)
+{
+  g_autoptr(JobdSpawner) spawner = NULL;
+
+  if (!setup_config (daemon->config, error) || !take_instance_lock (daemon, error))
+    return FALSE;
+  jobd_server_log_set_log_dir (daemon->config->log_dir);
+
+  spawner = create_spawner (daemon->config, error);
+  if (spawner == NULL)
+    return FALSE;
+  g_message ("jobd %s starting (backend %s, state %s, runtime %s, logs %s)",
+             PACKAGE_VERSION, jobd_spawner_get_name (spawner), daemon->config->state_dir,
+             daemon->config->runtime_dir, daemon->config->log_dir);
+
+  daemon->manager = jobd_manager_new (daemon->config, spawner);
+  if (!jobd_manager_load (daemon->manager, error) || !start_serving (daemon, error))
+    return FALSE;
+
+  g_signal_connect (daemon->manager, "job-state-changed", G_CALLBACK (on_job_state_changed), daemon);
+  g_unix_signal_add (SIGTERM, on_sigterm, daemon);
+  g_unix_signal_add (SIGINT, on_sigint, daemon);
+
+  jobd_manager_start_autostart_jobs (daemon->manager);
+  sd_notify (0, "READY=1");
+  notify_status (daemon);
+
+  g_main_loop_run (daemon->loop);
+
+  jobd_dbus_service_stop (daemon->dbus);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  Daemon daemon = { .lock_fd = -1, .exit_status = EXIT_SUCCESS };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  /* A client that goes away must not kill jobd. */
+  signal (SIGPIPE, SIG_IGN);
+  jobd_server_log_install ();
+  (void) jobd_error_quark ();
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("jobd supervises long-running background jobs."));
+  g_option_context_add_main_entries (context, option_entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("jobd: %s\n", error->message);
+      return 2;
+    }
+  if (opts.version)
+    {
+      g_print ("jobd %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  jobd_server_log_set_verbose (opts.verbose);
+
+  daemon.loop = g_main_loop_new (NULL, FALSE);
+  daemon.config = jobd_config_new ();
+  if (!run (&daemon, &error))
+    {
+      g_printerr ("jobd: %s\n", error->message);
+      daemon.exit_status = EXIT_FAILURE;
+    }
+
+  g_clear_object (&daemon.dbus);
+  if (daemon.manager != NULL)
+    g_object_run_dispose (G_OBJECT (daemon.manager));
+  g_clear_object (&daemon.manager);
+  jobd_config_free (daemon.config);
+  g_main_loop_unref (daemon.loop);
+  jobd_server_log_shutdown ();
+  if (daemon.lock_fd >= 0)
+    close (daemon.lock_fd);
+  g_free (opts.config_file);
+  g_free (opts.state_dir);
+  g_free (opts.runtime_dir);
+  g_free (opts.log_dir);
+  g_free (opts.backend);
+  g_message ("jobd exited");
+  return daemon.exit_status;
+}

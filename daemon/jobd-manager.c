@@ -1,0 +1,549 @@
+/* jobd-manager.c — the job registry: add/remove/update, persistence, events. */
+#include "config.h"
+
+#include "jobd-manager.h"
+
+#include "jobd-error.h"
+#include "jobd-store.h"
+
+struct _JobdManager {
+  GObject parent_instance;
+
+  JobdConfig *config;
+  JobdSpawner *spawner;
+  JobdJobContext context;
+  JobdStore *store;
+  GHashTable *jobs;            /* name → JobdJob* (owned) */
+  gboolean loading;            /* no saves while reading the registry */
+  gboolean frozen;             /* no saves while shutting down */
+  guint save_idle;
+};
+
+G_DEFINE_FINAL_TYPE (JobdManager, jobd_manager, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_JOB_ADDED,
+  SIGNAL_JOB_REMOVED,
+  SIGNAL_JOB_STATE_CHANGED,
+  SIGNAL_JOB_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+JobdManager *
+jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
+{
+  JobdManager *self = g_object_new (JOBD_TYPE_MANAGER, NULL);
+
+  self->config = config;
+  self->spawner = g_object_ref (spawner);
+  self->context.spawner = spawner;
+  self->context.runtime_dir = g_strdup (config->runtime_dir);
+  self->context.log_dir = g_strdup (config->log_dir);
+  self->store = jobd_store_new (config->state_dir);
+  return self;
+}
+
+JobdConfig *
+jobd_manager_get_config (JobdManager *self)
+{
+  return self->config;
+}
+
+JobdSpawner *
+jobd_manager_get_spawner (JobdManager *self)
+{
+  return self->spawner;
+}
+
+const char *
+jobd_manager_get_backend_name (JobdManager *self)
+{
+  return jobd_spawner_get_name (self->spawner);
+}
+
+/* ---- persistence ---- */
+
+static JobdStoredJob *
+stored_job_from (JobdJob *job)
+{
+  JobdStoredJob *stored = g_new0 (JobdStoredJob, 1);
+
+  stored->name = g_strdup (jobd_job_get_name (job));
+  stored->settings = jobd_settings_copy (jobd_job_get_settings (job));
+  stored->owner_uid = jobd_job_get_owner_uid (job);
+  stored->wanted_up = jobd_job_get_wanted_up (job);
+  return stored;
+}
+
+gboolean
+jobd_manager_save (JobdManager *self, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
+  g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+
+  g_clear_handle_id (&self->save_idle, g_source_remove);
+  for (guint i = 0; i < jobs->len; i++)
+    g_ptr_array_add (stored, stored_job_from (jobs->pdata[i]));
+  return jobd_store_save (self->store, stored, error);
+}
+
+static void
+save_or_warn (JobdManager *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->loading || self->frozen)
+    return;
+  if (!jobd_manager_save (self, &error))
+    g_warning ("cannot save the job registry: %s", error->message);
+}
+
+static gboolean
+on_save_idle (gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  self->save_idle = 0;
+  save_or_warn (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runtime changes (wanted state) come in bursts; coalesce them into one
+ * write per main-loop turn. Registry changes save synchronously. */
+static void
+schedule_save (JobdManager *self)
+{
+  if (self->save_idle == 0 && !self->loading && !self->frozen)
+    self->save_idle = g_idle_add (on_save_idle, self);
+}
+
+/* ---- job events ---- */
+
+static void
+on_job_state_changed (JobdJob *job, int old_state, int new_state, GVariant *details,
+                      gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  g_signal_emit (self, signals[SIGNAL_JOB_STATE_CHANGED], 0, job, old_state, new_state, details);
+  schedule_save (self);
+}
+
+static void
+on_job_changed (JobdJob *job, gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  g_signal_emit (self, signals[SIGNAL_JOB_CHANGED], 0, job);
+}
+
+static JobdJob *
+insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint owner_uid)
+{
+  JobdJob *job = jobd_job_new (name, settings, owner_uid, &self->context);
+
+  g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
+  g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
+  g_hash_table_insert (self->jobs, g_strdup (name), job);
+  g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
+  return job;
+}
+
+gboolean
+jobd_manager_load (JobdManager *self, GError **error)
+{
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) stored = NULL;
+
+  stored = jobd_store_load (self->store, warnings, error);
+  if (stored == NULL)
+    return FALSE;
+  for (guint i = 0; i < warnings->len; i++)
+    g_warning ("job registry %s: %s", jobd_store_get_path (self->store),
+               (const char *) warnings->pdata[i]);
+
+  self->loading = TRUE;
+  for (guint i = 0; i < stored->len; i++)
+    {
+      JobdStoredJob *entry = stored->pdata[i];
+      if (g_hash_table_contains (self->jobs, entry->name))
+        {
+          g_warning ("job registry: duplicate job '%s' skipped", entry->name);
+          continue;
+        }
+      insert_job (self, entry->name, g_steal_pointer (&entry->settings), entry->owner_uid);
+    }
+  self->loading = FALSE;
+  g_message ("loaded %u jobs from %s", g_hash_table_size (self->jobs),
+             jobd_store_get_path (self->store));
+  return TRUE;
+}
+
+static void
+on_autostart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Failures are already logged and visible as the job's failed state. */
+  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+    g_debug ("autostart of %s failed: %s", jobd_job_get_name (JOBD_JOB (source)),
+             error->message);
+}
+
+void
+jobd_manager_start_autostart_jobs (JobdManager *self)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      JobdJob *job = jobs->pdata[i];
+      if (jobd_job_get_settings (job)->autostart && !jobd_job_is_active (job))
+        jobd_job_start_async (job, JOBD_REASON_AUTOSTART, NULL, on_autostart_done, NULL);
+    }
+}
+
+/* ---- registry verbs ---- */
+
+JobdJob *
+jobd_manager_lookup_job (JobdManager *self, const char *name, GError **error)
+{
+  JobdJob *job = g_hash_table_lookup (self->jobs, name);
+
+  if (job == NULL)
+    g_set_error (error, JOBD_ERROR, JOBD_ERROR_NO_SUCH_JOB, "no job named '%s'", name);
+  return job;
+}
+
+JobdJob *
+jobd_manager_add_job (JobdManager *self,
+                      const char *name,
+                      JobdSettings *settings,
+                      guint owner_uid,
+                      GError **error)
+{
+  g_autoptr(JobdSettings) owned = settings;
+  JobdJob *job;
+
+  if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error))
+    return NULL;
+  if (g_hash_table_contains (self->jobs, name))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_JOB_EXISTS, "job '%s' already exists", name);
+      return NULL;
+    }
+  job = insert_job (self, name, g_steal_pointer (&owned), owner_uid);
+  g_message ("job %s added", name);
+  save_or_warn (self);
+  return job;
+}
+
+gboolean
+jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
+{
+  g_autoptr(JobdJob) job = NULL;
+
+  if (jobd_manager_lookup_job (self, name, error) == NULL)
+    return FALSE;
+  job = g_object_ref (g_hash_table_lookup (self->jobs, name));
+  if (jobd_job_is_active (job))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING,
+                   "job '%s' is %s; stop it first", name,
+                   jobd_state_to_string (jobd_job_get_state (job)));
+      return FALSE;
+    }
+  g_hash_table_remove (self->jobs, name);
+  g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
+  g_message ("job %s removed", name);
+  save_or_warn (self);
+  g_object_run_dispose (G_OBJECT (job));
+  return TRUE;
+}
+
+gboolean
+jobd_manager_update_job (JobdManager *self,
+                         const char *name,
+                         JobdSettings *settings,
+                         GError **error)
+{
+  g_autoptr(JobdSettings) owned = settings;
+  JobdJob *job = jobd_manager_lookup_job (self, name, error);
+
+  if (job == NULL || !jobd_settings_validate (owned, error))
+    return FALSE;
+  jobd_job_set_settings (job, g_steal_pointer (&owned));
+  g_message ("job %s updated", name);
+  save_or_warn (self);
+  return TRUE;
+}
+
+static int
+compare_jobs_by_name (gconstpointer a, gconstpointer b)
+{
+  JobdJob *ja = *(JobdJob **) a;
+  JobdJob *jb = *(JobdJob **) b;
+
+  return strcmp (jobd_job_get_name (ja), jobd_job_get_name (jb));
+}
+
+static GPtrArray *
+all_jobs (JobdManager *self)
+{
+  GPtrArray *jobs = g_ptr_array_sized_new (g_hash_table_size (self->jobs));
+  GHashTableIter iter;
+  gpointer job;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    g_ptr_array_add (jobs, job);
+  return jobs;
+}
+
+GPtrArray *
+jobd_manager_list_jobs (JobdManager *self)
+{
+  GPtrArray *jobs = all_jobs (self);
+
+  g_ptr_array_sort (jobs, compare_jobs_by_name);
+  return jobs;
+}
+
+guint
+jobd_manager_count_jobs (JobdManager *self)
+{
+  return g_hash_table_size (self->jobs);
+}
+
+/* ---- process verbs ---- */
+
+static void
+on_job_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+jobd_manager_start_job_async (JobdManager *self,
+                              const char *name,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+  JobdJob *job = jobd_manager_lookup_job (self, name, &error);
+
+  g_task_set_source_tag (task, jobd_manager_start_job_async);
+  if (job == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  jobd_job_start_async (job, JOBD_REASON_MANUAL, cancellable, on_job_started,
+                        g_steal_pointer (&task));
+}
+
+gboolean
+jobd_manager_start_job_finish (JobdManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+jobd_manager_stop_job (JobdManager *self, const char *name, GError **error)
+{
+  JobdJob *job = jobd_manager_lookup_job (self, name, error);
+
+  return job != NULL && jobd_job_stop (job, error);
+}
+
+static void
+on_restart_down (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  JobdJob *job = JOBD_JOB (source);
+  GError *error = NULL;
+
+  if (!jobd_job_wait_down_finish (job, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  jobd_job_start_async (job, JOBD_REASON_MANUAL, g_task_get_cancellable (task),
+                        on_job_started, g_object_ref (task));
+}
+
+void
+jobd_manager_restart_job_async (JobdManager *self,
+                                const char *name,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+  JobdJob *job = jobd_manager_lookup_job (self, name, &error);
+
+  g_task_set_source_tag (task, jobd_manager_restart_job_async);
+  if (job == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (jobd_job_get_state (job) == JOBD_STATE_UP ||
+      jobd_job_get_state (job) == JOBD_STATE_STARTING)
+    jobd_job_stop (job, NULL);
+  jobd_job_wait_down_async (job, cancellable, on_restart_down, g_steal_pointer (&task));
+}
+
+gboolean
+jobd_manager_restart_job_finish (JobdManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+jobd_manager_reload_job (JobdManager *self, const char *name, GError **error)
+{
+  JobdJob *job = jobd_manager_lookup_job (self, name, error);
+
+  return job != NULL && jobd_job_reload (job, error);
+}
+
+gboolean
+jobd_manager_kill_job (JobdManager *self, const char *name, int signo, GError **error)
+{
+  JobdJob *job = jobd_manager_lookup_job (self, name, error);
+
+  if (job == NULL)
+    return FALSE;
+  if (signo < 1 || signo > 64)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "signal: %d is not a signal number", signo);
+      return FALSE;
+    }
+  return jobd_job_kill (job, signo, error);
+}
+
+/* ---- shutdown ---- */
+
+typedef struct {
+  guint pending;
+} ShutdownData;
+
+static void
+on_shutdown_job_down (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  ShutdownData *data = g_task_get_task_data (task);
+
+  jobd_job_wait_down_finish (JOBD_JOB (source), result, NULL);
+  if (--data->pending == 0)
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+void
+jobd_manager_shutdown_async (JobdManager *self,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
+  ShutdownData *data = g_new0 (ShutdownData, 1);
+
+  g_task_set_task_data (task, data, g_free);
+  /* Record who wanted to run, then stop recording: jobd going away is not
+   * the user stopping the jobs, and the next start should know. */
+  save_or_warn (self);
+  self->frozen = TRUE;
+  /* Hold one count ourselves so the task cannot finish mid-loop. */
+  data->pending = 1;
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      JobdJob *job = jobs->pdata[i];
+
+      if (!jobd_job_is_active (job))
+        continue;
+      jobd_job_stop (job, NULL);
+      data->pending++;
+      jobd_job_wait_down_async (job, NULL, on_shutdown_job_down, g_object_ref (task));
+    }
+  if (--data->pending == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+jobd_manager_shutdown_finish (JobdManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- GObject ---- */
+
+static void
+jobd_manager_dispose (GObject *object)
+{
+  JobdManager *self = JOBD_MANAGER (object);
+
+  g_clear_handle_id (&self->save_idle, g_source_remove);
+  if (self->jobs != NULL)
+    {
+      g_autoptr(GPtrArray) jobs = all_jobs (self);
+      for (guint i = 0; i < jobs->len; i++)
+        g_object_run_dispose (jobs->pdata[i]);
+      g_clear_pointer (&self->jobs, g_hash_table_unref);
+    }
+  g_clear_object (&self->spawner);
+  G_OBJECT_CLASS (jobd_manager_parent_class)->dispose (object);
+}
+
+static void
+jobd_manager_finalize (GObject *object)
+{
+  JobdManager *self = JOBD_MANAGER (object);
+
+  g_clear_pointer (&self->store, jobd_store_free);
+  g_free (self->context.runtime_dir);
+  g_free (self->context.log_dir);
+  G_OBJECT_CLASS (jobd_manager_parent_class)->finalize (object);
+}
+
+static void
+jobd_manager_class_init (JobdManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = jobd_manager_dispose;
+  object_class->finalize = jobd_manager_finalize;
+
+  signals[SIGNAL_JOB_ADDED] =
+    g_signal_new ("job-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, JOBD_TYPE_JOB);
+  signals[SIGNAL_JOB_REMOVED] =
+    g_signal_new ("job-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, JOBD_TYPE_JOB);
+  signals[SIGNAL_JOB_STATE_CHANGED] =
+    g_signal_new ("job-state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 4,
+                  JOBD_TYPE_JOB, G_TYPE_INT, G_TYPE_INT, G_TYPE_VARIANT);
+  signals[SIGNAL_JOB_CHANGED] =
+    g_signal_new ("job-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, JOBD_TYPE_JOB);
+}
+
+static void
+jobd_manager_init (JobdManager *self)
+{
+  self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}

@@ -1,0 +1,80 @@
+/* jobd-manager.h — the registry of jobs, and the only door to them.
+ *
+ * Every front end (D-Bus service, legacy TCP server, scheduler, autostart)
+ * calls the manager; none of them touches processes or files. The manager
+ * persists the registry after every change and re-emits job events:
+ *   "job-added"          (JobdJob*)
+ *   "job-removed"        (JobdJob*)
+ *   "job-state-changed"  (JobdJob*, old_state:int, new_state:int, details:GVariant a{sv})
+ *   "job-changed"        (JobdJob*)   settings or runtime properties changed
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "jobd-config.h"
+#include "jobd-job.h"
+#include "jobd-spawner.h"
+
+G_BEGIN_DECLS
+
+#define JOBD_TYPE_MANAGER (jobd_manager_get_type ())
+G_DECLARE_FINAL_TYPE (JobdManager, jobd_manager, JOBD, MANAGER, GObject)
+
+JobdManager *jobd_manager_new (JobdConfig *config, JobdSpawner *spawner);
+
+JobdConfig *jobd_manager_get_config (JobdManager *manager);
+JobdSpawner *jobd_manager_get_spawner (JobdManager *manager);
+const char *jobd_manager_get_backend_name (JobdManager *manager);
+
+/* Read the registry from the state directory; problems are logged loudly. */
+gboolean jobd_manager_load (JobdManager *manager, GError **error);
+/* Start every autostart job. */
+void jobd_manager_start_autostart_jobs (JobdManager *manager);
+
+/* Takes ownership of settings (validated by the caller's merge, checked again). */
+JobdJob *jobd_manager_add_job (JobdManager *manager,
+                               const char *name,
+                               JobdSettings *settings,
+                               guint owner_uid,
+                               GError **error);
+gboolean jobd_manager_remove_job (JobdManager *manager, const char *name, GError **error);
+/* Replace the settings (takes ownership); persisted at once. */
+gboolean jobd_manager_update_job (JobdManager *manager,
+                                  const char *name,
+                                  JobdSettings *settings,
+                                  GError **error);
+/* NO_SUCH_JOB error when absent (a borrowed reference). */
+JobdJob *jobd_manager_lookup_job (JobdManager *manager, const char *name, GError **error);
+/* Jobs sorted by name (borrowed references in a new array). */
+GPtrArray *jobd_manager_list_jobs (JobdManager *manager);
+guint jobd_manager_count_jobs (JobdManager *manager);
+
+void jobd_manager_start_job_async (JobdManager *manager,
+                                   const char *name,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+gboolean jobd_manager_start_job_finish (JobdManager *manager, GAsyncResult *result, GError **error);
+gboolean jobd_manager_stop_job (JobdManager *manager, const char *name, GError **error);
+/* Stop (if running), wait for the exit, start. */
+void jobd_manager_restart_job_async (JobdManager *manager,
+                                     const char *name,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean jobd_manager_restart_job_finish (JobdManager *manager, GAsyncResult *result, GError **error);
+gboolean jobd_manager_reload_job (JobdManager *manager, const char *name, GError **error);
+gboolean jobd_manager_kill_job (JobdManager *manager, const char *name, int signo, GError **error);
+
+/* Persist now (normally automatic). */
+gboolean jobd_manager_save (JobdManager *manager, GError **error);
+
+/* Stop every running job and complete once all are down (shutdown). */
+void jobd_manager_shutdown_async (JobdManager *manager,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gboolean jobd_manager_shutdown_finish (JobdManager *manager, GAsyncResult *result, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,83 @@
+/* jobd-output.h — a job's captured output.
+ *
+ * Bytes from the job's stdout and stderr file descriptors go through a line
+ * splitter per stream into:
+ *   - the ring buffer of the last buffer_size lines (time, stream, text),
+ *   - the legacy log files when write-log is on (jobd-logfile.h),
+ *   - every follower (FollowOutput): a pipe per client,
+ *   - a line sink callback (the journal, under the systemd backend).
+ *
+ * Reading is bounded per main-loop dispatch, so a job printing as fast as it
+ * can neither grows jobd's memory (lines are capped at JOBD_LINE_MAX bytes and
+ * the ring at buffer_size lines) nor starves other sources. Lines are made
+ * valid UTF-8 without NULs (invalid bytes become U+FFFD) so they are safe in
+ * D-Bus strings.
+ *
+ * The file descriptors may outlive jobd (FIFOs, the fd store): JobdOutput
+ * only reads them; whoever hands them in decides what closing means.
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define JOBD_LINE_MAX (64 * 1024)
+
+typedef enum {
+  JOBD_STREAM_STDOUT,
+  JOBD_STREAM_STDERR,
+} JobdStream;
+
+const char *jobd_stream_to_string (JobdStream stream);
+
+typedef struct {
+  gint64 time_usec;   /* g_get_real_time() when the line was complete */
+  JobdStream stream;
+  char *text;         /* valid UTF-8, no NUL, no trailing newline */
+} JobdLine;
+
+void jobd_line_free (JobdLine *line);
+
+/* Called for every complete line, after the ring has it. */
+typedef void (*JobdLineSink) (const char *job_name,
+                              const JobdLine *line,
+                              gpointer user_data);
+
+#define JOBD_TYPE_OUTPUT (jobd_output_get_type ())
+G_DECLARE_FINAL_TYPE (JobdOutput, jobd_output, JOBD, OUTPUT, GObject)
+
+JobdOutput *jobd_output_new (const char *job_name, guint buffer_size);
+
+void jobd_output_set_buffer_size (JobdOutput *output, guint buffer_size);
+/* NULL turns log files off; otherwise the log directory root
+ * (files go to LOG_DIR/jobs/<name>/<YYYYmmdd>/<YYYYmmddHH>[.error].log). */
+void jobd_output_set_log_dir (JobdOutput *output, const char *log_dir);
+void jobd_output_set_line_sink (JobdOutput *output,
+                                JobdLineSink sink,
+                                gpointer user_data);
+
+/* Start reading fd (non-blocking is set here). Takes ownership of fd.
+ * Replaces a previous fd of that stream (flushing its partial line). */
+void jobd_output_attach (JobdOutput *output, JobdStream stream, int fd);
+/* Read what is available right now on both streams, without blocking. */
+void jobd_output_drain (JobdOutput *output);
+/* Drain, flush partial lines as lines, stop watching and close the fds. */
+void jobd_output_detach (JobdOutput *output);
+/* Append a line of jobd's own (e.g. the exit line) as if the job wrote it. */
+void jobd_output_append (JobdOutput *output, JobdStream stream, const char *text);
+
+/* The last max_lines lines (0 = all buffered), oldest first;
+ * element type JobdLine, owned by the caller. */
+GPtrArray *jobd_output_read (JobdOutput *output, guint max_lines);
+
+/* A new follower: returns the read end of a pipe on which every new line
+ * arrives as "STREAM\tTIME_USEC\tTEXT\n"; -1 with error on failure.
+ * A follower whose pipe is full (a reader that does not keep up) is dropped:
+ * its pipe is closed so the reader sees EOF rather than jobd buffering. */
+int jobd_output_follow (JobdOutput *output, GError **error);
+
+/* Totals since creation, for tests and benchmarks. */
+guint64 jobd_output_get_lines_total (JobdOutput *output);
+
+G_END_DECLS

@@ -1,0 +1,319 @@
+/* jobd-process.c — the main process of a running job, watched by pidfd. */
+#include "config.h"
+
+#include "jobd-process.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "jobd-error.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+typedef struct {
+  GPid pid;
+  int pidfd;
+  gboolean is_child;
+  guint64 start_ticks;
+  char *unit;
+  guint exit_watch;
+  gboolean exited;
+  int out_fd;
+  int err_fd;
+} JobdProcessPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (JobdProcess, jobd_process, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_EXITED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+int
+jobd_pidfd_open (GPid pid, GError **error)
+{
+  int fd = (int) syscall (SYS_pidfd_open, pid, 0);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "pidfd_open(%d) failed: %s", (int) pid, g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
+gboolean
+jobd_proc_start_ticks (GPid pid, guint64 *ticks, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after_comm;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+  /* The command name may hold spaces and parentheses: fields start after
+   * the last ')'. Field 22 (starttime) is the 20th after it. */
+  after_comm = strrchr (contents, ')');
+  if (after_comm == NULL)
+    goto bad;
+  fields = g_strsplit (after_comm + 2, " ", 0);
+  if (g_strv_length (fields) < 20)
+    goto bad;
+  *ticks = g_ascii_strtoull (fields[19], NULL, 10);
+  return TRUE;
+
+bad:
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "cannot parse %s", path);
+  return FALSE;
+}
+
+static void
+jobd_process_report_exit (JobdProcess *self, int code, int signo)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  if (priv->exited)
+    return;
+  priv->exited = TRUE;
+  g_signal_emit (self, signals[SIGNAL_EXITED], 0, code, signo);
+}
+
+static gboolean
+on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
+{
+  JobdProcess *self = user_data;
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  int code = -1, signo = -1;
+
+  priv->exit_watch = 0;
+
+  /* Our child is a zombie now and still holds its PID (and so its process
+   * group ID): the right moment to clear away what it left. A re-adopted
+   * process may already be reaped by someone else, so it is left alone. */
+  if (priv->is_child)
+    jobd_process_cleanup (self);
+
+  if (priv->is_child)
+    {
+      siginfo_t info = { 0 };
+      int r;
+
+      do
+        r = waitid (P_PIDFD, (id_t) fd, &info, WEXITED);
+      while (r < 0 && errno == EINTR);
+
+      if (r == 0 && info.si_code == CLD_EXITED)
+        {
+          code = info.si_status;
+          signo = 0;
+        }
+      else if (r == 0)
+        {
+          code = -1;
+          signo = info.si_status;
+        }
+      else
+        g_warning ("waitid for PID %d failed: %s", (int) priv->pid, g_strerror (errno));
+    }
+
+  g_object_ref (self);
+  jobd_process_report_exit (self, code, signo);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+jobd_process_setup (JobdProcess *self, GPid pid, int pidfd, gboolean is_child)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (priv->pidfd < 0);
+
+  priv->pid = pid;
+  priv->pidfd = pidfd;
+  priv->is_child = is_child;
+  if (!jobd_proc_start_ticks (pid, &priv->start_ticks, &error))
+    g_debug ("start time of PID %d unknown: %s", (int) pid, error->message);
+  priv->exit_watch = g_unix_fd_add (pidfd, G_IO_IN, on_pidfd_readable, self);
+}
+
+GPid
+jobd_process_get_pid (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->pid;
+}
+
+int
+jobd_process_get_pidfd (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->pidfd;
+}
+
+guint64
+jobd_process_get_start_ticks (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->start_ticks;
+}
+
+const char *
+jobd_process_get_unit (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->unit;
+}
+
+void
+jobd_process_set_unit (JobdProcess *self, const char *unit)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  g_free (priv->unit);
+  priv->unit = g_strdup (unit);
+}
+
+gboolean
+jobd_process_has_exited (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->exited;
+}
+
+static gboolean
+send_signal_via_pidfd (JobdProcessPrivate *priv, int signo, GError **error)
+{
+  if (syscall (SYS_pidfd_send_signal, priv->pidfd, signo, NULL, 0) < 0)
+    {
+      int saved = errno;
+      /* ESRCH: it has just exited; the exit event follows. */
+      if (saved == ESRCH)
+        return TRUE;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                   "cannot signal PID %d: %s", (int) priv->pid, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_process_kill_main (JobdProcess *self, int signo, GError **error)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  if (priv->exited)
+    return TRUE;
+  return send_signal_via_pidfd (priv, signo, error);
+}
+
+gboolean
+jobd_process_kill_all (JobdProcess *self, int signo, GError **error)
+{
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (klass->kill_all == NULL)
+    return jobd_process_kill_main (self, signo, error);
+  return klass->kill_all (self, signo, error);
+}
+
+gboolean
+jobd_process_get_memory (JobdProcess *self,
+                         JobdMemorySnapshot *snapshot,
+                         guint64 *bytes,
+                         const char **source,
+                         GError **error)
+{
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  g_return_val_if_fail (klass->get_memory != NULL, FALSE);
+  return klass->get_memory (self, snapshot, bytes, source, error);
+}
+
+void
+jobd_process_cleanup (JobdProcess *self)
+{
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (klass->cleanup != NULL)
+    klass->cleanup (self);
+}
+
+void
+jobd_process_set_output_fds (JobdProcess *self, int out_fd, int err_fd)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  if (priv->out_fd >= 0)
+    close (priv->out_fd);
+  if (priv->err_fd >= 0)
+    close (priv->err_fd);
+  priv->out_fd = out_fd;
+  priv->err_fd = err_fd;
+}
+
+int
+jobd_process_steal_stdout (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return g_steal_fd (&priv->out_fd);
+}
+
+int
+jobd_process_steal_stderr (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return g_steal_fd (&priv->err_fd);
+}
+
+static void
+jobd_process_finalize (GObject *object)
+{
+  JobdProcess *self = JOBD_PROCESS (object);
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  g_clear_handle_id (&priv->exit_watch, g_source_remove);
+  if (priv->pidfd >= 0)
+    close (priv->pidfd);
+  if (priv->out_fd >= 0)
+    close (priv->out_fd);
+  if (priv->err_fd >= 0)
+    close (priv->err_fd);
+  g_free (priv->unit);
+
+  G_OBJECT_CLASS (jobd_process_parent_class)->finalize (object);
+}
+
+static void
+jobd_process_class_init (JobdProcessClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = jobd_process_finalize;
+
+  /* exited (int exit_code, int signal): -1 for what is not known. */
+  signals[SIGNAL_EXITED] =
+    g_signal_new ("exited", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+}
+
+static void
+jobd_process_init (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  priv->pidfd = -1;
+  priv->out_fd = -1;
+  priv->err_fd = -1;
+}

@@ -1,0 +1,73 @@
+/* jobd-process.h — one running instance of a job, whatever started it.
+ *
+ * A JobdProcess is what a spawner hands back: the main PID, watched through
+ * a pidfd (no polling), the read ends of its output, and the backend's way to
+ * signal every process of the job and to measure its memory. Subclasses:
+ * JobdDirectProcess (process group, /proc), the systemd scope process (scope
+ * unit, cgroup).
+ *
+ * "exited" is emitted once, from the main loop, when the main process ends:
+ * with the exit code or the terminating signal (both -1 when unknown, as
+ * for a re-adopted process that is not jobd's child).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define JOBD_TYPE_PROCESS (jobd_process_get_type ())
+G_DECLARE_DERIVABLE_TYPE (JobdProcess, jobd_process, JOBD, PROCESS, GObject)
+
+typedef struct _JobdMemorySnapshot JobdMemorySnapshot;
+
+struct _JobdProcessClass {
+  GObjectClass parent_class;
+
+  /* Send signo to every process of the job (whole group / scope). */
+  gboolean (*kill_all) (JobdProcess *process, int signo, GError **error);
+  /* Resident memory of the job in bytes; *source names where it came from.
+   * snapshot may be NULL (then the process measures on its own). */
+  gboolean (*get_memory) (JobdProcess *process,
+                          JobdMemorySnapshot *snapshot,
+                          guint64 *bytes,
+                          const char **source,
+                          GError **error);
+  /* Called after the main process exited: remove what is left of the job
+   * (e.g. SIGKILL the rest of the process group). */
+  void (*cleanup) (JobdProcess *process);
+};
+
+/* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
+void jobd_process_setup (JobdProcess *process, GPid pid, int pidfd, gboolean is_child);
+
+GPid jobd_process_get_pid (JobdProcess *process);
+int jobd_process_get_pidfd (JobdProcess *process);
+/* The process's start time in clock ticks since boot (/proc/PID/stat field
+ * 22), so a recorded PID is never confused with a reused one. */
+guint64 jobd_process_get_start_ticks (JobdProcess *process);
+const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
+void jobd_process_set_unit (JobdProcess *process, const char *unit);
+gboolean jobd_process_has_exited (JobdProcess *process);
+
+/* Signal only the main process. */
+gboolean jobd_process_kill_main (JobdProcess *process, int signo, GError **error);
+gboolean jobd_process_kill_all (JobdProcess *process, int signo, GError **error);
+gboolean jobd_process_get_memory (JobdProcess *process,
+                                  JobdMemorySnapshot *snapshot,
+                                  guint64 *bytes,
+                                  const char **source,
+                                  GError **error);
+void jobd_process_cleanup (JobdProcess *process);
+
+/* Output file descriptors handed over by the spawner (-1 when none); the
+ * caller takes them with steal. */
+void jobd_process_set_output_fds (JobdProcess *process, int out_fd, int err_fd);
+int jobd_process_steal_stdout (JobdProcess *process);
+int jobd_process_steal_stderr (JobdProcess *process);
+
+/* pidfd_open(2), and the start time of a PID; helpers shared by backends. */
+int jobd_pidfd_open (GPid pid, GError **error);
+gboolean jobd_proc_start_ticks (GPid pid, guint64 *ticks, GError **error);
+
+G_END_DECLS

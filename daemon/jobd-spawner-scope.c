@@ -1,0 +1,841 @@
+/* jobd-spawner-scope.c — jobs in transient systemd scopes (see the header).
+ *
+ * One spawn: fork held → StartTransientUnit (async) → the unit's start job
+ * ends (JobRemoved, subscribed before the call) → read the cgroup → release
+ * the child to exec. JobRemoved may be dispatched before the reply to
+ * StartTransientUnit, so results of jobs nobody waits for yet are kept while
+ * spawns are in flight.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1   /* pipe2, F_SETPIPE_SZ */
+#endif
+#include "config.h"
+
+#include "jobd-spawner-scope.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "jobd-cgroup.h"
+#include "jobd-child.h"
+#include "jobd-error.h"
+
+#define SD_NAME "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+
+#define CALL_TIMEOUT_MSEC 25000
+#define JOB_TIMEOUT_SEC 30
+/* A previous instance's scope can outlive its main process by a moment
+ * while its last processes die and systemd collects it. */
+#define UNIT_EXISTS_RETRY_MSEC 100
+#define UNIT_EXISTS_DEADLINE_USEC (3 * G_USEC_PER_SEC)
+#define UNIT_NAME_MAX 255
+#define OUTPUT_PIPE_SIZE (1024 * 1024)
+
+/* ---- names and properties ---- */
+
+char *
+jobd_scope_unit_name (const char *job_name, GError **error)
+{
+  GString *unit = g_string_new ("jobd-");
+
+  /* systemd-escape: keep [A-Za-z0-9:_.] (but not a leading '.'), '/' → '-',
+   * everything else as \xNN. Job names never hold '/'. */
+  for (const char *p = job_name; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p) || *p == ':' || *p == '_' || (*p == '.' && p != job_name))
+        g_string_append_c (unit, *p);
+      else
+        g_string_append_printf (unit, "\\x%02x", (guint) (guchar) *p);
+    }
+  g_string_append (unit, ".scope");
+  if (unit->len > UNIT_NAME_MAX)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "job name \"%s\" is too long for a systemd unit name once escaped",
+                   job_name);
+      g_string_free (unit, TRUE);
+      return NULL;
+    }
+  return g_string_free (unit, FALSE);
+}
+
+static void
+add_limit (GVariantBuilder *props, const char *key, guint64 value, gboolean for_update)
+{
+  if (value != 0)
+    g_variant_builder_add (props, "(sv)", key, g_variant_new_uint64 (value));
+  else if (for_update)
+    g_variant_builder_add (props, "(sv)", key, g_variant_new_uint64 (G_MAXUINT64));
+}
+
+GVariant *
+jobd_scope_limit_properties (const JobdSettings *settings, gboolean for_update)
+{
+  GVariantBuilder props;
+
+  g_variant_builder_init (&props, G_VARIANT_TYPE ("a(sv)"));
+  add_limit (&props, "MemoryMax", settings->memory_max, for_update);
+  /* cpu-quota is percent of one CPU; systemd wants µs of CPU per second. */
+  add_limit (&props, "CPUQuotaPerSecUSec", (guint64) settings->cpu_quota * 10000, for_update);
+  add_limit (&props, "TasksMax", settings->tasks_max, for_update);
+  return g_variant_builder_end (&props);
+}
+
+static GVariant *
+start_parameters (const char *unit, const char *job_name, GPid pid,
+                  const JobdSettings *settings)
+{
+  g_autofree char *description = g_strdup_printf ("jobd job %s", job_name);
+  GVariantBuilder props;
+  GVariant *limits = jobd_scope_limit_properties (settings, FALSE);
+  GVariantIter iter;
+  GVariant *child;
+  guint32 pid32 = (guint32) pid;
+
+  g_variant_builder_init (&props, G_VARIANT_TYPE ("a(sv)"));
+  g_variant_builder_add (&props, "(sv)", "Description", g_variant_new_string (description));
+  g_variant_builder_add (&props, "(sv)", "Slice", g_variant_new_string (JOBD_SCOPE_SLICE));
+  g_variant_builder_add (&props, "(sv)", "PIDs",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, &pid32, 1,
+                                                    sizeof (guint32)));
+  g_variant_builder_add (&props, "(sv)", "MemoryAccounting", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&props, "(sv)", "TasksAccounting", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&props, "(sv)", "CollectMode",
+                         g_variant_new_string ("inactive-or-failed"));
+  g_variant_ref_sink (limits);
+  g_variant_iter_init (&iter, limits);
+  while ((child = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_variant_builder_add_value (&props, child);
+      g_variant_unref (child);
+    }
+  g_variant_unref (limits);
+  return g_variant_new ("(ssa(sv)@a(sa(sv)))", unit, "fail", &props,
+                        g_variant_new_array (G_VARIANT_TYPE ("(sa(sv))"), NULL, 0));
+}
+
+/* ---- the scope process ---- */
+
+struct _JobdScopeProcess {
+  JobdProcess parent_instance;
+  GDBusConnection *bus;
+  char *cgroup;
+};
+
+G_DEFINE_FINAL_TYPE (JobdScopeProcess, jobd_scope_process, JOBD_TYPE_PROCESS)
+
+typedef struct {
+  char *unit;
+  char *cgroup;
+  int signo;
+} KillData;
+
+static void
+kill_data_free (KillData *data)
+{
+  g_free (data->unit);
+  g_free (data->cgroup);
+  g_free (data);
+}
+
+/* Without systemd's help (bus gone, call refused), signal what the cgroup
+ * lists ourselves. */
+static void
+kill_cgroup_pids (const KillData *data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) pids = jobd_cgroup_get_pids (JOBD_CGROUP_ROOT, data->cgroup, &error);
+
+  if (pids == NULL)
+    {
+      g_warning ("cannot list the processes of %s: %s", data->unit, error->message);
+      return;
+    }
+  for (guint i = 0; i < pids->len; i++)
+    if (kill (g_array_index (pids, GPid, i), data->signo) < 0 && errno != ESRCH)
+      g_warning ("cannot signal PID %d of %s: %s", (int) g_array_index (pids, GPid, i),
+                 data->unit, g_strerror (errno));
+}
+
+static void
+on_kill_unit_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KillData *data = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+      g_dbus_error_strip_remote_error (error);
+      /* A scope that is already gone has nothing left to signal. */
+      if (g_strcmp0 (remote, "org.freedesktop.systemd1.NoSuchUnit") != 0)
+        {
+          g_warning ("systemd could not signal %s (%s); signalling its processes directly",
+                     data->unit, error->message);
+          kill_cgroup_pids (data);
+        }
+    }
+  kill_data_free (data);
+}
+
+static void
+scope_kill_unit (JobdScopeProcess *self, int signo)
+{
+  KillData *data = g_new0 (KillData, 1);
+
+  data->unit = g_strdup (jobd_process_get_unit (JOBD_PROCESS (self)));
+  data->cgroup = g_strdup (self->cgroup);
+  data->signo = signo;
+  g_dbus_connection_call (self->bus, SD_NAME, SD_PATH, SD_MANAGER, "KillUnit",
+                          g_variant_new ("(ssi)", data->unit, "all", signo),
+                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC,
+                          NULL, on_kill_unit_reply, data);
+}
+
+static gboolean
+scope_process_kill_all (JobdProcess *process, int signo, GError **error)
+{
+  /* The scope, not the main PID: children that left the process group or
+   * the session are still in the cgroup. */
+  scope_kill_unit (JOBD_SCOPE_PROCESS (process), signo);
+  return TRUE;
+}
+
+static gboolean
+scope_process_get_memory (JobdProcess *process,
+                          JobdMemorySnapshot *snapshot,
+                          guint64 *bytes,
+                          const char **source,
+                          GError **error)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
+
+  return jobd_cgroup_get_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source, error);
+}
+
+static void
+scope_process_cleanup (JobdProcess *process)
+{
+  /* The documented rule: the job ends with its main process. */
+  scope_kill_unit (JOBD_SCOPE_PROCESS (process), SIGKILL);
+}
+
+static void
+jobd_scope_process_finalize (GObject *object)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (object);
+
+  g_clear_object (&self->bus);
+  g_free (self->cgroup);
+  G_OBJECT_CLASS (jobd_scope_process_parent_class)->finalize (object);
+}
+
+static void
+jobd_scope_process_class_init (JobdScopeProcessClass *klass)
+{
+  JobdProcessClass *process_class = JOBD_PROCESS_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = jobd_scope_process_finalize;
+  process_class->kill_all = scope_process_kill_all;
+  process_class->get_memory = scope_process_get_memory;
+  process_class->cleanup = scope_process_cleanup;
+}
+
+static void
+jobd_scope_process_init (JobdScopeProcess *self)
+{
+}
+
+const char *
+jobd_scope_process_get_cgroup (JobdScopeProcess *process)
+{
+  return process->cgroup;
+}
+
+static void
+on_set_properties_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_FAILED,
+                               "systemd refused the new limits for %s: %s",
+                               (const char *) g_task_get_task_data (task), error->message);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+jobd_scope_process_set_limits_async (JobdProcess *process,
+                                     const JobdSettings *settings,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (process, cancellable, callback, user_data);
+  const char *unit = jobd_process_get_unit (process);
+
+  g_task_set_source_tag (task, jobd_scope_process_set_limits_async);
+  if (!JOBD_IS_SCOPE_PROCESS (process) || unit == NULL)
+    {
+      g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                               "limits can change at run time only for jobs in a systemd scope");
+      return;
+    }
+  g_task_set_task_data (task, g_strdup (unit), g_free);
+  g_dbus_connection_call (JOBD_SCOPE_PROCESS (process)->bus, SD_NAME, SD_PATH, SD_MANAGER,
+                          "SetUnitProperties",
+                          g_variant_new ("(sb@a(sv))", unit, TRUE,
+                                         jobd_scope_limit_properties (settings, TRUE)),
+                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC,
+                          cancellable, on_set_properties_reply, g_steal_pointer (&task));
+}
+
+gboolean
+jobd_scope_process_set_limits_finish (JobdProcess *process, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- the spawner ---- */
+
+struct _JobdSpawnerScope {
+  GObject parent_instance;
+  GDBusConnection *bus;
+  guint job_removed_id;
+  GHashTable *waiting;      /* systemd job path → GTask (ref) */
+  GHashTable *early;        /* systemd job path → result, while spawns are in flight */
+  guint in_flight;
+};
+
+static void jobd_spawner_scope_iface_init (JobdSpawnerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (JobdSpawnerScope, jobd_spawner_scope, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (JOBD_TYPE_SPAWNER,
+                                                      jobd_spawner_scope_iface_init))
+
+typedef struct {
+  char *job_name;
+  char *unit;
+  GVariant *parameters;     /* of StartTransientUnit, kept for a retry */
+  char *job_path;           /* systemd's start job, once known */
+  gint64 first_try;
+  GPid pid;                 /* the held child; 0 once handed over */
+  int pidfd, go_fd, err_fd, out_read, err_read;
+  guint timeout_id;
+} SpawnData;
+
+static void
+close_fd (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+  *fd = -1;
+}
+
+static void
+spawn_data_free (SpawnData *data)
+{
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  /* A spawn that failed: the held child must not run outside a scope. */
+  if (data->pid > 0)
+    {
+      kill (data->pid, SIGKILL);
+      while (waitpid (data->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  close_fd (&data->pidfd);
+  close_fd (&data->go_fd);
+  close_fd (&data->err_fd);
+  close_fd (&data->out_read);
+  close_fd (&data->err_read);
+  g_free (data->job_name);
+  g_free (data->unit);
+  g_clear_pointer (&data->parameters, g_variant_unref);
+  g_free (data->job_path);
+  g_free (data);
+}
+
+/* Every end of a spawn goes through here, success or not. */
+static void
+spawn_return (GTask *task, JobdProcess *process, GError *error)
+{
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+
+  g_assert (self->in_flight > 0);
+  if (--self->in_flight == 0)
+    g_hash_table_remove_all (self->early);
+  if (process != NULL)
+    g_task_return_pointer (task, process, g_object_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+spawn_fail (GTask *task, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+spawn_fail (GTask *task, const char *format, ...)
+{
+  va_list args;
+  GError *error;
+
+  va_start (args, format);
+  error = g_error_new_valist (JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED, format, args);
+  va_end (args);
+  spawn_return (task, NULL, error);
+}
+
+/* The scope exists with the child in it: let the job's program run. */
+static void
+spawn_complete (GTask *task, char *cgroup)
+{
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+  SpawnData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JobdScopeProcess) process = NULL;
+
+  if (!jobd_child_release (data->go_fd, data->err_fd, &error))
+    {
+      data->go_fd = data->err_fd = -1;   /* closed by the release */
+      g_free (cgroup);
+      spawn_return (task, NULL, g_steal_pointer (&error));
+      return;
+    }
+  data->go_fd = data->err_fd = -1;
+
+  process = g_object_new (JOBD_TYPE_SCOPE_PROCESS, NULL);
+  process->bus = g_object_ref (self->bus);
+  process->cgroup = cgroup;
+  jobd_process_setup (JOBD_PROCESS (process), data->pid, data->pidfd, TRUE);
+  jobd_process_set_unit (JOBD_PROCESS (process), data->unit);
+  jobd_process_set_output_fds (JOBD_PROCESS (process), data->out_read, data->err_read);
+  data->pid = 0;
+  data->pidfd = data->out_read = data->err_read = -1;
+  g_info ("job %s runs as PID %d in %s", data->job_name,
+          (int) jobd_process_get_pid (JOBD_PROCESS (process)), data->unit);
+  spawn_return (task, JOBD_PROCESS (g_steal_pointer (&process)), NULL);
+}
+
+static void
+on_control_group_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SpawnData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      spawn_fail (task, "cannot read the cgroup of %s: %s", data->unit, error->message);
+      return;
+    }
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
+      g_variant_get_string (value, NULL)[0] != '/')
+    {
+      spawn_fail (task, "systemd gave %s no cgroup", data->unit);
+      return;
+    }
+  spawn_complete (task, g_variant_dup_string (value, NULL));
+}
+
+/* The scope's cgroup, as systemd has it (the memory accounting reads it). */
+static void
+get_control_group (GTask *task)
+{
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+  SpawnData *data = g_task_get_task_data (task);
+  g_autofree char *path = NULL;
+  int r;
+
+  r = sd_bus_path_encode ("/org/freedesktop/systemd1/unit", data->unit, &path);
+  if (r < 0)
+    {
+      spawn_fail (task, "cannot make the object path of %s: %s", data->unit, g_strerror (-r));
+      return;
+    }
+  g_dbus_connection_call (self->bus, SD_NAME, path, "org.freedesktop.DBus.Properties", "Get",
+                          g_variant_new ("(ss)", "org.freedesktop.systemd1.Scope",
+                                         "ControlGroup"),
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          CALL_TIMEOUT_MSEC, NULL, on_control_group_reply, g_object_ref (task));
+}
+
+static void
+spawn_job_finished (GTask *task, const char *result)
+{
+  SpawnData *data = g_task_get_task_data (task);
+
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  if (!g_str_equal (result, "done"))
+    {
+      spawn_fail (task, "systemd could not start %s (job result \"%s\")", data->unit, result);
+      return;
+    }
+  get_control_group (task);
+}
+
+static void
+on_job_removed (GDBusConnection *bus,
+                const char *sender,
+                const char *path,
+                const char *interface,
+                const char *signal,
+                GVariant *parameters,
+                gpointer user_data)
+{
+  JobdSpawnerScope *self = user_data;
+  const char *job_path, *unit, *result;
+  guint32 id;
+  GTask *task;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(uoss)")))
+    return;
+  g_variant_get (parameters, "(u&o&s&s)", &id, &job_path, &unit, &result);
+  task = g_hash_table_lookup (self->waiting, job_path);
+  if (task != NULL)
+    {
+      g_object_ref (task);
+      g_hash_table_remove (self->waiting, job_path);
+      spawn_job_finished (task, result);
+      g_object_unref (task);
+    }
+  else if (self->in_flight > 0)
+    g_hash_table_insert (self->early, g_strdup (job_path), g_strdup (result));
+}
+
+static gboolean
+on_job_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+  SpawnData *data = g_task_get_task_data (task);
+
+  data->timeout_id = 0;
+  g_object_ref (task);
+  g_hash_table_remove (self->waiting, data->job_path);
+  spawn_fail (task, "systemd did not start %s within %d s", data->unit, JOB_TIMEOUT_SEC);
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void call_start_transient_unit (GTask *task);
+
+static gboolean
+retry_start (gpointer user_data)
+{
+  GTask *task = user_data;
+  SpawnData *data = g_task_get_task_data (task);
+
+  data->timeout_id = 0;
+  call_start_transient_unit (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_start_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+  SpawnData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const char *early;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+      if (g_strcmp0 (remote, "org.freedesktop.systemd1.UnitExists") == 0 &&
+          g_get_monotonic_time () - data->first_try < UNIT_EXISTS_DEADLINE_USEC)
+        {
+          data->timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, UNIT_EXISTS_RETRY_MSEC,
+                                                 retry_start, g_object_ref (task),
+                                                 g_object_unref);
+          return;
+        }
+      g_dbus_error_strip_remote_error (error);
+      if (g_strcmp0 (remote, "org.freedesktop.systemd1.UnitExists") == 0)
+        spawn_fail (task, "%s already exists: an earlier run of the job still has "
+                    "processes in it (%s)", data->unit, error->message);
+      else
+        spawn_fail (task, "systemd could not create %s: %s", data->unit, error->message);
+      return;
+    }
+
+  g_variant_get (reply, "(o)", &data->job_path);
+  early = g_hash_table_lookup (self->early, data->job_path);
+  if (early != NULL)
+    {
+      g_autofree char *res = g_strdup (early);
+      g_hash_table_remove (self->early, data->job_path);
+      spawn_job_finished (task, res);
+      return;
+    }
+  g_hash_table_insert (self->waiting, g_strdup (data->job_path), g_object_ref (task));
+  data->timeout_id = g_timeout_add_seconds (JOB_TIMEOUT_SEC, on_job_timeout, task);
+}
+
+static void
+call_start_transient_unit (GTask *task)
+{
+  JobdSpawnerScope *self = g_task_get_source_object (task);
+  SpawnData *data = g_task_get_task_data (task);
+
+  g_dbus_connection_call (self->bus, SD_NAME, SD_PATH, SD_MANAGER, "StartTransientUnit",
+                          data->parameters, G_VARIANT_TYPE ("(o)"),
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC,
+                          g_task_get_cancellable (task), on_start_reply, g_object_ref (task));
+}
+
+/* A pipe for one output stream: jobd's read end (non-blocking), the job's
+ * write end. */
+static gboolean
+output_pipe_new (int *read_fd, int *write_fd, GError **error)
+{
+  int fds[2];
+
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "cannot create an output pipe: %s", g_strerror (saved));
+      return FALSE;
+    }
+  if (fcntl (fds[0], F_SETFL, O_NONBLOCK) < 0 ||
+      fcntl (fds[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE) < 0)
+    g_debug ("cannot tune an output pipe: %s", g_strerror (errno));
+  *read_fd = fds[0];
+  *write_fd = fds[1];
+  return TRUE;
+}
+
+/* Fork the held child and its output pipes into data. */
+static gboolean
+fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **error)
+{
+  g_auto(JobdChildSpec) spec = { 0 };
+  int out_write = -1, err_write = -1;
+  gboolean forked;
+
+  if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
+                             request->owner_uid, error))
+    return FALSE;
+  if (!output_pipe_new (&data->out_read, &out_write, error))
+    return FALSE;
+  if (!output_pipe_new (&data->err_read, &err_write, error))
+    {
+      close (out_write);
+      return FALSE;
+    }
+  spec.stdout_fd = out_write;
+  spec.stderr_fd = err_write;
+  spec.hold = TRUE;
+  forked = jobd_child_fork (&spec, &data->pid, &data->go_fd, &data->err_fd, error);
+  close (out_write);
+  close (err_write);
+  if (!forked)
+    {
+      data->pid = 0;
+      return FALSE;
+    }
+  /* Before anything can reap it, so the pidfd is surely this child's. */
+  data->pidfd = jobd_pidfd_open (data->pid, error);
+  return data->pidfd >= 0;
+}
+
+static void
+spawner_scope_spawn_async (JobdSpawner *spawner,
+                           const JobdSpawnRequest *request,
+                           GCancellable *cancellable,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  JobdSpawnerScope *self = JOBD_SPAWNER_SCOPE (spawner);
+  g_autoptr(GTask) task = g_task_new (spawner, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  SpawnData *data = g_new0 (SpawnData, 1);
+
+  g_task_set_source_tag (task, spawner_scope_spawn_async);
+  /* Once the child runs, a cancellation must not drop it: the result is
+   * returned whatever happened to the cancellable. */
+  g_task_set_check_cancellable (task, FALSE);
+  data->pidfd = data->go_fd = data->err_fd = data->out_read = data->err_read = -1;
+  data->job_name = g_strdup (request->job_name);
+  data->first_try = g_get_monotonic_time ();
+  g_task_set_task_data (task, data, (GDestroyNotify) spawn_data_free);
+  self->in_flight++;
+
+  data->unit = jobd_scope_unit_name (request->job_name, &error);
+  if (data->unit == NULL || !fork_held_child (data, request, &error))
+    {
+      spawn_return (task, NULL, g_steal_pointer (&error));
+      return;
+    }
+  data->parameters = g_variant_ref_sink (start_parameters (data->unit, request->job_name,
+                                                           data->pid, request->settings));
+  call_start_transient_unit (task);
+}
+
+static JobdProcess *
+spawner_scope_spawn_finish (JobdSpawner *spawner, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static const char *
+spawner_scope_get_name (JobdSpawner *spawner)
+{
+  return "systemd";
+}
+
+static void
+jobd_spawner_scope_iface_init (JobdSpawnerInterface *iface)
+{
+  iface->get_name = spawner_scope_get_name;
+  iface->spawn_async = spawner_scope_spawn_async;
+  iface->spawn_finish = spawner_scope_spawn_finish;
+}
+
+static void
+jobd_spawner_scope_dispose (GObject *object)
+{
+  JobdSpawnerScope *self = JOBD_SPAWNER_SCOPE (object);
+
+  if (self->job_removed_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (self->bus, self->job_removed_id);
+      self->job_removed_id = 0;
+    }
+  g_clear_pointer (&self->waiting, g_hash_table_unref);
+  g_clear_pointer (&self->early, g_hash_table_unref);
+  g_clear_object (&self->bus);
+  G_OBJECT_CLASS (jobd_spawner_scope_parent_class)->dispose (object);
+}
+
+static void
+jobd_spawner_scope_class_init (JobdSpawnerScopeClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = jobd_spawner_scope_dispose;
+}
+
+static void
+jobd_spawner_scope_init (JobdSpawnerScope *self)
+{
+  self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->early = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+on_subscribe_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  /* systemd sends job signals only while someone is subscribed. A failure
+   * shows up again as a start that times out, with a clear message. */
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *remote = g_dbus_error_get_remote_error (error);
+      if (g_strcmp0 (remote, "org.freedesktop.systemd1.AlreadySubscribed") != 0)
+        g_warning ("cannot subscribe to systemd's signals: %s", error->message);
+    }
+}
+
+JobdSpawner *
+jobd_spawner_scope_new (GDBusConnection *bus)
+{
+  JobdSpawnerScope *self = g_object_new (JOBD_TYPE_SPAWNER_SCOPE, NULL);
+
+  self->bus = g_object_ref (bus);
+  /* Subscribed before any StartTransientUnit call, so no JobRemoved of
+   * ours can pass unseen. */
+  self->job_removed_id =
+    g_dbus_connection_signal_subscribe (bus, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH,
+                                        NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        on_job_removed, self, NULL);
+  g_dbus_connection_call (bus, SD_NAME, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL,
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC, NULL,
+                          on_subscribe_reply, NULL);
+  return JOBD_SPAWNER (self);
+}
+
+/* ---- availability ---- */
+
+static GVariant *
+probe_parameters (void)
+{
+  return g_variant_new ("(ss)", SD_MANAGER, "Version");
+}
+
+static void
+on_probe_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+jobd_spawner_scope_probe_async (GDBusConnection *bus,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, jobd_spawner_scope_probe_async);
+  g_dbus_connection_call (bus, SD_NAME, SD_PATH, "org.freedesktop.DBus.Properties", "Get",
+                          probe_parameters (), G_VARIANT_TYPE ("(v)"),
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, cancellable,
+                          on_probe_reply, task);
+}
+
+gboolean
+jobd_spawner_scope_probe_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+jobd_spawner_scope_available (GDBusConnection *bus, int timeout_msec)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (bus, SD_NAME, SD_PATH, "org.freedesktop.DBus.Properties",
+                                       "Get", probe_parameters (), G_VARIANT_TYPE ("(v)"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout_msec,
+                                       NULL, &error);
+  if (reply == NULL)
+    g_debug ("no systemd manager on the bus: %s", error->message);
+  return reply != NULL;
+}

@@ -1,0 +1,55 @@
+/* jobd-spawner.h — how a job's process gets started.
+ *
+ * Two implementations, chosen once at start-up (Backend= / --backend):
+ *   - direct (jobd-spawner-direct.c): fork/exec into a new session;
+ *   - systemd (jobd-spawner-scope.c): the same child, but held on a pipe until
+ *     systemd has put it in a transient scope, then released to exec.
+ * Both fork through jobd-child.c, so argv/env/cwd/credentials/error reporting
+ * behave the same; only where the child ends up differs.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "jobd-process.h"
+#include "jobd-settings.h"
+
+G_BEGIN_DECLS
+
+/* What a spawn needs beyond the settings. */
+typedef struct {
+  const char *job_name;
+  const JobdSettings *settings;
+  guint owner_uid;       /* run as this user when settings->user is NULL */
+  const char *runtime_dir;
+} JobdSpawnRequest;
+
+#define JOBD_TYPE_SPAWNER (jobd_spawner_get_type ())
+G_DECLARE_INTERFACE (JobdSpawner, jobd_spawner, JOBD, SPAWNER, GObject)
+
+struct _JobdSpawnerInterface {
+  GTypeInterface parent_iface;
+
+  const char *(*get_name) (JobdSpawner *spawner);
+  void (*spawn_async) (JobdSpawner *spawner,
+                       const JobdSpawnRequest *request,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data);
+  JobdProcess *(*spawn_finish) (JobdSpawner *spawner,
+                                GAsyncResult *result,
+                                GError **error);
+};
+
+const char *jobd_spawner_get_name (JobdSpawner *spawner);
+/* The request is copied as needed; it need not outlive the call. */
+void jobd_spawner_spawn_async (JobdSpawner *spawner,
+                               const JobdSpawnRequest *request,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+JobdProcess *jobd_spawner_spawn_finish (JobdSpawner *spawner,
+                                        GAsyncResult *result,
+                                        GError **error);
+
+G_END_DECLS
