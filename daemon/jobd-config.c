@@ -18,7 +18,9 @@ jobd_config_new (void)
 
   config->keyfile = g_key_file_new ();
   config->backend = g_strdup ("auto");
-  config->stop_jobs_on_exit = TRUE;
+  /* Jobs outlive jobd by default: a restart or upgrade takes them back. */
+  config->stop_jobs_on_exit = FALSE;
+  config->restore_jobs = TRUE;
   return config;
 }
 
@@ -157,7 +159,8 @@ jobd_config_load (JobdConfig *config,
   if (!read_string (config->keyfile, "Backend", &backend, error) ||
       !read_string (config->keyfile, "AdminGroup", &config->admin_group, error) ||
       !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
-      !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error))
+      !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error) ||
+      !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;

@@ -3,7 +3,8 @@
  * [Daemon]
  * Backend=auto|systemd|direct
  * AdminGroup=            group whose members may change any job
- * StopJobsOnExit=true    stop running jobs when jobd shuts down
+ * StopJobsOnExit=false   stop running jobs when jobd shuts down
+ * RestoreJobs=true       start again the jobs that were running last time
  * TimeZone=              for log file names and prefixes (default: local)
  * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
  *
@@ -33,6 +34,7 @@ typedef struct {
   char *backend;         /* "auto", "systemd", "direct" */
   char *admin_group;     /* NULL = none */
   gboolean stop_jobs_on_exit;
+  gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
 } JobdConfig;
 

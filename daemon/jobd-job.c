@@ -721,6 +721,53 @@ jobd_job_get_memory (JobdJob *self,
   return jobd_process_get_memory (self->process, snapshot, bytes, source, error);
 }
 
+/* ---- surviving a jobd restart ---- */
+
+JsonObject *
+jobd_job_save_record (JobdJob *self)
+{
+  JsonObject *record;
+
+  if (self->process == NULL)
+    return NULL;
+  record = json_object_new ();
+  jobd_process_save_record (self->process, record);
+  json_object_set_int_member (record, "started-at", self->started_at);
+  json_object_set_int_member (record, "restarts", self->restarts);
+  if (self->last_restart_reason != NULL)
+    json_object_set_string_member (record, "last-restart-reason", self->last_restart_reason);
+  return record;
+}
+
+void
+jobd_job_restore_counters (JobdJob *self, JsonObject *record)
+{
+  self->restarts = (guint) json_object_get_int_member_with_default (record, "restarts", 0);
+  set_string (&self->last_restart_reason,
+              json_object_get_string_member_with_default (record, "last-restart-reason", NULL));
+}
+
+void
+jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
+{
+  gint64 started_at = json_object_get_int_member_with_default (record, "started-at", 0);
+  GVariantBuilder b;
+
+  g_return_if_fail (self->process == NULL);
+
+  jobd_job_restore_counters (self, record);
+  self->started_at = started_at > 0 ? started_at : g_get_real_time ();
+  /* Uptime so far counts toward resetting the backoff. */
+  self->started_mono = g_get_monotonic_time () - MAX (0, g_get_real_time () - self->started_at);
+  self->wanted_up = TRUE;
+  attach_process (self, process);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string ("adopted"));
+  g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
+  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+}
+
 /* ---- GObject ---- */
 
 static void

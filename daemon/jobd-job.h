@@ -104,6 +104,15 @@ gboolean jobd_job_wait_down_finish (JobdJob *job, GAsyncResult *result, GError *
 gboolean jobd_job_reload (JobdJob *job, GError **error);
 gboolean jobd_job_kill (JobdJob *job, int signo, GError **error);
 
+/* After a jobd restart: the job's process still runs. Restores state up
+ * with the recorded start time and restart count. */
+void jobd_job_adopt (JobdJob *job, JobdProcess *process, JsonObject *record);
+/* The runtime record persisted with the job (NULL when nothing runs):
+ * the process record plus started-at, restarts, last-restart-reason. */
+JsonObject *jobd_job_save_record (JobdJob *job);
+/* Restore counters from a record whose process is gone. */
+void jobd_job_restore_counters (JobdJob *job, JsonObject *record);
+
 gboolean jobd_job_get_memory (JobdJob *job,
                               JobdMemorySnapshot *snapshot,
                               guint64 *bytes,

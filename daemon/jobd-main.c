@@ -33,6 +33,7 @@ typedef struct {
   int exit_status;
   gboolean shutting_down;
   int lock_fd;
+  GError *startup_error;
 } Daemon;
 
 static struct {
@@ -219,6 +220,22 @@ start_serving (Daemon *daemon, GError **error)
   return TRUE;
 }
 
+static void
+on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  jobd_manager_restore_finish (daemon->manager, result, NULL);
+  if (!start_serving (daemon, &daemon->startup_error))
+    {
+      g_main_loop_quit (daemon->loop);
+      return;
+    }
+  jobd_manager_start_autostart_jobs (daemon->manager);
+  sd_notify (0, "READY=1");
+  notify_status (daemon);
+}
+
 static gboolean
 run (Daemon *daemon, GError **error)
 {
@@ -236,20 +253,24 @@ run (Daemon *daemon, GError **error)
              daemon->config->runtime_dir, daemon->config->log_dir);
 
   daemon->manager = jobd_manager_new (daemon->config, spawner);
-  if (!jobd_manager_load (daemon->manager, error) || !start_serving (daemon, error))
+  if (!jobd_manager_load (daemon->manager, error))
     return FALSE;
 
   g_signal_connect (daemon->manager, "job-state-changed", G_CALLBACK (on_job_state_changed), daemon);
   g_unix_signal_add (SIGTERM, on_sigterm, daemon);
   g_unix_signal_add (SIGINT, on_sigint, daemon);
 
-  jobd_manager_start_autostart_jobs (daemon->manager);
-  sd_notify (0, "READY=1");
-  notify_status (daemon);
-
+  /* Take back running jobs before anyone can ask to start them twice. */
+  jobd_manager_restore_async (daemon->manager, NULL, on_restored, daemon);
   g_main_loop_run (daemon->loop);
+  if (daemon->startup_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&daemon->startup_error));
+      return FALSE;
+    }
 
-  jobd_dbus_service_stop (daemon->dbus);
+  if (daemon->dbus != NULL)
+    jobd_dbus_service_stop (daemon->dbus);
   return TRUE;
 }
 

@@ -16,6 +16,8 @@ struct _JobdManager {
   GHashTable *jobs;            /* name → JobdJob* (owned) */
   gboolean loading;            /* no saves while reading the registry */
   gboolean frozen;             /* no saves while shutting down */
+  gboolean stopping_jobs;      /* shutdown stops the jobs (StopJobsOnExit) */
+  GHashTable *records;         /* name → JsonObject*, runtime records read at load */
   guint save_idle;
 };
 
@@ -64,8 +66,23 @@ jobd_manager_get_backend_name (JobdManager *self)
 
 /* ---- persistence ---- */
 
+static const char *
+current_boot_id (void)
+{
+  static char *boot_id;
+
+  if (g_once_init_enter (&boot_id))
+    {
+      char *id = NULL;
+      if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &id, NULL, NULL))
+        id = g_strdup ("unknown");
+      g_once_init_leave (&boot_id, g_strstrip (id));
+    }
+  return boot_id;
+}
+
 static JobdStoredJob *
-stored_job_from (JobdJob *job)
+stored_job_from (JobdManager *self, JobdJob *job)
 {
   JobdStoredJob *stored = g_new0 (JobdStoredJob, 1);
 
@@ -73,6 +90,14 @@ stored_job_from (JobdJob *job)
   stored->settings = jobd_settings_copy (jobd_job_get_settings (job));
   stored->owner_uid = jobd_job_get_owner_uid (job);
   stored->wanted_up = jobd_job_get_wanted_up (job);
+  stored->runtime = jobd_job_save_record (job);
+  if (stored->runtime != NULL)
+    {
+      json_object_set_string_member (stored->runtime, "boot-id", current_boot_id ());
+      /* jobd is about to stop it: the next jobd should start it again. */
+      if (self->stopping_jobs)
+        json_object_set_boolean_member (stored->runtime, "stopped-by-jobd", TRUE);
+    }
   return stored;
 }
 
@@ -84,7 +109,7 @@ jobd_manager_save (JobdManager *self, GError **error)
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
   for (guint i = 0; i < jobs->len; i++)
-    g_ptr_array_add (stored, stored_job_from (jobs->pdata[i]));
+    g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
   return jobd_store_save (self->store, stored, error);
 }
 
@@ -173,11 +198,171 @@ jobd_manager_load (JobdManager *self, GError **error)
           continue;
         }
       insert_job (self, entry->name, g_steal_pointer (&entry->settings), entry->owner_uid);
+      /* Restoring needs the record and what the user wanted last. */
+      if (entry->runtime == NULL)
+        entry->runtime = json_object_new ();
+      json_object_set_boolean_member (entry->runtime, "wanted-up", entry->wanted_up);
+      g_hash_table_insert (self->records, g_strdup (entry->name), json_object_ref (entry->runtime));
     }
   self->loading = FALSE;
   g_message ("loaded %u jobs from %s", g_hash_table_size (self->jobs),
              jobd_store_get_path (self->store));
   return TRUE;
+}
+
+/* ---- restoring after a jobd restart or a reboot ---- */
+
+typedef struct {
+  JobdManager *manager;
+  JobdJob *job;
+  JsonObject *record;
+  GTask *task;
+} RestoreData;
+
+static void
+restore_data_free (RestoreData *data)
+{
+  g_object_unref (data->job);
+  json_object_unref (data->record);
+  g_object_unref (data->task);
+  g_free (data);
+}
+
+static void
+restore_step_done (GTask *task)
+{
+  guint *pending = g_task_get_task_data (task);
+
+  if (--(*pending) == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_restore_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+    g_warning ("job %s: cannot start it again: %s", jobd_job_get_name (JOBD_JOB (source)),
+               error->message);
+  restore_step_done (task);
+}
+
+static void
+restore_start (JobdManager *self, JobdJob *job, const char *reason, GTask *task)
+{
+  g_message ("job %s: starting it again (%s)", jobd_job_get_name (job), reason);
+  jobd_job_start_async (job, reason, NULL, on_restore_start_done, g_object_ref (task));
+}
+
+/* The process is gone: decide whether to start the job again. */
+static void
+restore_without_process (RestoreData *data, gboolean had_process)
+{
+  JobdManager *self = data->manager;
+  JsonObject *record = data->record;
+  gboolean wanted = json_object_get_boolean_member_with_default (record, "wanted-up", FALSE);
+  gboolean same_boot = g_strcmp0 (json_object_get_string_member_with_default (record, "boot-id", NULL),
+                                  current_boot_id ()) == 0;
+  gboolean stopped_by_jobd = json_object_get_boolean_member_with_default (record, "stopped-by-jobd", FALSE);
+
+  jobd_job_restore_counters (data->job, record);
+  if (!wanted)
+    restore_step_done (data->task);
+  else if (had_process && same_boot && !stopped_by_jobd)
+    {
+      /* It exited while jobd was away; its exit status is lost with it. */
+      g_warning ("job %s exited while jobd was not running", jobd_job_get_name (data->job));
+      if (jobd_job_get_settings (data->job)->restart != JOBD_RESTART_NO)
+        restore_start (self, data->job, JOBD_REASON_POLICY, data->task);
+      else
+        restore_step_done (data->task);
+    }
+  else if (self->config->restore_jobs)
+    restore_start (self, data->job, "restore", data->task);
+  else
+    restore_step_done (data->task);
+}
+
+static void
+on_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RestoreData *data = user_data;
+  g_autoptr(JobdProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  process = jobd_spawner_adopt_finish (JOBD_SPAWNER (source), result, &error);
+  if (process != NULL)
+    {
+      g_message ("job %s: still running as PID %d, taken back", jobd_job_get_name (data->job),
+                 (int) jobd_process_get_pid (process));
+      jobd_job_adopt (data->job, process, data->record);
+      restore_step_done (data->task);
+    }
+  else
+    {
+      g_debug ("job %s: %s", jobd_job_get_name (data->job), error->message);
+      restore_without_process (data, TRUE);
+    }
+  restore_data_free (data);
+}
+
+void
+jobd_manager_restore_async (JobdManager *self,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
+  guint *pending = g_new0 (guint, 1);
+
+  g_task_set_task_data (task, pending, g_free);
+  *pending = 1;
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      JobdJob *job = jobs->pdata[i];
+      JsonObject *record = g_hash_table_lookup (self->records, jobd_job_get_name (job));
+      RestoreData *data;
+      GPid pid;
+      guint64 ticks;
+      const char *unit;
+
+      if (record == NULL)
+        continue;
+      (*pending)++;
+      data = g_new0 (RestoreData, 1);
+      data->manager = self;
+      data->job = g_object_ref (job);
+      data->record = json_object_ref (record);
+      data->task = g_object_ref (task);
+      if (jobd_process_record_get (record, &pid, &ticks, &unit) &&
+          g_strcmp0 (json_object_get_string_member_with_default (record, "boot-id", NULL),
+                     current_boot_id ()) == 0)
+        {
+          JobdSpawnRequest request = {
+            .job_name = jobd_job_get_name (job),
+            .settings = jobd_job_get_settings (job),
+            .owner_uid = jobd_job_get_owner_uid (job),
+            .runtime_dir = self->context.runtime_dir,
+          };
+          jobd_spawner_adopt_async (self->spawner, &request, record, NULL, on_adopted, data);
+        }
+      else
+        {
+          restore_without_process (data, FALSE);
+          restore_data_free (data);
+        }
+    }
+  g_hash_table_remove_all (self->records);
+  restore_step_done (task);
+}
+
+gboolean
+jobd_manager_restore_finish (JobdManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -465,6 +650,7 @@ jobd_manager_shutdown_async (JobdManager *self,
   g_task_set_task_data (task, data, g_free);
   /* Record who wanted to run, then stop recording: jobd going away is not
    * the user stopping the jobs, and the next start should know. */
+  self->stopping_jobs = TRUE;
   save_or_warn (self);
   self->frozen = TRUE;
   /* Hold one count ourselves so the task cannot finish mid-loop. */
@@ -514,6 +700,7 @@ jobd_manager_finalize (GObject *object)
   JobdManager *self = JOBD_MANAGER (object);
 
   g_clear_pointer (&self->store, jobd_store_free);
+  g_clear_pointer (&self->records, g_hash_table_unref);
   g_free (self->context.runtime_dir);
   g_free (self->context.log_dir);
   G_OBJECT_CLASS (jobd_manager_parent_class)->finalize (object);
@@ -546,4 +733,6 @@ static void
 jobd_manager_init (JobdManager *self)
 {
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) json_object_unref);
 }

@@ -29,6 +29,15 @@ const char *jobd_manager_get_backend_name (JobdManager *manager);
 
 /* Read the registry from the state directory; problems are logged loudly. */
 gboolean jobd_manager_load (JobdManager *manager, GError **error);
+/* After load: take back jobs whose processes still run (same boot, same
+ * PID and start time), start again those that were running when jobd or
+ * the host went down ([Daemon] RestoreJobs=), and apply the restart policy
+ * to those that exited while jobd was away. Completes when all settled. */
+void jobd_manager_restore_async (JobdManager *manager,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean jobd_manager_restore_finish (JobdManager *manager, GAsyncResult *result, GError **error);
 /* Start every autostart job. */
 void jobd_manager_start_autostart_jobs (JobdManager *manager);
 

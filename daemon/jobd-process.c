@@ -251,6 +251,31 @@ jobd_process_cleanup (JobdProcess *self)
 }
 
 void
+jobd_process_save_record (JobdProcess *self, JsonObject *record)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  json_object_set_int_member (record, "pid", priv->pid);
+  json_object_set_int_member (record, "start-ticks", (gint64) priv->start_ticks);
+  if (priv->unit != NULL)
+    json_object_set_string_member (record, "unit", priv->unit);
+}
+
+gboolean
+jobd_process_record_get (JsonObject *record,
+                         GPid *pid,
+                         guint64 *start_ticks,
+                         const char **unit)
+{
+  if (record == NULL || !json_object_has_member (record, "pid"))
+    return FALSE;
+  *pid = (GPid) json_object_get_int_member_with_default (record, "pid", 0);
+  *start_ticks = (guint64) json_object_get_int_member_with_default (record, "start-ticks", 0);
+  *unit = json_object_get_string_member_with_default (record, "unit", NULL);
+  return *pid > 0;
+}
+
+void
 jobd_process_set_output_fds (JobdProcess *self, int out_fd, int err_fd)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -65,6 +66,14 @@ void jobd_process_cleanup (JobdProcess *process);
 void jobd_process_set_output_fds (JobdProcess *process, int out_fd, int err_fd);
 int jobd_process_steal_stdout (JobdProcess *process);
 int jobd_process_steal_stderr (JobdProcess *process);
+
+/* What re-adopting this process after a jobd restart needs:
+ * {"pid": N, "start-ticks": T, "unit": "…"}; and reading it back. */
+void jobd_process_save_record (JobdProcess *process, JsonObject *record);
+gboolean jobd_process_record_get (JsonObject *record,
+                                  GPid *pid,
+                                  guint64 *start_ticks,
+                                  const char **unit);
 
 /* pidfd_open(2), and the start time of a PID; helpers shared by backends. */
 int jobd_pidfd_open (GPid pid, GError **error);

@@ -292,12 +292,9 @@ value_describe (const Value *v)
     return g_strdup_printf ("a value of type '%s'", g_variant_get_type_string (v->variant));
   switch (json_node_get_node_type (v->json))
     {
-    case JSON_NODE_OBJECT:
-      return g_strdup ("an object");
-    case JSON_NODE_ARRAY:
-      return g_strdup ("an array");
-    case JSON_NODE_NULL:
-      return g_strdup ("null");
+    case JSON_NODE_OBJECT: return g_strdup ("an object");
+    case JSON_NODE_ARRAY: return g_strdup ("an array");
+    case JSON_NODE_NULL: return g_strdup ("null");
     case JSON_NODE_VALUE:
     default:
       if (json_holds (v->json, G_TYPE_STRING))
@@ -379,14 +376,9 @@ variant_get_integer (GVariant *v, Integer *out)
 static gboolean
 range_error (const Field *f, const char *got, GError **error)
 {
-  if (f->flags & FIELD_ZERO_OK)
-    g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                 "%s: must be 0 (no limit) or between %" G_GUINT64_FORMAT
-                 " and %" G_GUINT64_FORMAT " (got %s)", f->key, f->min, f->max, got);
-  else
-    g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                 "%s: must be between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT
-                 " (got %s)", f->key, f->min, f->max, got);
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+               "%s: must be %sbetween %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " (got %s)",
+               f->key, (f->flags & FIELD_ZERO_OK) ? "0 (no limit) or " : "", f->min, f->max, got);
   return FALSE;
 }
 

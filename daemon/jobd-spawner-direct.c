@@ -285,12 +285,60 @@ spawner_direct_spawn_finish (JobdSpawner *spawner, GAsyncResult *result, GError 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Reopen a stream's FIFO after a jobd restart; -1 (logged) when it is gone,
+ * which costs the output, not the job. */
+static int
+reopen_output (const JobdSpawnRequest *request, const char *stream)
+{
+  g_autofree char *path = jobd_output_fifo_path (request->runtime_dir, request->job_name, stream);
+  g_autoptr(GError) error = NULL;
+  int fd = jobd_output_fifo_open (path, &error);
+
+  if (fd < 0)
+    g_warning ("job %s: its %s is lost: %s", request->job_name, stream, error->message);
+  return fd;
+}
+
+static void
+spawner_direct_adopt_async (JobdSpawner *spawner,
+                            const JobdSpawnRequest *request,
+                            JsonObject *record,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (spawner, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  JobdProcess *process;
+  const char *unit;
+  guint64 ticks;
+  GPid pid;
+
+  g_task_set_source_tag (task, spawner_direct_adopt_async);
+  if (!jobd_process_record_get (record, &pid, &ticks, &unit))
+    {
+      g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING, "no process recorded");
+      return;
+    }
+  process = jobd_direct_process_adopt (pid, ticks, &error);
+  if (process == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  jobd_process_set_output_fds (process, reopen_output (request, "stdout"),
+                               reopen_output (request, "stderr"));
+  g_task_return_pointer (task, process, g_object_unref);
+}
+
 static void
 jobd_spawner_direct_iface_init (JobdSpawnerInterface *iface)
 {
   iface->get_name = spawner_direct_get_name;
   iface->spawn_async = spawner_direct_spawn_async;
   iface->spawn_finish = spawner_direct_spawn_finish;
+  iface->adopt_async = spawner_direct_adopt_async;
+  iface->adopt_finish = spawner_direct_spawn_finish;
 }
 
 static void

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "jobd-process.h"
 #include "jobd-settings.h"
@@ -39,6 +40,20 @@ struct _JobdSpawnerInterface {
   JobdProcess *(*spawn_finish) (JobdSpawner *spawner,
                                 GAsyncResult *result,
                                 GError **error);
+
+  /* Take back a job that ran before jobd restarted (optional). The record
+   * is what jobd_process_save_record() wrote: pid, start-ticks, unit.
+   * Fails (NOT_RUNNING) when that process is gone or is another one now.
+   * The process comes back with its output fds reopened. */
+  void (*adopt_async) (JobdSpawner *spawner,
+                       const JobdSpawnRequest *request,
+                       JsonObject *record,
+                       GCancellable *cancellable,
+                       GAsyncReadyCallback callback,
+                       gpointer user_data);
+  JobdProcess *(*adopt_finish) (JobdSpawner *spawner,
+                                GAsyncResult *result,
+                                GError **error);
 };
 
 const char *jobd_spawner_get_name (JobdSpawner *spawner);
@@ -49,6 +64,15 @@ void jobd_spawner_spawn_async (JobdSpawner *spawner,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
 JobdProcess *jobd_spawner_spawn_finish (JobdSpawner *spawner,
+                                        GAsyncResult *result,
+                                        GError **error);
+void jobd_spawner_adopt_async (JobdSpawner *spawner,
+                               const JobdSpawnRequest *request,
+                               JsonObject *record,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+JobdProcess *jobd_spawner_adopt_finish (JobdSpawner *spawner,
                                         GAsyncResult *result,
                                         GError **error);
 

@@ -177,10 +177,12 @@ jobs_to_data (GPtrArray *jobs, gsize *len)
 gboolean
 jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
 {
-  gsize len;
-  g_autofree char *data = jobs_to_data (jobs, &len);
+  g_autofree char *data = NULL;
   g_autofree char *tmp = NULL;
+  gsize len;
 
+  g_return_val_if_fail (store != NULL && jobs != NULL, FALSE);
+  data = jobs_to_data (jobs, &len);
   if (g_mkdir_with_parents (store->state_dir, 0700) < 0)
     return set_error_errno (error, errno, "cannot create", store->state_dir);
   tmp = write_temp_file (store, data, len, error);
@@ -242,8 +244,8 @@ set_aside_corrupt (JobdStore *store, const char *problem, GPtrArray *warnings,
 
   if (aside == NULL)
     return FALSE;
-  g_ptr_array_add (warnings, g_strdup_printf ("%s: %s; moved aside to %s, starting with no jobs",
-                                              store->path, problem, aside));
+  g_ptr_array_add (warnings, g_strdup_printf ("%s; moved aside to %s, starting with no jobs",
+                                              problem, aside));
   return TRUE;
 }
 
@@ -257,11 +259,10 @@ keep_copy (JobdStore *store, const char *data, gsize len, GPtrArray *warnings)
   g_autofree char *aside = tmp != NULL ? move_aside (store, tmp, &local) : NULL;
 
   if (aside != NULL)
-    g_ptr_array_add (warnings, g_strdup_printf ("%s: the file as it was is kept in %s",
-                                                store->path, aside));
+    g_ptr_array_add (warnings, g_strdup_printf ("the file as it was is kept in %s", aside));
   else
-    g_ptr_array_add (warnings, g_strdup_printf ("%s: cannot keep a copy: %s",
-                                                store->path, local->message));
+    g_ptr_array_add (warnings, g_strdup_printf ("cannot keep a copy of the file: %s",
+                                                local->message));
   if (tmp != NULL && aside == NULL)
     g_unlink (tmp);
 }
@@ -324,7 +325,7 @@ entry_to_job (const char *name, JsonNode *node, GError **error)
 
 /* Adds the good entries to jobs; returns whether any was skipped. */
 static gboolean
-read_entries (JobdStore *store, JsonObject *by_name, GPtrArray *jobs, GPtrArray *warnings)
+read_entries (JsonObject *by_name, GPtrArray *jobs, GPtrArray *warnings)
 {
   JsonObjectIter iter;
   const char *name;
@@ -344,8 +345,7 @@ read_entries (JobdStore *store, JsonObject *by_name, GPtrArray *jobs, GPtrArray 
           continue;
         }
       shown = g_utf8_make_valid (name, -1);
-      g_ptr_array_add (warnings, g_strdup_printf ("%s: job '%s' skipped: %s",
-                                                  store->path, shown, local->message));
+      g_ptr_array_add (warnings, g_strdup_printf ("job '%s' skipped: %s", shown, local->message));
       skipped = TRUE;
     }
   return skipped;
@@ -404,7 +404,7 @@ jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **error)
     }
   else if ((by_name = parse_root (parser, data, len, &problem)) != NULL)
     {
-      if (read_entries (store, by_name, jobs, warnings))
+      if (read_entries (by_name, jobs, warnings))
         keep_copy (store, data, len, warnings);
       return g_steal_pointer (&jobs);
     }
