@@ -55,6 +55,12 @@ jobd_auth_check (JobdAccess access,
                    "permission denied: job '%s' belongs to another user",
                    job != NULL ? jobd_job_get_name (job) : "?");
       return FALSE;
+    case JOBD_ACCESS_ADMIN:
+      if (caller_uid == 0 || jobd_auth_uid_in_group (caller_uid, admin_group))
+        return TRUE;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_ACCESS_DENIED,
+                   "permission denied: only root or the admin group may do this");
+      return FALSE;
     case JOBD_ACCESS_DENY:
     default:
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_ACCESS_DENIED, "permission denied");

@@ -4,7 +4,8 @@
  * needs; this file decides whether a caller (by uid) has it:
  *   READ   anyone;
  *   CREATE anyone (a non-root caller's job runs as that caller);
- *   MODIFY root, a member of the configured admin group, or the job's owner.
+ *   MODIFY root, a member of the configured admin group, or the job's owner;
+ *   ADMIN  root or a member of the admin group (server-wide changes).
  * A method missing from the table is refused.
  */
 #pragma once
@@ -20,6 +21,7 @@ typedef enum {
   JOBD_ACCESS_READ,
   JOBD_ACCESS_CREATE,
   JOBD_ACCESS_MODIFY,
+  JOBD_ACCESS_ADMIN,
 } JobdAccess;
 
 /* admin_group may be NULL. job is needed for MODIFY. */

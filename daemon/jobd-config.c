@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <systemd/sd-daemon.h>
 
 #include "jobd-error.h"
 
@@ -204,4 +205,29 @@ jobd_config_ensure_dirs (JobdConfig *config, GError **error)
   if (g_chmod (config->runtime_dir, 0755) < 0)
     g_debug ("cannot chmod %s: %s", config->runtime_dir, g_strerror (errno));
   return TRUE;
+}
+
+gboolean
+jobd_config_reload (JobdConfig *config, GError **error)
+{
+  g_autoptr(JobdConfig) fresh = jobd_config_new ();
+  gboolean ok = TRUE;
+
+  sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+  if (config->config_file == NULL)
+    g_message ("no configuration file was read at start-up; nothing to reload");
+  else if (!jobd_config_load (fresh, config->config_file, TRUE, error))
+    ok = FALSE;
+  else
+    {
+      g_free (config->admin_group);
+      config->admin_group = g_steal_pointer (&fresh->admin_group);
+      config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
+      config->restore_jobs = fresh->restore_jobs;
+      g_key_file_unref (config->keyfile);
+      config->keyfile = g_key_file_ref (fresh->keyfile);
+      g_message ("reloaded %s", config->config_file);
+    }
+  sd_notify (0, "READY=1");
+  return ok;
 }

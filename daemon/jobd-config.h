@@ -54,6 +54,11 @@ gboolean jobd_config_load (JobdConfig *config,
  * is world-traversable so non-root clients can connect). */
 gboolean jobd_config_ensure_dirs (JobdConfig *config, GError **error);
 
+/* Re-read the file jobd started with (SIGHUP, ReloadConfig), telling
+ * systemd RELOADING=1 … READY=1 around it. Running jobs are untouched;
+ * paths and the backend need a restart. On error the old values stay. */
+gboolean jobd_config_reload (JobdConfig *config, GError **error);
+
 /* The default runtime directory for a mode (jobctl uses it to find jobd). */
 char *jobd_config_default_runtime_dir (JobdBusMode bus);
 

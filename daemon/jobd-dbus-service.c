@@ -76,6 +76,7 @@ static void method_follow_output (JobdDBusService *, GDBusMethodInvocation *, gu
 static void method_get_memory (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
 static void method_get_server_memory (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
 static void method_get_server_log (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
+static void method_reload_config (JobdDBusService *, GDBusMethodInvocation *, guint, JobdJob *);
 
 static const MethodEntry method_table[] = {
   { "handle-add",               JOBD_ACCESS_CREATE, FALSE, method_add },
@@ -97,6 +98,7 @@ static const MethodEntry method_table[] = {
   { "handle-get-memory",        JOBD_ACCESS_READ,   TRUE,  method_get_memory },
   { "handle-get-server-memory", JOBD_ACCESS_READ,   FALSE, method_get_server_memory },
   { "handle-get-server-log",    JOBD_ACCESS_READ,   FALSE, method_get_server_log },
+  { "handle-reload-config",     JOBD_ACCESS_ADMIN,  FALSE, method_reload_config },
 };
 
 /* ---- replies ---- */
@@ -512,6 +514,15 @@ method_get_server_log (JobdDBusService *self, GDBusMethodInvocation *invocation,
   lines = jobd_server_log_get_lines (max_lines);
   g_dbus_method_invocation_return_value (invocation,
       g_variant_new ("(^as)", lines));
+}
+
+static void
+method_reload_config (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_config_reload (jobd_manager_get_config (self->manager), &error);
+
+  return_ok_or_error (invocation, ok, error);
 }
 
 /* ---- job objects: a subtree, so a new connection costs one registration

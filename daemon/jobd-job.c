@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "jobd-error.h"
+#include "jobd-journal.h"
 
 struct _JobdJob {
   GObject parent_instance;
@@ -168,6 +169,8 @@ jobd_job_new (const char *name,
   self->owner_uid = owner_uid;
   self->context = context;
   self->output = jobd_output_new (name, settings->buffer_size);
+  if (context->journal)
+    jobd_output_set_line_sink (self->output, jobd_journal_line_sink, NULL);
   jobd_job_set_settings (self, settings);
   return self;
 }

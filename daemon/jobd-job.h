@@ -47,6 +47,7 @@ typedef struct {
   JobdSpawner *spawner;
   char *runtime_dir;
   char *log_dir;
+  gboolean journal;       /* also send output lines to journald */
 } JobdJobContext;
 
 #define JOBD_TYPE_JOB (jobd_job_get_type ())

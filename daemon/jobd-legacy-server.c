@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -552,6 +553,8 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
     }
 
   server->service = g_socket_service_new ();
+  /* GLib's default backlog of 10 refuses bursts of clients. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (server->service), SOMAXCONN);
   g_signal_connect (server->service, "incoming", G_CALLBACK (incoming_cb), server);
   if (!(fd >= 0 ? add_activated_socket (server, fd, error)
                 : add_configured_address (server, error)))

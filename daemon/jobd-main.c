@@ -187,6 +187,37 @@ on_sigterm (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP: re-read jobd.conf, as the ReloadConfig method does. */
+static gboolean
+on_sighup (gpointer user_data)
+{
+  Daemon *daemon = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!jobd_config_reload (daemon->config, &error))
+    g_warning ("SIGHUP: keeping the old configuration: %s", error->message);
+  notify_status (daemon);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_watchdog (gpointer user_data)
+{
+  sd_notify (0, "WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+/* With WatchdogSec= in the unit, ping at half the interval: the main loop
+ * turning is exactly what the watchdog should vouch for. */
+static void
+start_watchdog (void)
+{
+  uint64_t usec = 0;
+
+  if (sd_watchdog_enabled (0, &usec) > 0 && usec > 0)
+    g_timeout_add ((guint) MAX (usec / 2000, 1), on_watchdog, NULL);
+}
+
 static gboolean
 on_sigint (gpointer user_data)
 {
@@ -259,6 +290,8 @@ run (Daemon *daemon, GError **error)
   g_signal_connect (daemon->manager, "job-state-changed", G_CALLBACK (on_job_state_changed), daemon);
   g_unix_signal_add (SIGTERM, on_sigterm, daemon);
   g_unix_signal_add (SIGINT, on_sigint, daemon);
+  g_unix_signal_add (SIGHUP, on_sighup, daemon);
+  start_watchdog ();
 
   /* Take back running jobs before anyone can ask to start them twice. */
   jobd_manager_restore_async (daemon->manager, NULL, on_restored, daemon);

@@ -4,6 +4,7 @@
 #include "jobd-manager.h"
 
 #include "jobd-error.h"
+#include "jobd-journal.h"
 #include "jobd-store.h"
 
 struct _JobdManager {
@@ -42,6 +43,7 @@ jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
   self->context.spawner = spawner;
   self->context.runtime_dir = g_strdup (config->runtime_dir);
   self->context.log_dir = g_strdup (config->log_dir);
+  self->context.journal = jobd_journal_available ();
   self->store = jobd_store_new (config->state_dir);
   return self;
 }
