@@ -14,7 +14,8 @@ jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
 {
   g_autoptr(GError) error = NULL;
 
-  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error))
+  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error)
+      || !jobctl_connect (jobctl, &error))
     return jobctl_fail (error);
   /* Restart waits for the job to exit, which may take its whole stop
    * timeout: longer than D-Bus's default 25 s. */
@@ -44,7 +45,8 @@ jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
       g_prefix_error (&error, "--signal: ");
       return jobctl_fail (error);
     }
-  if (!jobd_dbus_manager_call_kill_sync (jobctl->manager, argv[1], signo, NULL, &error))
+  if (!jobctl_connect (jobctl, &error)
+      || !jobd_dbus_manager_call_kill_sync (jobctl->manager, argv[1], signo, NULL, &error))
     return jobctl_fail (error);
   return JOBCTL_EXIT_OK;
 }
@@ -56,6 +58,7 @@ jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
   g_autofree char *state = NULL;
 
   if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error)
+      || !jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_status_sync (jobctl->manager, argv[1], &state,
                                               NULL, &error))
     return jobctl_fail (error);
@@ -86,6 +89,7 @@ jobctl_verb_mem (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   };
 
   if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 1, 1, &argc, &argv, &error)
+      || !jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_get_memory_sync (jobctl->manager, argv[1],
                                                   &bytes, &source, NULL, &error))
     return jobctl_fail (error);

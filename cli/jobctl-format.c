@@ -232,6 +232,7 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_autoptr(GVariant) jobs = NULL;
 
   if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 0, 0, &argc, &argv, &error)
+      || !jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_list_sync (jobctl->manager, &jobs, NULL, &error))
     return jobctl_fail (error);
 
@@ -592,6 +593,7 @@ jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_autoptr(GVariant) memory = NULL;
 
   if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error)
+      || !jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, argv[1], &runtime,
                                                    NULL, &error)
       || !jobd_dbus_manager_call_get_settings_sync (jobctl->manager, argv[1], &settings,

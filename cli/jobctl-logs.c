@@ -258,7 +258,8 @@ run_output_verb (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
 
   if (!jobctl_parse_verb (jobctl, verb, can_follow ? entries : read_entries, NULL,
                           1, 1, &argc, &argv, &error)
-      || !check_lines (lines, &error))
+      || !check_lines (lines, &error)
+      || !jobctl_connect (jobctl, &error))
     return jobctl_fail (error);
   if (following)
     return follow (&output, argv[1], (guint) lines);

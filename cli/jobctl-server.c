@@ -102,8 +102,9 @@ jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
       return jobctl_fail (error);
     }
 
-  if (!jobd_dbus_manager_call_get_server_log_sync (jobctl->manager, (guint) lines,
-                                                   &log, NULL, &error))
+  if (!jobctl_connect (jobctl, &error)
+      || !jobd_dbus_manager_call_get_server_log_sync (jobctl->manager, (guint) lines,
+                                                      &log, NULL, &error))
     return jobctl_fail (error);
   if (log_only)
     {

@@ -83,6 +83,7 @@ static const SettingOption setting_options[] = {
   { "memory-max", "memory-max", KIND_SIZE, FALSE, N_("SIZE"),
     N_("Memory limit (512K, 64M, 2G; none)") },
   { "cpu-quota", "cpu-quota", KIND_PERCENT, FALSE, N_("PERCENT"),
+    /* xgettext:no-c-format */
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
@@ -166,7 +167,36 @@ add_signal (SettingsBuilder *builder, const char *key, const char *value,
   return TRUE;
 }
 
-/* Parses value as kind; stores it under key. */
+/* A number option's value in the API's type (floating), or NULL. */
+static GVariant *
+parse_number (Kind kind, const char *value, GError **error)
+{
+  guint32 number32;
+  guint64 number64;
+
+  switch (kind)
+    {
+    case KIND_COUNT:
+      return jobctl_parse_uint (value, G_MAXUINT32, FALSE, &number64, error)
+             ? g_variant_new_uint32 ((guint32) number64) : NULL;
+    case KIND_DURATION:
+      return jobctl_parse_duration_ms (value, &number32, error)
+             ? g_variant_new_uint32 (number32) : NULL;
+    case KIND_SIZE:
+      return jobctl_parse_size (value, &number64, error)
+             ? g_variant_new_uint64 (number64) : NULL;
+    case KIND_PERCENT:
+      return jobctl_parse_percent (value, &number32, error)
+             ? g_variant_new_uint32 (number32) : NULL;
+    case KIND_LIMIT:
+      return jobctl_parse_uint (value, G_MAXUINT64, TRUE, &number64, error)
+             ? g_variant_new_uint64 (number64) : NULL;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Parses value as the option's kind; stores it under the option's key. */
 static gboolean
 add_setting (SettingsBuilder *builder, const SettingOption *option,
              const char *value, GError **error)
@@ -174,8 +204,7 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
   GVariantDict *dict = &builder->dict;
   const char *key = option->key;
   gboolean flag = TRUE;
-  guint32 number32;
-  guint64 number64;
+  GVariant *number;
 
   switch (option->kind)
     {
@@ -188,29 +217,14 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
       g_variant_dict_insert (dict, key, "b", flag);
       return TRUE;
     case KIND_COUNT:
-      if (!jobctl_parse_uint (value, G_MAXUINT32, FALSE, &number64, error))
-        return FALSE;
-      g_variant_dict_insert (dict, key, "u", (guint32) number64);
-      return TRUE;
     case KIND_DURATION:
-      if (!jobctl_parse_duration_ms (value, &number32, error))
-        return FALSE;
-      g_variant_dict_insert (dict, key, "u", number32);
-      return TRUE;
     case KIND_SIZE:
-      if (!jobctl_parse_size (value, &number64, error))
-        return FALSE;
-      g_variant_dict_insert (dict, key, "t", number64);
-      return TRUE;
     case KIND_PERCENT:
-      if (!jobctl_parse_percent (value, &number32, error))
-        return FALSE;
-      g_variant_dict_insert (dict, key, "u", number32);
-      return TRUE;
     case KIND_LIMIT:
-      if (!jobctl_parse_uint (value, G_MAXUINT64, TRUE, &number64, error))
+      number = parse_number (option->kind, value, error);
+      if (number == NULL)
         return FALSE;
-      g_variant_dict_insert (dict, key, "t", number64);
+      g_variant_dict_insert_value (dict, key, number);
       return TRUE;
     case KIND_RESTART:
       if (!g_strv_contains (restart_policies, value))
@@ -369,9 +383,10 @@ jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_variant_dict_insert (&builder.dict, "command", "s", command[0]);
   set_args (&builder, command + 1, n_command - 1);
 
-  if (!jobd_dbus_manager_call_add_sync (jobctl->manager, options[1],
-                                        settings_builder_end (&builder),
-                                        &object_path, NULL, &error))
+  if (!jobctl_connect (jobctl, &error)
+      || !jobd_dbus_manager_call_add_sync (jobctl->manager, options[1],
+                                           settings_builder_end (&builder),
+                                           &object_path, NULL, &error))
     return jobctl_fail (error);
   return jobctl->json ? print_added (options[1], object_path) : JOBCTL_EXIT_OK;
 }
@@ -410,8 +425,9 @@ jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
                                         "(see `jobctl update --help`)"));
       return jobctl_fail (error);
     }
-  if (!jobd_dbus_manager_call_update_sync (jobctl->manager, options[1], settings,
-                                           NULL, &error))
+  if (!jobctl_connect (jobctl, &error)
+      || !jobd_dbus_manager_call_update_sync (jobctl->manager, options[1], settings,
+                                              NULL, &error))
     return jobctl_fail (error);
   return JOBCTL_EXIT_OK;
 }

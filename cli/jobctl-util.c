@@ -159,6 +159,7 @@ jobctl_parse_size (const char *text, guint64 *out_bytes, GError **error)
 gboolean
 jobctl_parse_percent (const char *text, guint32 *out_percent, GError **error)
 {
+  /* xgettext:no-c-format */
   const char *expected = _("a percentage like 50%");
   const char *p = text;
   guint64 number;
@@ -184,8 +185,8 @@ gboolean
 jobctl_parse_uint (const char *text, guint64 max, gboolean allow_none,
                    guint64 *out_value, GError **error)
 {
-  g_autofree char *expected = g_strdup_printf (_("a number from 0 to %" G_GUINT64_FORMAT),
-                                               max);
+  g_autofree char *max_text = g_strdup_printf ("%" G_GUINT64_FORMAT, max);
+  g_autofree char *expected = g_strdup_printf (_("a number from 0 to %s"), max_text);
   const char *p = text;
   guint64 number;
 

@@ -53,7 +53,8 @@ struct _JobctlVerb {
 /* Begins a verb: parses its options (entries may be NULL; group, if not
  * NULL, becomes the main group and is consumed) plus the global ones, checks
  * that between min_args and max_args positional arguments remain (max_args
- * -1: no limit), then connects to jobd. argv[0] is the verb's name; on
+ * -1: no limit). It does not connect: verbs check their own arguments
+ * first, then call jobctl_connect (). argv[0] is the verb's name; on
  * success argc and argv hold it and the positional arguments. */
 gboolean jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
                             const GOptionEntry *entries, GOptionGroup *group,

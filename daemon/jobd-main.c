@@ -21,6 +21,7 @@
 #include "jobd-config.h"
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
+#include "jobd-legacy-server.h"
 #include "jobd-manager.h"
 #include "jobd-serverlog.h"
 #include "jobd-spawner-direct.h"
@@ -30,6 +31,7 @@ typedef struct {
   JobdConfig *config;
   JobdManager *manager;
   JobdDBusService *dbus;
+  JobdLegacyServer *legacy;
   int exit_status;
   gboolean shutting_down;
   int lock_fd;
@@ -248,6 +250,9 @@ start_serving (Daemon *daemon, GError **error)
                                                                        : G_BUS_TYPE_SESSION,
                                 G_CALLBACK (on_bus_name_lost), daemon);
   /* legacy protocol */
+  daemon->legacy = jobd_legacy_server_new (daemon->manager, daemon->config, error);
+  if (daemon->legacy == NULL || !jobd_legacy_server_start (daemon->legacy, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -348,6 +353,7 @@ main (int argc, char **argv)
       daemon.exit_status = EXIT_FAILURE;
     }
 
+  g_clear_pointer (&daemon.legacy, jobd_legacy_server_free);
   g_clear_object (&daemon.dbus);
   if (daemon.manager != NULL)
     g_object_run_dispose (G_OBJECT (daemon.manager));

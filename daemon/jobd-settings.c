@@ -865,29 +865,47 @@ merge_end (Merge *m, JobdSettings *settings, gboolean success)
   return success;
 }
 
+/* Exactly one of asv and object is set. */
+static gboolean
+merge_all (JobdSettings *settings, GVariant *asv, JsonObject *object,
+           JobdSettingsFlags flags, GError **error)
+{
+  const char *key;
+  gboolean ok = TRUE;
+  Merge m;
+
+  merge_begin (&m, settings, flags);
+  if (asv != NULL)
+    {
+      GVariantIter iter;
+      GVariant *value;
+      g_variant_iter_init (&iter, asv);
+      while (ok && g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          ok = merge_one (&m, key, &(Value) { .variant = value }, error);
+          g_variant_unref (value);
+        }
+    }
+  else
+    {
+      JsonObjectIter iter;
+      JsonNode *node;
+      json_object_iter_init (&iter, object);
+      while (ok && json_object_iter_next (&iter, &key, &node))
+        ok = merge_one (&m, key, &(Value) { .json = node }, error);
+    }
+  return merge_end (&m, settings, ok);
+}
+
 gboolean
 jobd_settings_merge_variant (JobdSettings *settings,
                              GVariant *asv,
                              JobdSettingsFlags flags,
                              GError **error)
 {
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-  gboolean ok = TRUE;
-  Merge m;
-
   g_return_val_if_fail (settings != NULL, FALSE);
   g_return_val_if_fail (asv != NULL && g_variant_is_of_type (asv, G_VARIANT_TYPE_VARDICT), FALSE);
-
-  merge_begin (&m, settings, flags);
-  g_variant_iter_init (&iter, asv);
-  while (ok && g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      ok = merge_one (&m, key, &(Value) { .variant = value }, error);
-      g_variant_unref (value);
-    }
-  return merge_end (&m, settings, ok);
+  return merge_all (settings, asv, NULL, flags, error);
 }
 
 gboolean
@@ -896,20 +914,9 @@ jobd_settings_merge_json (JobdSettings *settings,
                           JobdSettingsFlags flags,
                           GError **error)
 {
-  JsonObjectIter iter;
-  const char *key;
-  JsonNode *node;
-  gboolean ok = TRUE;
-  Merge m;
-
   g_return_val_if_fail (settings != NULL, FALSE);
   g_return_val_if_fail (object != NULL, FALSE);
-
-  merge_begin (&m, settings, flags);
-  json_object_iter_init (&iter, object);
-  while (ok && json_object_iter_next (&iter, &key, &node))
-    ok = merge_one (&m, key, &(Value) { .json = node }, error);
-  return merge_end (&m, settings, ok);
+  return merge_all (settings, NULL, object, flags, error);
 }
 
 gboolean

@@ -15,6 +15,63 @@ typedef struct {
   guint64 expected;
 } Case;
 
+/* Every number parser seen through one signature, so one table-driven
+ * check serves them all. The adapters pass the old value through, so a
+ * parser that writes its output on failure is caught. */
+typedef gboolean (*Parser) (const char *text, guint64 *out, GError **error);
+
+static gboolean
+parse_duration (const char *text, guint64 *out, GError **error)
+{
+  guint32 value = (guint32) *out;
+  gboolean ok = jobctl_parse_duration_ms (text, &value, error);
+
+  *out = value;
+  return ok;
+}
+
+static gboolean
+parse_percent (const char *text, guint64 *out, GError **error)
+{
+  guint32 value = (guint32) *out;
+  gboolean ok = jobctl_parse_percent (text, &value, error);
+
+  *out = value;
+  return ok;
+}
+
+static void
+assert_parses (Parser parse, const Case *cases, gsize n_cases)
+{
+  for (gsize i = 0; i < n_cases; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 value = 1;
+
+      g_test_message ("“%s”", cases[i].text);
+      g_assert_true (parse (cases[i].text, &value, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (value, ==, cases[i].expected);
+    }
+}
+
+static void
+assert_rejects (Parser parse, const char *const *texts, gsize n_texts)
+{
+  for (gsize i = 0; i < n_texts; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint64 value = 7;
+
+      g_test_message ("“%s”", texts[i]);
+      g_assert_false (parse (texts[i], &value, &error));
+      g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
+      /* The message names what was typed. */
+      g_assert_nonnull (strstr (error->message, texts[i]));
+      g_assert_cmpuint (value, ==, 7);
+    }
+}
+
 static void
 test_duration_valid (void)
 {
@@ -25,16 +82,7 @@ test_duration_valid (void)
     { "1s 500ms", 1500 }, { "4294967295", G_MAXUINT32 }, { "2S", 2000 },
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      guint32 ms = 1;
-
-      g_test_message ("%s", cases[i].text);
-      g_assert_true (jobctl_parse_duration_ms (cases[i].text, &ms, &error));
-      g_assert_no_error (error);
-      g_assert_cmpuint (ms, ==, cases[i].expected);
-    }
+  assert_parses (parse_duration, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -45,17 +93,7 @@ test_duration_invalid (void)
     "", " ", "abc", "5x", "-1", "1.5s", "s", "4294967296", "50d", "2s x", "1 s",
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      guint32 ms = 7;
-
-      g_test_message ("“%s”", cases[i]);
-      g_assert_false (jobctl_parse_duration_ms (cases[i], &ms, &error));
-      g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
-      g_assert_nonnull (strstr (error->message, cases[i]));
-      g_assert_cmpuint (ms, ==, 7);
-    }
+  assert_rejects (parse_duration, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -105,16 +143,7 @@ test_size_valid (void)
     { "2T", G_GUINT64_CONSTANT (2) << 40 },
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      guint64 bytes = 1;
-
-      g_test_message ("%s", cases[i].text);
-      g_assert_true (jobctl_parse_size (cases[i].text, &bytes, &error));
-      g_assert_no_error (error);
-      g_assert_cmpuint (bytes, ==, cases[i].expected);
-    }
+  assert_parses (jobctl_parse_size, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -124,16 +153,7 @@ test_size_invalid (void)
     "", "M", "12Q", "-5", "1.5G", "64 M", "99999999999T", "18446744073709551616",
   };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      guint64 bytes = 7;
-
-      g_test_message ("“%s”", cases[i]);
-      g_assert_false (jobctl_parse_size (cases[i], &bytes, &error));
-      g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
-      g_assert_cmpuint (bytes, ==, 7);
-    }
+  assert_rejects (jobctl_parse_size, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -142,22 +162,8 @@ test_percent (void)
   static const Case valid[] = { { "50%", 50 }, { "50", 50 }, { "200%", 200 }, { "none", 0 } };
   static const char *const invalid[] = { "", "%", "50%%", "x", "-5%", "5000000000%" };
 
-  for (gsize i = 0; i < G_N_ELEMENTS (valid); i++)
-    {
-      guint32 percent = 1;
-
-      g_assert_true (jobctl_parse_percent (valid[i].text, &percent, NULL));
-      g_assert_cmpuint (percent, ==, valid[i].expected);
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (invalid); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      guint32 percent = 0;
-
-      g_test_message ("“%s”", invalid[i]);
-      g_assert_false (jobctl_parse_percent (invalid[i], &percent, &error));
-      g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
-    }
+  assert_parses (parse_percent, valid, G_N_ELEMENTS (valid));
+  assert_rejects (parse_percent, invalid, G_N_ELEMENTS (invalid));
 }
 
 static void

@@ -9,6 +9,7 @@
 
 #include "jobd-error.h"
 #include "jobd-store.h"
+#include "test-fs-util.h"
 
 typedef struct {
   char *dir;
@@ -28,28 +29,11 @@ fixture_setup (Fixture *fx, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_unlink (child), ==, 0);
-    }
-  g_assert_cmpint (g_rmdir (path), ==, 0);
-}
-
-static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
   jobd_store_free (fx->store);
   g_ptr_array_unref (fx->warnings);
-  remove_tree (fx->dir);
+  test_remove_tree (fx->dir);
   g_free (fx->dir);
 }
 
@@ -82,17 +66,6 @@ write_file (const char *path, const char *contents)
 
   g_file_set_contents (path, contents, -1, &error);
   g_assert_no_error (error);
-}
-
-static char *
-read_file (const char *path)
-{
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
 }
 
 /* The one file whose name starts with prefix, or NULL. */
@@ -130,6 +103,12 @@ stored_job_new (const char *name, const char *settings_asv, guint uid, gboolean 
                                               JOBD_SETTINGS_FLAGS_PRIVILEGED, &error));
   g_assert_no_error (error);
   return g_steal_pointer (&job);
+}
+
+static GPtrArray *
+jobs_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
 }
 
 static GPtrArray *
@@ -177,7 +156,7 @@ test_missing (Fixture *fx, gconstpointer data)
 static void
 test_round_trip (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GPtrArray) jobs = jobs_new ();
   g_autoptr(GPtrArray) loaded = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) runtime = json_from_string ("{\"pid\": 1234, \"unit\": \"jobd-web.scope\"}", NULL);
@@ -219,11 +198,10 @@ test_round_trip (Fixture *fx, gconstpointer data)
 static void
 test_atomic_save (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GPtrArray) jobs = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *listing = NULL;
-  g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
   GStatBuf st;
 
   g_ptr_array_add (jobs, stored_job_new ("one", "{'command': <'/bin/true'>}", 0, FALSE));
@@ -234,59 +212,63 @@ test_atomic_save (Fixture *fx, gconstpointer data)
 
   listing = list_dir (fx->dir);
   g_assert_cmpstr (listing, ==, "jobs.json");
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 2);
   /* The registry may hold secrets (environment): owner only. */
   g_assert_cmpint (g_stat (jobd_store_get_path (fx->store), &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-
-  /* A failed save leaves the old file and no temp file behind: make the
-   * rename fail by putting a folder where the temp file would go over. */
-  before = read_file (jobd_store_get_path (fx->store));
-  {
-    g_autofree char *moved = g_build_filename (fx->dir, "saved", NULL);
-    g_autofree char *listing2 = NULL;
-
-    g_assert_cmpint (g_rename (jobd_store_get_path (fx->store), moved), ==, 0);
-    g_assert_cmpint (g_mkdir (jobd_store_get_path (fx->store), 0700), ==, 0);
-    g_assert_false (jobd_store_save (fx->store, jobs, &error));
-    g_assert_nonnull (error);
-    g_clear_error (&error);
-    listing2 = list_dir (fx->dir);
-    g_assert_cmpstr (listing2, ==, "jobs.json saved");
-    after = read_file (moved);
-    g_assert_cmpstr (after, ==, before);
-    g_assert_cmpint (g_rmdir (jobd_store_get_path (fx->store)), ==, 0);
-  }
 }
 
-/* A write that fails half-way (here: the file size limit) leaves neither a
- * temp file nor a changed registry. */
+/* Saving must fail and leave no temp file: the folder holds only jobs.json. */
+static GError *
+save_must_fail (Fixture *fx)
+{
+  g_autoptr(GPtrArray) jobs = jobs_new ();
+  g_autofree char *listing = NULL;
+  GError *error = NULL;
+
+  g_ptr_array_add (jobs, stored_job_new ("one", "{'command': <'/bin/true'>}", 0, FALSE));
+  g_assert_false (jobd_store_save (fx->store, jobs, &error));
+  g_assert_nonnull (error);
+  listing = list_dir (fx->dir);
+  g_assert_cmpstr (listing, ==, "jobs.json");
+  return error;
+}
+
+/* The rename fails: a folder stands where the file goes. */
+static void
+test_failed_rename (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (jobd_store_get_path (fx->store), 0700), ==, 0);
+  error = save_must_fail (fx);
+  g_assert_true (g_file_test (jobd_store_get_path (fx->store), G_FILE_TEST_IS_DIR));
+}
+
+/* The write fails half-way (here: the file size limit); the registry keeps
+ * its old contents. */
 static void
 test_failed_write (Fixture *fx, gconstpointer data)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  static const char old_contents[] = "{\"version\": 1, \"jobs\": {}}";
   g_autoptr(GError) error = NULL;
-  g_autofree char *listing = NULL;
   g_autofree char *contents = NULL;
   struct rlimit saved, small;
 
-  write_file (jobd_store_get_path (fx->store), "{\"version\": 1, \"jobs\": {}}");
-  g_ptr_array_add (jobs, stored_job_new ("one", "{'command': <'/bin/true'>}", 0, FALSE));
-
+  write_file (jobd_store_get_path (fx->store), old_contents);
   g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
   small = saved;
   small.rlim_cur = 16;
   signal (SIGXFSZ, SIG_IGN); /* get EFBIG instead of being killed */
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
-  g_assert_false (jobd_store_save (fx->store, jobs, &error));
+  error = save_must_fail (fx);
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
   signal (SIGXFSZ, SIG_DFL);
 
-  g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
-  listing = list_dir (fx->dir);
-  g_assert_cmpstr (listing, ==, "jobs.json");
-  contents = read_file (jobd_store_get_path (fx->store));
-  g_assert_cmpstr (contents, ==, "{\"version\": 1, \"jobs\": {}}");
+  contents = test_read_text (jobd_store_get_path (fx->store));
+  g_assert_cmpstr (contents, ==, old_contents);
 }
 
 static void
@@ -304,7 +286,7 @@ assert_moved_aside (Fixture *fx, const char *contents, const char *problem)
   g_assert_false (g_file_test (jobd_store_get_path (fx->store), G_FILE_TEST_EXISTS));
   aside = find_file (fx->dir, "jobs.json.corrupt-", &count);
   g_assert_cmpuint (count, ==, 1);
-  kept = read_file (aside);
+  kept = test_read_text (aside);
   g_assert_cmpstr (kept, ==, contents);
 
   g_assert_cmpuint (fx->warnings->len, ==, 1);
@@ -333,16 +315,10 @@ test_wrong_shape (Fixture *fx, gconstpointer data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
     {
-      g_autoptr(GDir) dir = g_dir_open (fx->dir, 0, NULL);
-      const char *name;
-
       assert_moved_aside (fx, shapes[i], problems[i]);
       /* Start the next case from an empty folder. */
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (fx->dir, name, NULL);
-          g_assert_cmpint (g_unlink (path), ==, 0);
-        }
+      test_remove_tree (fx->dir);
+      g_assert_cmpint (g_mkdir (fx->dir, 0700), ==, 0);
       g_ptr_array_set_size (fx->warnings, 0);
     }
 }
@@ -378,7 +354,7 @@ test_corrupt_name_taken (Fixture *fx, gconstpointer data)
     while ((name = g_dir_read_name (dir)) != NULL)
       {
         g_autofree char *path = g_build_filename (fx->dir, name, NULL);
-        g_autofree char *contents = read_file (path);
+        g_autofree char *contents = test_read_text (path);
         if (g_str_equal (contents, "garbage"))
           {
             garbage++;
@@ -436,11 +412,11 @@ test_bad_entries (Fixture *fx, gconstpointer data)
 
   /* The file itself is untouched and a copy of it is kept: the next save
    * will drop the skipped entries. */
-  still = read_file (jobd_store_get_path (fx->store));
+  still = test_read_text (jobd_store_get_path (fx->store));
   g_assert_cmpstr (still, ==, contents);
   aside = find_file (fx->dir, "jobs.json.corrupt-", &count);
   g_assert_cmpuint (count, ==, 1);
-  kept = read_file (aside);
+  kept = test_read_text (aside);
   g_assert_cmpstr (kept, ==, contents);
   g_assert_nonnull (strstr (fx->warnings->pdata[5], aside));
 }
@@ -470,6 +446,7 @@ main (int argc, char **argv)
   ADD ("/store/missing", test_missing);
   ADD ("/store/round-trip", test_round_trip);
   ADD ("/store/atomic-save", test_atomic_save);
+  ADD ("/store/failed-rename", test_failed_rename);
   ADD ("/store/failed-write", test_failed_write);
   ADD ("/store/corrupt", test_corrupt);
   ADD ("/store/wrong-shape", test_wrong_shape);
