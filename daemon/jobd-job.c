@@ -433,8 +433,9 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
 
   g_object_ref (self);
 
-  /* Read what the job wrote before it died, before the exit line. */
-  jobd_output_drain (self->output);
+  /* Read what the job wrote before it died, before the exit line; detach
+   * (not just drain) so a last line without a newline comes first too. */
+  jobd_output_detach (self->output);
   self->exit_code = code;
   self->exit_signal = signo > 0 ? signo : 0;
   why = self->exit_signal > 0 ? JOBD_REASON_SIGNAL : JOBD_REASON_EXIT_CODE;
@@ -491,6 +492,21 @@ attach_process (JobdJob *self, JobdProcess *process)
     jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
 }
 
+/* The process may have ended before attach_process() connected to
+ * "exited" (its pidfd woke the main loop before the spawner's result was
+ * delivered): handle that exit now. TRUE when it had ended. */
+static gboolean
+handle_early_exit (JobdJob *self)
+{
+  int code, signo;
+
+  if (self->process == NULL ||
+      !jobd_process_get_exit_status (self->process, &code, &signo))
+    return FALSE;
+  on_process_exited (self->process, code, signo, self);
+  return TRUE;
+}
+
 static void
 on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -531,6 +547,8 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
                          g_variant_new_uint32 (jobd_process_get_pid (process)));
   set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
   complete_task_list (&self->start_tasks, NULL);
+  if (handle_early_exit (self))
+    return;
 
   /* A stop that arrived while systemd was setting up the scope. */
   if (self->stop_requested)
@@ -769,6 +787,7 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
   g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string ("adopted"));
   g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
   set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+  handle_early_exit (self);
 }
 
 /* ---- GObject ---- */

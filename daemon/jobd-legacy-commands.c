@@ -132,6 +132,15 @@ merge_params (JobdLegacy *legacy, JobdSettings *settings, JsonObject *params,
   return jobd_settings_validate (settings, error);
 }
 
+gboolean
+jobd_legacy_settings_merge (JobdLegacy *legacy,
+                            JobdSettings *settings,
+                            JsonObject *record,
+                            GError **error)
+{
+  return merge_params (legacy, settings, record, error);
+}
+
 static const char *
 jobname_of (JsonObject *params)
 {

@@ -13,7 +13,9 @@
 
 #include "jobd-error.h"
 #include "jobd-legacy-auth.h"
+#include "jobd-legacy-logcleaner.h"
 #include "jobd-legacy-logexplorer.h"
+#include "jobd-legacy-scheduler.h"
 
 #define LEGACY_GROUP "Legacy"
 #define LEGACY_DEFAULT_USER "jobd-legacy"
@@ -104,12 +106,15 @@ jobd_legacy_resolve_user (const char *configured,
 static gboolean
 plugin_enabled (GKeyFile *keyfile, const char *plugin)
 {
+  g_autofree char *value = NULL;
   g_auto(GStrv) plugins = NULL;
 
-  /* Default: every plugin, as the old server's "*". */
-  plugins = g_key_file_get_string_list (keyfile, LEGACY_GROUP, "Plugins", NULL, NULL);
-  if (plugins == NULL)
+  /* Default: every plugin, as the old server's "*". Documented as a comma
+   * list; GKeyFile's own ';' separator works too. */
+  value = g_key_file_get_string (keyfile, LEGACY_GROUP, "Plugins", NULL);
+  if (value == NULL)
     return TRUE;
+  plugins = g_strsplit_set (value, ",;", 0);
   for (guint i = 0; plugins[i] != NULL; i++)
     {
       g_strstrip (plugins[i]);
@@ -117,6 +122,20 @@ plugin_enabled (GKeyFile *keyfile, const char *plugin)
         return TRUE;
     }
   return FALSE;
+}
+
+static gboolean
+load_scheduler (JobdLegacy *legacy, JobdConfig *config, GError **error)
+{
+  g_autoptr(GTimeZone) tz = jobd_legacy_time_zone_new (config->time_zone, error);
+
+  if (tz == NULL)
+    return FALSE;
+  legacy->scheduler = jobd_legacy_scheduler_new (legacy->manager, config->state_dir, tz, error);
+  if (legacy->scheduler == NULL)
+    return FALSE;
+  jobd_legacy_register (legacy, jobd_legacy_scheduler_commands ());
+  return TRUE;
 }
 
 JobdLegacy *
@@ -150,6 +169,15 @@ jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error)
     }
   if (plugin_enabled (config->keyfile, "logexplorer"))
     jobd_legacy_register (legacy, jobd_legacy_logexplorer_commands ());
+  if (plugin_enabled (config->keyfile, "scheduler")
+      && !load_scheduler (legacy, config, error))
+    return NULL;
+  if (plugin_enabled (config->keyfile, "logcleaner"))
+    {
+      legacy->logcleaner = jobd_legacy_logcleaner_new (config->log_dir, config->keyfile, error);
+      if (legacy->logcleaner == NULL)
+        return NULL;
+    }
 
   return g_steal_pointer (&legacy);
 }
@@ -160,12 +188,24 @@ jobd_legacy_free (JobdLegacy *legacy)
   if (legacy == NULL)
     return;
   g_clear_pointer ((JobdLegacyAuth **) &legacy->auth, jobd_legacy_auth_free);
+  g_clear_pointer ((JobdLegacyScheduler **) &legacy->scheduler, jobd_legacy_scheduler_free);
+  g_clear_pointer ((JobdLegacyLogCleaner **) &legacy->logcleaner, jobd_legacy_logcleaner_free);
   g_clear_pointer (&legacy->commands, g_hash_table_unref);
   g_clear_object (&legacy->manager);
   g_free (legacy->user);
   g_free (legacy->interpreter);
   g_free (legacy->log_dir);
   g_free (legacy);
+}
+
+gboolean
+jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error)
+{
+  if (legacy->scheduler != NULL && !jobd_legacy_scheduler_start (legacy->scheduler, error))
+    return FALSE;
+  if (legacy->logcleaner != NULL)
+    jobd_legacy_logcleaner_start (legacy->logcleaner);
+  return TRUE;
 }
 
 void

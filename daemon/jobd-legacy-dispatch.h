@@ -32,6 +32,7 @@ struct _JobdLegacy {
   GHashTable *commands;      /* command word → const JobdLegacyCommand* */
   gpointer auth;             /* JobdLegacyAuth*, NULL when not loaded */
   gpointer scheduler;        /* JobdLegacyScheduler*, NULL when not loaded */
+  gpointer logcleaner;       /* JobdLegacyLogCleaner*, NULL when not loaded */
   char *log_dir;             /* the log directory (logexplorer) */
 };
 
@@ -49,6 +50,10 @@ typedef struct {
 JobdLegacy *jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error);
 void jobd_legacy_free (JobdLegacy *legacy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacy, jobd_legacy_free)
+
+/* Start the plugins' timers (scheduler, log cleaner) in the main loop;
+ * the TCP server calls it, the fuzz target and the importer do not. */
+gboolean jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error);
 
 /* Register a table of commands (terminated by a { NULL } entry). */
 void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
@@ -73,6 +78,13 @@ void jobd_legacy_fail (GTask *task, const char *command, const GError *error);
 
 /* Core commands (jobd-legacy-commands.c). */
 const JobdLegacyCommand *jobd_legacy_core_commands (void);
+/* Merge a legacy job record (command, params, buffersize, writelog,
+ * autostart, guard, extras) into settings, as ADD and UPDATE do: run as the
+ * legacy user, scripts through the interpreter; validated. */
+gboolean jobd_legacy_settings_merge (JobdLegacy *legacy,
+                                     JobdSettings *settings,
+                                     JsonObject *record,
+                                     GError **error);
 /* Legacy user resolution: explicit User=, else "jobd-legacy" when root
  * (falling back to "nobody"), else NULL (jobd's own user). */
 gboolean jobd_legacy_resolve_user (const char *configured,

@@ -543,6 +543,10 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
 
   g_return_val_if_fail (server->service == NULL, FALSE);
 
+  /* Schedules fire and logs expire even with the listener disabled. */
+  if (!jobd_legacy_start_plugins (server->legacy, error))
+    return FALSE;
+
   fd = jobd_listen_fd_by_name (JOBD_LEGACY_SOCKET_NAME, error);
   if (fd < 0 && error != NULL && *error != NULL)
     return FALSE;

@@ -21,6 +21,7 @@
 #include "jobd-config.h"
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
+#include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
 #include "jobd-manager.h"
 #include "jobd-serverlog.h"
@@ -48,6 +49,8 @@ static struct {
   char *backend;
   gboolean verbose;
   gboolean version;
+  char *import_legacy;
+  gboolean force;
 } opts;
 
 static const GOptionEntry option_entries[] = {
@@ -58,6 +61,8 @@ static const GOptionEntry option_entries[] = {
   { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.runtime_dir, N_("Put the private socket and output FIFOs in DIR"), N_("DIR") },
   { "log-dir", 0, 0, G_OPTION_ARG_FILENAME, &opts.log_dir, N_("Write log files under DIR"), N_("DIR") },
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opts.backend, N_("How to run jobs: auto, systemd or direct"), N_("BACKEND") },
+  { "import-legacy", 0, 0, G_OPTION_ARG_FILENAME, &opts.import_legacy, N_("Import an old php-backend-server data folder and exit"), N_("DIR") },
+  { "force", 0, 0, G_OPTION_ARG_NONE, &opts.force, N_("With --import-legacy: replace jobs that exist"), NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, N_("Log debug messages"), NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opts.version, N_("Print the version and exit"), NULL },
   { NULL }
@@ -291,6 +296,13 @@ run (Daemon *daemon, GError **error)
   daemon->manager = jobd_manager_new (daemon->config, spawner);
   if (!jobd_manager_load (daemon->manager, error))
     return FALSE;
+  if (opts.import_legacy != NULL)
+    {
+      /* The instance lock is held: no jobd runs on these folders meanwhile. */
+      daemon->exit_status = jobd_legacy_import_main (daemon->config, daemon->manager,
+                                                     opts.import_legacy, opts.force);
+      return TRUE;
+    }
 
   g_signal_connect (daemon->manager, "job-state-changed", G_CALLBACK (on_job_state_changed), daemon);
   g_unix_signal_add (SIGTERM, on_sigterm, daemon);
@@ -368,6 +380,7 @@ main (int argc, char **argv)
   g_free (opts.runtime_dir);
   g_free (opts.log_dir);
   g_free (opts.backend);
+  g_free (opts.import_legacy);
   g_message ("jobd exited");
   return daemon.exit_status;
 }

@@ -517,6 +517,28 @@ on_job_started (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_boolean (task, TRUE);
 }
 
+/* The GTask of a verb on a named job; NULL (the error already reported to
+ * callback) when there is no such job. */
+static GTask *
+job_task_new (JobdManager *self,
+              const char *name,
+              GCancellable *cancellable,
+              GAsyncReadyCallback callback,
+              gpointer user_data,
+              gpointer source_tag,
+              JobdJob **job)
+{
+  GError *error = NULL;
+
+  *job = jobd_manager_lookup_job (self, name, &error);
+  if (*job == NULL)
+    {
+      g_task_report_error (self, callback, user_data, source_tag, error);
+      return NULL;
+    }
+  return g_task_new (self, cancellable, callback, user_data);
+}
+
 void
 jobd_manager_start_job_async (JobdManager *self,
                               const char *name,
@@ -524,18 +546,12 @@ jobd_manager_start_job_async (JobdManager *self,
                               GAsyncReadyCallback callback,
                               gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  GError *error = NULL;
-  JobdJob *job = jobd_manager_lookup_job (self, name, &error);
+  JobdJob *job;
+  GTask *task = job_task_new (self, name, cancellable, callback, user_data,
+                              jobd_manager_start_job_async, &job);
 
-  g_task_set_source_tag (task, jobd_manager_start_job_async);
-  if (job == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  jobd_job_start_async (job, JOBD_REASON_MANUAL, cancellable, on_job_started,
-                        g_steal_pointer (&task));
+  if (task != NULL)
+    jobd_job_start_async (job, JOBD_REASON_MANUAL, cancellable, on_job_started, task);
 }
 
 gboolean
@@ -543,6 +559,7 @@ jobd_manager_start_job_finish (JobdManager *self, GAsyncResult *result, GError *
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
 
 gboolean
 jobd_manager_stop_job (JobdManager *self, const char *name, GError **error)
@@ -575,20 +592,16 @@ jobd_manager_restart_job_async (JobdManager *self,
                                 GAsyncReadyCallback callback,
                                 gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  GError *error = NULL;
-  JobdJob *job = jobd_manager_lookup_job (self, name, &error);
+  JobdJob *job;
+  GTask *task = job_task_new (self, name, cancellable, callback, user_data,
+                              jobd_manager_restart_job_async, &job);
 
-  g_task_set_source_tag (task, jobd_manager_restart_job_async);
-  if (job == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (task == NULL)
+    return;
   if (jobd_job_get_state (job) == JOBD_STATE_UP ||
       jobd_job_get_state (job) == JOBD_STATE_STARTING)
     jobd_job_stop (job, NULL);
-  jobd_job_wait_down_async (job, cancellable, on_restart_down, g_steal_pointer (&task));
+  jobd_job_wait_down_async (job, cancellable, on_restart_down, task);
 }
 
 gboolean

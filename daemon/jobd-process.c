@@ -25,6 +25,8 @@ typedef struct {
   char *unit;
   guint exit_watch;
   gboolean exited;
+  int exit_code;
+  int exit_signal;
   int out_fd;
   int err_fd;
 } JobdProcessPrivate;
@@ -86,6 +88,9 @@ jobd_process_report_exit (JobdProcess *self, int code, int signo)
   if (priv->exited)
     return;
   priv->exited = TRUE;
+  /* Kept for a listener that connects after the emission (see the header). */
+  priv->exit_code = code;
+  priv->exit_signal = signo;
   g_signal_emit (self, signals[SIGNAL_EXITED], 0, code, signo);
 }
 
@@ -190,6 +195,18 @@ jobd_process_has_exited (JobdProcess *self)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
   return priv->exited;
+}
+
+gboolean
+jobd_process_get_exit_status (JobdProcess *self, int *code, int *signo)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  if (!priv->exited)
+    return FALSE;
+  *code = priv->exit_code;
+  *signo = priv->exit_signal;
+  return TRUE;
 }
 
 static gboolean

@@ -50,6 +50,10 @@ guint64 jobd_process_get_start_ticks (JobdProcess *process);
 const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
 void jobd_process_set_unit (JobdProcess *process, const char *unit);
 gboolean jobd_process_has_exited (JobdProcess *process);
+/* The exit "exited" reported, for a caller that connected too late (the
+ * spawner's result and the pidfd wake-up can arrive in one main-loop
+ * iteration, the exit first); FALSE while the process runs. */
+gboolean jobd_process_get_exit_status (JobdProcess *process, int *code, int *signo);
 
 /* Signal only the main process. */
 gboolean jobd_process_kill_main (JobdProcess *process, int signo, GError **error);

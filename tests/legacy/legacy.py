@@ -55,6 +55,8 @@ def wait_for(predicate, what, timeout=DEADLINE, interval=0.05):
 class Jobd:
     def __init__(self, extra_config=""):
         self.tmp = tempfile.mkdtemp(prefix="jobd-legacy-test-")
+        # Legacy jobs run as an unprivileged user: it must reach the scripts.
+        os.chmod(self.tmp, 0o755)
         self.state = os.path.join(self.tmp, "state")
         self.runtime = os.path.join(self.tmp, "run")
         self.logs = os.path.join(self.tmp, "logs")
@@ -73,6 +75,15 @@ class Jobd:
              "--log-dir", self.logs, "--config", self.config],
             stdout=self.stderr, stderr=self.stderr, env=env)
         wait_for(self._accepting, "jobd to listen on port %d" % self.port)
+
+    def recorded_pid(self, name):
+        """The job's PID as jobd persisted it, or None (yet)."""
+        try:
+            with open(os.path.join(self.state, "jobs.json")) as f:
+                runtime = json.load(f)["jobs"][name].get("runtime") or {}
+        except (OSError, ValueError, KeyError):
+            return None
+        return runtime.get("pid")
 
     def _accepting(self):
         if self.proc.poll() is not None:

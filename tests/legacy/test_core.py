@@ -9,6 +9,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from legacy import Jobd, wait_for  # noqa: E402
 
 
+def process_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise AssertionError("no Uid line for PID %d" % pid)
+
+
 class Core(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -100,6 +108,9 @@ class Core(unittest.TestCase):
         self.assertEqual(self.cmd("STATUS", {"jobname": "life"})["data"], "UP")
         self.assertCode(self.cmd("START", {"jobname": "life"}), "FAILED")
         self.assertEqual(self.cmd("STATUSALL")["data"]["life"], "UP")
+        # Jobs added over TCP never run as root (jobd runs as root here).
+        pid = wait_for(lambda: self.jobd.recorded_pid("life"), "the job's PID on record")
+        self.assertNotEqual(process_uid(pid), 0)
 
         wait_for(lambda: self.cmd("READ", {"jobname": "life"})["data"] == "hello world\nsecond",
                  "the job's output")
