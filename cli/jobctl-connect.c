@@ -20,21 +20,45 @@
 #define JOBD_OBJECT_PATH "/org/jobd1"
 #define JOBD_SYSTEM_SOCKET "/run/jobd/bus"
 
-/* The unique name that owns org.jobd1 on a bus, or NULL (error set). */
+static GVariant *
+call_bus_driver (GDBusConnection *connection, const char *method, GVariant *parameters,
+                 const char *reply_type, GError **error)
+{
+  return g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
+                                      "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", method, parameters,
+                                      G_VARIANT_TYPE (reply_type),
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+}
+
+/* The unique name that owns org.jobd1 on a bus, or NULL (error set).
+ * When nobody owns it but the bus can activate jobd (org.jobd1.service,
+ * SystemdService=jobd.service), it is started first, as any call to the
+ * name would. */
 static char *
 lookup_owner (GDBusConnection *connection, GError **error)
 {
   g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) started = NULL;
+  g_autoptr(GError) local_error = NULL;
   char *owner = NULL;
 
-  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
-                                       "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetNameOwner",
-                                       g_variant_new ("(s)", JOBD_BUS_NAME),
-                                       G_VARIANT_TYPE ("(s)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_BUS_NAME),
+                           "(s)", &local_error);
   if (reply == NULL)
-    return NULL;
+    {
+      started = call_bus_driver (connection, "StartServiceByName",
+                                 g_variant_new ("(su)", JOBD_BUS_NAME, 0), "(u)", NULL);
+      if (started == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_BUS_NAME),
+                               "(s)", error);
+      if (reply == NULL)
+        return NULL;
+    }
   g_variant_get (reply, "(s)", &owner);
   return owner;
 }

@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include "jobd-error.h"
+#include "jobd-fdstore.h"
+#include "jobd-fifo.h"
 #include "jobd-journal.h"
 
 struct _JobdJob {
@@ -410,12 +412,29 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
   set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
 }
 
+/* While the job runs, systemd keeps a copy of jobd's output descriptors,
+ * so a jobd that dies (even SIGKILL) gets them back. */
+static void
+store_output_fd (JobdJob *self, const char *stream, int fd)
+{
+  g_autofree char *name = jobd_fifo_store_name (self->name, stream);
+
+  if (name == NULL)
+    return;
+  if (fd >= 0)
+    jobd_fdstore_keep (name, fd);
+  else
+    jobd_fdstore_forget (name);
+}
+
 static void
 release_process (JobdJob *self)
 {
   g_clear_handle_id (&self->kill_timer, g_source_remove);
   if (self->process == NULL)
     return;
+  store_output_fd (self, "stdout", -1);
+  store_output_fd (self, "stderr", -1);
   g_clear_signal_handler (&self->exited_handler, self->process);
   jobd_output_detach (self->output);
   g_clear_object (&self->process);
@@ -487,9 +506,15 @@ attach_process (JobdJob *self, JobdProcess *process)
   out_fd = jobd_process_steal_stdout (process);
   err_fd = jobd_process_steal_stderr (process);
   if (out_fd >= 0)
-    jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
+    {
+      store_output_fd (self, "stdout", out_fd);
+      jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
+    }
   if (err_fd >= 0)
-    jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
+    {
+      store_output_fd (self, "stderr", err_fd);
+      jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
+    }
 }
 
 /* The process may have ended before attach_process() connected to

@@ -10,6 +10,8 @@
  */
 #include "jobd-legacy-server.h"
 
+#include "jobd-fdstore.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -471,22 +473,16 @@ jobd_legacy_server_is_listening (JobdLegacyServer *server)
 int
 jobd_listen_fd_by_name (const char *name, GError **error)
 {
-  char **names = NULL;
-  int n = sd_listen_fds_with_names (0, &names);
-  int found = -1;
+  int fd = jobd_fdstore_take (name);
 
-  if (n < 0)
+  if (fd >= 0 && sd_is_socket (fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (-n),
-                   "sd_listen_fds_with_names: %s", g_strerror (-n));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the descriptor systemd passed as %s is not a listening stream socket", name);
+      close (fd);
       return -1;
     }
-  for (int i = 0; i < n; i++)
-    if (found < 0 && names != NULL && g_strcmp0 (names[i], name) == 0
-        && sd_is_socket (SD_LISTEN_FDS_START + i, AF_UNSPEC, SOCK_STREAM, 1) > 0)
-      found = SD_LISTEN_FDS_START + i;
-  g_strfreev (names);
-  return found;
+  return fd;
 }
 
 static gboolean

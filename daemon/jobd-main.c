@@ -21,11 +21,13 @@
 #include "jobd-config.h"
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
+#include "jobd-fdstore.h"
 #include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
 #include "jobd-manager.h"
 #include "jobd-serverlog.h"
 #include "jobd-spawner-direct.h"
+#include "jobd-spawner-scope.h"
 
 typedef struct {
   GMainLoop *loop;
@@ -128,16 +130,33 @@ take_instance_lock (Daemon *daemon, GError **error)
   return TRUE;
 }
 
+/* Backend=systemd needs a systemd manager on the bus (the system manager,
+ * or the user manager with --user); auto uses it when it answers. Probed
+ * once at start-up, before the main loop serves anyone. */
 static JobdSpawner *
 create_spawner (JobdConfig *config, GError **error)
 {
-  if (g_str_equal (config->backend, "systemd"))
+  GBusType bus_type = config->bus == JOBD_BUS_SESSION ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM;
+  gboolean required = g_str_equal (config->backend, "systemd");
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GError) bus_error = NULL;
+
+  if (g_str_equal (config->backend, "direct"))
+    return jobd_spawner_direct_new ();
+
+  bus = g_bus_get_sync (bus_type, NULL, &bus_error);
+  if (bus != NULL && jobd_spawner_scope_available (bus, 2000))
+    return jobd_spawner_scope_new (bus);
+
+  if (required)
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "the systemd backend is not available in this build");
+                   "Backend=systemd, but no systemd manager answers on the %s bus%s%s",
+                   bus_type == G_BUS_TYPE_SESSION ? "session" : "system",
+                   bus_error != NULL ? ": " : "", bus_error != NULL ? bus_error->message : "");
       return NULL;
     }
-  /* "auto" without a reachable systemd manager, or "direct". */
+  g_message ("no systemd manager answers: running jobs directly");
   return jobd_spawner_direct_new ();
 }
 
@@ -272,6 +291,8 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
       g_main_loop_quit (daemon->loop);
       return;
     }
+  /* Restore and the front ends have claimed theirs by now. */
+  jobd_fdstore_release_unclaimed ();
   jobd_manager_start_autostart_jobs (daemon->manager);
   sd_notify (0, "READY=1");
   notify_status (daemon);
@@ -339,6 +360,7 @@ main (int argc, char **argv)
   /* A client that goes away must not kill jobd. */
   signal (SIGPIPE, SIG_IGN);
   jobd_server_log_install ();
+  jobd_fdstore_init ();
   (void) jobd_error_quark ();
 
   context = g_option_context_new (NULL);

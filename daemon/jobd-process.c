@@ -80,6 +80,31 @@ bad:
   return FALSE;
 }
 
+int
+jobd_pidfd_open_verified (GPid pid, guint64 start_ticks, GError **error)
+{
+  guint64 ticks = 0;
+  int pidfd = jobd_pidfd_open (pid, error);
+
+  if (pidfd < 0)
+    return -1;
+  /* Checked after opening the pidfd: from here on the PID cannot be reused
+   * behind our back, so a matching start time proves it is the same process. */
+  if (!jobd_proc_start_ticks (pid, &ticks, error))
+    {
+      close (pidfd);
+      return -1;
+    }
+  if (ticks != start_ticks)
+    {
+      close (pidfd);
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "PID %d is another process now", (int) pid);
+      return -1;
+    }
+  return pidfd;
+}
+
 static void
 jobd_process_report_exit (JobdProcess *self, int code, int signo)
 {

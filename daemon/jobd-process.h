@@ -82,5 +82,8 @@ gboolean jobd_process_record_get (JsonObject *record,
 /* pidfd_open(2), and the start time of a PID; helpers shared by backends. */
 int jobd_pidfd_open (GPid pid, GError **error);
 gboolean jobd_proc_start_ticks (GPid pid, guint64 *ticks, GError **error);
+/* A pidfd for pid if it is still the process that started at start_ticks;
+ * NOT_RUNNING error when it is gone or another process now. */
+int jobd_pidfd_open_verified (GPid pid, guint64 start_ticks, GError **error);
 
 G_END_DECLS

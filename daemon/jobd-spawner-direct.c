@@ -14,10 +14,8 @@
 
 #include "jobd-child.h"
 #include "jobd-error.h"
+#include "jobd-fifo.h"
 #include "jobd-memory.h"
-
-/* A bigger pipe buffer gives a job more room while jobd is away. */
-#define OUTPUT_PIPE_SIZE (1024 * 1024)
 
 struct _JobdDirectProcess {
   JobdProcess parent_instance;
@@ -88,100 +86,14 @@ jobd_direct_process_init (JobdDirectProcess *self)
 JobdProcess *
 jobd_direct_process_adopt (GPid pid, guint64 start_ticks, GError **error)
 {
-  g_autoptr(JobdProcess) process = NULL;
-  guint64 ticks = 0;
-  int pidfd;
+  JobdProcess *process;
+  int pidfd = jobd_pidfd_open_verified (pid, start_ticks, error);
 
-  pidfd = jobd_pidfd_open (pid, error);
   if (pidfd < 0)
     return NULL;
-  /* Check after opening the pidfd: from here on the PID cannot be reused
-   * behind our back, so a matching start time proves it is the same process. */
-  if (!jobd_proc_start_ticks (pid, &ticks, error) || ticks != start_ticks)
-    {
-      close (pidfd);
-      if (error != NULL && *error == NULL)
-        g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
-                     "PID %d is another process now", (int) pid);
-      return NULL;
-    }
   process = g_object_new (JOBD_TYPE_DIRECT_PROCESS, NULL);
   jobd_process_setup (process, pid, pidfd, FALSE);
-  return g_steal_pointer (&process);
-}
-
-/* ---- output FIFOs ---- */
-
-char *
-jobd_output_fifo_path (const char *runtime_dir, const char *job_name, const char *stream)
-{
-  g_autofree char *file = g_strdup_printf ("%s.%s", job_name, stream);
-  return g_build_filename (runtime_dir, "output", file, NULL);
-}
-
-static gboolean
-output_fifo_create (const char *path, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_mkdir_with_parents (dir, 0700) < 0 ||
-      (g_unlink (path) < 0 && errno != ENOENT) ||
-      mkfifo (path, 0600) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
-                   "cannot create output FIFO %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-int
-jobd_output_fifo_open (const char *path, GError **error)
-{
-  /* Read-write, so opening never blocks and jobd never sees a spurious EOF
-   * between writers; the job's exit is learnt from its pidfd instead. */
-  int fd = open (path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
-                   "cannot open output FIFO %s: %s", path, g_strerror (saved));
-      return -1;
-    }
-  if (fcntl (fd, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE) < 0)
-    g_debug ("cannot enlarge %s: %s", path, g_strerror (errno));
-  return fd;
-}
-
-/* Make a stream's FIFO; returns jobd's read end and, in *job_fd, the end
- * the job writes to (also read-write, see the header). */
-static int
-output_channel_new (const JobdSpawnRequest *request,
-                    const char *stream,
-                    int *job_fd,
-                    GError **error)
-{
-  g_autofree char *path = jobd_output_fifo_path (request->runtime_dir,
-                                                 request->job_name, stream);
-  int read_fd;
-
-  if (!output_fifo_create (path, error))
-    return -1;
-  read_fd = jobd_output_fifo_open (path, error);
-  if (read_fd < 0)
-    return -1;
-  *job_fd = open (path, O_RDWR | O_CLOEXEC);
-  if (*job_fd < 0)
-    {
-      int saved = errno;
-      close (read_fd);
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
-                   "cannot open output FIFO %s: %s", path, g_strerror (saved));
-      return -1;
-    }
-  return read_fd;
+  return process;
 }
 
 /* ---- the spawner ---- */
@@ -216,10 +128,12 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
                              request->owner_uid, error))
     return NULL;
 
-  out_read = output_channel_new (request, "stdout", &out_job, error);
+  out_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stdout",
+                                    &out_job, error);
   if (out_read < 0)
     return NULL;
-  err_read = output_channel_new (request, "stderr", &err_job, error);
+  err_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stderr",
+                                    &err_job, error);
   if (err_read < 0)
     {
       close (out_read);
@@ -285,20 +199,6 @@ spawner_direct_spawn_finish (JobdSpawner *spawner, GAsyncResult *result, GError 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Reopen a stream's FIFO after a jobd restart; -1 (logged) when it is gone,
- * which costs the output, not the job. */
-static int
-reopen_output (const JobdSpawnRequest *request, const char *stream)
-{
-  g_autofree char *path = jobd_output_fifo_path (request->runtime_dir, request->job_name, stream);
-  g_autoptr(GError) error = NULL;
-  int fd = jobd_output_fifo_open (path, &error);
-
-  if (fd < 0)
-    g_warning ("job %s: its %s is lost: %s", request->job_name, stream, error->message);
-  return fd;
-}
-
 static void
 spawner_direct_adopt_async (JobdSpawner *spawner,
                             const JobdSpawnRequest *request,
@@ -326,8 +226,9 @@ spawner_direct_adopt_async (JobdSpawner *spawner,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  jobd_process_set_output_fds (process, reopen_output (request, "stdout"),
-                               reopen_output (request, "stderr"));
+  jobd_process_set_output_fds (process,
+                               jobd_fifo_reopen (request->runtime_dir, request->job_name, "stdout"),
+                               jobd_fifo_reopen (request->runtime_dir, request->job_name, "stderr"));
   g_task_return_pointer (task, process, g_object_unref);
 }
 

@@ -5,10 +5,7 @@
  * memory summed over the session. When the main process exits, whatever it
  * left in its process group is killed, so a job never leaks processes.
  *
- * Output goes through a FIFO per stream in RUNTIME_DIR/output/, which the
- * job holds open read-write: the job never gets SIGPIPE/EPIPE if jobd goes
- * away, and a restarted jobd reopens the same FIFO and reads on where the
- * old one stopped.
+ * Output goes through FIFOs (jobd-fifo.h), so it survives a jobd restart.
  */
 #pragma once
 
@@ -26,10 +23,5 @@ G_DECLARE_FINAL_TYPE (JobdDirectProcess, jobd_direct_process, JOBD, DIRECT_PROCE
 
 /* Wrap a PID that is not our child (re-adoption after a jobd restart). */
 JobdProcess *jobd_direct_process_adopt (GPid pid, guint64 start_ticks, GError **error);
-
-/* The FIFO paths of a job's output; created fresh (mode 0600) by
- * jobd_output_fifo_create, opened for reading by jobd_output_fifo_open. */
-char *jobd_output_fifo_path (const char *runtime_dir, const char *job_name, const char *stream);
-int jobd_output_fifo_open (const char *path, GError **error);
 
 G_END_DECLS

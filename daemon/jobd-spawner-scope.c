@@ -6,9 +6,6 @@
  * StartTransientUnit, so results of jobs nobody waits for yet are kept while
  * spawns are in flight.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1   /* pipe2, F_SETPIPE_SZ */
-#endif
 #include "config.h"
 
 #include "jobd-spawner-scope.h"
@@ -24,6 +21,7 @@
 #include "jobd-cgroup.h"
 #include "jobd-child.h"
 #include "jobd-error.h"
+#include "jobd-fifo.h"
 
 #define SD_NAME "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -36,7 +34,6 @@
 #define UNIT_EXISTS_RETRY_MSEC 100
 #define UNIT_EXISTS_DEADLINE_USEC (3 * G_USEC_PER_SEC)
 #define UNIT_NAME_MAX 255
-#define OUTPUT_PIPE_SIZE (1024 * 1024)
 
 /* ---- names and properties ---- */
 
@@ -609,29 +606,7 @@ call_start_transient_unit (GTask *task)
                           g_task_get_cancellable (task), on_start_reply, g_object_ref (task));
 }
 
-/* A pipe for one output stream: jobd's read end (non-blocking), the job's
- * write end. */
-static gboolean
-output_pipe_new (int *read_fd, int *write_fd, GError **error)
-{
-  int fds[2];
-
-  if (pipe2 (fds, O_CLOEXEC) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
-                   "cannot create an output pipe: %s", g_strerror (saved));
-      return FALSE;
-    }
-  if (fcntl (fds[0], F_SETFL, O_NONBLOCK) < 0 ||
-      fcntl (fds[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE) < 0)
-    g_debug ("cannot tune an output pipe: %s", g_strerror (errno));
-  *read_fd = fds[0];
-  *write_fd = fds[1];
-  return TRUE;
-}
-
-/* Fork the held child and its output pipes into data. */
+/* Fork the held child and its output FIFOs into data. */
 static gboolean
 fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **error)
 {
@@ -642,9 +617,14 @@ fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **erro
   if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
                              request->owner_uid, error))
     return FALSE;
-  if (!output_pipe_new (&data->out_read, &out_write, error))
+  /* FIFOs, as the direct backend: output survives a jobd restart. */
+  data->out_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stdout",
+                                          &out_write, error);
+  if (data->out_read < 0)
     return FALSE;
-  if (!output_pipe_new (&data->err_read, &err_write, error))
+  data->err_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stderr",
+                                          &err_write, error);
+  if (data->err_read < 0)
     {
       close (out_write);
       return FALSE;
@@ -710,12 +690,86 @@ spawner_scope_get_name (JobdSpawner *spawner)
   return "systemd";
 }
 
+/* ---- taking back a scope after a jobd restart ---- */
+
+/* No call to systemd needed: the kernel says which cgroup the recorded
+ * process is in, and that cgroup's last component is the scope's name. */
+static JobdProcess *
+adopt_scope (JobdSpawnerScope *self,
+             const JobdSpawnRequest *request,
+             JsonObject *record,
+             GError **error)
+{
+  g_autoptr(JobdScopeProcess) process = NULL;
+  g_autofree char *cgroup = NULL;
+  const char *unit = NULL;
+  guint64 ticks;
+  GPid pid;
+  int pidfd;
+
+  if (!jobd_process_record_get (record, &pid, &ticks, &unit) || unit == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING, "no scope recorded");
+      return NULL;
+    }
+  pidfd = jobd_pidfd_open_verified (pid, ticks, error);
+  if (pidfd < 0)
+    return NULL;
+  cgroup = jobd_cgroup_path_of_pid (pid, error);
+  if (cgroup == NULL || !g_str_has_suffix (cgroup, unit) ||
+      cgroup[strlen (cgroup) - strlen (unit) - 1] != '/')
+    {
+      close (pidfd);
+      if (cgroup != NULL)
+        g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                     "PID %d is in %s, not in %s", (int) pid, cgroup, unit);
+      return NULL;
+    }
+
+  process = g_object_new (JOBD_TYPE_SCOPE_PROCESS, NULL);
+  process->bus = g_object_ref (self->bus);
+  process->cgroup = g_steal_pointer (&cgroup);
+  jobd_process_setup (JOBD_PROCESS (process), pid, pidfd, FALSE);
+  jobd_process_set_unit (JOBD_PROCESS (process), unit);
+  jobd_process_set_output_fds (JOBD_PROCESS (process),
+                               jobd_fifo_reopen (request->runtime_dir, request->job_name, "stdout"),
+                               jobd_fifo_reopen (request->runtime_dir, request->job_name, "stderr"));
+  return JOBD_PROCESS (g_steal_pointer (&process));
+}
+
+static void
+spawner_scope_adopt_async (JobdSpawner *spawner,
+                           const JobdSpawnRequest *request,
+                           JsonObject *record,
+                           GCancellable *cancellable,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (spawner, cancellable, callback, user_data);
+  GError *error = NULL;
+  JobdProcess *process = adopt_scope (JOBD_SPAWNER_SCOPE (spawner), request, record, &error);
+
+  g_task_set_source_tag (task, spawner_scope_adopt_async);
+  if (process == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, process, g_object_unref);
+}
+
+static JobdProcess *
+spawner_scope_adopt_finish (JobdSpawner *spawner, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static void
 jobd_spawner_scope_iface_init (JobdSpawnerInterface *iface)
 {
   iface->get_name = spawner_scope_get_name;
   iface->spawn_async = spawner_scope_spawn_async;
   iface->spawn_finish = spawner_scope_spawn_finish;
+  iface->adopt_async = spawner_scope_adopt_async;
+  iface->adopt_finish = spawner_scope_adopt_finish;
 }
 
 static void

@@ -431,6 +431,8 @@ class Jobd:
             pgids = {pid}
             if st is not None:
                 pgids.add(st[2])
+            # Never our own group (jobd and jobctl run in it): jobs have theirs.
+            pgids.discard(os.getpgrp())
             for pgid in pgids:
                 for member in group_members(pgid):
                     try:

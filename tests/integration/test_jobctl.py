@@ -158,7 +158,6 @@ class Jobctl(JobdTestCase):
         env = dict(os.environ, JOBD_ADDRESS=self.jobd.address, LC_ALL="C")
         proc = subprocess.Popen([JOBCTL, "logs", "f", "-f"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env)
-        self.jobd.note_pid(proc.pid)
         try:
             seen = b""
             end = time.monotonic() + DEADLINE

@@ -57,7 +57,7 @@ typedef struct {
   GDBusConnection *client;     /* jobd's side */
   GDBusConnection *service;    /* the fake systemd's side */
   GDBusNodeInfo *info;
-  guint name_id, manager_id;
+  guint name_id, manager_id, unit_id;
   gboolean name_owned;
   FakeMode mode;
   guint job_counter;
@@ -164,8 +164,11 @@ handle_start (Fake *f, GDBusMethodInvocation *invocation, GVariant *params)
     g_free (f->unit_path);
     f->unit_path = g_steal_pointer (&escaped);
   }
-  g_dbus_connection_register_object (f->service, f->unit_path, f->info->interfaces[1],
-                                     &scope_vtable, f, NULL, &error);
+  if (f->unit_id != 0)
+    g_dbus_connection_unregister_object (f->service, f->unit_id);
+  f->unit_id = g_dbus_connection_register_object (f->service, f->unit_path,
+                                                  f->info->interfaces[1],
+                                                  &scope_vtable, f, NULL, &error);
   g_assert_no_error (error);
   job_path = g_strdup_printf (SD_PATH "/job/%u", f->job_counter);
   if (f->mode == FAKE_SIGNAL_BEFORE_REPLY)
@@ -286,7 +289,15 @@ fake_teardown (Fake *f, gconstpointer data)
 {
   if (f->pid > 0 && kill (f->pid, SIGKILL) == 0)
     waitpid (f->pid, NULL, WNOHANG);
-  g_bus_unown_name (f->name_id);
+  /* No call still queued for this fake may reach it once it is freed. */
+  if (f->unit_id != 0)
+    g_dbus_connection_unregister_object (f->service, f->unit_id);
+  if (f->manager_id != 0)
+    g_dbus_connection_unregister_object (f->service, f->manager_id);
+  if (f->name_id != 0)
+    g_bus_unown_name (f->name_id);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_dbus_connection_close_sync (f->client, NULL, NULL);
   g_dbus_connection_close_sync (f->service, NULL, NULL);
   g_clear_object (&f->client);
@@ -387,7 +398,11 @@ test_spawn_ok (Fake *f, gconstpointer data)
   g_assert_cmpint (exit_signal, ==, SIGTERM);
   g_assert_cmpstr (f->killed_unit, ==, f->unit);
   g_assert_cmpstr (f->kill_who, ==, "all");
+  /* The main process is gone: what is left of the scope gets SIGKILL. */
   f->pid = 0;
+  while (f->kill_signal != SIGKILL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (f->killed_unit, ==, f->unit);
 }
 
 static void
