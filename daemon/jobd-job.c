@@ -9,6 +9,7 @@
 #include "jobd-fdstore.h"
 #include "jobd-fifo.h"
 #include "jobd-journal.h"
+#include "jobd-spawner-scope.h"
 
 struct _JobdJob {
   GObject parent_instance;
@@ -189,11 +190,45 @@ jobd_job_get_settings (JobdJob *self)
   return self->settings;
 }
 
+static gboolean
+limits_differ (const JobdSettings *a, const JobdSettings *b)
+{
+  return a->memory_max != b->memory_max || a->cpu_quota != b->cpu_quota ||
+         a->tasks_max != b->tasks_max;
+}
+
+static void
+on_limits_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree char *name = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!jobd_scope_process_set_limits_finish (JOBD_PROCESS (source), result, &error))
+    g_warning ("job %s: cannot apply the new limits to the running job: %s", name, error->message);
+  else
+    g_message ("job %s: new limits applied to the running job", name);
+}
+
+/* A running job in a scope gets changed limits at once; elsewhere limits
+ * are not enforced and simply apply from the next start. */
+static void
+apply_limits_now (JobdJob *self)
+{
+  if (self->process == NULL || !JOBD_IS_SCOPE_PROCESS (self->process))
+    return;
+  jobd_scope_process_set_limits_async (self->process, self->settings, NULL,
+                                       on_limits_applied, g_strdup (self->name));
+}
+
 void
 jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
 {
+  gboolean new_limits = self->settings != NULL && limits_differ (self->settings, settings);
+
   g_clear_pointer (&self->settings, jobd_settings_free);
   self->settings = settings;
+  if (new_limits)
+    apply_limits_now (self);
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
