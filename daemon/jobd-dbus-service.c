@@ -17,6 +17,10 @@
 #include "jobd-memory.h"
 #include "jobd-serverlog.h"
 
+/* Owning the bus name: attempts before giving up, and the pause between. */
+#define NAME_OWN_ATTEMPTS 20
+#define NAME_OWN_RETRY_MSEC 250
+
 typedef struct _MethodBinding MethodBinding;
 
 struct _JobdDBusService {
@@ -30,9 +34,14 @@ struct _JobdDBusService {
   GHashTable *subtree_ids;      /* GDBusConnection* → registration id */
   GHashTable *bus_uid_cache;    /* unique name → uid, for bus callers */
   guint own_name_id;
+  guint own_retry_id;
+  guint own_attempts;
+  gboolean name_owned;
+  GBusType bus_type;
   gboolean serving;
+  GCallback on_name_acquired;
   GCallback on_name_lost;
-  gpointer on_name_lost_data;
+  gpointer on_name_data;
   MethodBinding *bindings;
 };
 
@@ -880,33 +889,71 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
 static void
 on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
 {
+  JobdDBusService *self = user_data;
+
+  self->name_owned = TRUE;
   g_message ("owning %s on the bus", name);
+  if (self->on_name_acquired != NULL)
+    ((void (*) (gpointer)) self->on_name_acquired) (self->on_name_data);
 }
+
+static void on_own_retry (gpointer user_data);
 
 static void
 on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 {
   JobdDBusService *self = user_data;
 
-  g_warning ("cannot own %s on the bus (another jobd running, or not allowed by the bus policy)",
-             name);
   if (connection != NULL)
     unexport_from (self, connection);
+
+  /* Not owned yet: the bus may still be loading a new policy, or the jobd
+   * we replace may still be letting go. Try again for a while. */
+  if (!self->name_owned && connection != NULL && self->own_attempts < NAME_OWN_ATTEMPTS)
+    {
+      g_debug ("cannot own %s yet; trying again", name);
+      g_clear_handle_id (&self->own_name_id, g_bus_unown_name);
+      self->own_retry_id = g_timeout_add_once (NAME_OWN_RETRY_MSEC, on_own_retry, self);
+      return;
+    }
+
+  g_warning ("cannot own %s on the bus (another jobd running, or not allowed by the bus policy)",
+             name);
   if (self->on_name_lost != NULL)
-    ((void (*) (gpointer)) self->on_name_lost) (self->on_name_lost_data);
+    ((void (*) (gpointer)) self->on_name_lost) (self->on_name_data);
+}
+
+static void
+request_name (JobdDBusService *self)
+{
+  self->own_attempts++;
+  self->own_name_id = g_bus_own_name (self->bus_type, JOBD_DBUS_NAME,
+                                      G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+                                      on_bus_acquired, on_name_acquired, on_name_lost,
+                                      self, NULL);
+}
+
+static void
+on_own_retry (gpointer user_data)
+{
+  JobdDBusService *self = user_data;
+
+  self->own_retry_id = 0;
+  request_name (self);
 }
 
 void
 jobd_dbus_service_own_name (JobdDBusService *self,
                             GBusType bus_type,
+                            GCallback on_acquired,
                             GCallback on_lost,
                             gpointer user_data)
 {
+  self->on_name_acquired = on_acquired;
   self->on_name_lost = on_lost;
-  self->on_name_lost_data = user_data;
-  self->own_name_id = g_bus_own_name (bus_type, JOBD_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
-                                      on_bus_acquired, on_name_acquired, on_name_lost,
-                                      self, NULL);
+  self->on_name_data = user_data;
+  self->bus_type = bus_type;
+  request_name (self);
 }
 
 gboolean
@@ -919,6 +966,7 @@ void
 jobd_dbus_service_stop (JobdDBusService *self)
 {
   g_clear_handle_id (&self->own_name_id, g_bus_unown_name);
+  g_clear_handle_id (&self->own_retry_id, g_source_remove);
   if (self->server != NULL)
     {
       g_dbus_server_stop (self->server);

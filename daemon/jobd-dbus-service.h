@@ -30,10 +30,12 @@ gboolean jobd_dbus_service_listen_private (JobdDBusService *service,
                                            const char *socket_path,
                                            GError **error);
 
-/* Export on a bus and own org.jobd1 there; on_name_lost runs if the name
- * cannot be owned or is lost. */
+/* Export on a bus, then own org.jobd1 there. on_name_acquired runs once
+ * the name is ours (clients can reach us: the moment to report readiness);
+ * on_name_lost if it cannot be owned or is lost. Both take user_data. */
 void jobd_dbus_service_own_name (JobdDBusService *service,
                                  GBusType bus_type,
+                                 GCallback on_name_acquired,
                                  GCallback on_name_lost,
                                  gpointer user_data);
 

@@ -39,6 +39,7 @@ typedef struct {
   gboolean shutting_down;
   int lock_fd;
   GError *startup_error;
+  gboolean ready;
 } Daemon;
 
 static struct {
@@ -260,6 +261,29 @@ on_bus_name_lost (gpointer user_data)
   begin_shutdown (daemon, "bus name lost");
 }
 
+/* Serving every front end (and owning the bus name, in bus mode). */
+static void
+announce_ready (Daemon *daemon)
+{
+  /* Restore and the front ends have claimed their descriptors by now. */
+  jobd_fdstore_release_unclaimed ();
+  jobd_manager_start_autostart_jobs (daemon->manager);
+  sd_notify (0, "READY=1");
+  notify_status (daemon);
+}
+
+static void
+on_bus_name_acquired (gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  if (!daemon->ready)
+    {
+      daemon->ready = TRUE;
+      announce_ready (daemon);
+    }
+}
+
 static gboolean
 start_serving (Daemon *daemon, GError **error)
 {
@@ -272,6 +296,7 @@ start_serving (Daemon *daemon, GError **error)
     jobd_dbus_service_own_name (daemon->dbus,
                                 daemon->config->bus == JOBD_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
                                                                        : G_BUS_TYPE_SESSION,
+                                G_CALLBACK (on_bus_name_acquired),
                                 G_CALLBACK (on_bus_name_lost), daemon);
   /* legacy protocol */
   daemon->legacy = jobd_legacy_server_new (daemon->manager, daemon->config, error);
@@ -291,11 +316,12 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
       g_main_loop_quit (daemon->loop);
       return;
     }
-  /* Restore and the front ends have claimed theirs by now. */
-  jobd_fdstore_release_unclaimed ();
-  jobd_manager_start_autostart_jobs (daemon->manager);
-  sd_notify (0, "READY=1");
-  notify_status (daemon);
+  /* On a bus, ready means the name is ours (on_bus_name_acquired). */
+  if (daemon->config->bus == JOBD_BUS_NONE)
+    {
+      daemon->ready = TRUE;
+      announce_ready (daemon);
+    }
 }
 
 static gboolean
