@@ -463,13 +463,16 @@ store_output_fd (JobdJob *self, const char *stream, int fd)
 }
 
 static void
-release_process (JobdJob *self)
+release_process (JobdJob *self, gboolean forget_fds)
 {
   g_clear_handle_id (&self->kill_timer, g_source_remove);
   if (self->process == NULL)
     return;
-  store_output_fd (self, "stdout", -1);
-  store_output_fd (self, "stderr", -1);
+  if (forget_fds)
+    {
+      store_output_fd (self, "stdout", -1);
+      store_output_fd (self, "stderr", -1);
+    }
   g_clear_signal_handler (&self->exited_handler, self->process);
   jobd_output_detach (self->output);
   g_clear_object (&self->process);
@@ -497,7 +500,7 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
   exit_line = g_strdup_printf ("Process \"%s\" exit with code %d.", self->name,
                                self->exit_signal > 0 ? 128 + self->exit_signal : code);
   jobd_output_append (self->output, JOBD_STREAM_STDOUT, exit_line);
-  release_process (self);
+  release_process (self, TRUE);
   self->stop_requested = FALSE;
 
   if (!requested && self->wanted_up && exit_wants_restart (self))
@@ -863,7 +866,8 @@ jobd_job_dispose (GObject *object)
     g_cancellable_cancel (self->start_cancellable);
   complete_task_list (&self->start_tasks, error);
   complete_task_list (&self->down_waiters, error);
-  release_process (self);
+  /* jobd exiting is not the job exiting: the next jobd takes the fds back. */
+  release_process (self, FALSE);
   g_clear_object (&self->output);
 
   G_OBJECT_CLASS (jobd_job_parent_class)->dispose (object);

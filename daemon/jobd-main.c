@@ -180,6 +180,13 @@ on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new
   notify_status (user_data);
 }
 
+/* STATUS= counts jobs too: adding or removing one changes "N of M". */
+static void
+on_job_added_or_removed (JobdManager *manager, JobdJob *job, gpointer user_data)
+{
+  notify_status (user_data);
+}
+
 static void
 on_shutdown_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -352,6 +359,8 @@ run (Daemon *daemon, GError **error)
     }
 
   g_signal_connect (daemon->manager, "job-state-changed", G_CALLBACK (on_job_state_changed), daemon);
+  g_signal_connect (daemon->manager, "job-added", G_CALLBACK (on_job_added_or_removed), daemon);
+  g_signal_connect (daemon->manager, "job-removed", G_CALLBACK (on_job_added_or_removed), daemon);
   g_unix_signal_add (SIGTERM, on_sigterm, daemon);
   g_unix_signal_add (SIGINT, on_sigint, daemon);
   g_unix_signal_add (SIGHUP, on_sighup, daemon);

@@ -169,7 +169,10 @@ class Jobctl(JobdTestCase):
                 if not ready:
                     continue
                 chunk = os.read(proc.stdout.fileno(), 4096)
-                self.assertTrue(chunk, "logs -f ended early: %r %r" % (seen, proc.stderr.read()))
+                if not chunk:
+                    proc.wait(timeout=DEADLINE)
+                    self.fail("logs -f ended early (exit %s): %r %r"
+                              % (proc.returncode, seen, proc.stderr.read()))
                 seen += chunk
                 nums = [int(l[4:]) for l in seen.decode().split("\n")[:-1] if l.startswith("tick")]
                 if nums and first is None:

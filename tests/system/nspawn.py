@@ -97,7 +97,11 @@ class Container:
             raise Skip(reason)
         cmd = ["systemd-nspawn", "-D", "/", "--volatile=yes", "--boot",
                "--register=no", "--keep-unit", "-M", self.name,
-               "--console=pipe"]
+               "--console=pipe",
+               # Its own network namespace: a loopback of its own, so what
+               # listens inside (127.0.0.1:13123) cannot clash with the host
+               # or another test's container.
+               "--private-network"]
         cmd += ["--bind=%s" % b for b in self.bind]
         cmd += ["--bind-ro=%s" % b for b in self.bind_ro]
         # firstboot would wait for answers on the console otherwise.
