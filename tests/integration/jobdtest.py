@@ -11,6 +11,7 @@ Run as a script it is also the client used for authorization tests:
 prints one JSON object: {"ok": true, "value": ...} or
 {"ok": false, "error": NAME, "message": TEXT}.
 """
+import atexit
 import json
 import os
 import shutil
@@ -351,6 +352,7 @@ class Jobd:
         self.runs = 0
         self.clients = []
         self.job_pids = set()    # every job PID seen, to clean up by PID
+        _live.add(self)
 
     def start(self):
         self.runs += 1
@@ -440,6 +442,23 @@ class Jobd:
                     except ProcessLookupError:
                         pass
 
+    def processes_holding_our_files(self):
+        """PIDs (not ours) with a descriptor open under our directory: every
+        job process and its children hold the output FIFOs of run/."""
+        prefix = self.root + "/"
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                fds = os.listdir("/proc/%s/fd" % entry)
+                if any(os.readlink("/proc/%s/fd/%s" % (entry, fd)).startswith(prefix)
+                       for fd in fds):
+                    pids.append(int(entry))
+            except OSError:
+                continue
+        return pids
+
     def cleanup(self):
         try:
             if self.proc is not None and self.proc.poll() is None:
@@ -447,9 +466,34 @@ class Jobd:
                 self.proc.wait()
         finally:
             self.proc = None
+            _live.discard(self)
             self.kill_leftovers()
+            for pid in self.processes_holding_our_files():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             if self.owns_root:
                 shutil.rmtree(self.root, ignore_errors=True)
+
+
+# Every Jobd not cleaned up yet, so a test run interrupted by meson's
+# timeout (SIGTERM) or Ctrl-C still leaves no process behind.
+_live = set()
+
+
+def _cleanup_all():
+    for jobd in list(_live):
+        jobd.cleanup()
+
+
+def _on_sigterm(signo, _frame):
+    _cleanup_all()
+    os._exit(128 + signo)
+
+
+atexit.register(_cleanup_all)
+signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 class JobdTestCase(unittest.TestCase):

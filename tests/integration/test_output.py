@@ -95,6 +95,7 @@ class Ring(JobdTestCase):
         # A job printing as fast as it can: jobd keeps answering and the
         # ring stays bounded.
         self.add_and_start("flood", "/usr/bin/yes", ["flood"], buffer_size=10)
+        self.bus.wait_output("flood", lambda ls: len(ls) == 10, "a full ring")
         for _ in range(20):
             t0 = time.monotonic()
             self.assertEqual(self.bus.state("flood"), "up")

@@ -3,7 +3,6 @@ properties (GetAll) and PropertiesChanged."""
 import os
 import signal
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobdtest import (JobdTestCase, job_path, pid_alive, wait_until, DEADLINE,  # noqa: E402
@@ -249,8 +248,9 @@ class JobObject(JobdTestCase):
         _p, payload = self.bus.wait_event("PropertiesChanged", up_announced, since=mark)
         iface, changed, _invalidated = payload
         self.assertEqual(iface, "org.jobd1.Job")
-        self.assertGreater(changed.get("MainPID", self.bus.get_all("pc")["MainPID"]), 0)
-        self.jobd.note_pid(self.bus.get_all("pc")["MainPID"])
+        self.assertGreater(changed["MainPID"], 0)
+        self.assertGreater(changed["StartedAt"], 0)
+        self.jobd.note_pid(changed["MainPID"])
         mark = self.bus.mark()
         self.bus.call("Stop", "pc")
         self.bus.wait_event("PropertiesChanged",
