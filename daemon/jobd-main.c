@@ -211,7 +211,15 @@ begin_shutdown (Daemon *daemon, const char *why)
   if (daemon->config->stop_jobs_on_exit)
     jobd_manager_shutdown_async (daemon->manager, NULL, on_shutdown_done, daemon);
   else
-    g_main_loop_quit (daemon->loop);
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* Jobs run on: leave the registry whole (journal folded in) for the
+       * next jobd, or for an administrator reading jobs.json. */
+      if (!jobd_manager_save (daemon->manager, &error))
+        g_warning ("cannot save the job registry: %s", error->message);
+      g_main_loop_quit (daemon->loop);
+    }
 }
 
 static gboolean

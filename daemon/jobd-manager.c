@@ -19,6 +19,7 @@ struct _JobdManager {
   gboolean frozen;             /* no saves while shutting down */
   gboolean stopping_jobs;      /* shutdown stops the jobs (StopJobsOnExit) */
   GHashTable *records;         /* name → JsonObject*, runtime records read at load */
+  GHashTable *dirty;           /* names of jobs whose state awaits the journal */
   guint save_idle;
 };
 
@@ -110,6 +111,7 @@ jobd_manager_save (JobdManager *self, GError **error)
   g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
+  g_hash_table_remove_all (self->dirty);
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
   return jobd_store_save (self->store, stored, error);
@@ -126,22 +128,83 @@ save_or_warn (JobdManager *self)
     g_warning ("cannot save the job registry: %s", error->message);
 }
 
+/* The journal makes a change cost one appended line; now and then the
+ * registry is rewritten whole to fold it in. */
+static void
+compact_if_due (JobdManager *self)
+{
+  if (jobd_store_wants_compaction (self->store))
+    save_or_warn (self);
+}
+
+/* Record jobs' current state durably (one journal write for all). */
+static void
+persist_jobs (JobdManager *self, GPtrArray *jobs)
+{
+  g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GError) error = NULL;
+
+  if (self->loading || self->frozen)
+    return;
+  for (guint i = 0; i < jobs->len; i++)
+    g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
+  if (!jobd_store_put (self->store, stored, &error))
+    g_warning ("cannot save the job registry: %s", error->message);
+  compact_if_due (self);
+}
+
+static void
+persist_job (JobdManager *self, JobdJob *job)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+
+  g_ptr_array_add (jobs, job);
+  persist_jobs (self, jobs);
+}
+
+static void
+persist_removal (JobdManager *self, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->loading || self->frozen)
+    return;
+  if (!jobd_store_remove (self->store, name, &error))
+    g_warning ("cannot save the job registry: %s", error->message);
+  compact_if_due (self);
+}
+
 static gboolean
 on_save_idle (gpointer user_data)
 {
   JobdManager *self = user_data;
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer name;
 
   self->save_idle = 0;
-  save_or_warn (self);
+  g_hash_table_iter_init (&iter, self->dirty);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      JobdJob *job = g_hash_table_lookup (self->jobs, name);
+      if (job != NULL)
+        g_ptr_array_add (jobs, job);
+    }
+  persist_jobs (self, jobs);
+  g_hash_table_remove_all (self->dirty);
   return G_SOURCE_REMOVE;
 }
 
-/* Runtime changes (wanted state) come in bursts; coalesce them into one
- * write per main-loop turn. Registry changes save synchronously. */
+/* Runtime changes (state, PIDs, wanted state) come in bursts; coalesce them
+ * into one journal write per main-loop turn. Registry changes (add, update,
+ * remove) are written before their caller is answered. */
 static void
-schedule_save (JobdManager *self)
+schedule_save (JobdManager *self, JobdJob *job)
 {
-  if (self->save_idle == 0 && !self->loading && !self->frozen)
+  if (self->loading || self->frozen)
+    return;
+  g_hash_table_add (self->dirty, g_strdup (jobd_job_get_name (job)));
+  if (self->save_idle == 0)
     self->save_idle = g_idle_add (on_save_idle, self);
 }
 
@@ -154,7 +217,7 @@ on_job_state_changed (JobdJob *job, int old_state, int new_state, GVariant *deta
   JobdManager *self = user_data;
 
   g_signal_emit (self, signals[SIGNAL_JOB_STATE_CHANGED], 0, job, old_state, new_state, details);
-  schedule_save (self);
+  schedule_save (self, job);
 }
 
 static void
@@ -209,6 +272,11 @@ jobd_manager_load (JobdManager *self, GError **error)
   self->loading = FALSE;
   g_message ("loaded %u jobs from %s", g_hash_table_size (self->jobs),
              jobd_store_get_path (self->store));
+  /* Fold what the last jobd journaled into the registry file, and make
+   * sure there is one (a fresh state folder, a corrupt file moved aside). */
+  if (jobd_store_has_journal (self->store) ||
+      !g_file_test (jobd_store_get_path (self->store), G_FILE_TEST_EXISTS))
+    save_or_warn (self);
   return TRUE;
 }
 
@@ -422,7 +490,7 @@ jobd_manager_add_job (JobdManager *self,
     }
   job = insert_job (self, name, g_steal_pointer (&owned), owner_uid);
   g_message ("job %s added", name);
-  save_or_warn (self);
+  persist_job (self, job);
   return job;
 }
 
@@ -444,7 +512,8 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
   g_hash_table_remove (self->jobs, name);
   g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
   g_message ("job %s removed", name);
-  save_or_warn (self);
+  g_hash_table_remove (self->dirty, name);
+  persist_removal (self, name);
   g_object_run_dispose (G_OBJECT (job));
   return TRUE;
 }
@@ -462,7 +531,7 @@ jobd_manager_update_job (JobdManager *self,
     return FALSE;
   jobd_job_set_settings (job, g_steal_pointer (&owned));
   g_message ("job %s updated", name);
-  save_or_warn (self);
+  persist_job (self, job);
   return TRUE;
 }
 
@@ -716,6 +785,7 @@ jobd_manager_finalize (GObject *object)
 
   g_clear_pointer (&self->store, jobd_store_free);
   g_clear_pointer (&self->records, g_hash_table_unref);
+  g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_free (self->context.runtime_dir);
   g_free (self->context.log_dir);
   G_OBJECT_CLASS (jobd_manager_parent_class)->finalize (object);
@@ -750,4 +820,5 @@ jobd_manager_init (JobdManager *self)
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) json_object_unref);
+  self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }

@@ -20,12 +20,20 @@
 #include "jobd-error.h"
 
 #define STORE_FILE "jobs.json"
+#define JOURNAL_FILE "jobs.journal"
+/* Fold the journal in once it is this much bigger than the snapshot. */
+#define JOURNAL_SLACK (256 * 1024)
 #define STORE_VERSION 1
 #define STORED_SETTINGS_FLAGS (JOBD_SETTINGS_FLAGS_PRIVILEGED | JOBD_SETTINGS_FLAGS_KEEP_UNKNOWN)
 
 struct _JobdStore {
   char *state_dir;
   char *path;
+  char *journal_path;
+  int journal_fd;          /* open for appending, -1 until the first change */
+  gsize journal_bytes;
+  gsize snapshot_bytes;
+  gboolean journal_replayed;
 };
 
 void
@@ -46,6 +54,8 @@ jobd_store_new (const char *state_dir)
 
   store->state_dir = g_strdup (state_dir);
   store->path = g_build_filename (state_dir, STORE_FILE, NULL);
+  store->journal_path = g_build_filename (state_dir, JOURNAL_FILE, NULL);
+  store->journal_fd = -1;
   return store;
 }
 
@@ -54,8 +64,11 @@ jobd_store_free (JobdStore *store)
 {
   if (store == NULL)
     return;
+  if (store->journal_fd >= 0)
+    close (store->journal_fd);
   g_free (store->state_dir);
   g_free (store->path);
+  g_free (store->journal_path);
   g_free (store);
 }
 
@@ -194,7 +207,107 @@ jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
       g_unlink (tmp);
       return set_error_errno (error, saved_errno, "cannot replace", store->path);
     }
+  if (!sync_dir (store->state_dir, error))
+    return FALSE;
+  store->snapshot_bytes = len;
+  /* The snapshot holds everything now. A crash before the unlink replays
+   * the old journal over it, which changes nothing: puts carry whole
+   * entries and removes are idempotent. */
+  if (store->journal_fd >= 0)
+    {
+      close (store->journal_fd);
+      store->journal_fd = -1;
+    }
+  store->journal_bytes = 0;
+  if (g_unlink (store->journal_path) < 0 && errno != ENOENT)
+    return set_error_errno (error, errno, "cannot remove", store->journal_path);
   return sync_dir (store->state_dir, error);
+}
+
+/* ---- the journal ---------------------------------------------------------- */
+
+static gboolean
+journal_open (JobdStore *store, GError **error)
+{
+  if (store->journal_fd >= 0)
+    return TRUE;
+  if (g_mkdir_with_parents (store->state_dir, 0700) < 0)
+    return set_error_errno (error, errno, "cannot create", store->state_dir);
+  store->journal_fd = open (store->journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (store->journal_fd < 0)
+    return set_error_errno (error, errno, "cannot open", store->journal_path);
+  /* The file's name must be durable too before a line in it counts. */
+  return sync_dir (store->state_dir, error);
+}
+
+static gboolean
+journal_append (JobdStore *store, GString *lines, GError **error)
+{
+  if (!journal_open (store, error) ||
+      !write_all (store->journal_fd, lines->str, lines->len, store->journal_path, error))
+    return FALSE;
+  if (fdatasync (store->journal_fd) < 0)
+    return set_error_errno (error, errno, "cannot sync", store->journal_path);
+  store->journal_bytes += lines->len;
+  return TRUE;
+}
+
+static void
+append_json_line (GString *lines, JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_string_append (lines, text);
+  g_string_append_c (lines, '\n');
+}
+
+gboolean
+jobd_store_put (JobdStore *store, GPtrArray *jobs, GError **error)
+{
+  g_autoptr(GString) lines = g_string_new (NULL);
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      JobdStoredJob *job = g_ptr_array_index (jobs, i);
+      g_autoptr(JsonNode) line = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *change = json_object_new ();
+      JsonObject *put = json_object_new ();
+
+      json_object_set_string_member (put, "name", job->name);
+      json_object_set_member (put, "entry", stored_job_to_json (job));
+      json_object_set_object_member (change, "put", put);
+      json_node_take_object (line, change);
+      append_json_line (lines, line);
+    }
+  return lines->len == 0 || journal_append (store, lines, error);
+}
+
+gboolean
+jobd_store_remove (JobdStore *store, const char *name, GError **error)
+{
+  g_autoptr(GString) lines = g_string_new (NULL);
+  g_autoptr(JsonNode) line = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *change = json_object_new ();
+
+  json_object_set_string_member (change, "remove", name);
+  json_node_take_object (line, change);
+  append_json_line (lines, line);
+  return journal_append (store, lines, error);
+}
+
+gboolean
+jobd_store_wants_compaction (JobdStore *store)
+{
+  return store->journal_bytes > store->snapshot_bytes + JOURNAL_SLACK;
+}
+
+gboolean
+jobd_store_has_journal (JobdStore *store)
+{
+  return store->journal_replayed;
 }
 
 /* ---- keeping what cannot be read ---------------------------------------- */
@@ -382,6 +495,111 @@ parse_root (JsonParser *parser, const char *data, gsize len, char **problem)
   return json_node_get_object (jobs);
 }
 
+/* Apply one journal line to jobs; FALSE with the problem when it is not a
+ * change this jobd wrote. */
+static gboolean
+replay_line (GPtrArray *jobs, GHashTable *index, const char *line, char **problem)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local = NULL;
+  JsonObject *change, *put;
+  const char *name;
+  JobdStoredJob *job;
+  gpointer at;
+
+  if (!json_parser_load_from_data (parser, line, -1, &local) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      *problem = g_strdup_printf ("cannot parse: %s", local != NULL ? local->message : "not an object");
+      return FALSE;
+    }
+  change = json_node_get_object (json_parser_get_root (parser));
+  if ((name = json_object_get_string_member_with_default (change, "remove", NULL)) != NULL)
+    {
+      if (g_hash_table_lookup_extended (index, name, NULL, &at))
+        {
+          /* The index's key is the job's own name: drop it first. */
+          g_hash_table_remove (index, name);
+          jobd_stored_job_free (g_ptr_array_index (jobs, GPOINTER_TO_INT (at)));
+          g_ptr_array_index (jobs, GPOINTER_TO_INT (at)) = NULL;
+        }
+      return TRUE;
+    }
+  put = json_object_has_member (change, "put") ? json_object_get_object_member (change, "put") : NULL;
+  name = put != NULL ? json_object_get_string_member_with_default (put, "name", NULL) : NULL;
+  if (name == NULL || !json_object_has_member (put, "entry"))
+    {
+      *problem = g_strdup ("neither a put nor a remove");
+      return FALSE;
+    }
+  job = entry_to_job (name, json_object_get_member (put, "entry"), &local);
+  if (job == NULL)
+    {
+      *problem = g_strdup_printf ("job '%s': %s", name, local->message);
+      return FALSE;
+    }
+  if (g_hash_table_lookup_extended (index, name, NULL, &at))
+    {
+      JobdStoredJob *old = g_ptr_array_index (jobs, GPOINTER_TO_INT (at));
+      /* Re-key with the new job's name before the old one is freed. */
+      g_hash_table_replace (index, job->name, at);
+      jobd_stored_job_free (old);
+      g_ptr_array_index (jobs, GPOINTER_TO_INT (at)) = job;
+    }
+  else
+    {
+      g_ptr_array_add (jobs, job);
+      g_hash_table_insert (index, job->name, GINT_TO_POINTER (jobs->len - 1));
+    }
+  return TRUE;
+}
+
+/* Replay jobs.journal over the snapshot's jobs. */
+static void
+replay_journal (JobdStore *store, GPtrArray *jobs, GPtrArray *warnings)
+{
+  g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *data = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize len = 0;
+  guint bad = 0, n;
+
+  if (!g_file_get_contents (store->journal_path, &data, &len, NULL) || len == 0)
+    return;
+  store->journal_replayed = TRUE;
+  for (guint i = 0; i < jobs->len; i++)
+    g_hash_table_insert (index, ((JobdStoredJob *) g_ptr_array_index (jobs, i))->name,
+                         GINT_TO_POINTER (i));
+
+  lines = g_strsplit (data, "\n", -1);
+  n = g_strv_length (lines);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *problem = NULL;
+      gboolean last = i + 1 == n;
+
+      if (*lines[i] == '\0')
+        continue;
+      if (replay_line (jobs, index, lines[i], &problem))
+        continue;
+      /* Only a line without its newline can be a crash's torn write. */
+      if (last)
+        g_ptr_array_add (warnings, g_strdup_printf ("%s: ignoring an unfinished last change (%s)",
+                                                    JOURNAL_FILE, problem));
+      else
+        {
+          g_ptr_array_add (warnings, g_strdup_printf ("%s: line %u skipped: %s",
+                                                      JOURNAL_FILE, i + 1, problem));
+          bad++;
+        }
+    }
+  if (bad > 0)
+    keep_copy (store, data, len, warnings);
+  for (guint i = jobs->len; i > 0; i--)
+    if (g_ptr_array_index (jobs, i - 1) == NULL)
+      g_ptr_array_remove_index (jobs, i - 1);
+}
+
 GPtrArray *
 jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **error)
 {
@@ -399,17 +617,23 @@ jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **error)
   if (!g_file_get_contents (store->path, &data, &len, &local))
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return g_steal_pointer (&jobs);
+        {
+          replay_journal (store, jobs, warnings);
+          return g_steal_pointer (&jobs);
+        }
       problem = g_strdup_printf ("cannot read: %s", local->message);
     }
   else if ((by_name = parse_root (parser, data, len, &problem)) != NULL)
     {
+      store->snapshot_bytes = len;
       if (read_entries (by_name, jobs, warnings))
         keep_copy (store, data, len, warnings);
+      replay_journal (store, jobs, warnings);
       return g_steal_pointer (&jobs);
     }
 
   if (!set_aside_corrupt (store, problem, warnings, error))
     return NULL;
+  replay_journal (store, jobs, warnings);
   return g_steal_pointer (&jobs);
 }

@@ -1,6 +1,9 @@
 /* jobd-store.h — the job registry on disk.
  *
- * STATE_DIR/jobs.json:
+ * STATE_DIR/jobs.json (the snapshot) and STATE_DIR/jobs.journal (changes
+ * since, one JSON object a line: {"put": {"name": …, "entry": {…}}} or
+ * {"remove": "name"}), so a change costs one appended line, not a rewrite
+ * of every job. The snapshot:
  *   { "version": 1,
  *     "jobs": { "<name>": { "settings": {...}, "owner-uid": N,
  *                           "wanted": "up"|"down", "runtime": {...} } } }
@@ -47,7 +50,19 @@ const char *jobd_store_get_path (JobdStore *store);
  * returns NULL with error only when the state folder itself is unusable. */
 GPtrArray *jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **error);
 
-/* Atomically replace the file with these jobs (element type JobdStoredJob). */
+/* Atomically replace the file with these jobs (element type JobdStoredJob),
+ * folding the journal in (it is emptied). */
 gboolean jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error);
+
+/* The journal: one change, durable (appended to STATE_DIR/jobs.journal and
+ * fdatasync'd) before these return, at a cost that does not grow with the
+ * number of jobs. jobd_store_load() replays it over jobs.json; a torn last
+ * line (a write cut short by a crash, never acknowledged) is ignored. */
+gboolean jobd_store_put (JobdStore *store, GPtrArray *jobs, GError **error);
+gboolean jobd_store_remove (JobdStore *store, const char *name, GError **error);
+/* TRUE once the journal outgrows the registry: time for jobd_store_save(). */
+gboolean jobd_store_wants_compaction (JobdStore *store);
+/* TRUE when the last load replayed a non-empty journal. */
+gboolean jobd_store_has_journal (JobdStore *store);
 
 G_END_DECLS

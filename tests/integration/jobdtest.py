@@ -324,6 +324,29 @@ class Client:
         self.pump(lambda: time.monotonic() >= end, "settle", seconds + 5, poll=seconds / 4)
 
 
+
+def read_registry(state_dir):
+    """The registry as jobd keeps it: jobs.json, then the changes journaled
+    since (jobs.journal, one {"put": …} or {"remove": …} a line)."""
+    jobs = {}
+    try:
+        with open(os.path.join(state_dir, "jobs.json")) as f:
+            jobs = json.load(f)["jobs"]
+    except FileNotFoundError:
+        pass
+    try:
+        with open(os.path.join(state_dir, "jobs.journal")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        change = json.loads(line)
+        if "remove" in change:
+            jobs.pop(change["remove"], None)
+        else:
+            jobs[change["put"]["name"]] = change["put"]["entry"]
+    return jobs
+
 # ---- the daemon ----
 
 class Jobd:

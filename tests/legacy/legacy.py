@@ -52,6 +52,29 @@ def wait_for(predicate, what, timeout=DEADLINE, interval=0.05):
     raise AssertionError("timed out waiting for " + what)
 
 
+def read_registry(state_dir):
+    """The registry as jobd keeps it: jobs.json, then the changes journaled
+    since (jobs.journal, one {"put": …} or {"remove": …} a line)."""
+    jobs = {}
+    try:
+        with open(os.path.join(state_dir, "jobs.json")) as f:
+            jobs = json.load(f)["jobs"]
+    except FileNotFoundError:
+        pass
+    try:
+        with open(os.path.join(state_dir, "jobs.journal")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        change = json.loads(line)
+        if "remove" in change:
+            jobs.pop(change["remove"], None)
+        else:
+            jobs[change["put"]["name"]] = change["put"]["entry"]
+    return jobs
+
+
 class Jobd:
     def __init__(self, extra_config=""):
         self.tmp = tempfile.mkdtemp(prefix="jobd-legacy-test-")
@@ -79,8 +102,7 @@ class Jobd:
     def recorded_pid(self, name):
         """The job's PID as jobd persisted it, or None (yet)."""
         try:
-            with open(os.path.join(self.state, "jobs.json")) as f:
-                runtime = json.load(f)["jobs"][name].get("runtime") or {}
+            runtime = read_registry(self.state)[name].get("runtime") or {}
         except (OSError, ValueError, KeyError):
             return None
         return runtime.get("pid")

@@ -421,6 +421,147 @@ test_bad_entries (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (fx->warnings->pdata[5], aside));
 }
 
+
+/* ---- the journal ---------------------------------------------------------- */
+
+static void
+put_one (Fixture *fx, JobdStoredJob *job)
+{
+  g_autoptr(GPtrArray) jobs = jobs_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (jobs, job);
+  g_assert_true (jobd_store_put (fx->store, jobs, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+journal_path (Fixture *fx)
+{
+  return g_build_filename (fx->dir, "jobs.journal", NULL);
+}
+
+/* Changes after the snapshot come back from the journal alone, in order:
+ * a put replaces, a remove removes, a new name is appended. */
+static void
+test_journal_replay (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) snapshot = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(JobdStore) again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (snapshot, stored_job_new ("a", "{'command': <'/bin/a'>}", 0, FALSE));
+  g_ptr_array_add (snapshot, stored_job_new ("b", "{'command': <'/bin/b'>}", 0, FALSE));
+  g_assert_true (jobd_store_save (fx->store, snapshot, &error));
+  g_assert_no_error (error);
+
+  put_one (fx, stored_job_new ("a", "{'command': <'/bin/a2'>}", 7, TRUE));
+  g_assert_true (jobd_store_remove (fx->store, "b", &error));
+  put_one (fx, stored_job_new ("c", "{'command': <'/bin/c'>}", 0, FALSE));
+  g_assert_true (jobd_store_remove (fx->store, "never-there", &error));
+  g_assert_no_error (error);
+
+  again = jobd_store_new (fx->dir);
+  loaded = jobd_store_load (again, fx->warnings, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fx->warnings->len, ==, 0);
+  g_assert_true (jobd_store_has_journal (again));
+  g_assert_cmpuint (loaded->len, ==, 2);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "a");
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->settings->command, ==, "/bin/a2");
+  g_assert_cmpuint (((JobdStoredJob *) loaded->pdata[0])->owner_uid, ==, 7);
+  g_assert_true (((JobdStoredJob *) loaded->pdata[0])->wanted_up);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[1])->name, ==, "c");
+}
+
+/* A save folds the journal in: the file is gone, the snapshot has it all. */
+static void
+test_journal_folded_by_save (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) all = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autofree char *journal = journal_path (fx);
+  g_autoptr(GError) error = NULL;
+
+  put_one (fx, stored_job_new ("x", "{'command': <'/bin/x'>}", 0, FALSE));
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+  g_ptr_array_add (all, stored_job_new ("x", "{'command': <'/bin/x'>}", 0, FALSE));
+  g_assert_true (jobd_store_save (fx->store, all, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  /* Appending still works after the fold. */
+  put_one (fx, stored_job_new ("y", "{'command': <'/bin/y'>}", 0, FALSE));
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 2);
+}
+
+/* A crash mid-append leaves an unfinished last line: it was never
+ * acknowledged, so it is ignored (with a warning), and nothing is lost. */
+static void
+test_journal_torn_last_line (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autofree char *journal = journal_path (fx);
+  g_autofree char *contents = NULL;
+  g_autofree char *torn = NULL;
+
+  put_one (fx, stored_job_new ("ok", "{'command': <'/bin/ok'>}", 0, FALSE));
+  g_assert_true (g_file_get_contents (journal, &contents, NULL, NULL));
+  torn = g_strconcat (contents, "{\"put\": {\"name\": \"half", NULL);
+  write_file (journal, torn);
+
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 1);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "ok");
+  g_assert_cmpuint (fx->warnings->len, ==, 1);
+  g_assert_nonnull (strstr (fx->warnings->pdata[0], "unfinished"));
+}
+
+/* A bad line in the middle is not a crash's doing: it is skipped, loudly,
+ * and the journal as it was is kept aside; the lines around it count. */
+static void
+test_journal_bad_line (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autofree char *journal = journal_path (fx);
+  g_autofree char *kept = NULL;
+  g_autofree char *kept_contents = NULL;
+  const char *text =
+    "{\"put\": {\"name\": \"one\", \"entry\": {\"settings\": {\"command\": \"/bin/1\"}}}}\n"
+    "garbage\n"
+    "{\"put\": {\"name\": \"bad name\", \"entry\": {\"settings\": {\"command\": \"/bin/x\"}}}}\n"
+    "{\"put\": {\"name\": \"two\", \"entry\": {\"settings\": {\"command\": \"/bin/2\"}}}}\n";
+  guint count;
+
+  write_file (journal, text);
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 2);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "one");
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[1])->name, ==, "two");
+  g_assert_cmpuint (fx->warnings->len, ==, 3);   /* two skipped lines, one copy kept */
+  kept = find_file (fx->dir, "jobs.json.corrupt-", &count);
+  g_assert_cmpuint (count, ==, 1);
+  g_assert_true (g_file_get_contents (kept, &kept_contents, NULL, NULL));
+  g_assert_cmpstr (kept_contents, ==, text);
+}
+
+/* Compaction is due once the journal outgrows the snapshot, not before. */
+static void
+test_journal_compaction_due (Fixture *fx, gconstpointer data)
+{
+  guint puts = 0;
+
+  g_assert_false (jobd_store_wants_compaction (fx->store));
+  while (!jobd_store_wants_compaction (fx->store) && puts < 100000)
+    {
+      put_one (fx, stored_job_new ("churn", "{'command': <'/bin/churn'>}", 0, FALSE));
+      puts++;
+    }
+  g_assert_true (jobd_store_wants_compaction (fx->store));
+  g_assert_cmpuint (puts, >, 100);
+}
+
 static void
 test_unusable_dir (Fixture *fx, gconstpointer data)
 {
@@ -453,6 +594,11 @@ main (int argc, char **argv)
   ADD ("/store/corrupt-name-taken", test_corrupt_name_taken);
   ADD ("/store/bad-entries", test_bad_entries);
   ADD ("/store/unusable-dir", test_unusable_dir);
+  ADD ("/store/journal/replay", test_journal_replay);
+  ADD ("/store/journal/folded-by-save", test_journal_folded_by_save);
+  ADD ("/store/journal/torn-last-line", test_journal_torn_last_line);
+  ADD ("/store/journal/bad-line", test_journal_bad_line);
+  ADD ("/store/journal/compaction-due", test_journal_compaction_due);
 #undef ADD
 
   return g_test_run ();
