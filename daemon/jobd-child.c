@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +45,15 @@ child_step_describe (ChildStep step)
     case CHILD_STEP_EXEC: return "executing the program";
     default: return "starting";
     }
+}
+
+/* 0 = leave the limit as inherited. */
+static rlim_t job_fd_soft_limit;
+
+void
+jobd_child_set_fd_soft_limit (guint64 limit)
+{
+  job_fd_soft_limit = (rlim_t) limit;
 }
 
 void
@@ -94,6 +104,17 @@ child_run (const JobdChildSpec *spec, int go_read, int err_write)
     signal (sig, SIG_DFL);
   sigemptyset (&all);
   sigprocmask (SIG_SETMASK, &all, NULL);
+  /* Programs using select() break above 1024 descriptors: give jobs the
+   * soft limit jobd itself was started with. */
+  if (job_fd_soft_limit > 0)
+    {
+      struct rlimit limit;
+      if (getrlimit (RLIMIT_NOFILE, &limit) == 0)
+        {
+          limit.rlim_cur = MIN (job_fd_soft_limit, limit.rlim_max);
+          setrlimit (RLIMIT_NOFILE, &limit);
+        }
+    }
 
   if (setsid () < 0)
     child_fail (err_write, CHILD_STEP_SETSID);

@@ -32,6 +32,10 @@ typedef struct {
 } JobdChildSpec;
 
 void jobd_child_spec_clear (JobdChildSpec *spec);
+
+/* The descriptor soft limit jobs get (jobd raises its own): call once at
+ * start-up with the limit jobd was started with. */
+void jobd_child_set_fd_soft_limit (guint64 limit);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobdChildSpec, jobd_child_spec_clear)
 
 /* Fork. On success *pid is the child (leader of a new session), *go_fd is

@@ -12,12 +12,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <systemd/sd-daemon.h>
 
+#include "jobd-child.h"
 #include "jobd-config.h"
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
@@ -159,6 +161,23 @@ create_spawner (JobdConfig *config, GError **error)
     }
   g_message ("no systemd manager answers: running jobs directly");
   return jobd_spawner_direct_new ();
+}
+
+/* Each running job holds a few descriptors (output FIFOs, pidfd): take the
+ * hard limit as the soft one, as the default 1024 would cap jobd at a few
+ * hundred jobs. Jobs get the usual soft limit back (jobd-child.c). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      jobd_child_set_fd_soft_limit (limit.rlim_cur);
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) < 0)
+        g_debug ("cannot raise the descriptor limit: %s", g_strerror (errno));
+    }
 }
 
 static void
@@ -346,6 +365,7 @@ run (Daemon *daemon, GError **error)
 
   if (!setup_config (daemon->config, error) || !take_instance_lock (daemon, error))
     return FALSE;
+  raise_fd_limit ();
   jobd_server_log_set_log_dir (daemon->config->log_dir);
 
   spawner = create_spawner (daemon->config, error);

@@ -274,5 +274,32 @@ class JobObject(JobdTestCase):
         self.assertIn('interface name="org.jobd1.Job"', reply.unpack()[0])
 
 
+
+class Limits(JobdTestCase):
+    def test_jobs_get_the_usual_descriptor_limit(self):
+        # jobd raises its own soft limit to the hard one for its many FIFOs;
+        # jobs must get the soft limit jobd started with (select() breaks
+        # above 1024), not the raised one.
+        import resource
+        saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+        hard = saved[1]
+        soft = min(1024, hard - 1)
+        # Restart jobd under a soft limit below the hard one, as systemd and
+        # login shells start processes.
+        self.tearDown()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        try:
+            self.jobd.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, saved)
+        self.bus = self.jobd.connect()
+        self.add_and_start("limit", "/bin/sh", ["-c", "ulimit -n; exec sleep 100"])
+        self.bus.wait_output("limit", lambda lines: len(lines) >= 1, "the job's ulimit")
+        self.assertEqual(self.bus.lines("limit")[0], str(soft))
+        with open("/proc/%d/limits" % self.jobd.proc.pid) as f:
+            jobd_limit = [l for l in f if l.startswith("Max open files")][0].split()[3]
+        self.assertEqual(jobd_limit, str(hard))
+
+
 if __name__ == "__main__":
     main()
