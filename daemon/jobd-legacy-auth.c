@@ -6,6 +6,7 @@
  * milliseconds on the main loop, so a successful check is remembered (as a
  * keyed digest, never the password) and repeated requests stay cheap.
  */
+#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-auth.h"
 
 #include <errno.h>
@@ -156,24 +157,12 @@ static gboolean
 load (JobdLegacyAuth *auth, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local = NULL;
-  JsonNode *root;
   JsonObject *object;
 
-  if (!json_parser_load_from_file (parser, auth->path, &local))
-    {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", auth->path);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "%s: not a JSON object", auth->path);
-      return FALSE;
-    }
-  object = json_node_get_object (root);
+  if (!jobd_legacy_datafile_load (auth->path, parser, &object, error))
+    return FALSE;
+  if (object == NULL)
+    return TRUE;
   auth->enable = json_object_get_boolean_member_with_default (object, "enable", FALSE);
   if (json_object_has_member (object, "users")
       && JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "users")))
@@ -189,30 +178,13 @@ save (JobdLegacyAuth *auth, GError **error)
 {
   g_autoptr(JsonObject) object = json_object_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *dir = g_path_get_dirname (auth->path);
-  g_autofree char *text = NULL;
-  gsize len;
 
   json_object_set_boolean_member (object, "enable", auth->enable);
   json_object_set_object_member (object, "users", json_object_ref (auth->users));
   root = json_node_init_object (json_node_alloc (), object);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, &len);
-
-  if (g_mkdir_with_parents (dir, 0700) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "%s: %s", dir, g_strerror (saved));
-      return FALSE;
-    }
+  /* Cached good credentials may be stale now. */
   g_hash_table_remove_all (auth->good);
-  return g_file_set_contents_full (auth->path, text, len,
-                                   G_FILE_SET_CONTENTS_CONSISTENT
-                                   | G_FILE_SET_CONTENTS_DURABLE,
-                                   0600, error);
+  return jobd_legacy_datafile_save (auth->path, root, error);
 }
 
 JobdLegacyAuth *

@@ -5,6 +5,7 @@
  * plugin may answer DENIED for any command word (known or not, as the old
  * plugin ran first), then the command runs or answers UNKNOWN.
  */
+#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-dispatch.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include "jobd-legacy-logexplorer.h"
 #include "jobd-legacy-scheduler.h"
 
-#define LEGACY_GROUP "Legacy"
 #define LEGACY_DEFAULT_USER "jobd-legacy"
 
 typedef struct {
@@ -111,7 +111,7 @@ plugin_enabled (GKeyFile *keyfile, const char *plugin)
 
   /* Default: every plugin, as the old server's "*". Documented as a comma
    * list; GKeyFile's own ';' separator works too. */
-  value = g_key_file_get_string (keyfile, LEGACY_GROUP, "Plugins", NULL);
+  value = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, "Plugins", NULL);
   if (value == NULL)
     return TRUE;
   plugins = g_strsplit_set (value, ",;", 0);
@@ -150,11 +150,11 @@ jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error)
   legacy->log_dir = g_strdup (config->log_dir);
   legacy->commands = g_hash_table_new (g_str_hash, g_str_equal);
 
-  user = g_key_file_get_string (config->keyfile, LEGACY_GROUP, "User", NULL);
+  user = g_key_file_get_string (config->keyfile, JOBD_LEGACY_GROUP, "User", NULL);
   if (!jobd_legacy_resolve_user (user, &legacy->user, &legacy->owner_uid, error))
     return NULL;
 
-  interpreter = g_key_file_get_string (config->keyfile, LEGACY_GROUP, "Interpreter", NULL);
+  interpreter = g_key_file_get_string (config->keyfile, JOBD_LEGACY_GROUP, "Interpreter", NULL);
   legacy->interpreter = g_strdup (interpreter != NULL && *interpreter != '\0'
                                   ? interpreter : "php");
 

@@ -5,6 +5,7 @@
  * planted anywhere in the tree (by a job that writes its own log folder,
  * say) can never make jobd delete a file outside it.
  */
+#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-logcleaner.h"
 
 #include <dirent.h>
@@ -15,7 +16,6 @@
 
 #include "jobd-error.h"
 
-#define LEGACY_GROUP "Legacy"
 #define DAY_SECONDS (24 * 3600)
 
 struct _JobdLegacyLogCleaner {
@@ -175,24 +175,6 @@ tick (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-read_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
-           guint64 *value, GError **error)
-{
-  g_autofree char *text = g_key_file_get_string (keyfile, LEGACY_GROUP, key, NULL);
-
-  if (text == NULL)
-    return TRUE;
-  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
-                   " to %" G_GUINT64_FORMAT, key, text, min, max);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 JobdLegacyLogCleaner *
 jobd_legacy_logcleaner_new (const char *log_dir, GKeyFile *keyfile, GError **error)
 {
@@ -201,8 +183,8 @@ jobd_legacy_logcleaner_new (const char *log_dir, GKeyFile *keyfile, GError **err
   guint64 interval = JOBD_LEGACY_LOG_CLEAN_INTERVAL_DEFAULT;
 
   cleaner->log_dir = g_strdup (log_dir);
-  if (!read_uint (keyfile, "LogExpireDays", 1, 100000, &days, error)
-      || !read_uint (keyfile, "LogCleanIntervalSec", 1, G_MAXUINT32, &interval, error))
+  if (!jobd_legacy_config_uint (keyfile, "LogExpireDays", 1, 100000, &days, error)
+      || !jobd_legacy_config_uint (keyfile, "LogCleanIntervalSec", 1, G_MAXUINT32, &interval, error))
     return NULL;
   cleaner->expire_sec = (gint64) days * DAY_SECONDS;
   cleaner->interval_sec = (guint) interval;

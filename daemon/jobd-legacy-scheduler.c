@@ -2,6 +2,7 @@
  * store, the timer that fires them, and migration of old schedules. The
  * SCHEDULER.* commands are in jobd-legacy-scheduler-commands.c.
  */
+#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-scheduler.h"
 
 #include <errno.h>
@@ -228,25 +229,8 @@ static gboolean
 save (JobdLegacyScheduler *scheduler, GError **error)
 {
   g_autoptr(JsonNode) root = build_tree (scheduler, TRUE);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *dir = g_path_get_dirname (scheduler->path);
-  g_autofree char *text = NULL;
-  gsize len;
 
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, &len);
-  if (g_mkdir_with_parents (dir, 0700) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "%s: %s", dir, g_strerror (saved));
-      return FALSE;
-    }
-  return g_file_set_contents_full (scheduler->path, text, len,
-                                   G_FILE_SET_CONTENTS_CONSISTENT
-                                   | G_FILE_SET_CONTENTS_DURABLE,
-                                   0600, error);
+  return jobd_legacy_datafile_save (scheduler->path, root, error);
 }
 
 static gint
@@ -344,26 +328,13 @@ static gboolean
 load (JobdLegacyScheduler *scheduler, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local = NULL;
   g_autoptr(GList) jobs = NULL;
-  JsonNode *root;
   JsonObject *object;
 
-  if (!json_parser_load_from_file (parser, scheduler->path, &local))
-    {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", scheduler->path);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "%s: not a JSON object",
-                   scheduler->path);
-      return FALSE;
-    }
-  object = json_node_get_object (root);
+  if (!jobd_legacy_datafile_load (scheduler->path, parser, &object, error))
+    return FALSE;
+  if (object == NULL)
+    return TRUE;
   jobs = json_object_get_members (object);
   for (GList *j = jobs; j != NULL; j = j->next)
     {

@@ -8,6 +8,7 @@
  * and the number of connections is capped (the oldest idle one makes room).
  * Problems are logged once per kind per minute, not per client.
  */
+#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-server.h"
 
 #include "jobd-fdstore.h"
@@ -20,7 +21,6 @@
 
 #include "jobd-error.h"
 
-#define LEGACY_GROUP "Legacy"
 #define READ_CHUNK 16384
 #define LOG_INTERVAL_USEC (60 * G_USEC_PER_SEC)
 
@@ -377,24 +377,6 @@ incoming_cb (GSocketService *service,
   return TRUE;
 }
 
-static gboolean
-read_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
-           guint64 *value, GError **error)
-{
-  g_autofree char *text = g_key_file_get_string (keyfile, LEGACY_GROUP, key, NULL);
-
-  if (text == NULL)
-    return TRUE;
-  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
-                   " to %" G_GUINT64_FORMAT, key, text, min, max);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 JobdLegacyServer *
 jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error)
 {
@@ -404,7 +386,7 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
   g_autoptr(GError) local = NULL;
 
   g_queue_init (&server->connections);
-  server->enable = g_key_file_get_boolean (keyfile, LEGACY_GROUP, "Enable", &local);
+  server->enable = g_key_file_get_boolean (keyfile, JOBD_LEGACY_GROUP, "Enable", &local);
   if (local != NULL)
     {
       if (!g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
@@ -416,12 +398,12 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
         }
       server->enable = TRUE;
     }
-  server->listen = g_key_file_get_string (keyfile, LEGACY_GROUP, "Listen", NULL);
+  server->listen = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, "Listen", NULL);
   if (server->listen == NULL)
     server->listen = g_strdup (JOBD_LEGACY_LISTEN_DEFAULT);
-  if (!read_uint (keyfile, "MaxFrameSize", 64, G_MAXUINT32, &max_frame, error)
-      || !read_uint (keyfile, "ReadTimeoutSec", 1, 3600, &timeout, error)
-      || !read_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error))
+  if (!jobd_legacy_config_uint (keyfile, "MaxFrameSize", 64, G_MAXUINT32, &max_frame, error)
+      || !jobd_legacy_config_uint (keyfile, "ReadTimeoutSec", 1, 3600, &timeout, error)
+      || !jobd_legacy_config_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error))
     return NULL;
   server->max_frame = max_frame;
   server->read_timeout_sec = timeout;

@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "test-fs-util.h"
 #include "jobd-error.h"
 #include "jobd-spawner-scope.h"
 
@@ -343,12 +344,18 @@ spawn (JobdSpawner *spawner, const char *name, GError **error)
   g_autofree char *runtime = g_dir_make_tmp ("jobd-scope-XXXXXX", NULL);
   JobdSpawnRequest request = { name, settings, getuid (), runtime };
   guint wake = g_timeout_add (50, wake_up, NULL);
+  /* Past the spawner's own timeouts (25 s call, 30 s job): a hang. */
+  gint64 deadline = g_get_monotonic_time () + 45 * G_USEC_PER_SEC;
 
   jobd_spawner_spawn_async (spawner, &request, NULL, on_spawned, &result);
   while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("spawning %s did not complete within 45 s", name);
+      g_main_context_iteration (NULL, TRUE);
+    }
   g_source_remove (wake);
-  g_rmdir (runtime);
+  test_remove_tree (runtime);
   return jobd_spawner_spawn_finish (spawner, result, error);
 }
 

@@ -1,0 +1,82 @@
+/* jobd-legacy-datafile.c — plugin data files and [Legacy] numbers. */
+#include "config.h"
+
+#include "jobd-legacy-datafile.h"
+
+#include <errno.h>
+
+#include <glib/gstdio.h>
+
+#include "jobd-error.h"
+
+gboolean
+jobd_legacy_datafile_load (const char *path,
+                           JsonParser *parser,
+                           JsonObject **object,
+                           GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  JsonNode *root;
+
+  *object = NULL;
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
+      return FALSE;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "%s: not a JSON object", path);
+      return FALSE;
+    }
+  *object = json_node_get_object (root);
+  return TRUE;
+}
+
+gboolean
+jobd_legacy_datafile_save (const char *path, JsonNode *root, GError **error)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *text = NULL;
+  gsize len;
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, &len);
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "%s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  return g_file_set_contents_full (path, text, len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, error);
+}
+
+gboolean
+jobd_legacy_config_uint (GKeyFile *keyfile,
+                         const char *key,
+                         guint64 min,
+                         guint64 max,
+                         guint64 *value,
+                         GError **error)
+{
+  g_autofree char *text = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, key, NULL);
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
+                   " to %" G_GUINT64_FORMAT, key, text, min, max);
+      return FALSE;
+    }
+  return TRUE;
+}
