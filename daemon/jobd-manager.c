@@ -20,6 +20,7 @@ struct _JobdManager {
   gboolean stopping_jobs;      /* shutdown stops the jobs (StopJobsOnExit) */
   GHashTable *records;         /* name → JsonObject*, runtime records read at load */
   GHashTable *dirty;           /* names of jobs whose state awaits the journal */
+  GPtrArray *sorted;           /* jobs by name (refs), NULL after an add/remove */
   guint save_idle;
 };
 
@@ -236,6 +237,7 @@ insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint o
   g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
   g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
   g_hash_table_insert (self->jobs, g_strdup (name), job);
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
   return job;
 }
@@ -510,6 +512,7 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
       return FALSE;
     }
   g_hash_table_remove (self->jobs, name);
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
   g_message ("job %s removed", name);
   g_hash_table_remove (self->dirty, name);
@@ -560,10 +563,17 @@ all_jobs (JobdManager *self)
 GPtrArray *
 jobd_manager_list_jobs (JobdManager *self)
 {
-  GPtrArray *jobs = all_jobs (self);
-
-  g_ptr_array_sort (jobs, compare_jobs_by_name);
-  return jobs;
+  /* Listing is what clients do most (status of all, list); sorting
+   * thousands of names each time is not needed between adds and removes. */
+  if (self->sorted == NULL)
+    {
+      self->sorted = all_jobs (self);
+      g_ptr_array_set_free_func (self->sorted, g_object_unref);
+      for (guint i = 0; i < self->sorted->len; i++)
+        g_object_ref (self->sorted->pdata[i]);
+      g_ptr_array_sort (self->sorted, compare_jobs_by_name);
+    }
+  return g_ptr_array_ref (self->sorted);
 }
 
 guint
@@ -767,6 +777,7 @@ jobd_manager_dispose (GObject *object)
   JobdManager *self = JOBD_MANAGER (object);
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
+  g_clear_pointer (&self->sorted, g_ptr_array_unref);
   if (self->jobs != NULL)
     {
       g_autoptr(GPtrArray) jobs = all_jobs (self);

@@ -55,7 +55,8 @@ gboolean jobd_manager_update_job (JobdManager *manager,
                                   GError **error);
 /* NO_SUCH_JOB error when absent (a borrowed reference). */
 JobdJob *jobd_manager_lookup_job (JobdManager *manager, const char *name, GError **error);
-/* Jobs sorted by name (borrowed references in a new array). */
+/* Jobs sorted by name: a reference to a shared array (unref it; do not
+ * modify it), holding a reference to each job. */
 GPtrArray *jobd_manager_list_jobs (JobdManager *manager);
 guint jobd_manager_count_jobs (JobdManager *manager);
 
