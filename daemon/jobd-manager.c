@@ -138,9 +138,10 @@ compact_if_due (JobdManager *self)
     save_or_warn (self);
 }
 
-/* Record jobs' current state durably (one journal write for all). */
+/* Record jobs' current state (one journal write for all); sync: durable
+ * before returning, for changes a caller is about to be told are done. */
 static void
-persist_jobs (JobdManager *self, GPtrArray *jobs)
+persist_jobs (JobdManager *self, GPtrArray *jobs, gboolean sync)
 {
   g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
   g_autoptr(GError) error = NULL;
@@ -149,7 +150,7 @@ persist_jobs (JobdManager *self, GPtrArray *jobs)
     return;
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
-  if (!jobd_store_put (self->store, stored, &error))
+  if (!jobd_store_put (self->store, stored, sync, &error))
     g_warning ("cannot save the job registry: %s", error->message);
   compact_if_due (self);
 }
@@ -160,7 +161,7 @@ persist_job (JobdManager *self, JobdJob *job)
   g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
 
   g_ptr_array_add (jobs, job);
-  persist_jobs (self, jobs);
+  persist_jobs (self, jobs, TRUE);
 }
 
 static void
@@ -191,7 +192,10 @@ on_save_idle (gpointer user_data)
       if (job != NULL)
         g_ptr_array_add (jobs, job);
     }
-  persist_jobs (self, jobs);
+  /* Runtime records (PIDs, states) change with every start and exit: no
+   * fsync on the main loop for them. They survive jobd being killed; after
+   * a power loss the processes they describe are gone anyway. */
+  persist_jobs (self, jobs, FALSE);
   g_hash_table_remove_all (self->dirty);
   return G_SOURCE_REMOVE;
 }

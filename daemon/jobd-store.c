@@ -241,12 +241,12 @@ journal_open (JobdStore *store, GError **error)
 }
 
 static gboolean
-journal_append (JobdStore *store, GString *lines, GError **error)
+journal_append (JobdStore *store, GString *lines, gboolean sync, GError **error)
 {
   if (!journal_open (store, error) ||
       !write_all (store->journal_fd, lines->str, lines->len, store->journal_path, error))
     return FALSE;
-  if (fdatasync (store->journal_fd) < 0)
+  if (sync && fdatasync (store->journal_fd) < 0)
     return set_error_errno (error, errno, "cannot sync", store->journal_path);
   store->journal_bytes += lines->len;
   return TRUE;
@@ -265,7 +265,7 @@ append_json_line (GString *lines, JsonNode *node)
 }
 
 gboolean
-jobd_store_put (JobdStore *store, GPtrArray *jobs, GError **error)
+jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error)
 {
   g_autoptr(GString) lines = g_string_new (NULL);
 
@@ -282,7 +282,7 @@ jobd_store_put (JobdStore *store, GPtrArray *jobs, GError **error)
       json_node_take_object (line, change);
       append_json_line (lines, line);
     }
-  return lines->len == 0 || journal_append (store, lines, error);
+  return lines->len == 0 || journal_append (store, lines, sync, error);
 }
 
 gboolean
@@ -295,7 +295,7 @@ jobd_store_remove (JobdStore *store, const char *name, GError **error)
   json_object_set_string_member (change, "remove", name);
   json_node_take_object (line, change);
   append_json_line (lines, line);
-  return journal_append (store, lines, error);
+  return journal_append (store, lines, TRUE, error);
 }
 
 gboolean

@@ -54,11 +54,13 @@ GPtrArray *jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **erro
  * folding the journal in (it is emptied). */
 gboolean jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error);
 
-/* The journal: one change, durable (appended to STATE_DIR/jobs.journal and
- * fdatasync'd) before these return, at a cost that does not grow with the
- * number of jobs. jobd_store_load() replays it over jobs.json; a torn last
+/* The journal: one change appended to STATE_DIR/jobs.journal, at a cost that
+ * does not grow with the number of jobs. With sync (and always for a
+ * remove) it is fdatasync'd before returning: durable even across a power
+ * loss. Without, it is in the kernel's hands (it survives jobd being killed,
+ * not the machine losing power), for runtime records that change often. jobd_store_load() replays it over jobs.json; a torn last
  * line (a write cut short by a crash, never acknowledged) is ignored. */
-gboolean jobd_store_put (JobdStore *store, GPtrArray *jobs, GError **error);
+gboolean jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error);
 gboolean jobd_store_remove (JobdStore *store, const char *name, GError **error);
 /* TRUE once the journal outgrows the registry: time for jobd_store_save(). */
 gboolean jobd_store_wants_compaction (JobdStore *store);

@@ -431,7 +431,7 @@ put_one (Fixture *fx, JobdStoredJob *job)
   g_autoptr(GError) error = NULL;
 
   g_ptr_array_add (jobs, job);
-  g_assert_true (jobd_store_put (fx->store, jobs, &error));
+  g_assert_true (jobd_store_put (fx->store, jobs, TRUE, &error));
   g_assert_no_error (error);
 }
 
