@@ -44,17 +44,27 @@ def check(c):
            "/usr/bin/python3", "-c", HOLDER])
     cgroup = c.show("memhold.service", "ControlGroup")["ControlGroup"]
     assert cgroup.startswith("/jobd.slice/"), cgroup
-    # Wait until the holder has touched its memory (no event for that).
-    c.wait_for("the holder's memory", lambda: proc_rss(c, cgroup) >= 48 << 20)
+    # Wait until the holder has touched its memory and finished starting up
+    # (no event for that): two readings in a row alike.
+    last = [0]
 
+    def steady():
+        now = proc_rss(c, cgroup)
+        settled = now >= 48 << 20 and now == last[0]
+        last[0] = now
+        return settled
+    c.wait_for("the holder's memory to settle", steady, interval=0.3)
+
+    before = proc_rss(c, cgroup)
     out = c.run([PROBE, cgroup]).stdout.split()
+    after = proc_rss(c, cgroup)
     source, probed = out[0], int(out[1])
     want = expected_source(c, cgroup)
     print("layout offers %s; probe says %s %d bytes" % (want, source, probed))
     assert source == want, (source, want)
     if source == "cgroup-procs":
-        truth = proc_rss(c, cgroup)
-        assert abs(probed - truth) <= truth * 0.05, (probed, truth)
+        low, high = min(before, after), max(before, after)
+        assert low * 0.95 <= probed <= high * 1.05, (probed, before, after)
     else:
         # Kernel accounting includes page cache and kernel memory: at least RSS.
         assert probed >= 48 << 20, probed
