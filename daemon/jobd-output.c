@@ -41,6 +41,7 @@ typedef struct {
   int fd;                    /* -1 when not attached */
   GSource *source;
   JobdLineSplitter *splitter;
+  gboolean peekable;         /* fd is a pipe: look with tee() before taking */
 } OutputStream;
 
 struct _JobdOutput {
@@ -291,6 +292,99 @@ jobd_output_append (JobdOutput *output, JobdStream stream, const char *text)
 
 /* ---- reading the streams ------------------------------------------- */
 
+/* The pipe tee() copies into: one for all streams (the main loop reads one
+ * stream at a time), so looking before taking costs no descriptor per job. */
+static int scratch_pipe[2] = { -1, -1 };
+
+static gboolean
+scratch_pipe_ready (void)
+{
+  if (scratch_pipe[0] >= 0)
+    return TRUE;
+  if (pipe2 (scratch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    {
+      scratch_pipe[0] = scratch_pipe[1] = -1;
+      return FALSE;
+    }
+  if (fcntl (scratch_pipe[1], F_SETPIPE_SZ, READ_CHUNK) < 0)
+    g_debug ("cannot size the scratch pipe: %s", g_strerror (errno));
+  return TRUE;
+}
+
+/* Copy up to size bytes out of fd without taking them (fd must be a pipe or
+ * FIFO). > 0 bytes copied into buf; 0 at EOF; -1 with errno (EINVAL: fd
+ * is not a pipe, use read()). */
+static ssize_t
+peek_pipe (int fd, char *buf, gsize size)
+{
+  ssize_t n, got;
+
+  if (!scratch_pipe_ready ())
+    {
+      errno = EINVAL;
+      return -1;
+    }
+  n = tee (fd, scratch_pipe[1], size, SPLICE_F_NONBLOCK);
+  if (n <= 0)
+    return n;
+  got = read (scratch_pipe[0], buf, n);
+  if (got != n)
+    {
+      /* Cannot happen with an empty scratch pipe; never leave it dirty. */
+      char drain[READ_CHUNK];
+      while (read (scratch_pipe[0], drain, sizeof drain) > 0)
+        ;
+      errno = EIO;
+      return -1;
+    }
+  return n;
+}
+
+/* Take n bytes that were peeked at out of fd. */
+static void
+consume_pipe (int fd, gsize n)
+{
+  char discard[READ_CHUNK];
+
+  while (n > 0)
+    {
+      ssize_t got = read (fd, discard, MIN (n, sizeof discard));
+      if (got <= 0 && errno != EINTR)
+        break;
+      if (got > 0)
+        n -= got;
+    }
+}
+
+/* Read one chunk of fd. Lines go out (ring, log files, followers) before
+ * the bytes are taken out of a pipe, and the log files are flushed first:
+ * a jobd killed mid-way leaves the bytes in the FIFO for the next jobd, so
+ * across a crash a line may come twice but is never lost. */
+static ssize_t
+output_stream_read_chunk (OutputStream *os, char *buf)
+{
+  ssize_t n;
+
+  if (os->peekable)
+    {
+      n = peek_pipe (os->fd, buf, READ_CHUNK);
+      if (n > 0)
+        {
+          jobd_line_splitter_feed (os->splitter, buf, n);
+          output_flush_log (os->output);
+          consume_pipe (os->fd, n);
+          return n;
+        }
+      if (n == 0 || errno != EINVAL)
+        return n;
+      os->peekable = FALSE;   /* not a pipe: plain reads from now on */
+    }
+  n = read (os->fd, buf, READ_CHUNK);
+  if (n > 0)
+    jobd_line_splitter_feed (os->splitter, buf, n);
+  return n;
+}
+
 /* Read up to budget bytes; FALSE when the stream has ended (EOF, error). */
 static gboolean
 output_stream_read (OutputStream *os, gsize budget)
@@ -300,13 +394,10 @@ output_stream_read (OutputStream *os, gsize budget)
 
   while (total < budget)
     {
-      ssize_t n = read (os->fd, buf, sizeof buf);
+      ssize_t n = output_stream_read_chunk (os, buf);
 
       if (n > 0)
-        {
-          jobd_line_splitter_feed (os->splitter, buf, n);
-          total += n;
-        }
+        total += n;
       else if (n == 0)
         return FALSE;
       else if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -374,6 +465,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
       return;
     }
   os->fd = fd;
+  os->peekable = TRUE;
   os->splitter = jobd_line_splitter_new (JOBD_LINE_MAX, on_split_line, os);
   os->source = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
   g_source_set_static_name (os->source, "jobd output");
