@@ -327,7 +327,7 @@ format_dict (GVariant *value)
   g_variant_iter_init (&iter, value);
   while ((entry = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_autoptr(GVariant) owned = entry;
+      g_autoptr(GVariant) owned G_GNUC_UNUSED = entry;   /* frees entry */
       g_autoptr(GVariant) key = g_variant_get_child_value (entry, 0);
       g_autoptr(GVariant) item = g_variant_get_child_value (entry, 1);
       g_autoptr(GVariant) inner = g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT)
@@ -403,7 +403,7 @@ add_settings_fields (GArray *fields, GVariant *settings)
   g_variant_iter_init (&iter, settings);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr(GVariant) owned = value;
+      g_autoptr(GVariant) owned G_GNUC_UNUSED = value;   /* frees value */
       gboolean known = FALSE;
 
       for (gsize i = 0; i < G_N_ELEMENTS (shown_settings) && !known; i++)

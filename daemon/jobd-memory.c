@@ -60,7 +60,6 @@ read_stat_fields (int proc_fd, const char *pid_name, GPid *sid, guint64 *rss_pag
 static gboolean
 scan_proc (GHashTable *by_session, GPid only_sid, guint64 *only_total, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
   guint64 page_size = (guint64) sysconf (_SC_PAGESIZE);
   DIR *dir = opendir ("/proc");
   struct dirent *entry;
