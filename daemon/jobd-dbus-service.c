@@ -38,7 +38,6 @@ struct _JobdDBusService {
   guint own_attempts;
   gboolean name_owned;
   GBusType bus_type;
-  gboolean serving;
   GCallback on_name_acquired;
   GCallback on_name_lost;
   gpointer on_name_data;
@@ -879,7 +878,6 @@ jobd_dbus_service_listen_private (JobdDBusService *self,
   if (g_chmod (socket_path, 0666) < 0)
     g_warning ("cannot open %s to other users: %s", socket_path, g_strerror (errno));
   self->socket_path = g_strdup (socket_path);
-  self->serving = TRUE;
   g_message ("listening on %s", address);
   return TRUE;
 }
@@ -965,11 +963,6 @@ jobd_dbus_service_own_name (JobdDBusService *self,
   request_name (self);
 }
 
-gboolean
-jobd_dbus_service_is_serving (JobdDBusService *self)
-{
-  return self->serving;
-}
 
 void
 jobd_dbus_service_stop (JobdDBusService *self)
@@ -990,7 +983,6 @@ jobd_dbus_service_stop (JobdDBusService *self)
       g_dbus_connection_flush_sync (connection, NULL, NULL);
       g_object_unref (connection);
     }
-  self->serving = FALSE;
 }
 
 /* ---- GObject ---- */

@@ -39,9 +39,6 @@ void jobd_dbus_service_own_name (JobdDBusService *service,
                                  GCallback on_name_lost,
                                  gpointer user_data);
 
-/* Called once the name is owned (or at once when there is no bus). */
-gboolean jobd_dbus_service_is_serving (JobdDBusService *service);
-
 void jobd_dbus_service_stop (JobdDBusService *service);
 
 /* Object path of a job: /org/jobd1/job/<name with non-alphanumerics as _XX>. */

@@ -440,17 +440,7 @@ jobd_legacy_server_free (JobdLegacyServer *server)
   g_free (server);
 }
 
-JobdLegacy *
-jobd_legacy_server_get_dispatcher (JobdLegacyServer *server)
-{
-  return server->legacy;
-}
 
-gboolean
-jobd_legacy_server_is_listening (JobdLegacyServer *server)
-{
-  return server->service != NULL;
-}
 
 int
 jobd_listen_fd_by_name (const char *name, GError **error)

@@ -39,13 +39,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyServer, jobd_legacy_server_free)
 
 /* Start listening: the socket-activated fd named "jobd-legacy" if there is
  * one, else Listen= when Enable=true. Returns TRUE without listening when
- * disabled (check jobd_legacy_server_is_listening()). */
+ * disabled. */
 gboolean jobd_legacy_server_start (JobdLegacyServer *server, GError **error);
-gboolean jobd_legacy_server_is_listening (JobdLegacyServer *server);
 /* Stop accepting and close every connection. */
 void jobd_legacy_server_stop (JobdLegacyServer *server);
-
-JobdLegacy *jobd_legacy_server_get_dispatcher (JobdLegacyServer *server);
 
 /* The listening fd that systemd passed with this FileDescriptorName, or -1
  * (no error) when there is none. Uses sd_listen_fds_with_names() without

@@ -56,11 +56,6 @@ jobd_manager_get_config (JobdManager *self)
   return self->config;
 }
 
-JobdSpawner *
-jobd_manager_get_spawner (JobdManager *self)
-{
-  return self->spawner;
-}
 
 const char *
 jobd_manager_get_backend_name (JobdManager *self)
@@ -304,8 +299,28 @@ restore_data_free (RestoreData *data)
   g_free (data);
 }
 
+/* A task that finishes once several steps have: its data counts the steps
+ * still under way, starting at one held by the function that fans out. */
+static GTask *
+fan_out_task_new (JobdManager *self, GCancellable *cancellable,
+                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  guint *pending = g_new (guint, 1);
+
+  *pending = 1;
+  g_task_set_task_data (task, pending, g_free);
+  return task;
+}
+
 static void
-restore_step_done (GTask *task)
+fan_out_add (GTask *task)
+{
+  (*(guint *) g_task_get_task_data (task))++;
+}
+
+static void
+fan_out_step_done (GTask *task)
 {
   guint *pending = g_task_get_task_data (task);
 
@@ -322,7 +337,7 @@ on_restore_start_done (GObject *source, GAsyncResult *result, gpointer user_data
   if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
     g_warning ("job %s: cannot start it again: %s", jobd_job_get_name (JOBD_JOB (source)),
                error->message);
-  restore_step_done (task);
+  fan_out_step_done (task);
 }
 
 static void
@@ -345,7 +360,7 @@ restore_without_process (RestoreData *data, gboolean had_process)
 
   jobd_job_restore_counters (data->job, record);
   if (!wanted)
-    restore_step_done (data->task);
+    fan_out_step_done (data->task);
   else if (had_process && same_boot && !stopped_by_jobd)
     {
       /* It exited while jobd was away; its exit status is lost with it. */
@@ -353,12 +368,12 @@ restore_without_process (RestoreData *data, gboolean had_process)
       if (jobd_job_get_settings (data->job)->restart != JOBD_RESTART_NO)
         restore_start (self, data->job, JOBD_REASON_POLICY, data->task);
       else
-        restore_step_done (data->task);
+        fan_out_step_done (data->task);
     }
   else if (self->config->restore_jobs)
     restore_start (self, data->job, "restore", data->task);
   else
-    restore_step_done (data->task);
+    fan_out_step_done (data->task);
 }
 
 static void
@@ -374,7 +389,7 @@ on_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
       g_message ("job %s: still running as PID %d, taken back", jobd_job_get_name (data->job),
                  (int) jobd_process_get_pid (process));
       jobd_job_adopt (data->job, process, data->record);
-      restore_step_done (data->task);
+      fan_out_step_done (data->task);
     }
   else
     {
@@ -390,12 +405,9 @@ jobd_manager_restore_async (JobdManager *self,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = fan_out_task_new (self, cancellable, callback, user_data);
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
-  guint *pending = g_new0 (guint, 1);
 
-  g_task_set_task_data (task, pending, g_free);
-  *pending = 1;
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdJob *job = jobs->pdata[i];
@@ -407,7 +419,7 @@ jobd_manager_restore_async (JobdManager *self,
 
       if (record == NULL)
         continue;
-      (*pending)++;
+      fan_out_add (task);
       data = g_new0 (RestoreData, 1);
       data->manager = self;
       data->job = g_object_ref (job);
@@ -432,7 +444,7 @@ jobd_manager_restore_async (JobdManager *self,
         }
     }
   g_hash_table_remove_all (self->records);
-  restore_step_done (task);
+  fan_out_step_done (task);
 }
 
 gboolean
@@ -580,11 +592,6 @@ jobd_manager_list_jobs (JobdManager *self)
   return g_ptr_array_ref (self->sorted);
 }
 
-guint
-jobd_manager_count_jobs (JobdManager *self)
-{
-  return g_hash_table_size (self->jobs);
-}
 
 /* ---- process verbs ---- */
 
@@ -719,20 +726,13 @@ jobd_manager_kill_job (JobdManager *self, const char *name, int signo, GError **
 
 /* ---- shutdown ---- */
 
-typedef struct {
-  guint pending;
-} ShutdownData;
-
 static void
 on_shutdown_job_down (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  GTask *task = user_data;
-  ShutdownData *data = g_task_get_task_data (task);
+  g_autoptr(GTask) task = user_data;
 
   jobd_job_wait_down_finish (JOBD_JOB (source), result, NULL);
-  if (--data->pending == 0)
-    g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+  fan_out_step_done (task);
 }
 
 void
@@ -741,18 +741,14 @@ jobd_manager_shutdown_async (JobdManager *self,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = fan_out_task_new (self, cancellable, callback, user_data);
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
-  ShutdownData *data = g_new0 (ShutdownData, 1);
 
-  g_task_set_task_data (task, data, g_free);
   /* Record who wanted to run, then stop recording: jobd going away is not
    * the user stopping the jobs, and the next start should know. */
   self->stopping_jobs = TRUE;
   save_or_warn (self);
   self->frozen = TRUE;
-  /* Hold one count ourselves so the task cannot finish mid-loop. */
-  data->pending = 1;
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdJob *job = jobs->pdata[i];
@@ -760,11 +756,10 @@ jobd_manager_shutdown_async (JobdManager *self,
       if (!jobd_job_is_active (job))
         continue;
       jobd_job_stop (job, NULL);
-      data->pending++;
+      fan_out_add (task);
       jobd_job_wait_down_async (job, NULL, on_shutdown_job_down, g_object_ref (task));
     }
-  if (--data->pending == 0)
-    g_task_return_boolean (task, TRUE);
+  fan_out_step_done (task);
 }
 
 gboolean

@@ -24,7 +24,6 @@ G_DECLARE_FINAL_TYPE (JobdManager, jobd_manager, JOBD, MANAGER, GObject)
 JobdManager *jobd_manager_new (JobdConfig *config, JobdSpawner *spawner);
 
 JobdConfig *jobd_manager_get_config (JobdManager *manager);
-JobdSpawner *jobd_manager_get_spawner (JobdManager *manager);
 const char *jobd_manager_get_backend_name (JobdManager *manager);
 
 /* Read the registry from the state directory; problems are logged loudly. */
@@ -58,7 +57,6 @@ JobdJob *jobd_manager_lookup_job (JobdManager *manager, const char *name, GError
 /* Jobs sorted by name: a reference to a shared array (unref it; do not
  * modify it), holding a reference to each job. */
 GPtrArray *jobd_manager_list_jobs (JobdManager *manager);
-guint jobd_manager_count_jobs (JobdManager *manager);
 
 void jobd_manager_start_job_async (JobdManager *manager,
                                    const char *name,

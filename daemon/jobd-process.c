@@ -186,19 +186,7 @@ jobd_process_get_pid (JobdProcess *self)
   return priv->pid;
 }
 
-int
-jobd_process_get_pidfd (JobdProcess *self)
-{
-  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
-  return priv->pidfd;
-}
 
-guint64
-jobd_process_get_start_ticks (JobdProcess *self)
-{
-  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
-  return priv->start_ticks;
-}
 
 const char *
 jobd_process_get_unit (JobdProcess *self)

@@ -43,10 +43,6 @@ struct _JobdProcessClass {
 void jobd_process_setup (JobdProcess *process, GPid pid, int pidfd, gboolean is_child);
 
 GPid jobd_process_get_pid (JobdProcess *process);
-int jobd_process_get_pidfd (JobdProcess *process);
-/* The process's start time in clock ticks since boot (/proc/PID/stat field
- * 22), so a recorded PID is never confused with a reused one. */
-guint64 jobd_process_get_start_ticks (JobdProcess *process);
 const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
 void jobd_process_set_unit (JobdProcess *process, const char *unit);
 gboolean jobd_process_has_exited (JobdProcess *process);

@@ -273,6 +273,24 @@ class JobObject(JobdTestCase):
                                         int(DEADLINE * 1000), None)
         self.assertIn('interface name="org.jobd1.Job"', reply.unpack()[0])
 
+    def test_generic_tools_work_on_the_private_socket(self):
+        # gdbus treats any address as a message bus (Hello, AddMatch,
+        # GetNameOwner first): jobd answers those on its private socket.
+        import subprocess
+        self.bus.add("tool", "/bin/true")
+        for path, wanted in (("/org/jobd1", ("interface org.jobd1.Manager", "Add(", "JobStateChanged(")),
+                             (job_path("tool"), ("interface org.jobd1.Job", "State = 'down'"))):
+            out = subprocess.run(["gdbus", "introspect", "--address", self.jobd.address,
+                                  "-d", "org.jobd1", "-o", path],
+                                 capture_output=True, text=True, timeout=DEADLINE)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            for text in wanted:
+                self.assertIn(text, out.stdout)
+        out = subprocess.run(["gdbus", "call", "--address", self.jobd.address, "-d", "org.jobd1",
+                              "-o", "/org/jobd1", "-m", "org.jobd1.Manager.Status", "tool"],
+                             capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual((out.returncode, out.stdout.strip()), (0, "('down',)"), out.stderr)
+
 
 
 class Limits(JobdTestCase):
