@@ -1,13 +1,15 @@
 /* dbus-scale.c — add and start (or stop and remove) many jobs through D-Bus.
  *
- *   dbus-scale --address A --add N [--prefix P] [--window W] [-- PROGRAM ARGS…]
+ *   dbus-scale --address A --add N [--start S] [--prefix P] [--window W] [-- PROGRAM ARGS…]
  *       Add jobs P0…P(N-1) running PROGRAM (default /bin/sleep 100000,
- *       restart no) and Start each, keeping at most W calls in flight; then
- *       wait for every JobStateChanged → up. Prints
- *       "jobs=N errors=E calls_s=… all_up_s=…" (seconds since the first call).
- *   dbus-scale --address A --remove N [--prefix P] [--window W]
- *       Stop every job, wait for every JobStateChanged → down (or failed),
- *       then Remove each. Prints "jobs=N errors=E all_down_s=… removed_s=…".
+ *       restart no) and Start the first S of them (default all), keeping at
+ *       most W calls in flight; then wait for every JobStateChanged → up.
+ *       Prints "jobs=N started=S errors=E calls_s=… all_up_s=…" (seconds
+ *       since the first call).
+ *   dbus-scale --address A --remove N [--start S] [--prefix P] [--window W]
+ *       Stop the first S jobs (default all), wait for every JobStateChanged →
+ *       down (or failed), then Remove all N. Prints
+ *       "jobs=N errors=E all_down_s=… removed_s=…".
  *
  * Both are bounded by --timeout (seconds, default 600); what is not done by
  * then is counted in errors.
@@ -31,7 +33,8 @@ typedef struct {
   GMainLoop *loop;
   const char *prefix;
   char **program;        /* argv of each job */
-  guint n_jobs;
+  guint n_jobs;          /* jobs the current phase issues calls for */
+  guint n_awaited;       /* of those, jobs that must reach the awaited state */
   guint window;
   Phase phase;
   guint next;            /* next job index to issue */
@@ -62,7 +65,7 @@ check_done (Scale *scale)
 
   if (calls_over && scale->calls_ns == 0)
     scale->calls_ns = bench_now_ns () - scale->t0;
-  if (scale->reached >= scale->n_jobs - MIN (scale->errors, scale->n_jobs)
+  if (scale->reached >= scale->n_awaited - MIN (scale->errors, scale->n_awaited)
       && scale->reached_ns == 0)
     scale->reached_ns = bench_now_ns () - scale->t0;
   if (calls_over && (scale->reached_ns != 0 || scale->phase == PHASE_REMOVE))
@@ -112,7 +115,7 @@ on_reply (GObject *source, GAsyncResult *result, gpointer data)
                     pending->index, error->message);
       scale->calls_done++;
     }
-  else if (g_str_equal (pending->method, "Add"))
+  else if (g_str_equal (pending->method, "Add") && pending->index < scale->n_awaited)
     call_job (scale, pending->index, "Start");   /* same slot of the window */
   else
     scale->calls_done++;
@@ -165,7 +168,7 @@ on_timeout (gpointer data)
 
   g_printerr ("dbus-scale: timed out with %u of %u jobs %s\n", scale->reached,
               scale->n_jobs, scale->awaited);
-  scale->errors += scale->n_jobs - MIN (scale->reached, scale->n_jobs);
+  scale->errors += scale->n_awaited - MIN (scale->reached, scale->n_awaited);
   scale->timer = 0;
   g_main_loop_quit (scale->loop);
   return G_SOURCE_REMOVE;
@@ -173,8 +176,13 @@ on_timeout (gpointer data)
 
 /* Run one phase until its calls answered and the awaited state was seen. */
 static void
-run_phase (Scale *scale, Phase phase, const char *awaited, guint timeout_s)
+run_phase (Scale *scale, Phase phase, guint n_jobs, guint n_awaited, const char *awaited,
+           guint timeout_s)
 {
+  if (n_jobs == 0)
+    return;
+  scale->n_jobs = n_jobs;
+  scale->n_awaited = n_awaited;
   scale->timer = g_timeout_add_seconds (timeout_s, on_timeout, scale);
   scale->phase = phase;
   scale->awaited = awaited;
@@ -194,11 +202,12 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *address = NULL, *prefix = NULL;
-  gint add = 0, remove = 0, window = 64, timeout_s = 600;
+  gint add = 0, remove = 0, start = -1, window = 64, timeout_s = 600;
   GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "jobd's D-Bus address", "ADDR" },
     { "add", 0, 0, G_OPTION_ARG_INT, &add, "Add and start N jobs", "N" },
     { "remove", 0, 0, G_OPTION_ARG_INT, &remove, "Stop and remove N jobs", "N" },
+    { "start", 0, 0, G_OPTION_ARG_INT, &start, "Start/stop only the first S jobs", "S" },
     { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "Job name prefix", "P" },
     { "window", 0, 0, G_OPTION_ARG_INT, &window, "Calls in flight", "W" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "Give up after S seconds", "S" },
@@ -223,7 +232,7 @@ main (int argc, char **argv)
       argc--;
     }
   if (address == NULL || (add > 0) == (remove > 0) || add < 0 || remove < 0
-      || window < 1 || timeout_s < 1)
+      || window < 1 || timeout_s < 1 || start > MAX (add, remove))
     {
       g_printerr ("dbus-scale: need --address and one of --add N / --remove N\n");
       return 2;
@@ -241,7 +250,8 @@ main (int argc, char **argv)
   scale.loop = g_main_loop_new (NULL, FALSE);
   scale.prefix = prefix != NULL ? prefix : "bench-scale-";
   scale.program = argc >= 2 ? argv + 1 : default_program;
-  scale.n_jobs = add > 0 ? add : remove;
+  if (start < 0)
+    start = MAX (add, remove);
   scale.window = window;
   scale.reached_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_dbus_connection_signal_subscribe (conn, NULL, MANAGER_IFACE, "JobStateChanged",
@@ -249,17 +259,17 @@ main (int argc, char **argv)
                                       on_state_changed, &scale, NULL);
   if (add > 0)
     {
-      run_phase (&scale, PHASE_ADD_START, "up", timeout_s);
-      printf ("jobs=%u errors=%u calls_s=%.3f all_up_s=%.3f\n", scale.n_jobs, scale.errors,
-              scale.calls_ns / 1e9, scale.reached_ns / 1e9);
+      run_phase (&scale, PHASE_ADD_START, add, start, "up", timeout_s);
+      printf ("jobs=%u started=%d errors=%u calls_s=%.3f all_up_s=%.3f\n", scale.n_jobs,
+              start, scale.errors, scale.calls_ns / 1e9, scale.reached_ns / 1e9);
     }
   else
     {
       gint64 down_ns;
 
-      run_phase (&scale, PHASE_STOP, "down", timeout_s);
+      run_phase (&scale, PHASE_STOP, start, start, "down", timeout_s);
       down_ns = scale.reached_ns;
-      run_phase (&scale, PHASE_REMOVE, "none", timeout_s);
+      run_phase (&scale, PHASE_REMOVE, remove, 0, "none", timeout_s);
       printf ("jobs=%u errors=%u all_down_s=%.3f removed_s=%.3f\n", scale.n_jobs,
               scale.errors, down_ns / 1e9, (down_ns + scale.calls_ns) / 1e9);
     }
