@@ -715,21 +715,28 @@ static const GDBusSubtreeVTable subtree_vtable = {
   .dispatch = subtree_dispatch,
 };
 
+/* The job's properties, all of them or all but Settings. */
 static GVariant *
-job_all_properties (JobdJob *job)
+job_properties (JobdJob *job, gboolean with_settings)
 {
   GDBusInterfaceInfo *info = jobd_dbus_job_interface_info ();
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   for (guint i = 0; info->properties[i] != NULL; i++)
-    g_variant_builder_add (&builder, "{sv}", info->properties[i]->name,
-                           job_property_value (job, info->properties[i]->name));
+    {
+      const char *name = info->properties[i]->name;
+
+      if (with_settings || !g_str_equal (name, "Settings"))
+        g_variant_builder_add (&builder, "{sv}", name, job_property_value (job, name));
+    }
   return g_variant_builder_end (&builder);
 }
 
+/* Settings, the bulk of the properties, go out only when they changed:
+ * a start announces two state changes. */
 static void
-emit_job_properties_changed (JobdDBusService *self, JobdJob *job)
+emit_job_properties_changed (JobdDBusService *self, JobdJob *job, gboolean settings_changed)
 {
   g_autofree char *path = NULL;
   g_autoptr(GVariant) parameters = NULL;
@@ -738,7 +745,8 @@ emit_job_properties_changed (JobdDBusService *self, JobdJob *job)
     return;
   path = jobd_dbus_job_path (jobd_job_get_name (job));
   parameters = g_variant_ref_sink (g_variant_new ("(s@a{sv}as)", "org.jobd1.Job",
-                                                  job_all_properties (job), NULL));
+                                                  job_properties (job, settings_changed),
+                                                  NULL));
   for (guint i = 0; i < self->connections->len; i++)
     g_dbus_connection_emit_signal (self->connections->pdata[i], NULL, path,
                                    "org.freedesktop.DBus.Properties", "PropertiesChanged",
@@ -778,9 +786,10 @@ on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new
 }
 
 static void
-on_job_changed (JobdManager *manager, JobdJob *job, gpointer user_data)
+on_job_changed (JobdManager *manager, JobdJob *job, gboolean settings_changed,
+                gpointer user_data)
 {
-  emit_job_properties_changed (user_data, job);
+  emit_job_properties_changed (user_data, job, settings_changed);
 }
 
 /* ---- connections ---- */

@@ -87,10 +87,12 @@ set_string (char **field, const char *value)
   *field = g_strdup (value);
 }
 
+/* settings_changed: the settings are among what changed (they are the
+ * bulk of a job's properties, and a state change leaves them alone). */
 static void
-emit_changed (JobdJob *self)
+emit_changed (JobdJob *self, gboolean settings_changed)
 {
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, settings_changed);
 }
 
 /* Move to a new state; details (a{sv}, floating or NULL) go with the event. */
@@ -111,7 +113,7 @@ set_state (JobdJob *self, JobdState state, GVariant *details)
                     jobd_state_to_string (old), jobd_state_to_string (state));
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (int) old, (int) state,
                  owned_details);
-  emit_changed (self);
+  emit_changed (self, FALSE);
 }
 
 static GVariant *
@@ -232,7 +234,7 @@ jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
-  emit_changed (self);
+  emit_changed (self, TRUE);
 }
 
 guint
@@ -905,7 +907,7 @@ jobd_job_class_init (JobdJobClass *klass)
   /* changed: settings or runtime properties changed */
   signals[SIGNAL_CHANGED] =
     g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 }
 
 static void

@@ -221,11 +221,11 @@ on_job_state_changed (JobdJob *job, int old_state, int new_state, GVariant *deta
 }
 
 static void
-on_job_changed (JobdJob *job, gpointer user_data)
+on_job_changed (JobdJob *job, gboolean settings_changed, gpointer user_data)
 {
   JobdManager *self = user_data;
 
-  g_signal_emit (self, signals[SIGNAL_JOB_CHANGED], 0, job);
+  g_signal_emit (self, signals[SIGNAL_JOB_CHANGED], 0, job, settings_changed);
 }
 
 static JobdJob *
@@ -821,7 +821,7 @@ jobd_manager_class_init (JobdManagerClass *klass)
                   JOBD_TYPE_JOB, G_TYPE_INT, G_TYPE_INT, G_TYPE_VARIANT);
   signals[SIGNAL_JOB_CHANGED] =
     g_signal_new ("job-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, JOBD_TYPE_JOB);
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, JOBD_TYPE_JOB, G_TYPE_BOOLEAN);
 }
 
 static void

@@ -250,6 +250,8 @@ class JobObject(JobdTestCase):
         self.assertEqual(iface, "org.jobd1.Job")
         self.assertGreater(changed["MainPID"], 0)
         self.assertGreater(changed["StartedAt"], 0)
+        # A state change leaves the settings alone, and does not resend them.
+        self.assertNotIn("Settings", changed)
         self.jobd.note_pid(changed["MainPID"])
         mark = self.bus.mark()
         self.bus.call("Stop", "pc")
