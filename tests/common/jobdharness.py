@@ -6,7 +6,8 @@ tests/integration/jobdtest.py, tests/legacy/legacy.py and tests/bench/benchlib.p
   jobd.conf), started with a clean environment; checks that it answers on
   its private socket or on a legacy TCP port.
 - wait_until: poll a condition that has no event, with a deadline.
-- stop_pid: stop a process we started, by its PID.
+- stop_pid, kill_pids: stop a process we started, kill those left behind,
+  by PID (never by name).
 - free_port, read_registry.
 
 Each harness keeps what is its own (its config, its failure messages, its
@@ -61,6 +62,15 @@ def stop_pid(proc, timeout, sig=signal.SIGTERM):
         proc.kill()
         proc.wait(KILL_WAIT)
         return False
+
+
+def kill_pids(pids):
+    """SIGKILL each of these PIDs that is still alive (processes left behind)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def free_port():
