@@ -30,7 +30,7 @@ from gi.repository import Gio, GLib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
 import jobdharness  # noqa: E402
-from jobdharness import JobdProcess, read_registry, stop_pid  # noqa: E402,F401
+from jobdharness import JobdProcess, kill_pids, read_registry, stop_pid  # noqa: E402,F401
 
 JOBD = os.environ.get("JOBD", "jobd")
 JOBCTL = os.environ.get("JOBCTL", "jobctl")
@@ -409,11 +409,7 @@ class Jobd(JobdProcess):
             # Never our own group (jobd and jobctl run in it): jobs have theirs.
             pgids.discard(os.getpgrp())
             for pgid in pgids:
-                for member in group_members(pgid):
-                    try:
-                        os.kill(member, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                kill_pids(group_members(pgid))
 
     def processes_holding_our_files(self):
         """PIDs (not ours) with a descriptor open under our directory: every
@@ -441,11 +437,7 @@ class Jobd(JobdProcess):
             self.proc = None
             _live.discard(self)
             self.kill_leftovers()
-            for pid in self.processes_holding_our_files():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_pids(self.processes_holding_our_files())
             if self.owns_root:
                 shutil.rmtree(self.root, ignore_errors=True)
 
