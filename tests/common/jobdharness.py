@@ -139,15 +139,15 @@ class JobdProcess:
         with open(self.config, "w") as f:
             f.write(text)
 
-    def argv(self, *extra):
-        """jobd's command line on these directories, extra options appended."""
-        return [self.exe, "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
+    def options(self, *extra):
+        """The options that put jobd on these directories, extra ones appended."""
+        return ["--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
                 "--log-dir", self.log_dir, "--config", self.config] + list(extra)
 
     def spawn(self, out, *extra):
         """Start jobd (self.proc) with its stdout and stderr going to the
         open file out; the caller waits until it answers."""
-        self.proc = subprocess.Popen(self.argv(*extra), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([self.exe] + self.options(*extra), stdin=subprocess.DEVNULL,
                                      stdout=out, stderr=out, env=jobd_env())
         return self.proc
 
