@@ -1,16 +1,21 @@
 """benchlib — helpers shared by tests/bench/run and its peer module: running
 the bench clients and parsing their key=value lines, /proc readings
 (memory, CPU, context switches), stopping processes by PID, the embedded
-jobd under test, and the result table."""
+jobd under test, and the result table. What it shares with the test
+harnesses (jobd's directories and start, polling with a deadline, stopping
+by PID, a free port) is in tests/common/jobdharness.py."""
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
 from gi.repository import Gio, GLib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "common"))
+import jobdharness  # noqa: E402
+from jobdharness import JobdProcess, free_port, kill_pids, tcp_accepts  # noqa: E402
 
 MANAGER_PATH = "/org/jobd1"
 MANAGER_IFACE = "org.jobd1.Manager"
@@ -63,44 +68,16 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until(predicate, what, timeout=20.0, interval=0.02):
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= end:
-            raise RuntimeError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    return jobdharness.wait_until(predicate, what, timeout, interval, error=RuntimeError)
 
 
 def stop_pid(proc, timeout=15.0):
     """SIGTERM a process we started, by PID; SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log("PID %d ignored SIGTERM for %.0f s: SIGKILL" % (proc.pid, timeout))
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    if not jobdharness.stop_pid(proc, timeout):
+        log("PID %d ignored SIGTERM for %.0f s: SIGKILL" % (proc.pid, timeout))
     if proc in started_pids:
         started_pids.remove(proc)
-
-
-def kill_pids(pids):
-    """Jobs left behind (by PID only): SIGKILL those still alive."""
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # ---- /proc ----
@@ -157,35 +134,21 @@ def idle_activity(pid, seconds):
 
 # ---------------------------------------------------------------- jobd
 
-class Jobd:
+class Jobd(JobdProcess):
     """One embedded jobd with temp directories, driven over its peer socket."""
 
     def __init__(self, exes, root, name):
-        self.exes = exes
-        self.root = os.path.join(root, name)
+        super().__init__(exes["jobd"], os.path.join(root, name))
         os.makedirs(self.root)
         self.port = free_port()
-        self.address = "unix:path=" + os.path.join(self.root, "run", "bus")
-        self.log_dir = os.path.join(self.root, "logs")
-        self.config = os.path.join(self.root, "jobd.conf")
-        with open(self.config, "w") as f:
-            f.write("[Daemon]\nBackend=direct\nStopJobsOnExit=true\n"
-                    "[Legacy]\nEnable=true\nListen=127.0.0.1:%d\n" % self.port)
-        self.proc = None
+        self.write_config("[Daemon]\nBackend=direct\nStopJobsOnExit=true\n"
+                          "[Legacy]\nEnable=true\nListen=127.0.0.1:%d\n" % self.port)
         self.conn = None
         self.job_pids = set()
 
     def start(self):
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-                            "WATCHDOG_USEC", "WATCHDOG_PID", "DBUS_SESSION_BUS_ADDRESS")}
         self.stderr = open(os.path.join(self.root, "jobd.stderr"), "w")
-        self.proc = subprocess.Popen(
-            [self.exes["jobd"], "--state-dir", os.path.join(self.root, "state"),
-             "--runtime-dir", os.path.join(self.root, "run"), "--log-dir", self.log_dir,
-             "--config", self.config],
-            stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr, env=env)
-        started_pids.append(self.proc)
+        started_pids.append(self.spawn(self.stderr))
         self.conn = wait_until(self._connect, "jobd to answer on " + self.address)
         wait_until(self._tcp_answers, "jobd's legacy port %d" % self.port)
         return self
@@ -194,21 +157,10 @@ class Jobd:
         if self.proc.poll() is not None:
             raise RuntimeError("jobd exited with %s; see %s/jobd.stderr"
                                % (self.proc.returncode, self.root))
-        try:
-            conn = Gio.DBusConnection.new_for_address_sync(
-                self.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)
-            conn.call_sync(None, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", None,
-                           None, Gio.DBusCallFlags.NONE, 2000, None)
-            return conn
-        except GLib.Error:
-            return None
+        return self.ping()
 
     def _tcp_answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
-                return True
-        except OSError:
-            return False
+        return tcp_accepts(self.port, 2)
 
     @property
     def pid(self):

@@ -5,6 +5,9 @@ directories and the direct backend, connects to its private peer-to-peer
 D-Bus socket, and offers helpers to call methods, to wait for signals on a
 GLib main context with a deadline, to stop jobd by PID and check how it
 ended, and to kill any job process left behind (by PID, never by name).
+What it shares with the legacy and bench harnesses (jobd's directories and
+start, polling with a deadline, stopping by PID, the registry) is in
+tests/common/jobdharness.py.
 
 Run as a script it is also the client used for authorization tests:
   python3 jobdtest.py call ADDRESS METHOD '(GVARIANT TEXT)'
@@ -24,10 +27,14 @@ import unittest
 
 from gi.repository import Gio, GLib
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
+import jobdharness  # noqa: E402
+from jobdharness import JobdProcess, kill_pids, read_registry, stop_pid  # noqa: E402,F401
+
 JOBD = os.environ.get("JOBD", "jobd")
 JOBCTL = os.environ.get("JOBCTL", "jobctl")
 PYTHON = "/usr/bin/python3"
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Generous: under ASan the daemon and its children are slower.
 DEADLINE = float(os.environ.get("JOBD_TEST_DEADLINE", "15"))
@@ -143,14 +150,7 @@ def proc_uid(pid):
 
 def wait_until(predicate, what, timeout=DEADLINE, interval=0.02):
     """For conditions without an event (files, /proc): poll with a deadline."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= end:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    return jobdharness.wait_until(predicate, what, timeout, interval)
 
 
 # ---- the client ----
@@ -324,32 +324,9 @@ class Client:
         self.pump(lambda: time.monotonic() >= end, "settle", seconds + 5, poll=seconds / 4)
 
 
-
-def read_registry(state_dir):
-    """The registry as jobd keeps it: jobs.json, then the changes journaled
-    since (jobs.journal, one {"put": …} or {"remove": …} a line)."""
-    jobs = {}
-    try:
-        with open(os.path.join(state_dir, "jobs.json")) as f:
-            jobs = json.load(f)["jobs"]
-    except FileNotFoundError:
-        pass
-    try:
-        with open(os.path.join(state_dir, "jobs.journal")) as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        lines = []
-    for line in lines:
-        change = json.loads(line)
-        if "remove" in change:
-            jobs.pop(change["remove"], None)
-        else:
-            jobs[change["put"]["name"]] = change["put"]["entry"]
-    return jobs
-
 # ---- the daemon ----
 
-class Jobd:
+class Jobd(JobdProcess):
     """One jobd process with its own directories."""
 
     def __init__(self, root=None, config_extra=""):
@@ -360,17 +337,11 @@ class Jobd:
             self.owns_root = True
         else:
             self.owns_root = False
-        self.root = root
-        self.state_dir = os.path.join(root, "state")
-        self.runtime_dir = os.path.join(root, "run")
-        self.log_dir = os.path.join(root, "logs")
-        self.config = os.path.join(root, "jobd.conf")
-        self.address = "unix:path=" + os.path.join(self.runtime_dir, "bus")
-        with open(self.config, "w") as f:
-            # The legacy listener is tested in tests/legacy; here it would
-            # only collide on its default port with jobds running in parallel.
-            f.write("[Daemon]\nBackend=direct\n" + config_extra + "\n[Legacy]\nEnable=false\n")
-        self.proc = None
+        super().__init__(JOBD, root)
+        # The legacy listener is tested in tests/legacy; here it would
+        # only collide on its default port with jobds running in parallel.
+        self.write_config("[Daemon]\nBackend=direct\n" + config_extra
+                          + "\n[Legacy]\nEnable=false\n")
         self.stderr_path = None
         self.runs = 0
         self.clients = []
@@ -380,34 +351,19 @@ class Jobd:
     def start(self):
         self.runs += 1
         self.stderr_path = os.path.join(self.root, "jobd.%d.stderr" % self.runs)
-        env = dict(os.environ)
-        for var in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-                    "DBUS_SESSION_BUS_ADDRESS", "JOBD_ADDRESS"):
-            env.pop(var, None)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(
-                [JOBD, "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
-                 "--log-dir", self.log_dir, "--config", self.config, "--backend", "direct"],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
+            self.spawn(err, "--backend", "direct")
         wait_until(self._answers, "jobd to answer on " + self.address)
         return self
 
     def _answers(self):
         if self.proc.poll() is not None:
             raise AssertionError("jobd exited with %s:\n%s" % (self.proc.returncode, self.stderr()))
-        if not os.path.exists(os.path.join(self.runtime_dir, "bus")):
+        conn = self.ping()
+        if conn is None:
             return False
-        try:
-            c = Gio.DBusConnection.new_for_address_sync(
-                self.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)
-            c.call_sync(None, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", None, None,
-                        Gio.DBusCallFlags.NONE, 2000, None)
-            c.close_sync(None)
-            return True
-        except GLib.Error:
-            return False
+        conn.close_sync(None)
+        return True
 
     def connect(self):
         client = Client(self.address)
@@ -433,15 +389,9 @@ class Jobd:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=DEADLINE * 2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise AssertionError("jobd did not exit within %ss of %s:\n%s"
-                                     % (DEADLINE * 2, sig, self.stderr()))
+        if not stop_pid(proc, DEADLINE * 2, sig):
+            raise AssertionError("jobd did not exit within %ss of %s:\n%s"
+                                 % (DEADLINE * 2, sig, self.stderr()))
         text = self.stderr()
         for mark in SANITIZER_MARKS:
             if mark in text:
@@ -459,11 +409,7 @@ class Jobd:
             # Never our own group (jobd and jobctl run in it): jobs have theirs.
             pgids.discard(os.getpgrp())
             for pgid in pgids:
-                for member in group_members(pgid):
-                    try:
-                        os.kill(member, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                kill_pids(group_members(pgid))
 
     def processes_holding_our_files(self):
         """PIDs (not ours) with a descriptor open under our directory: every
@@ -491,11 +437,7 @@ class Jobd:
             self.proc = None
             _live.discard(self)
             self.kill_leftovers()
-            for pid in self.processes_holding_our_files():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_pids(self.processes_holding_our_files())
             if self.owns_root:
                 shutil.rmtree(self.root, ignore_errors=True)
 

@@ -1,23 +1,23 @@
 """Shared helpers for the legacy protocol black-box tests: start the built
-jobd with the legacy listener on a free loopback port, speak raw frames."""
+jobd with the legacy listener on a free loopback port, speak raw frames.
+What it shares with the other harnesses (jobd's directories and start,
+polling with a deadline, stopping by PID, the registry) is in
+tests/common/jobdharness.py."""
 import json
 import os
 import shutil
-import signal
 import socket
 import struct
-import subprocess
+import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "common"))
+from jobdharness import (JobdProcess, free_port, read_registry, stop_pid,  # noqa: E402
+                         tcp_accepts, wait_until)
 
 JOBD = os.environ.get("JOBD", "jobd")
 DEADLINE = 20.0
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def frame(payload):
@@ -43,60 +43,22 @@ def read_response(sock):
 
 def wait_for(predicate, what, timeout=DEADLINE, interval=0.05):
     """Poll predicate until true; fail with a message after the deadline."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for " + what)
+    return wait_until(predicate, what, timeout, interval)
 
 
-def read_registry(state_dir):
-    """The registry as jobd keeps it: jobs.json, then the changes journaled
-    since (jobs.journal, one {"put": …} or {"remove": …} a line)."""
-    jobs = {}
-    try:
-        with open(os.path.join(state_dir, "jobs.json")) as f:
-            jobs = json.load(f)["jobs"]
-    except FileNotFoundError:
-        pass
-    try:
-        with open(os.path.join(state_dir, "jobs.journal")) as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        lines = []
-    for line in lines:
-        change = json.loads(line)
-        if "remove" in change:
-            jobs.pop(change["remove"], None)
-        else:
-            jobs[change["put"]["name"]] = change["put"]["entry"]
-    return jobs
-
-
-class Jobd:
+class Jobd(JobdProcess):
     def __init__(self, extra_config=""):
-        self.tmp = tempfile.mkdtemp(prefix="jobd-legacy-test-")
+        super().__init__(JOBD, tempfile.mkdtemp(prefix="jobd-legacy-test-"))
+        # The names the legacy tests use for the root, state and log folders.
+        self.tmp, self.state, self.logs = self.root, self.state_dir, self.log_dir
         # Legacy jobs run as an unprivileged user: it must reach the scripts.
         os.chmod(self.tmp, 0o755)
-        self.state = os.path.join(self.tmp, "state")
-        self.runtime = os.path.join(self.tmp, "run")
-        self.logs = os.path.join(self.tmp, "logs")
         self.port = free_port()
-        self.config = os.path.join(self.tmp, "jobd.conf")
-        with open(self.config, "w") as f:
-            f.write("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=true\n"
-                    "Listen=127.0.0.1:%d\nReadTimeoutSec=2\n%s\n"
-                    % (self.port, extra_config))
+        self.write_config("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=true\n"
+                          "Listen=127.0.0.1:%d\nReadTimeoutSec=2\n%s\n"
+                          % (self.port, extra_config))
         self.stderr = open(os.path.join(self.tmp, "jobd.stderr"), "w+")
-        env = dict(os.environ)
-        env.pop("NOTIFY_SOCKET", None)
-        env.pop("LISTEN_FDS", None)
-        self.proc = subprocess.Popen(
-            [JOBD, "--state-dir", self.state, "--runtime-dir", self.runtime,
-             "--log-dir", self.logs, "--config", self.config],
-            stdout=self.stderr, stderr=self.stderr, env=env)
+        self.spawn(self.stderr)
         wait_for(self._accepting, "jobd to listen on port %d" % self.port)
 
     def recorded_pid(self, name):
@@ -111,11 +73,7 @@ class Jobd:
         if self.proc.poll() is not None:
             self.stderr.seek(0)
             raise AssertionError("jobd exited: " + self.stderr.read())
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
+        return tcp_accepts(self.port, 1)
 
     def connect(self, timeout=DEADLINE):
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
@@ -134,12 +92,6 @@ class Jobd:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_pid(self.proc, DEADLINE)
         self.stderr.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

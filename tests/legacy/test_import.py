@@ -9,7 +9,6 @@ option, else through legacy-import-helper (the same library call)."""
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,9 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import JOBD, DEADLINE, frame, free_port, read_response, wait_for  # noqa: E402
+from legacy import JOBD, DEADLINE, frame, read_response, wait_for  # noqa: E402
+# tests/common, which legacy puts on sys.path.
+from jobdharness import JobdProcess, free_port, jobd_env, stop_pid, tcp_accepts  # noqa: E402
 
 HELPER = os.environ.get("IMPORT_HELPER")
 U1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -38,66 +39,40 @@ def write_json(path, value):
         json.dump(value, f)
 
 
-class Instance:
+class Instance(JobdProcess):
     """One state folder; jobd started and stopped on it as needed."""
 
     def __init__(self, tmp):
-        self.tmp = tmp
-        self.state = os.path.join(tmp, "state")
-        self.runtime = os.path.join(tmp, "run")
-        self.logs = os.path.join(tmp, "logs")
+        super().__init__(JOBD, tmp)
+        self.tmp, self.state = self.root, self.state_dir
         self.port = free_port()
-        self.config = os.path.join(tmp, "jobd.conf")
-        with open(self.config, "w") as f:
-            f.write("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=true\n"
-                    "Listen=127.0.0.1:%d\nReadTimeoutSec=5\n" % self.port)
-        self.proc = None
-
-    def dirs(self):
-        return ["--state-dir", self.state, "--runtime-dir", self.runtime,
-                "--log-dir", self.logs, "--config", self.config]
+        self.write_config("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=true\n"
+                          "Listen=127.0.0.1:%d\nReadTimeoutSec=5\n" % self.port)
 
     def run_import(self, data, force=False):
         if jobd_has_import_option():
-            argv = [JOBD] + self.dirs() + ["--import-legacy", data]
+            argv = [JOBD] + self.options("--import-legacy", data)
         else:
             assert HELPER, "IMPORT_HELPER not set and jobd has no --import-legacy"
-            argv = [HELPER] + self.dirs() + [data]
+            argv = [HELPER] + self.options(data)
         if force:
             argv.append("--force")
-        env = dict(os.environ)
-        env.pop("NOTIFY_SOCKET", None)
-        env.pop("LISTEN_FDS", None)
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=jobd_env())
 
     def start(self):
         self.log = open(os.path.join(self.tmp, "jobd.stderr"), "a+")
-        env = dict(os.environ)
-        env.pop("NOTIFY_SOCKET", None)
-        env.pop("LISTEN_FDS", None)
-        self.proc = subprocess.Popen([JOBD] + self.dirs(), stdout=self.log, stderr=self.log,
-                                     env=env)
+        self.spawn(self.log)
         wait_for(self._accepting, "jobd to listen on port %d" % self.port)
 
     def _accepting(self):
         if self.proc.poll() is not None:
             self.log.seek(0)
             raise AssertionError("jobd exited: " + self.log.read())
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
+        return tcp_accepts(self.port, 1)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc is not None:
+            stop_pid(self.proc, DEADLINE)
             self.log.close()
         self.proc = None
 
