@@ -1,12 +1,15 @@
-/* jobd-child.h — forking a job's process, shared by every spawner.
+/* jobd-child.h — starting a job's process, shared by every spawner.
  *
- * The child is forked with everything prepared in the parent (argv, envp,
- * groups) so that between fork and exec it only makes async-signal-safe
- * calls: new session, stdio, working directory, credentials. With hold set
- * it then waits on a "go" pipe until the parent releases it, which lets the
- * systemd spawner move it into its scope before the job's program runs.
- * An exec failure travels back as errno on a close-on-exec pipe, so a start
- * either really runs the program or fails with a clear error.
+ * The child is started with everything prepared in the parent (argv, envp,
+ * groups) so that before exec it only makes async-signal-safe calls: new
+ * session, stdio, credentials, working directory. A child that is not held
+ * shares jobd's memory until it execs (clone with CLONE_VM | CLONE_VFORK,
+ * like posix_spawn), which makes a start several times cheaper than a fork.
+ * With hold it is a forked copy that waits on a "go" pipe until the parent
+ * releases it, which lets the systemd spawner move it into its scope before
+ * the job's program runs. An exec failure travels back as errno on a
+ * close-on-exec pipe, so a start either really runs the program or fails
+ * with a clear error.
  */
 #pragma once
 
@@ -38,9 +41,10 @@ void jobd_child_spec_clear (JobdChildSpec *spec);
 void jobd_child_set_fd_soft_limit (guint64 limit);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobdChildSpec, jobd_child_spec_clear)
 
-/* Fork. On success *pid is the child (leader of a new session), *go_fd is
- * the write end of the go pipe (-1 unless hold) and *err_fd the read end of
- * the exec-error pipe; pass both to jobd_child_release(). */
+/* Start the child. On success *pid is the child (leader of a new session),
+ * *go_fd is the write end of the go pipe (-1 unless hold) and *err_fd the
+ * read end of the exec-error pipe; pass both to jobd_child_release().
+ * Without hold this returns once the child has exec'd or failed. */
 gboolean jobd_child_fork (const JobdChildSpec *spec,
                           GPid *pid,
                           int *go_fd,
@@ -50,7 +54,8 @@ gboolean jobd_child_fork (const JobdChildSpec *spec,
 /* Let a held child exec (go_fd may be -1 for a child not held) and wait for
  * the outcome: TRUE once exec succeeded, or SPAWN_FAILED naming the step and
  * errno. Closes both fds. Blocks only until the child execs or fails, which
- * involves no waiting on anything but the kernel. */
+ * involves no waiting on anything but the kernel; for a child not held the
+ * outcome is already there. */
 gboolean jobd_child_release (int go_fd, int err_fd, GError **error);
 
 /* Resolve settings to a spec: argv (PATH lookup, interpreter), env, cwd and

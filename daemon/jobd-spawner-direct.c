@@ -1,4 +1,4 @@
-/* jobd-spawner-direct.c — fork/exec into a new session, output via FIFOs. */
+/* jobd-spawner-direct.c — spawn into a new session, output via FIFOs. */
 #include "config.h"
 
 #include "jobd-spawner-direct.h"
@@ -184,8 +184,9 @@ spawner_direct_spawn_async (JobdSpawner *spawner,
   JobdProcess *process;
 
   g_task_set_source_tag (task, spawner_direct_spawn_async);
-  /* fork + exec is fast and cannot wait on anything but the kernel: done
-   * synchronously, reported asynchronously like the systemd backend. */
+  /* Starting the child waits on nothing but the kernel (it returns once
+   * the child has exec'd): done synchronously, reported asynchronously
+   * like the systemd backend. */
   process = spawn_now (request, &error);
   if (process == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
