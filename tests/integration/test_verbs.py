@@ -187,6 +187,10 @@ class ManagerVerbs(JobdTestCase):
 
     def test_memory(self):
         self.add_and_start("m", "/bin/sleep", ["100"])
+        # "up" comes as soon as the program is exec'd, before it is loaded:
+        # the kernel's RSS count of a program that has barely started may
+        # still read 0, so wait for the first pages rather than race them.
+        wait_until(lambda: self.bus.call("GetMemory", "m")[0] > 0, "sleep's memory to show")
         nbytes, source = self.bus.call("GetMemory", "m")
         self.assertGreater(nbytes, 0)
         self.assertEqual(source, "process-tree")
