@@ -411,6 +411,9 @@ resolve_credentials (JobdChildSpec *spec,
   struct passwd *pw;
   int n_groups = 64;
 
+  /* A job of jobd's own user: nothing to switch, nothing to look up. */
+  if (settings->user == NULL && settings->group == NULL && owner_uid == getuid ())
+    return TRUE;
   if (settings->user != NULL)
     pw = getpwnam (settings->user);
   else
@@ -418,9 +421,6 @@ resolve_credentials (JobdChildSpec *spec,
 
   if (pw == NULL)
     {
-      /* Our own uid without a passwd entry: nothing to switch. */
-      if (settings->user == NULL && settings->group == NULL && owner_uid == getuid ())
-        return TRUE;
       if (settings->user != NULL)
         g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
                      "user '%s' does not exist", settings->user);
