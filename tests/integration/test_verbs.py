@@ -95,6 +95,7 @@ class ManagerVerbs(JobdTestCase):
         self.bus.add("b", "/bin/sleep", ["100"])
         self.bus.add("a", "/bin/true")
         pid, path_b = self.add_and_start("c", "/bin/sleep", ["100"])
+        self.wait_memory("c")
         rows = self.bus.call("List")
         self.assertEqual([r[0] for r in rows], ["a", "b", "c"])   # sorted by name
         by_name = {r[0]: r for r in rows}
@@ -187,10 +188,7 @@ class ManagerVerbs(JobdTestCase):
 
     def test_memory(self):
         self.add_and_start("m", "/bin/sleep", ["100"])
-        # "up" comes as soon as the program is exec'd, before it is loaded:
-        # the kernel's RSS count of a program that has barely started may
-        # still read 0, so wait for the first pages rather than race them.
-        wait_until(lambda: self.bus.call("GetMemory", "m")[0] > 0, "sleep's memory to show")
+        self.wait_memory("m")
         nbytes, source = self.bus.call("GetMemory", "m")
         self.assertGreater(nbytes, 0)
         self.assertEqual(source, "process-tree")
