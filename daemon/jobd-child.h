@@ -1,12 +1,15 @@
-/* jobd-child.h — forking a job's process, shared by every spawner.
+/* jobd-child.h — starting a job's process, shared by every spawner.
  *
- * The child is forked with everything prepared in the parent (argv, envp,
- * groups) so that between fork and exec it only makes async-signal-safe
- * calls: new session, stdio, working directory, credentials. With hold set
- * it then waits on a "go" pipe until the parent releases it, which lets the
- * systemd spawner move it into its scope before the job's program runs.
- * An exec failure travels back as errno on a close-on-exec pipe, so a start
- * either really runs the program or fails with a clear error.
+ * The child starts with everything prepared in the parent (argv, envp,
+ * groups) so that before exec it only makes async-signal-safe calls: new
+ * session, stdio, credentials, working directory. jobd_child_spawn() starts
+ * it sharing jobd's memory until it execs (CLONE_VM | CLONE_VFORK, like
+ * posix_spawn), several times cheaper than a fork, and knows the outcome
+ * when it returns. jobd_child_fork_held() forks a copy that waits on a "go"
+ * pipe until jobd_child_release(), which lets the systemd spawner move it
+ * into its scope before the job's program runs; its exec failure travels
+ * back as errno on a close-on-exec pipe. Either way a start really runs
+ * the program or fails with a clear error naming the step.
  */
 #pragma once
 
@@ -28,7 +31,6 @@ typedef struct {
   int n_groups;
   int stdout_fd;        /* dup2'd to 1 in the child; -1 = /dev/null */
   int stderr_fd;        /* dup2'd to 2 in the child; -1 = /dev/null */
-  gboolean hold;        /* wait for jobd_child_release() before exec */
 } JobdChildSpec;
 
 void jobd_child_spec_clear (JobdChildSpec *spec);
@@ -38,19 +40,28 @@ void jobd_child_spec_clear (JobdChildSpec *spec);
 void jobd_child_set_fd_soft_limit (guint64 limit);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobdChildSpec, jobd_child_spec_clear)
 
-/* Fork. On success *pid is the child (leader of a new session), *go_fd is
- * the write end of the go pipe (-1 unless hold) and *err_fd the read end of
- * the exec-error pipe; pass both to jobd_child_release(). */
-gboolean jobd_child_fork (const JobdChildSpec *spec,
-                          GPid *pid,
-                          int *go_fd,
-                          int *err_fd,
-                          GError **error);
+/* Start the child and return once it has exec'd: *pid is the child
+ * (leader of a new session) and *pidfd a pidfd for it. When a step before
+ * the exec failed, SPAWN_FAILED names it (the child is reaped). */
+gboolean jobd_child_spawn (const JobdChildSpec *spec,
+                           GPid *pid,
+                           int *pidfd,
+                           GError **error);
 
-/* Let a held child exec (go_fd may be -1 for a child not held) and wait for
- * the outcome: TRUE once exec succeeded, or SPAWN_FAILED naming the step and
- * errno. Closes both fds. Blocks only until the child execs or fails, which
- * involves no waiting on anything but the kernel. */
+/* Fork a child that waits before exec. On success *pid is the child
+ * (leader of a new session), *go_fd the write end of the go pipe and
+ * *err_fd the read end of the exec-error pipe; pass both to
+ * jobd_child_release(). */
+gboolean jobd_child_fork_held (const JobdChildSpec *spec,
+                               GPid *pid,
+                               int *go_fd,
+                               int *err_fd,
+                               GError **error);
+
+/* Let a held child exec and wait for the outcome: TRUE once exec succeeded,
+ * or SPAWN_FAILED naming the step and errno. Closes both fds. Blocks only
+ * until the child execs or fails, which involves no waiting on anything
+ * but the kernel. */
 gboolean jobd_child_release (int go_fd, int err_fd, GError **error);
 
 /* Resolve settings to a spec: argv (PATH lookup, interpreter), env, cwd and

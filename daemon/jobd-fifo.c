@@ -43,6 +43,23 @@ fifo_open (const char *path, GError **error)
   return fd;
 }
 
+/* A fresh FIFO at path; the output folder is made when it is missing (the
+ * first start, or someone removed it), not looked at on every start. */
+static gboolean
+fifo_create (const char *path)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_unlink (path) < 0 && errno != ENOENT)
+    return FALSE;
+  if (mkfifo (path, 0600) == 0)
+    return TRUE;
+  if (errno != ENOENT)
+    return FALSE;
+  dir = g_path_get_dirname (path);
+  return g_mkdir_with_parents (dir, 0700) == 0 && mkfifo (path, 0600) == 0;
+}
+
 int
 jobd_fifo_channel_new (const char *runtime_dir,
                        const char *job_name,
@@ -51,12 +68,9 @@ jobd_fifo_channel_new (const char *runtime_dir,
                        GError **error)
 {
   g_autofree char *path = jobd_fifo_path (runtime_dir, job_name, stream);
-  g_autofree char *dir = g_path_get_dirname (path);
   int read_fd;
 
-  if (g_mkdir_with_parents (dir, 0700) < 0 ||
-      (g_unlink (path) < 0 && errno != ENOENT) ||
-      mkfifo (path, 0600) < 0)
+  if (!fifo_create (path))
     {
       int saved = errno;
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,

@@ -635,11 +635,15 @@ job_spawn (JobdJob *self)
 
   self->wanted_up = TRUE;
   self->stop_requested = FALSE;
-  if (self->state != JOBD_STATE_STARTING)
-    set_state (self, JOBD_STATE_STARTING, details_new (self->start_reason, NULL));
   self->start_cancellable = g_cancellable_new ();
   jobd_spawner_spawn_async (self->context->spawner, &request, self->start_cancellable,
                             on_spawned, g_object_ref (self));
+  /* Announced once the spawner is at work: the log line and the D-Bus
+   * signals are not in the way of the program starting. The spawner's
+   * result comes in a later main-loop iteration (GTask), so "starting"
+   * still goes out before "up" or "failed". */
+  if (self->state != JOBD_STATE_STARTING)
+    set_state (self, JOBD_STATE_STARTING, details_new (self->start_reason, NULL));
 }
 
 void

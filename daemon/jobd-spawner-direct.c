@@ -1,4 +1,4 @@
-/* jobd-spawner-direct.c — fork/exec into a new session, output via FIFOs. */
+/* jobd-spawner-direct.c — spawn into a new session, output via FIFOs. */
 #include "config.h"
 
 #include "jobd-spawner-direct.h"
@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -120,9 +119,9 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
   g_auto(JobdChildSpec) spec = { 0 };
   g_autoptr(JobdProcess) process = NULL;
   int out_read = -1, err_read = -1, out_job = -1, err_job = -1;
-  int go_fd = -1, err_fd = -1, pidfd;
+  int pidfd = -1;
   GPid pid = 0;
-  gboolean forked;
+  gboolean spawned;
 
   if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
                              request->owner_uid, error))
@@ -143,33 +142,20 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
 
   spec.stdout_fd = out_job;
   spec.stderr_fd = err_job;
-  forked = jobd_child_fork (&spec, &pid, &go_fd, &err_fd, error);
+  spawned = jobd_child_spawn (&spec, &pid, &pidfd, error);
   close (out_job);
   close (err_job);
-  if (!forked)
-    goto fail;
-
-  /* Open the pidfd before anything can reap the child. */
-  pidfd = jobd_pidfd_open (pid, error);
-  if (!jobd_child_release (go_fd, err_fd, pidfd < 0 ? NULL : error) || pidfd < 0)
+  if (!spawned)
     {
-      if (pidfd >= 0)
-        close (pidfd);
-      /* The child has exited (exec failed) or is useless: reap it. */
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
-      goto fail;
+      close (out_read);
+      close (err_read);
+      return NULL;
     }
 
   process = g_object_new (JOBD_TYPE_DIRECT_PROCESS, NULL);
   jobd_process_setup (process, pid, pidfd, TRUE);
   jobd_process_set_output_fds (process, out_read, err_read);
   return g_steal_pointer (&process);
-
-fail:
-  close (out_read);
-  close (err_read);
-  return NULL;
 }
 
 static void
@@ -184,8 +170,9 @@ spawner_direct_spawn_async (JobdSpawner *spawner,
   JobdProcess *process;
 
   g_task_set_source_tag (task, spawner_direct_spawn_async);
-  /* fork + exec is fast and cannot wait on anything but the kernel: done
-   * synchronously, reported asynchronously like the systemd backend. */
+  /* Starting the child waits on nothing but the kernel (it returns once
+   * the child has exec'd): done synchronously, reported asynchronously
+   * like the systemd backend. */
   process = spawn_now (request, &error);
   if (process == NULL)
     g_task_return_error (task, g_steal_pointer (&error));

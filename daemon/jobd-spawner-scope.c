@@ -631,8 +631,7 @@ fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **erro
     }
   spec.stdout_fd = out_write;
   spec.stderr_fd = err_write;
-  spec.hold = TRUE;
-  forked = jobd_child_fork (&spec, &data->pid, &data->go_fd, &data->err_fd, error);
+  forked = jobd_child_fork_held (&spec, &data->pid, &data->go_fd, &data->err_fd, error);
   close (out_write);
   close (err_write);
   if (!forked)

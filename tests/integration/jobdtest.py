@@ -494,6 +494,13 @@ class JobdTestCase(unittest.TestCase):
         self.jobd.note_pid(details["main-pid"])
         return details["main-pid"], path
 
+    def wait_memory(self, name):
+        """Wait until the job's memory shows. "up" comes as soon as the
+        program is exec'd, before it is loaded, and the kernel's RSS count
+        of a program that has barely started can still read 0."""
+        wait_until(lambda: self.bus.call("GetMemory", name)[0] > 0,
+                   "the memory of job %s to show" % name)
+
     def stop_and_wait(self, name):
         mark = self.bus.mark()
         self.bus.call("Stop", name)

@@ -105,6 +105,22 @@ class NonRootCaller(JobdTestCase):
         pid = self.bus.wait_state("asnobody", "up", since=mark)["main-pid"]
         self.jobd.note_pid(pid)
         self.assertEqual(proc_uid(pid), NOBODY)
+        # Dropping to nobody happened in the child only: every thread of
+        # jobd is still root.
+        for tid in os.listdir("/proc/%d/task" % self.jobd.proc.pid):
+            self.assertEqual(proc_uid(int(tid)), 0, "jobd thread %s" % tid)
+
+    def test_child_step_failure_as_another_user(self):
+        # The working directory exists but nobody may not enter it: chdir
+        # fails in the child after it switched user, and says so.
+        private = os.path.join(self.jobd.root, "private")
+        os.mkdir(private, 0o700)
+        self.bus.add("nowd", "/bin/true", working_directory=private, user="nobody")
+        mark = self.bus.mark()
+        self.assertError("SpawnFailed", "Start", "nowd",
+                         contains="changing to the working directory failed: Permission denied")
+        self.assertEqual(self.bus.wait_state("nowd", "failed", since=mark)["reason"],
+                         "spawn-error")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,17 @@ class BadInput(JobdTestCase):
         self.start_fails("nowd", {"command": "/bin/true", "working-directory": "/no/such/dir"},
                          "/no/such/dir")
 
+    def test_exec_failure_in_the_child(self):
+        # Passes every check before the fork; execve itself fails (no such
+        # interpreter), which only the child can see and report back.
+        path = os.path.join(self.jobd.root, "bad-interpreter.sh")
+        with open(path, "w") as f:
+            f.write("#!/no/such/interpreter\necho hi\n")
+        os.chmod(path, stat.S_IRWXU)
+        msg = self.start_fails("badinterp", {"command": path},
+                               "executing the program failed")
+        self.assertIn("No such file or directory", msg)
+
     def test_add_existing(self):
         msg = self.assertError("JobExists", "Add", "keep", {"command": "/bin/echo"})
         self.assertIn("keep", msg)

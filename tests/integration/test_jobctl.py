@@ -194,6 +194,7 @@ class Jobctl(JobdTestCase):
 
     def test_mem(self):
         self.add_and_start("m", "/bin/sleep", ["100"])
+        self.wait_memory("m")
         out = self.ctl("mem", "m", "--bytes").stdout.strip()
         self.assertRegex(out, r"^\d+$")
         self.assertGreater(int(out), 0)

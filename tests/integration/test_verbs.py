@@ -95,6 +95,7 @@ class ManagerVerbs(JobdTestCase):
         self.bus.add("b", "/bin/sleep", ["100"])
         self.bus.add("a", "/bin/true")
         pid, path_b = self.add_and_start("c", "/bin/sleep", ["100"])
+        self.wait_memory("c")
         rows = self.bus.call("List")
         self.assertEqual([r[0] for r in rows], ["a", "b", "c"])   # sorted by name
         by_name = {r[0]: r for r in rows}
@@ -187,6 +188,7 @@ class ManagerVerbs(JobdTestCase):
 
     def test_memory(self):
         self.add_and_start("m", "/bin/sleep", ["100"])
+        self.wait_memory("m")
         nbytes, source = self.bus.call("GetMemory", "m")
         self.assertGreater(nbytes, 0)
         self.assertEqual(source, "process-tree")

@@ -114,6 +114,10 @@ class Core(unittest.TestCase):
 
         wait_for(lambda: self.cmd("READ", {"jobname": "life"})["data"] == "hello world\nsecond",
                  "the job's output")
+        # The script execs sleep right after its output: while that exec
+        # runs, and just after it, the kernel's RSS count can read 0.
+        wait_for(lambda: self.cmd("MEM", {"jobname": "life"}).get("data") not in (None, "0"),
+                 "the job's memory to show")
         mem = self.cmd("MEM", {"jobname": "life"})
         self.assertCode(mem, "OK")
         self.assertIsInstance(mem["data"], str)
