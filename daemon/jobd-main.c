@@ -42,6 +42,7 @@ typedef struct {
   int lock_fd;
   GError *startup_error;
   gboolean ready;
+  guint status_idle;     /* STATUS= update pending for the end of this turn */
 } Daemon;
 
 static struct {
@@ -186,24 +187,44 @@ notify_status (Daemon *daemon)
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (daemon->manager);
   guint up = 0;
 
+  g_clear_handle_id (&daemon->status_idle, g_source_remove);
   for (guint i = 0; i < jobs->len; i++)
     if (jobd_job_get_state (jobs->pdata[i]) == JOBD_STATE_UP)
       up++;
   sd_notifyf (0, "STATUS=%u of %u jobs up", up, jobs->len);
 }
 
+static gboolean
+on_status_idle (gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  daemon->status_idle = 0;
+  notify_status (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+/* Counting walks every job: do it once per main-loop turn, however many
+ * jobs changed in it, and only for a service manager that listens. */
+static void
+notify_status_soon (Daemon *daemon)
+{
+  if (daemon->status_idle == 0 && g_getenv ("NOTIFY_SOCKET") != NULL)
+    daemon->status_idle = g_idle_add_full (G_PRIORITY_LOW, on_status_idle, daemon, NULL);
+}
+
 static void
 on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new_state,
                       GVariant *details, gpointer user_data)
 {
-  notify_status (user_data);
+  notify_status_soon (user_data);
 }
 
 /* STATUS= counts jobs too: adding or removing one changes "N of M". */
 static void
 on_job_added_or_removed (JobdManager *manager, JobdJob *job, gpointer user_data)
 {
-  notify_status (user_data);
+  notify_status_soon (user_data);
 }
 
 static void
@@ -450,6 +471,7 @@ main (int argc, char **argv)
       daemon.exit_status = EXIT_FAILURE;
     }
 
+  g_clear_handle_id (&daemon.status_idle, g_source_remove);
   g_clear_pointer (&daemon.legacy, jobd_legacy_server_free);
   g_clear_object (&daemon.dbus);
   if (daemon.manager != NULL)
