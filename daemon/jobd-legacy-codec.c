@@ -58,6 +58,17 @@ jobd_legacy_frame_check (const guint8 *buf,
   return JOBD_LEGACY_FRAME_COMPLETE;
 }
 
+void
+jobd_legacy_frame_header (guint8 header[JOBD_LEGACY_FRAME_HEADER], gsize len)
+{
+  g_return_if_fail (len <= G_MAXUINT32);
+
+  header[0] = len & 0xff;
+  header[1] = (len >> 8) & 0xff;
+  header[2] = (len >> 16) & 0xff;
+  header[3] = (len >> 24) & 0xff;
+}
+
 GBytes *
 jobd_legacy_frame_encode (const void *payload, gsize len)
 {
@@ -66,10 +77,7 @@ jobd_legacy_frame_encode (const void *payload, gsize len)
   g_return_val_if_fail (len <= G_MAXUINT32, NULL);
 
   frame = g_malloc (JOBD_LEGACY_FRAME_HEADER + len);
-  frame[0] = len & 0xff;
-  frame[1] = (len >> 8) & 0xff;
-  frame[2] = (len >> 16) & 0xff;
-  frame[3] = (len >> 24) & 0xff;
+  jobd_legacy_frame_header (frame, len);
   if (len > 0)
     memcpy (frame + JOBD_LEGACY_FRAME_HEADER, payload, len);
   return g_bytes_new_take (frame, JOBD_LEGACY_FRAME_HEADER + len);
