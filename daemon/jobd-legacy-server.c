@@ -314,12 +314,14 @@ conn_reject_too_large (Conn *conn, gsize announced)
 }
 
 /* Handle the complete frames at the start of the buffer, one at a time:
- * each is answered before the next is looked at. Then wait for what comes
- * next. */
+ * each is answered (or its answer is pending) before the next is looked at.
+ * Then wait for what comes next. */
 static void
 conn_process (Conn *conn)
 {
   gsize done = 0;
+  g_autofree char *answer = NULL;
+  gsize answer_len = 0;
 
   while (conn->server != NULL && !conn->busy && conn->out->len == 0)
     {
@@ -338,12 +340,19 @@ conn_process (Conn *conn)
         break;
 
       done += JOBD_LEGACY_FRAME_HEADER + payload_len;
-      conn->busy = TRUE;
-      conn->deadline_usec = 0;
+      conn->deadline_usec = 0;     /* a new one for the next frame */
       /* The dispatcher parses the payload before it returns. */
-      jobd_legacy_dispatch_async (conn->server->legacy,
-                                  frame + JOBD_LEGACY_FRAME_HEADER, payload_len, NULL,
-                                  dispatch_done, conn_ref (conn));
+      answer = jobd_legacy_dispatch (conn->server->legacy,
+                                     frame + JOBD_LEGACY_FRAME_HEADER, payload_len,
+                                     &answer_len, NULL, dispatch_done, conn_ref (conn));
+      if (answer == NULL)
+        {
+          conn->busy = TRUE;       /* until dispatch_done, which drops the ref */
+          continue;
+        }
+      conn_unref (conn);           /* answered at once: no callback */
+      conn_send (conn, answer, answer_len);
+      g_clear_pointer (&answer, g_free);
     }
   g_byte_array_remove_range (conn->in, 0, done);
   if (conn->server == NULL)
