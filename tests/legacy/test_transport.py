@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,6 +44,17 @@ class Transport(unittest.TestCase):
         finally:
             for i in range(8):
                 self.jobd.cmd("DELETE", {"jobname": "big%d" % i})
+
+    def test_deadline_is_per_request(self):
+        # ReadTimeoutSec=2 bounds the wait for each request, not the life of
+        # a connection: a client asking every 0.5 s for 3 s stays connected.
+        with self.jobd.connect() as s:
+            for _ in range(6):
+                s.sendall(frame("STATUSALL"))
+                self.assertEqual(read_response(s)["code"], "OK")
+                time.sleep(0.5)
+            s.sendall(frame("STATUSALL"))
+            self.assertEqual(read_response(s)["code"], "OK")
 
     def test_oldest_idle_connection_makes_room(self):
         with self.jobd.connect() as first, self.jobd.connect() as second:
