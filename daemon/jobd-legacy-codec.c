@@ -69,20 +69,6 @@ jobd_legacy_frame_header (guint8 header[JOBD_LEGACY_FRAME_HEADER], gsize len)
   header[3] = (len >> 24) & 0xff;
 }
 
-GBytes *
-jobd_legacy_frame_encode (const void *payload, gsize len)
-{
-  guint8 *frame;
-
-  g_return_val_if_fail (len <= G_MAXUINT32, NULL);
-
-  frame = g_malloc (JOBD_LEGACY_FRAME_HEADER + len);
-  jobd_legacy_frame_header (frame, len);
-  if (len > 0)
-    memcpy (frame + JOBD_LEGACY_FRAME_HEADER, payload, len);
-  return g_bytes_new_take (frame, JOBD_LEGACY_FRAME_HEADER + len);
-}
-
 void
 jobd_legacy_request_free (JobdLegacyRequest *request)
 {
