@@ -183,7 +183,7 @@ conn_arm_deadline (Conn *conn)
   GSource *source = &conn->source->source;
 
   conn->deadline_usec = g_get_monotonic_time ()
-                        + conn->server->read_timeout_sec * G_USEC_PER_SEC;
+                        + (gint64) conn->server->read_timeout_sec * G_USEC_PER_SEC;
   if (g_source_get_ready_time (source) == -1)
     g_source_set_ready_time (source, conn->deadline_usec);
 }
@@ -253,8 +253,12 @@ conn_send (Conn *conn, const char *payload, gsize len)
   ssize_t n;
   gsize sent;
 
-  g_return_val_if_fail (len <= G_MAXUINT32, FALSE);
-
+  if (len > G_MAXUINT32)
+    {
+      g_warning ("legacy: an answer of %" G_GSIZE_FORMAT " bytes does not fit in a frame", len);
+      conn_close (conn);
+      return FALSE;
+    }
   jobd_legacy_frame_header (header, len);
   iov[0] = (struct iovec) { .iov_base = header, .iov_len = sizeof header };
   iov[1] = (struct iovec) { .iov_base = (void *) payload, .iov_len = len };
