@@ -42,8 +42,8 @@ JobdLegacyFrameStatus jobd_legacy_frame_check (const guint8 *buf,
                                                gsize max_payload,
                                                gsize *payload_len);
 
-/* Header + payload in one new buffer. */
-GBytes *jobd_legacy_frame_encode (const void *payload, gsize len);
+/* The header of a frame with a payload of len bytes (at most G_MAXUINT32). */
+void jobd_legacy_frame_header (guint8 header[JOBD_LEGACY_FRAME_HEADER], gsize len);
 
 #define JOBD_LEGACY_CODEC_ERROR (jobd_legacy_codec_error_quark ())
 GQuark jobd_legacy_codec_error_quark (void);

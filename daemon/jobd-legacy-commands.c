@@ -286,16 +286,17 @@ status_of (JobdJob *job, gpointer data)
   return json_node_init_string (json_node_alloc (), legacy_status (job));
 }
 
-static void
-cmd_status (JobdLegacy *legacy, JsonObject *params, GTask *task)
+/* A query: the commonest request answers without a main-loop turn. */
+static JobdLegacyCode
+query_status (JobdLegacy *legacy, JsonObject *params, JsonNode **data)
 {
   g_autoptr(GError) error = NULL;
   JobdJob *job = jobd_manager_lookup_job (legacy->manager, jobname_of (params), &error);
 
   if (job == NULL)
-    jobd_legacy_fail (task, "STATUS", error);
-  else
-    jobd_legacy_return_string (task, JOBD_LEGACY_CODE_OK, legacy_status (job));
+    return jobd_legacy_failed ("STATUS", error);
+  *data = json_node_init_string (json_node_alloc (), legacy_status (job));
+  return JOBD_LEGACY_CODE_OK;
 }
 
 static void
@@ -531,7 +532,7 @@ static const JobdLegacyCommand core_commands[] = {
   { "START", cmd_start, TRUE },
   { "STOP", cmd_stop, TRUE },
   { "RESTART", cmd_restart, TRUE },
-  { "STATUS", cmd_status, TRUE },
+  { "STATUS", NULL, TRUE, query_status },
   { "STATUSALL", cmd_statusall, FALSE },
   { "READ", cmd_read, TRUE },
   { "MEM", cmd_mem, TRUE },

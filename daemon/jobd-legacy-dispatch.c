@@ -50,11 +50,17 @@ jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data)
   jobd_legacy_return (task, code, json_node_init_string (json_node_alloc (), data));
 }
 
+JobdLegacyCode
+jobd_legacy_failed (const char *command, const GError *error)
+{
+  g_debug ("legacy %s: FAILED: %s", command, error != NULL ? error->message : "");
+  return JOBD_LEGACY_CODE_FAILED;
+}
+
 void
 jobd_legacy_fail (GTask *task, const char *command, const GError *error)
 {
-  g_debug ("legacy %s: FAILED: %s", command, error != NULL ? error->message : "");
-  jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
+  jobd_legacy_return (task, jobd_legacy_failed (command, error), NULL);
 }
 
 gboolean
@@ -215,38 +221,33 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
     g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
 }
 
-void
-jobd_legacy_dispatch_async (JobdLegacy *legacy,
-                            const void *payload,
-                            gsize len,
-                            GCancellable *cancellable,
-                            GAsyncReadyCallback callback,
-                            gpointer user_data)
+/* Parse and check a request: the command to run, or NULL with the code of
+ * the answer (the request is refused). */
+static const JobdLegacyCommand *
+check_request (JobdLegacy *legacy,
+               const void *payload,
+               gsize len,
+               JobdLegacyRequest **request_out,
+               JobdLegacyCode *code)
 {
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr(JobdLegacyRequest) request = NULL;
   g_autoptr(GError) error = NULL;
   const JobdLegacyCommand *command;
-
-  g_task_set_source_tag (task, jobd_legacy_dispatch_async);
 
   request = jobd_legacy_request_parse (payload, len, &error);
   if (request == NULL)
     {
       g_debug ("legacy request rejected: %s", error->message);
-      jobd_legacy_return (task,
-                          g_error_matches (error, JOBD_LEGACY_CODEC_ERROR,
-                                           JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
-                          ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED,
-                          NULL);
-      return;
+      *code = g_error_matches (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
+              ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED;
+      return NULL;
     }
 
   if (legacy->auth != NULL
       && !jobd_legacy_auth_check (legacy->auth, request->command, request->params))
     {
-      jobd_legacy_return (task, JOBD_LEGACY_CODE_DENIED, NULL);
-      return;
+      *code = JOBD_LEGACY_CODE_DENIED;
+      return NULL;
     }
   /* Credentials are never stored as job or user settings. */
   json_object_remove_member (request->params, "auth");
@@ -254,8 +255,8 @@ jobd_legacy_dispatch_async (JobdLegacy *legacy,
   command = g_hash_table_lookup (legacy->commands, request->command);
   if (command == NULL)
     {
-      jobd_legacy_return (task, JOBD_LEGACY_CODE_UNKNOWN, NULL);
-      return;
+      *code = JOBD_LEGACY_CODE_UNKNOWN;
+      return NULL;
     }
   if (command->needs_jobname)
     {
@@ -264,11 +265,40 @@ jobd_legacy_dispatch_async (JobdLegacy *legacy,
       if (!jobd_legacy_param_string (request->params, "jobname", TRUE, &jobname, &error)
           || !jobd_name_validate (jobname, &error))
         {
-          jobd_legacy_fail (task, command->word, error);
-          return;
+          *code = jobd_legacy_failed (command->word, error);
+          return NULL;
         }
     }
-  command->handler (legacy, request->params, task);
+  *request_out = g_steal_pointer (&request);
+  return command;
+}
+
+char *
+jobd_legacy_dispatch (JobdLegacy *legacy,
+                      const void *payload,
+                      gsize len,
+                      gsize *response_len,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  g_autoptr(JobdLegacyRequest) request = NULL;
+  g_autoptr(JsonNode) data = NULL;
+  JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
+  const JobdLegacyCommand *command;
+
+  command = check_request (legacy, payload, len, &request, &code);
+  if (command != NULL && command->query != NULL)
+    code = command->query (legacy, request->params, &data);
+  else if (command != NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, jobd_legacy_dispatch);
+      command->handler (legacy, request->params, task);
+      return NULL;
+    }
+  return jobd_legacy_response_build (code, data, response_len);
 }
 
 char *

@@ -7,7 +7,9 @@
  * TCP server feeds it frames; the fuzz target feeds it bytes directly.
  *
  * Handlers complete a GTask with jobd_legacy_return(); most do so at once,
- * START and RESTART when the manager has done the work.
+ * START and RESTART when the manager has done the work. Queries (STATUS)
+ * answer from jobd's state at once, without a GTask: its completion costs a
+ * main-loop turn, more than the query itself.
  */
 #pragma once
 
@@ -40,10 +42,16 @@ typedef void (*JobdLegacyHandler) (JobdLegacy *legacy,
                                    JsonObject *params,
                                    GTask *task);
 
+/* Returns the code and sets *data (transfer full) when there is data. */
+typedef JobdLegacyCode (*JobdLegacyQuery) (JobdLegacy *legacy,
+                                           JsonObject *params,
+                                           JsonNode **data);
+
 typedef struct {
   const char *word;           /* "ADD", "AUTH.ADD" */
-  JobdLegacyHandler handler;
+  JobdLegacyHandler handler;  /* NULL for a query */
   gboolean needs_jobname;     /* FAILED at once when "jobname" is missing */
+  JobdLegacyQuery query;      /* answers at once (instead of handler) */
 } JobdLegacyCommand;
 
 /* Reads [Legacy] (User=, Interpreter=, Plugins=) from config->keyfile. */
@@ -58,13 +66,19 @@ gboolean jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error);
 /* Register a table of commands (terminated by a { NULL } entry). */
 void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
 
-/* Handle one request payload; never fails: every problem is a response. */
-void jobd_legacy_dispatch_async (JobdLegacy *legacy,
-                                 const void *payload,
-                                 gsize len,
-                                 GCancellable *cancellable,
-                                 GAsyncReadyCallback callback,
-                                 gpointer user_data);
+/* Handle one request payload; never fails: every problem is a response.
+ * When the answer is ready at once (a query, or a request refused before
+ * any handler runs), returns the response payload (JSON text, free with
+ * g_free, its length in *response_len) and never calls callback. Otherwise
+ * returns NULL, and callback gets the answer from
+ * jobd_legacy_dispatch_finish(). */
+char *jobd_legacy_dispatch (JobdLegacy *legacy,
+                            const void *payload,
+                            gsize len,
+                            gsize *response_len,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data);
 /* The response payload (JSON text), free with g_free. */
 char *jobd_legacy_dispatch_finish (JobdLegacy *legacy,
                                    GAsyncResult *result,
@@ -75,6 +89,8 @@ void jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data);
 void jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data);
 /* FAILED, logging why at debug level. */
 void jobd_legacy_fail (GTask *task, const char *command, const GError *error);
+/* The same for a query: logs why, returns JOBD_LEGACY_CODE_FAILED. */
+JobdLegacyCode jobd_legacy_failed (const char *command, const GError *error);
 
 /* Core commands (jobd-legacy-commands.c). */
 const JobdLegacyCommand *jobd_legacy_core_commands (void);

@@ -1,12 +1,20 @@
 /* jobd-legacy-server.c — the legacy TCP listener.
  *
- * One Conn per client: read into a bounded buffer, cut frames, hand each
- * payload to the dispatcher, write the answer, repeat. While a request is
- * being dispatched the connection does not read, so a pipelining client
- * cannot grow jobd's memory. Every connection has a deadline by which the
- * next whole frame must have arrived (slow or silent clients are dropped),
- * and the number of connections is capped (the oldest idle one makes room).
- * Problems are logged once per kind per minute, not per client.
+ * One Conn per client, served straight from its non-blocking socket by one
+ * main-loop source: read into a bounded buffer, cut frames, hand each payload
+ * to the dispatcher, send the answer at once, repeat. Only when the kernel
+ * will not take the whole answer does the rest wait for the socket to become
+ * writable, and meanwhile the connection reads nothing, so a pipelining
+ * client that does not read its answers cannot grow jobd's memory; neither
+ * does one whose request is still being dispatched. Every connection has a
+ * deadline by which the next whole frame must have arrived (slow or silent
+ * clients are dropped), and the number of connections is capped (the oldest
+ * idle one makes room). Problems are logged once per kind per minute, not
+ * per client.
+ *
+ * GSocketService and the GIO stream calls cost several times what parsing
+ * and answering a STATUS costs (tasks, idle sources and a main-loop turn per
+ * read and per write), hence plain recv()/sendmsg() here.
  */
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-server.h"
@@ -14,8 +22,12 @@
 #include "jobd-fdstore.h"
 
 #include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -23,6 +35,12 @@
 
 #define READ_CHUNK 16384
 #define LOG_INTERVAL_USEC (60 * G_USEC_PER_SEC)
+/* Connections taken per wakeup of the listener: a burst of clients does not
+ * hold up the ones already connected. */
+#define ACCEPT_BATCH 64
+/* Out of descriptors: wait this long before trying accept() again, rather
+ * than spinning on a listening socket that stays readable. */
+#define ACCEPT_PAUSE_MSEC 100
 
 typedef enum {
   PROBLEM_TOO_LARGE,
@@ -30,6 +48,7 @@ typedef enum {
   PROBLEM_TRUNCATED,
   PROBLEM_FULL,
   PROBLEM_IO,
+  PROBLEM_ACCEPT,
   N_PROBLEMS,
 } Problem;
 
@@ -39,6 +58,7 @@ static const char *const problem_text[N_PROBLEMS] = {
   "connection closed in the middle of a frame",
   "MaxConnections reached, oldest idle connection dropped",
   "connection error",
+  "cannot accept connections",
 };
 
 typedef struct {
@@ -55,24 +75,35 @@ struct _JobdLegacyServer {
   gsize max_frame;
   guint read_timeout_sec;
   guint max_connections;
-  GSocketService *service;
+  GSocket *listener;           /* NULL while not listening */
+  GSource *accept_source;      /* on the listener, or the pause after EMFILE */
   GQueue connections;          /* Conn*, oldest first */
   RateLimit limits[N_PROBLEMS];
 };
 
+/* The main-loop source of one connection: its socket, and its deadline as
+ * the source's ready time. */
+typedef struct {
+  GSource source;
+  Conn *conn;
+  gpointer fd_tag;
+} ConnSource;
+
 struct _Conn {
   JobdLegacyServer *server;    /* NULL once closed */
-  GSocketConnection *stream;
-  GByteArray *in;
-  guint8 chunk[READ_CHUNK];
-  GCancellable *cancellable;
-  GSource *deadline;
-  gboolean busy;               /* a request is being dispatched or answered */
+  int fd;
+  ConnSource *source;
+  GIOCondition events;         /* what the source waits for */
+  GByteArray *in;              /* received, not yet handled */
+  GByteArray *out;             /* answer bytes the kernel did not take yet, */
+  gsize out_sent;              /* from this offset */
+  gint64 deadline_usec;        /* next whole frame due; 0: not waiting for one */
+  gboolean busy;               /* a request is being dispatched */
+  gboolean close_when_sent;    /* after a frame that was too large */
   GList link;
   gint refs;
 };
 
-static void conn_read_more (Conn *conn);
 static void conn_process (Conn *conn);
 
 static void
@@ -106,9 +137,8 @@ conn_unref (Conn *conn)
   if (--conn->refs > 0)
     return;
   g_assert (conn->server == NULL);
-  g_clear_object (&conn->stream);
-  g_clear_object (&conn->cancellable);
   g_byte_array_unref (conn->in);
+  g_byte_array_unref (conn->out);
   g_free (conn);
 }
 
@@ -121,91 +151,138 @@ conn_close (Conn *conn)
     return;
   conn->server = NULL;
   g_queue_unlink (&server->connections, &conn->link);
-  if (conn->deadline != NULL)
-    {
-      g_source_destroy (conn->deadline);
-      g_clear_pointer (&conn->deadline, g_source_unref);
-    }
-  g_cancellable_cancel (conn->cancellable);
-  /* Closing a socket does not block. */
-  g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
+  g_source_destroy (&conn->source->source);
+  g_source_unref (&conn->source->source);
+  conn->source = NULL;
+  close (conn->fd);
+  conn->fd = -1;
   conn_unref (conn);
 }
 
-static gboolean
-conn_deadline_cb (gpointer user_data)
+/* Wait for what the connection needs next: nothing while a request is
+ * being dispatched, the socket to drain while an answer is pending, else
+ * the next request. */
+static void
+conn_update_events (Conn *conn)
 {
-  Conn *conn = user_data;
+  GIOCondition events = conn->busy ? 0 : conn->out->len > 0 ? G_IO_OUT : G_IO_IN;
 
-  g_clear_pointer (&conn->deadline, g_source_unref);
-  if (conn->server != NULL)
-    log_problem (conn->server, PROBLEM_TIMEOUT, NULL);
-  conn_close (conn);
-  return G_SOURCE_REMOVE;
+  if (events != conn->events)
+    {
+      g_source_modify_unix_fd (&conn->source->source, conn->source->fd_tag, events);
+      conn->events = events;
+    }
 }
 
-/* The next whole frame must arrive within the read timeout. */
+/* The next whole frame must arrive within the read timeout. The source's
+ * ready time lags behind: it is only moved when it fires, so a request
+ * costs a clock read, not a timer. */
 static void
 conn_arm_deadline (Conn *conn)
 {
-  if (conn->deadline != NULL)
-    {
-      g_source_destroy (conn->deadline);
-      g_source_unref (conn->deadline);
-    }
-  conn->deadline = g_timeout_source_new_seconds (conn->server->read_timeout_sec);
-  g_source_set_callback (conn->deadline, conn_deadline_cb, conn, NULL);
-  g_source_attach (conn->deadline, NULL);
+  GSource *source = &conn->source->source;
+
+  conn->deadline_usec = g_get_monotonic_time ()
+                        + (gint64) conn->server->read_timeout_sec * G_USEC_PER_SEC;
+  if (g_source_get_ready_time (source) == -1)
+    g_source_set_ready_time (source, conn->deadline_usec);
 }
 
+/* The source's ready time has come: drop the connection if its deadline
+ * has really passed, else wake up again at the deadline. */
 static void
-conn_disarm_deadline (Conn *conn)
+conn_check_deadline (Conn *conn, gint64 now)
 {
-  if (conn->deadline == NULL)
-    return;
-  g_source_destroy (conn->deadline);
-  g_clear_pointer (&conn->deadline, g_source_unref);
-}
-
-static void
-write_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Conn *conn = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+  if (conn->deadline_usec == 0)
     {
-      if (conn->server != NULL)
-        {
-          g_debug ("legacy: write failed: %s", error->message);
-          conn_close (conn);
-        }
-      conn_unref (conn);
+      g_source_set_ready_time (&conn->source->source, -1);
       return;
     }
-  if (conn->server != NULL)
+  if (now < conn->deadline_usec)
     {
-      conn->busy = FALSE;
-      conn_arm_deadline (conn);
-      conn_process (conn);
+      g_source_set_ready_time (&conn->source->source, conn->deadline_usec);
+      return;
     }
-  conn_unref (conn);
+  log_problem (conn->server, PROBLEM_TIMEOUT, NULL);
+  conn_close (conn);
 }
 
-/* Answer and continue (or close afterwards: close_after). */
-static void
+/* Send what is pending; FALSE when the connection was closed. */
+static gboolean
+conn_flush (Conn *conn)
+{
+  while (conn->out->len > 0)
+    {
+      ssize_t n = send (conn->fd, conn->out->data + conn->out_sent,
+                        conn->out->len - conn->out_sent, MSG_NOSIGNAL);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        break;
+      if (n < 0)
+        {
+          g_debug ("legacy: write failed: %s", g_strerror (errno));
+          conn_close (conn);
+          return FALSE;
+        }
+      conn->out_sent += n;
+      if (conn->out_sent == conn->out->len)
+        {
+          g_byte_array_set_size (conn->out, 0);
+          conn->out_sent = 0;
+        }
+    }
+  if (conn->out->len == 0 && conn->close_when_sent)
+    {
+      conn_close (conn);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Answer: header and payload in one call, without copying them together;
+ * what the kernel does not take waits in conn->out. FALSE when the
+ * connection was closed. */
+static gboolean
 conn_send (Conn *conn, const char *payload, gsize len)
 {
-  g_autoptr(GBytes) frame = jobd_legacy_frame_encode (payload, len);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn->stream));
-  gsize size;
-  const guint8 *data = g_bytes_get_data (frame, &size);
+  guint8 header[JOBD_LEGACY_FRAME_HEADER];
+  struct iovec iov[2];
+  struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+  ssize_t n;
+  gsize sent;
 
-  /* write_all_async copies nothing: keep the bytes alive with the task. */
-  g_object_set_data_full (G_OBJECT (conn->stream), "jobd-legacy-out",
-                          g_bytes_ref (frame), (GDestroyNotify) g_bytes_unref);
-  g_output_stream_write_all_async (out, data, size, G_PRIORITY_DEFAULT,
-                                   conn->cancellable, write_done, conn_ref (conn));
+  if (len > G_MAXUINT32)
+    {
+      g_warning ("legacy: an answer of %" G_GSIZE_FORMAT " bytes does not fit in a frame", len);
+      conn_close (conn);
+      return FALSE;
+    }
+  jobd_legacy_frame_header (header, len);
+  iov[0] = (struct iovec) { .iov_base = header, .iov_len = sizeof header };
+  iov[1] = (struct iovec) { .iov_base = (void *) payload, .iov_len = len };
+
+  if (conn->out->len > 0)
+    n = 0;      /* keep the order: behind what is already waiting */
+  else
+    do
+      n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    {
+      g_debug ("legacy: write failed: %s", g_strerror (errno));
+      conn_close (conn);
+      return FALSE;
+    }
+  sent = n < 0 ? 0 : (gsize) n;
+  if (sent < sizeof header)
+    g_byte_array_append (conn->out, header + sent, sizeof header - sent);
+  sent = sent > sizeof header ? sent - sizeof header : 0;
+  if (sent < len)
+    g_byte_array_append (conn->out, (const guint8 *) payload + sent, len - sent);
+  return TRUE;
 }
 
 static void
@@ -217,18 +294,11 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   payload = jobd_legacy_dispatch_finish (conn->server != NULL ? conn->server->legacy : NULL,
                                          result, &len);
-  if (conn->server != NULL)
-    conn_send (conn, payload, len);
-  conn_unref (conn);
-}
-
-static void
-too_large_sent (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Conn *conn = user_data;
-
-  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
-  conn_close (conn);
+  if (conn->server != NULL && conn_send (conn, payload, len))
+    {
+      conn->busy = FALSE;
+      conn_process (conn);
+    }
   conn_unref (conn);
 }
 
@@ -239,93 +309,177 @@ conn_reject_too_large (Conn *conn, gsize announced)
   g_autofree char *detail = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes announced", announced);
   gsize len;
   g_autofree char *payload = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, &len);
-  g_autoptr(GBytes) frame = jobd_legacy_frame_encode (payload, len);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn->stream));
-  gsize size;
-  const guint8 *data = g_bytes_get_data (frame, &size);
 
   log_problem (conn->server, PROBLEM_TOO_LARGE, detail);
-  conn->busy = TRUE;
-  conn_disarm_deadline (conn);
-  g_object_set_data_full (G_OBJECT (conn->stream), "jobd-legacy-out",
-                          g_bytes_ref (frame), (GDestroyNotify) g_bytes_unref);
-  g_output_stream_write_all_async (out, data, size, G_PRIORITY_DEFAULT,
-                                   conn->cancellable, too_large_sent, conn_ref (conn));
+  conn->close_when_sent = TRUE;
+  conn->deadline_usec = 0;
+  if (conn_send (conn, payload, len) && conn_flush (conn))
+    conn_update_events (conn);
 }
 
-/* Handle the frame at the start of the buffer, if complete. */
+/* Handle the complete frames at the start of the buffer, one at a time:
+ * each is answered (or its answer is pending) before the next is looked at.
+ * Then wait for what comes next. */
 static void
 conn_process (Conn *conn)
 {
-  gsize payload_len = 0;
-  JobdLegacyFrameStatus status;
-  g_autofree guint8 *payload = NULL;
+  gsize done = 0;
+  g_autofree char *answer = NULL;
+  gsize answer_len = 0;
 
-  if (conn->busy || conn->server == NULL)
-    return;
-
-  status = jobd_legacy_frame_check (conn->in->data, conn->in->len,
-                                    conn->server->max_frame, &payload_len);
-  switch (status)
+  while (conn->server != NULL && !conn->busy && conn->out->len == 0)
     {
-    case JOBD_LEGACY_FRAME_TOO_LARGE:
-      conn_reject_too_large (conn, payload_len);
-      return;
-    case JOBD_LEGACY_FRAME_INCOMPLETE:
-      conn_read_more (conn);
-      return;
-    case JOBD_LEGACY_FRAME_COMPLETE:
-    default:
-      break;
-    }
+      gsize payload_len = 0;
+      const guint8 *frame = conn->in->data + done;
+      JobdLegacyFrameStatus status = jobd_legacy_frame_check (frame, conn->in->len - done,
+                                                              conn->server->max_frame,
+                                                              &payload_len);
 
-  payload = g_memdup2 (conn->in->data + JOBD_LEGACY_FRAME_HEADER, payload_len);
-  g_byte_array_remove_range (conn->in, 0, JOBD_LEGACY_FRAME_HEADER + payload_len);
-  conn->busy = TRUE;
-  conn_disarm_deadline (conn);
-  jobd_legacy_dispatch_async (conn->server->legacy, payload, payload_len, NULL,
-                              dispatch_done, conn_ref (conn));
+      if (status == JOBD_LEGACY_FRAME_TOO_LARGE)
+        {
+          conn_reject_too_large (conn, payload_len);
+          return;
+        }
+      if (status == JOBD_LEGACY_FRAME_INCOMPLETE)
+        break;
+
+      done += JOBD_LEGACY_FRAME_HEADER + payload_len;
+      conn->deadline_usec = 0;     /* a new one for the next frame */
+      /* The dispatcher parses the payload before it returns. */
+      answer = jobd_legacy_dispatch (conn->server->legacy,
+                                     frame + JOBD_LEGACY_FRAME_HEADER, payload_len,
+                                     &answer_len, NULL, dispatch_done, conn_ref (conn));
+      if (answer == NULL)
+        {
+          conn->busy = TRUE;       /* until dispatch_done, which drops the ref */
+          continue;
+        }
+      conn_unref (conn);           /* answered at once: no callback */
+      conn_send (conn, answer, answer_len);
+      g_clear_pointer (&answer, g_free);
+    }
+  g_byte_array_remove_range (conn->in, 0, done);
+  if (conn->server == NULL)
+    return;
+  if (!conn->busy && conn->out->len == 0 && conn->deadline_usec == 0)
+    conn_arm_deadline (conn);
+  conn_update_events (conn);
 }
 
-static void
-read_done (GObject *source, GAsyncResult *result, gpointer user_data)
+/* Read what is there (one chunk: level-triggered polling brings us back for
+ * more); FALSE when the connection was closed. */
+static gboolean
+conn_read (Conn *conn)
 {
-  Conn *conn = user_data;
-  g_autoptr(GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  gsize old_len = conn->in->len;
+  ssize_t n;
+  int saved_errno;
 
-  if (conn->server == NULL)
-    {
-      conn_unref (conn);
-      return;
-    }
+  g_byte_array_set_size (conn->in, old_len + READ_CHUNK);
+  do
+    n = recv (conn->fd, conn->in->data + old_len, READ_CHUNK, 0);
+  while (n < 0 && errno == EINTR);
+  saved_errno = errno;
+  g_byte_array_set_size (conn->in, old_len + MAX (n, 0));
+
+  if (n < 0 && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
+    return TRUE;
   if (n < 0)
     {
-      log_problem (conn->server, PROBLEM_IO, error->message);
+      log_problem (conn->server, PROBLEM_IO, g_strerror (saved_errno));
       conn_close (conn);
+      return FALSE;
     }
-  else if (n == 0)
+  if (n == 0)
     {
       /* A client closing after its answer is the normal end. */
       if (conn->in->len > 0)
         log_problem (conn->server, PROBLEM_TRUNCATED, NULL);
       conn_close (conn);
+      return FALSE;
     }
-  else
-    {
-      g_byte_array_append (conn->in, conn->chunk, n);
-      conn_process (conn);
-    }
-  conn_unref (conn);
+  return TRUE;
 }
 
 static void
-conn_read_more (Conn *conn)
+conn_ready (Conn *conn, GIOCondition revents)
 {
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn->stream));
+  gint64 ready_time = g_source_get_ready_time (&conn->source->source);
 
-  g_input_stream_read_async (in, conn->chunk, sizeof conn->chunk, G_PRIORITY_DEFAULT,
-                             conn->cancellable, read_done, conn_ref (conn));
+  if (revents & G_IO_OUT)
+    {
+      if (!conn_flush (conn))
+        return;
+      conn_process (conn);
+    }
+  else if (revents & G_IO_IN)
+    {
+      if (!conn_read (conn))
+        return;
+      conn_process (conn);
+    }
+  else if (revents & (G_IO_HUP | G_IO_ERR))
+    {
+      /* Reported even while a request is dispatched and nothing is
+       * asked for: the client is gone, its answer can go nowhere. */
+      conn_close (conn);
+      return;
+    }
+  if (conn->server != NULL && ready_time != -1
+      && g_source_get_time (&conn->source->source) >= ready_time)
+    conn_check_deadline (conn, g_get_monotonic_time ());
+}
+
+/* By default GLib takes a source's descriptors out of the poll set while it
+ * dispatches and puts them back afterwards, and each of these wakes the
+ * context (a write to its eventfd): two system calls per request. Nothing
+ * here runs a nested main loop, so there is no recursion to prevent. */
+static void
+set_no_blocking (GSource *source)
+{
+  g_source_set_can_recurse (source, TRUE);
+}
+
+static gboolean
+conn_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  ConnSource *cs = (ConnSource *) source;
+  Conn *conn = conn_ref (cs->conn);
+
+  conn_ready (conn, g_source_query_unix_fd (source, cs->fd_tag));
+  conn_unref (conn);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs conn_source_funcs = {
+  .dispatch = conn_source_dispatch,
+};
+
+static void
+conn_new (JobdLegacyServer *server, int fd)
+{
+  Conn *conn = g_new0 (Conn, 1);
+  int one = 1;
+
+  /* Answers are whole frames in one call: no reason to hold them back. */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  conn->refs = 1;   /* held by server->connections until conn_close */
+  conn->server = server;
+  conn->fd = fd;
+  conn->in = g_byte_array_sized_new (READ_CHUNK);
+  conn->out = g_byte_array_new ();
+  conn->link.data = conn;
+  g_queue_push_tail_link (&server->connections, &conn->link);
+
+  conn->source = (ConnSource *) g_source_new (&conn_source_funcs, sizeof (ConnSource));
+  conn->source->conn = conn;
+  conn->events = G_IO_IN;
+  conn->source->fd_tag = g_source_add_unix_fd (&conn->source->source, fd, conn->events);
+  g_source_set_static_name (&conn->source->source, "jobd legacy connection");
+  set_no_blocking (&conn->source->source);
+  conn_arm_deadline (conn);   /* before attaching: no need to wake the context */
+  g_source_attach (&conn->source->source, NULL);
 }
 
 /* Make room by dropping the oldest connection that is not mid-request. */
@@ -336,7 +490,7 @@ evict_oldest_idle (JobdLegacyServer *server)
     {
       Conn *conn = l->data;
 
-      if (!conn->busy)
+      if (!conn->busy && conn->out->len == 0)
         {
           log_problem (server, PROBLEM_FULL, NULL);
           conn_close (conn);
@@ -346,35 +500,77 @@ evict_oldest_idle (JobdLegacyServer *server)
   return FALSE;
 }
 
-static gboolean
-incoming_cb (GSocketService *service,
-             GSocketConnection *stream,
-             GObject *source_object,
-             gpointer user_data)
+static void
+incoming (JobdLegacyServer *server, int fd)
 {
-  JobdLegacyServer *server = user_data;
-  Conn *conn;
-
   if (g_queue_get_length (&server->connections) >= server->max_connections
       && !evict_oldest_idle (server))
     {
       log_problem (server, PROBLEM_FULL, "every connection is busy, new one refused");
-      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
-      return TRUE;
+      close (fd);
+      return;
     }
+  conn_new (server, fd);
+}
 
-  conn = g_new0 (Conn, 1);
-  conn->refs = 1;   /* held by server->connections until conn_close */
-  conn->server = server;
-  conn->stream = g_object_ref (stream);
-  conn->in = g_byte_array_new ();
-  conn->cancellable = g_cancellable_new ();
-  conn->link.data = conn;
-  g_queue_push_tail_link (&server->connections, &conn->link);
+static void watch_listener (JobdLegacyServer *server);
 
-  conn_arm_deadline (conn);
-  conn_read_more (conn);
-  return TRUE;
+static gboolean
+accept_resume_cb (gpointer user_data)
+{
+  JobdLegacyServer *server = user_data;
+
+  g_clear_pointer (&server->accept_source, g_source_unref);
+  watch_listener (server);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of descriptors or memory: the listening socket stays readable, so
+ * stop watching it for a moment instead of spinning. */
+static void
+pause_accepting (JobdLegacyServer *server, int error_code)
+{
+  log_problem (server, PROBLEM_ACCEPT, g_strerror (error_code));
+  g_source_destroy (server->accept_source);
+  g_source_unref (server->accept_source);
+  server->accept_source = g_timeout_source_new (ACCEPT_PAUSE_MSEC);
+  g_source_set_callback (server->accept_source, accept_resume_cb, server, NULL);
+  g_source_attach (server->accept_source, NULL);
+}
+
+static gboolean
+accept_cb (int listen_fd, GIOCondition condition, gpointer user_data)
+{
+  JobdLegacyServer *server = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      int fd = accept4 (listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+      if (fd >= 0)
+        {
+          incoming (server, fd);
+          continue;
+        }
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+        continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        pause_accepting (server, errno);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        log_problem (server, PROBLEM_ACCEPT, g_strerror (errno));
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_listener (JobdLegacyServer *server)
+{
+  server->accept_source = g_unix_fd_source_new (g_socket_get_fd (server->listener), G_IO_IN);
+  g_source_set_callback (server->accept_source, G_SOURCE_FUNC (accept_cb), server, NULL);
+  g_source_set_static_name (server->accept_source, "jobd legacy listener");
+  set_no_blocking (server->accept_source);
+  g_source_attach (server->accept_source, NULL);
 }
 
 JobdLegacyServer *
@@ -418,12 +614,15 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
 void
 jobd_legacy_server_stop (JobdLegacyServer *server)
 {
-  if (server->service != NULL)
+  if (server->accept_source != NULL)
     {
-      g_socket_service_stop (server->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (server->service));
-      g_signal_handlers_disconnect_by_data (server->service, server);
-      g_clear_object (&server->service);
+      g_source_destroy (server->accept_source);
+      g_clear_pointer (&server->accept_source, g_source_unref);
+    }
+  if (server->listener != NULL)
+    {
+      g_socket_close (server->listener, NULL);
+      g_clear_object (&server->listener);
     }
   while (server->connections.head != NULL)
     conn_close (server->connections.head->data);
@@ -457,18 +656,18 @@ jobd_listen_fd_by_name (const char *name, GError **error)
   return fd;
 }
 
-static gboolean
-add_configured_address (JobdLegacyServer *server, GError **error)
+/* Numeric addresses only: no DNS lookup on the main loop. */
+static GSocket *
+listen_configured (JobdLegacyServer *server, GError **error)
 {
   g_autoptr(GSocketConnectable) connectable = NULL;
   g_autoptr(GSocketAddressEnumerator) enumerator = NULL;
   g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GSocket) socket = NULL;
 
-  /* Numeric addresses only: no DNS lookup on the main loop. */
   connectable = g_network_address_parse (server->listen, 13123, error);
   if (connectable == NULL)
-    return FALSE;
+    return NULL;
   enumerator = g_socket_connectable_enumerate (connectable);
   address = g_socket_address_enumerator_next (enumerator, NULL, error);
   if (address == NULL)
@@ -476,32 +675,36 @@ add_configured_address (JobdLegacyServer *server, GError **error)
       if (error != NULL && *error == NULL)
         g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                      "[Legacy] Listen=%s: no address", server->listen);
-      return FALSE;
+      return NULL;
     }
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (server->service), address,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                      NULL, &effective, error))
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+  /* GLib's default backlog of 10 refuses bursts of clients. */
+  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
     {
       g_prefix_error (error, "legacy listener on %s: ", server->listen);
-      return FALSE;
+      return NULL;
     }
   g_message ("legacy protocol listening on %s", server->listen);
-  return TRUE;
+  return g_steal_pointer (&socket);
 }
 
-static gboolean
-add_activated_socket (JobdLegacyServer *server, int fd, GError **error)
+static GSocket *
+listen_activated (int fd, GError **error)
 {
   g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
 
   if (socket == NULL)
-    return FALSE;
-  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (server->service), socket,
-                                     NULL, error))
-    return FALSE;
+    {
+      close (fd);
+      return NULL;
+    }
   g_message ("legacy protocol listening on the socket from systemd (%s)",
              JOBD_LEGACY_SOCKET_NAME);
-  return TRUE;
+  return g_steal_pointer (&socket);
 }
 
 gboolean
@@ -509,7 +712,7 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
 {
   int fd;
 
-  g_return_val_if_fail (server->service == NULL, FALSE);
+  g_return_val_if_fail (server->listener == NULL, FALSE);
 
   /* Schedules fire and logs expire even with the listener disabled. */
   if (!jobd_legacy_start_plugins (server->legacy, error))
@@ -524,16 +727,15 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
       return TRUE;
     }
 
-  server->service = g_socket_service_new ();
-  /* GLib's default backlog of 10 refuses bursts of clients. */
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (server->service), SOMAXCONN);
-  g_signal_connect (server->service, "incoming", G_CALLBACK (incoming_cb), server);
-  if (!(fd >= 0 ? add_activated_socket (server, fd, error)
-                : add_configured_address (server, error)))
+  server->listener = fd >= 0 ? listen_activated (fd, error) : listen_configured (server, error);
+  if (server->listener == NULL)
+    return FALSE;
+  /* accept() is called until it would block: it must not block. */
+  if (!g_unix_set_fd_nonblocking (g_socket_get_fd (server->listener), TRUE, error))
     {
-      g_clear_object (&server->service);
+      g_clear_object (&server->listener);
       return FALSE;
     }
-  g_socket_service_start (server->service);
+  watch_listener (server);
   return TRUE;
 }

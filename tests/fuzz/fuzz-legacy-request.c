@@ -58,7 +58,7 @@ done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  gsize payload_len;
+  gsize payload_len, response_len;
   g_autofree char *response = NULL;
 
   if (legacy == NULL)
@@ -72,8 +72,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       size = payload_len;
     }
 
-  jobd_legacy_dispatch_async (legacy, data, size, NULL, done_cb, &response);
-  while (response == NULL)
+  response = jobd_legacy_dispatch (legacy, data, size, &response_len, NULL, done_cb,
+                                   &response);
+  while (response == NULL)   /* not answered at once: done_cb sets it */
     g_main_context_iteration (NULL, TRUE);
   g_assert (g_utf8_validate (response, -1, NULL));
   return 0;

@@ -4,10 +4,21 @@
 
 #include "jobd-legacy-codec.h"
 
+/* Header and payload in one buffer, as a client sends them. */
+static GBytes *
+frame_encode (const char *payload, gsize len)
+{
+  guint8 *frame = g_malloc (JOBD_LEGACY_FRAME_HEADER + len);
+
+  jobd_legacy_frame_header (frame, len);
+  memcpy (frame + JOBD_LEGACY_FRAME_HEADER, payload, len);
+  return g_bytes_new_take (frame, JOBD_LEGACY_FRAME_HEADER + len);
+}
+
 static void
 test_frame_roundtrip (void)
 {
-  g_autoptr(GBytes) frame = jobd_legacy_frame_encode ("STATUSALL", 9);
+  g_autoptr(GBytes) frame = frame_encode ("STATUSALL", 9);
   gsize size, payload_len;
   const guint8 *data = g_bytes_get_data (frame, &size);
 
@@ -38,7 +49,7 @@ test_frame_little_endian (void)
 static void
 test_frame_incomplete (void)
 {
-  g_autoptr(GBytes) frame = jobd_legacy_frame_encode ("ADD {}", 6);
+  g_autoptr(GBytes) frame = frame_encode ("ADD {}", 6);
   gsize size, payload_len;
   const guint8 *data = g_bytes_get_data (frame, &size);
 
@@ -207,6 +218,42 @@ test_request_deep_nesting (void)
   }
 }
 
+/* Flat objects of plain strings are read without json-glib: whatever the
+ * text, the result must be what json-glib makes of it. */
+static void
+test_request_params_as_json_glib (void)
+{
+  static const char *const texts[] = {
+    "{}", "{ }", "{\"jobname\":\"x\"}", "{ \"a\" : \"b\" ,\n\"c\":\"\" }",
+    "{\"a\":\"\u00e9 \u4e2d\"}", "{\"a\":\"b\",\"a\":\"c\"}", "{\"\":\"x\"}",
+    "{\"a\":\"x\\\"y\"}", "{\"a\":\"x\\\\\"}", "{\"a\":\"\\u0041\"}",
+    "{\"a\":\"x\ty\"}", "{\"a\":1,\"b\":\"c\"}", "{\"a\":\"b\",\"c\":true}",
+    "{\"a\":null}", "{\"a\":{\"b\":\"c\"}}", "{\"a\":[\"b\"]}", "{\"a\":\"b\",}",
+    "{\"a\" \"b\"}", "{\"a\":\"b\" \"c\":\"d\"}", "{,}", "{\"a\":\"b\"", "{\"a\":}",
+    "{\"a\"}", "{a:\"b\"}", "{'a':'b'}", "{\"a\":\"b\"\v}", "{\"a\"\v:\"b\"}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autofree char *payload = g_strconcat ("STATUS ", texts[i], NULL);
+      g_autoptr(JobdLegacyRequest) request = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonNode *root = NULL;
+
+      request = jobd_legacy_request_parse (payload, strlen (payload), NULL);
+      if (json_parser_load_from_data (parser, texts[i], -1, NULL))
+        root = json_parser_get_root (parser);
+      g_test_message ("%s", texts[i]);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        {
+          g_assert_null (request);
+          continue;
+        }
+      g_assert_nonnull (request);
+      g_assert_true (json_object_equal (request->params, json_node_get_object (root)));
+    }
+}
+
 static void
 assert_response (JobdLegacyCode code, JsonNode *data, const char *expected)
 {
@@ -225,6 +272,11 @@ test_response (void)
   g_autoptr(JsonObject) object = json_object_new ();
   g_autoptr(JsonNode) obj = json_node_init_object (json_node_alloc (), object);
 
+  static const char *const strings[] = {
+    "", "DOWN", "a \"quoted\" word", "back\\slash", "line\nbreak\ttab", "\x01\x1f\x7f",
+    "\u00e9", "</script>",
+  };
+
   json_object_set_string_member (object, "a", "UP");
 
   assert_response (JOBD_LEGACY_CODE_OK, NULL, "{\"code\":\"OK\"}");
@@ -234,6 +286,16 @@ test_response (void)
   assert_response (JOBD_LEGACY_CODE_OK, str, "{\"code\":\"OK\",\"data\":\"9464\"}");
   assert_response (JOBD_LEGACY_CODE_OK, boolean, "{\"code\":\"OK\",\"data\":true}");
   assert_response (JOBD_LEGACY_CODE_OK, obj, "{\"code\":\"OK\",\"data\":{\"a\":\"UP\"}}");
+
+  /* Strings are written by hand unless they need escaping: same bytes. */
+  for (gsize i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), strings[i]);
+      g_autofree char *json = json_to_string (node, FALSE);
+      g_autofree char *expected = g_strdup_printf ("{\"code\":\"OK\",\"data\":%s}", json);
+
+      assert_response (JOBD_LEGACY_CODE_OK, node, expected);
+    }
 }
 
 static JsonObject *
@@ -333,6 +395,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/legacy-codec/request/bad-command", test_request_bad_command);
   g_test_add_func ("/legacy-codec/request/bad-params", test_request_bad_params);
   g_test_add_func ("/legacy-codec/request/deep-nesting", test_request_deep_nesting);
+  g_test_add_func ("/legacy-codec/request/params-as-json-glib", test_request_params_as_json_glib);
   g_test_add_func ("/legacy-codec/response", test_response);
   g_test_add_func ("/legacy-codec/params/string", test_params_string);
   g_test_add_func ("/legacy-codec/params/bool", test_params_bool);
