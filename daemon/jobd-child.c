@@ -1,4 +1,4 @@
-/* jobd-child.c — fork a job's process: prepare in the parent, exec in the child. */
+/* jobd-child.c — start a job's process: prepare in the parent, exec in the child. */
 #include "config.h"
 
 #include "jobd-child.h"
