@@ -25,6 +25,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "common"))
+from jobdharness import wait_until  # noqa: E402
+
 SKIP = 77
 
 
@@ -193,14 +197,7 @@ class Container:
         """Poll predicate() until true; AssertionError naming what at the deadline.
 
         Used for states systemd offers no event for on the command line."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-            time.sleep(interval)
+        return wait_until(predicate, what, timeout, interval)
 
     def show(self, unit, *props):
         """systemctl show UNIT -p … as a dict."""
