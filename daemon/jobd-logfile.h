@@ -18,11 +18,13 @@ typedef struct _JobdLogFile JobdLogFile;
 
 JobdLogFile *jobd_log_file_new (const char *root, const char *subdir);
 void jobd_log_file_free (JobdLogFile *log);
-/* error_stream: TRUE for the .error.log file. time_usec: wall time of the line. */
+/* error_stream: TRUE for the .error.log file. time_usec: wall time of the
+ * line. len: bytes of text, or -1 when text is NUL-terminated. */
 gboolean jobd_log_file_write (JobdLogFile *log,
                               gboolean error_stream,
                               gint64 time_usec,
                               const char *text,
+                              gssize len,
                               GError **error);
 /* Push buffered data to the kernel. */
 void jobd_log_file_flush (JobdLogFile *log);

@@ -247,7 +247,7 @@ output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len
   self->lines_total++;
   if (self->log != NULL)
     jobd_log_file_write (self->log, stream == JOBD_STREAM_STDERR,
-                         line->time_usec, line->text, NULL);   /* it reports itself */
+                         line->time_usec, line->text, len, NULL);   /* it reports itself */
   followers_send (self, line);
   if (self->sink != NULL)
     self->sink (self->job_name, line, self->sink_data);

@@ -48,7 +48,7 @@ write_line (JobdLogFile *log, gboolean error_stream, gint64 usec, const char *te
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (jobd_log_file_write (log, error_stream, usec, text, &error));
+  g_assert_true (jobd_log_file_write (log, error_stream, usec, text, -1, &error));
   g_assert_no_error (error);
 }
 
@@ -146,7 +146,7 @@ test_open_error_reported_once (void)
     {
       g_autoptr(GError) error = NULL;
 
-      g_assert_false (jobd_log_file_write (log, FALSE, usec + i, "lost", &error));
+      g_assert_false (jobd_log_file_write (log, FALSE, usec + i, "lost", -1, &error));
       g_assert_nonnull (error);
     }
   jobd_log_file_flush (log);
