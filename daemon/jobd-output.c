@@ -63,6 +63,7 @@ struct _JobdOutput {
   JobdLineSink sink;
   gpointer sink_data;
   guint64 lines_total;
+  gint64 read_time;          /* while a chunk is split: when it was read */
 };
 
 G_DEFINE_FINAL_TYPE (JobdOutput, jobd_output, G_TYPE_OBJECT)
@@ -240,7 +241,10 @@ jobd_output_follow (JobdOutput *output, GError **error)
 static void
 output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len)
 {
-  JobdLine *line = jobd_line_new (g_get_real_time (), stream, text, len);
+  /* The lines of one read chunk were all complete when it was read: one
+   * clock read per chunk rather than per line. */
+  gint64 now = self->read_time != 0 ? self->read_time : g_get_real_time ();
+  JobdLine *line = jobd_line_new (now, stream, text, len);
   gboolean unowned = self->size == 0;
 
   ring_push (self, line);
@@ -356,6 +360,15 @@ consume_pipe (int fd, gsize n)
     }
 }
 
+/* Split a chunk just read; its lines share the time it was read. */
+static void
+output_stream_split (OutputStream *os, const char *buf, gsize n)
+{
+  os->output->read_time = g_get_real_time ();
+  jobd_line_splitter_feed (os->splitter, buf, n);
+  os->output->read_time = 0;
+}
+
 /* Read one chunk of fd. Lines go out (ring, log files, followers) before
  * the bytes are taken out of a pipe, and the log files are flushed first:
  * a jobd killed mid-way leaves the bytes in the FIFO for the next jobd, so
@@ -370,7 +383,7 @@ output_stream_read_chunk (OutputStream *os, char *buf)
       n = peek_pipe (os->fd, buf, READ_CHUNK);
       if (n > 0)
         {
-          jobd_line_splitter_feed (os->splitter, buf, n);
+          output_stream_split (os, buf, n);
           output_flush_log (os->output);
           consume_pipe (os->fd, n);
           return n;
@@ -381,7 +394,7 @@ output_stream_read_chunk (OutputStream *os, char *buf)
     }
   n = read (os->fd, buf, READ_CHUNK);
   if (n > 0)
-    jobd_line_splitter_feed (os->splitter, buf, n);
+    output_stream_split (os, buf, n);
   return n;
 }
 
