@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,6 +109,36 @@ jobd_line_free (JobdLine *line)
 }
 
 /* ---- ring ---------------------------------------------------------- */
+
+/* A line for the ring. When the ring is full its oldest line goes, and its
+ * memory is reused if it fits: a flood (lines of similar length) then costs
+ * no malloc/free pair per line. "Fits" has an upper bound too, so a ring
+ * that once held long lines does not keep their memory for short ones. */
+static JobdLine *
+ring_line_new (JobdOutput *self, gint64 time_usec, JobdStream stream,
+               const char *text, gsize len)
+{
+  JobdLine *line;
+  gsize need, have;
+
+  if (self->size == 0 || self->count < self->size)
+    return jobd_line_new (time_usec, stream, text, len);
+  line = self->lines[self->head];
+  self->head = (self->head + 1) % self->size;
+  self->count--;
+  need = sizeof (JobdLine) + len + 1;
+  have = malloc_usable_size (line);
+  if (have < need || have > 2 * need + 64)
+    {
+      jobd_line_free (line);
+      return jobd_line_new (time_usec, stream, text, len);
+    }
+  line->time_usec = time_usec;
+  line->stream = stream;
+  memcpy (line->text, text, len);
+  line->text[len] = '\0';
+  return line;
+}
 
 /* The ring takes line (a ring of size 0 keeps nothing; the caller frees). */
 static void
@@ -244,7 +275,7 @@ output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len
   /* The lines of one read chunk were all complete when it was read: one
    * clock read per chunk rather than per line. */
   gint64 now = self->read_time != 0 ? self->read_time : g_get_real_time ();
-  JobdLine *line = jobd_line_new (now, stream, text, len);
+  JobdLine *line = ring_line_new (self, now, stream, text, len);
   gboolean unowned = self->size == 0;
 
   ring_push (self, line);

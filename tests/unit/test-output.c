@@ -150,6 +150,31 @@ test_ring (void)
   g_assert_cmpuint (jobd_output_get_lines_total (output), ==, 13);
 }
 
+/* A full ring reuses its oldest line's memory when the new line fits and
+ * allocates anew when it does not: lines of changing lengths keep their
+ * text and stream either way. */
+static void
+test_ring_reuse (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("reuse", 2);
+  g_autofree char *long_line = g_strnfill (1000, 'x');
+  const char *const texts[] = { "a", "bb", long_line, "c", "dd", long_line, "", "e", NULL };
+
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      const char *const expected[] = { i > 0 ? texts[i - 1] : texts[i], texts[i], NULL };
+      g_autoptr(GPtrArray) lines = NULL;
+
+      jobd_output_append (output, i % 2 ? JOBD_STREAM_STDERR : JOBD_STREAM_STDOUT, texts[i]);
+      if (i == 0)
+        continue;
+      assert_ring (output, expected);
+      lines = jobd_output_read (output, 1);
+      g_assert_cmpint (((JobdLine *) lines->pdata[0])->stream, ==,
+                       i % 2 ? JOBD_STREAM_STDERR : JOBD_STREAM_STDOUT);
+    }
+}
+
 typedef struct {
   JobdOutput *output;
   GPtrArray *seen;   /* texts */
@@ -610,6 +635,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
 
   g_test_add_func ("/output/ring", test_ring);
+  g_test_add_func ("/output/ring-reuse", test_ring_reuse);
   g_test_add_func ("/output/append-and-sink", test_append_and_sink);
   g_test_add_func ("/output/pipe", test_pipe);
   g_test_add_func ("/output/eof-flushes", test_eof_flushes);
