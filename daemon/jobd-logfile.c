@@ -142,6 +142,23 @@ jobd_log_file_flush (JobdLogFile *log)
     log_stream_flush (&log->streams[i]);
 }
 
+void
+jobd_log_file_close (JobdLogFile *log)
+{
+  g_return_if_fail (log != NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (log->streams); i++)
+    {
+      LogStream *ls = &log->streams[i];
+
+      log_stream_close (ls);
+      ls->checked_sec = G_MININT64;
+      /* A flood leaves a large buffer behind; a stopped job needs none. */
+      g_string_free (ls->buf, TRUE);
+      ls->buf = g_string_new (NULL);
+    }
+}
+
 /* Make sure ls writes to the file for the cached time's hour (called when
  * the second changed). */
 static void

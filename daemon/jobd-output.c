@@ -540,7 +540,10 @@ jobd_output_detach (JobdOutput *output)
   jobd_output_drain (output);
   for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
     output_stream_close (&output->streams[i], TRUE);
-  output_flush_log (output);
+  /* The job's output has ended: hold no descriptors or buffers for it (a
+   * line appended later opens the file again). */
+  if (output->log != NULL)
+    jobd_log_file_close (output->log);
 }
 
 /* ---- settings and object life -------------------------------------- */

@@ -432,6 +432,26 @@ assert_logged (const char *root, const JobdLine *line)
                                        text, G_REGEX_MULTILINE, 0));
 }
 
+/* How many of this process's descriptors are files under dir. */
+static guint
+open_files_under (const char *dir)
+{
+  g_autoptr(GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (fds);
+  while ((name = g_dir_read_name (fds)) != NULL)
+    {
+      g_autofree char *link = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (link, NULL);
+
+      if (target != NULL && g_str_has_prefix (target, dir))
+        n++;
+    }
+  return n;
+}
+
 /* Lines from the pipes reach the files by the end of the read dispatch. */
 static void
 test_log_files (void)
@@ -462,6 +482,10 @@ test_log_files (void)
   assert_logged (root, lines->pdata[2]);
   g_close (out[1], NULL);
   g_close (err[1], NULL);
+  /* Detached (the job is gone): the log files are closed. */
+  g_assert_cmpuint (open_files_under (root), ==, 2);
+  jobd_output_detach (output);
+  g_assert_cmpuint (open_files_under (root), ==, 0);
   g_clear_object (&output);
   test_remove_tree (root);
 }
