@@ -36,6 +36,7 @@ struct _JobdLogFile {
   LogStream streams[2];
   gint64 cached_sec;   /* the second the cached prefix and day are for */
   char prefix[32];     /* "[yy-mm-dd HH:MM:SS] " */
+  gsize prefix_len;
   GDateTime *cached_time;
 };
 
@@ -141,7 +142,25 @@ jobd_log_file_flush (JobdLogFile *log)
     log_stream_flush (&log->streams[i]);
 }
 
-/* Make sure ls writes to the file for the cached time's hour. */
+void
+jobd_log_file_close (JobdLogFile *log)
+{
+  g_return_if_fail (log != NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (log->streams); i++)
+    {
+      LogStream *ls = &log->streams[i];
+
+      log_stream_close (ls);
+      ls->checked_sec = G_MININT64;
+      /* A flood leaves a large buffer behind; a stopped job needs none. */
+      g_string_free (ls->buf, TRUE);
+      ls->buf = g_string_new (NULL);
+    }
+}
+
+/* Make sure ls writes to the file for the cached time's hour (called when
+ * the second changed). */
 static void
 log_stream_open_for (JobdLogFile *log, LogStream *ls, gboolean error_stream)
 {
@@ -150,8 +169,6 @@ log_stream_open_for (JobdLogFile *log, LogStream *ls, gboolean error_stream)
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
 
-  if (ls->checked_sec == log->cached_sec)
-    return;
   ls->checked_sec = log->cached_sec;
   day = jobd_log_file_day_dir_name (log->cached_time);
   name = jobd_log_file_hour_file_name (log->cached_time, error_stream);
@@ -172,15 +189,11 @@ log_stream_open_for (JobdLogFile *log, LogStream *ls, gboolean error_stream)
     log_stream_fail (ls, "open", errno);
 }
 
-/* Recompute the prefix and local time only when the second changes. */
+/* Recompute the prefix and local time (called when the second changed). */
 static void
-log_file_set_time (JobdLogFile *log, gint64 time_usec)
+log_file_set_time (JobdLogFile *log, gint64 sec)
 {
-  gint64 sec = time_usec / G_USEC_PER_SEC;
   g_autofree char *prefix = NULL;
-
-  if (sec == log->cached_sec && log->cached_time != NULL)
-    return;
 
   g_clear_pointer (&log->cached_time, g_date_time_unref);
   log->cached_time = g_date_time_new_from_unix_local (sec);
@@ -188,6 +201,7 @@ log_file_set_time (JobdLogFile *log, gint64 time_usec)
     log->cached_time = g_date_time_new_now_local ();   /* out of range */
   prefix = g_date_time_format (log->cached_time, "[%y-%m-%d %H:%M:%S] ");
   g_strlcpy (log->prefix, prefix, sizeof log->prefix);
+  log->prefix_len = strlen (log->prefix);
   log->cached_sec = sec;
 }
 
@@ -196,17 +210,26 @@ jobd_log_file_write (JobdLogFile *log,
                      gboolean error_stream,
                      gint64 time_usec,
                      const char *text,
+                     gssize len,
                      GError **error)
 {
   LogStream *ls;
+  gint64 sec;
+  gsize text_len, start;
+  char *p;
 
   g_return_val_if_fail (log != NULL, FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* The checks are inline so that lines within one second (a flood) cost
+   * no call, allocation or cleanup. */
   ls = &log->streams[error_stream ? 1 : 0];
-  log_file_set_time (log, time_usec);
-  log_stream_open_for (log, ls, error_stream);
+  sec = time_usec / G_USEC_PER_SEC;
+  if (G_UNLIKELY (sec != log->cached_sec || log->cached_time == NULL))
+    log_file_set_time (log, sec);
+  if (G_UNLIKELY (ls->checked_sec != log->cached_sec))
+    log_stream_open_for (log, ls, error_stream);
   if (ls->fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -214,9 +237,14 @@ jobd_log_file_write (JobdLogFile *log,
       return FALSE;
     }
 
-  g_string_append (ls->buf, log->prefix);
-  g_string_append (ls->buf, text);
-  g_string_append_c (ls->buf, '\n');
+  /* One reservation and two copies: this runs for every line of a flood. */
+  text_len = len < 0 ? strlen (text) : (gsize) len;
+  start = ls->buf->len;
+  g_string_set_size (ls->buf, start + log->prefix_len + text_len + 1);
+  p = ls->buf->str + start;
+  memcpy (p, log->prefix, log->prefix_len);
+  memcpy (p + log->prefix_len, text, text_len);
+  p[log->prefix_len + text_len] = '\n';
   if (ls->buf->len >= LOG_BUFFER_FLUSH_AT)
     log_stream_flush (ls);
   return TRUE;

@@ -5,8 +5,8 @@
  * with every line prefixed "[yy-mm-dd HH:MM:SS] " in local time.
  * subdir is "jobs/<name>" for a job and "server" for jobd itself.
  *
- * Files are opened lazily, kept open for the current hour and reopened when
- * the hour changes. Write errors are reported once per file, not per line.
+ * Files are opened lazily, kept open for the current hour (or until
+ * jobd_log_file_close()) and reopened when the hour changes. Write errors are reported once per file, not per line.
  */
 #pragma once
 
@@ -18,14 +18,19 @@ typedef struct _JobdLogFile JobdLogFile;
 
 JobdLogFile *jobd_log_file_new (const char *root, const char *subdir);
 void jobd_log_file_free (JobdLogFile *log);
-/* error_stream: TRUE for the .error.log file. time_usec: wall time of the line. */
+/* error_stream: TRUE for the .error.log file. time_usec: wall time of the
+ * line. len: bytes of text, or -1 when text is NUL-terminated. */
 gboolean jobd_log_file_write (JobdLogFile *log,
                               gboolean error_stream,
                               gint64 time_usec,
                               const char *text,
+                              gssize len,
                               GError **error);
 /* Push buffered data to the kernel. */
 void jobd_log_file_flush (JobdLogFile *log);
+/* Flush, close the files and drop the buffers (the output has ended); the
+ * next line opens its file again. */
+void jobd_log_file_close (JobdLogFile *log);
 
 /* The three parts of a path for a given time, for tests and the explorer. */
 char *jobd_log_file_day_dir_name (GDateTime *local_time);   /* YYYYmmdd */

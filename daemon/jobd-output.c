@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct _JobdOutput {
   JobdLineSink sink;
   gpointer sink_data;
   guint64 lines_total;
+  gint64 read_time;          /* while a chunk is split: when it was read */
 };
 
 G_DEFINE_FINAL_TYPE (JobdOutput, jobd_output, G_TYPE_OBJECT)
@@ -107,6 +109,36 @@ jobd_line_free (JobdLine *line)
 }
 
 /* ---- ring ---------------------------------------------------------- */
+
+/* A line for the ring. When the ring is full its oldest line goes, and its
+ * memory is reused if it fits: a flood (lines of similar length) then costs
+ * no malloc/free pair per line. "Fits" has an upper bound too, so a ring
+ * that once held long lines does not keep their memory for short ones. */
+static JobdLine *
+ring_line_new (JobdOutput *self, gint64 time_usec, JobdStream stream,
+               const char *text, gsize len)
+{
+  JobdLine *line;
+  gsize need, have;
+
+  if (self->size == 0 || self->count < self->size)
+    return jobd_line_new (time_usec, stream, text, len);
+  line = self->lines[self->head];
+  self->head = (self->head + 1) % self->size;
+  self->count--;
+  need = sizeof (JobdLine) + len + 1;
+  have = malloc_usable_size (line);
+  if (have < need || have > 2 * need + 64)
+    {
+      jobd_line_free (line);
+      return jobd_line_new (time_usec, stream, text, len);
+    }
+  line->time_usec = time_usec;
+  line->stream = stream;
+  memcpy (line->text, text, len);
+  line->text[len] = '\0';
+  return line;
+}
 
 /* The ring takes line (a ring of size 0 keeps nothing; the caller frees). */
 static void
@@ -240,14 +272,17 @@ jobd_output_follow (JobdOutput *output, GError **error)
 static void
 output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len)
 {
-  JobdLine *line = jobd_line_new (g_get_real_time (), stream, text, len);
+  /* The lines of one read chunk were all complete when it was read: one
+   * clock read per chunk rather than per line. */
+  gint64 now = self->read_time != 0 ? self->read_time : g_get_real_time ();
+  JobdLine *line = ring_line_new (self, now, stream, text, len);
   gboolean unowned = self->size == 0;
 
   ring_push (self, line);
   self->lines_total++;
   if (self->log != NULL)
     jobd_log_file_write (self->log, stream == JOBD_STREAM_STDERR,
-                         line->time_usec, line->text, NULL);   /* it reports itself */
+                         line->time_usec, line->text, len, NULL);   /* it reports itself */
   followers_send (self, line);
   if (self->sink != NULL)
     self->sink (self->job_name, line, self->sink_data);
@@ -356,6 +391,15 @@ consume_pipe (int fd, gsize n)
     }
 }
 
+/* Split a chunk just read; its lines share the time it was read. */
+static void
+output_stream_split (OutputStream *os, const char *buf, gsize n)
+{
+  os->output->read_time = g_get_real_time ();
+  jobd_line_splitter_feed (os->splitter, buf, n);
+  os->output->read_time = 0;
+}
+
 /* Read one chunk of fd. Lines go out (ring, log files, followers) before
  * the bytes are taken out of a pipe, and the log files are flushed first:
  * a jobd killed mid-way leaves the bytes in the FIFO for the next jobd, so
@@ -370,7 +414,7 @@ output_stream_read_chunk (OutputStream *os, char *buf)
       n = peek_pipe (os->fd, buf, READ_CHUNK);
       if (n > 0)
         {
-          jobd_line_splitter_feed (os->splitter, buf, n);
+          output_stream_split (os, buf, n);
           output_flush_log (os->output);
           consume_pipe (os->fd, n);
           return n;
@@ -381,7 +425,7 @@ output_stream_read_chunk (OutputStream *os, char *buf)
     }
   n = read (os->fd, buf, READ_CHUNK);
   if (n > 0)
-    jobd_line_splitter_feed (os->splitter, buf, n);
+    output_stream_split (os, buf, n);
   return n;
 }
 
@@ -496,7 +540,10 @@ jobd_output_detach (JobdOutput *output)
   jobd_output_drain (output);
   for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
     output_stream_close (&output->streams[i], TRUE);
-  output_flush_log (output);
+  /* The job's output has ended: hold no descriptors or buffers for it (a
+   * line appended later opens the file again). */
+  if (output->log != NULL)
+    jobd_log_file_close (output->log);
 }
 
 /* ---- settings and object life -------------------------------------- */

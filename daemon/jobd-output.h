@@ -62,7 +62,8 @@ void jobd_output_set_line_sink (JobdOutput *output,
 void jobd_output_attach (JobdOutput *output, JobdStream stream, int fd);
 /* Read what is available right now on both streams, without blocking. */
 void jobd_output_drain (JobdOutput *output);
-/* Drain, flush partial lines as lines, stop watching and close the fds. */
+/* Drain, flush partial lines as lines, stop watching and close the fds and
+ * the log files. */
 void jobd_output_detach (JobdOutput *output);
 /* Append a line of jobd's own (e.g. the exit line) as if the job wrote it. */
 void jobd_output_append (JobdOutput *output, JobdStream stream, const char *text);

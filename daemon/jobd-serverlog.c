@@ -51,7 +51,7 @@ remember (const char *level, const char *message)
     {
       g_autofree char *text = g_strdup_printf ("%s %s", level, message);
       /* A failing log file must not recurse into the logger. */
-      if (jobd_log_file_write (server_log.file, FALSE, now, text, NULL))
+      if (jobd_log_file_write (server_log.file, FALSE, now, text, -1, NULL))
         jobd_log_file_flush (server_log.file);
     }
 }

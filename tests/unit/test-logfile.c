@@ -48,7 +48,7 @@ write_line (JobdLogFile *log, gboolean error_stream, gint64 usec, const char *te
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (jobd_log_file_write (log, error_stream, usec, text, &error));
+  g_assert_true (jobd_log_file_write (log, error_stream, usec, text, -1, &error));
   g_assert_no_error (error);
 }
 
@@ -131,6 +131,30 @@ test_append (void)
   test_remove_tree (root);
 }
 
+/* Closing writes everything out; the next line opens the file again and
+ * appends. */
+static void
+test_close_reopens (void)
+{
+  g_autofree char *root = g_dir_make_tmp ("jobd-logfile-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (root, "server", "20240305", "2024030507.log", NULL);
+  g_autoptr(JobdLogFile) log = jobd_log_file_new (root, "server");
+  gint64 usec = local_usec (2024, 3, 5, 7, 0, 0);
+  g_autofree char *first = NULL;
+  g_autofree char *both = NULL;
+
+  write_line (log, FALSE, usec, "before");
+  jobd_log_file_close (log);
+  first = test_read_text (out);
+  g_assert_cmpstr (first, ==, "[24-03-05 07:00:00] before\n");
+  write_line (log, FALSE, usec, "after");
+  jobd_log_file_flush (log);
+  both = test_read_text (out);
+  g_assert_cmpstr (both, ==, "[24-03-05 07:00:00] before\n[24-03-05 07:00:00] after\n");
+  g_assert_cmpuint (warnings_seen, ==, 0);
+  test_remove_tree (root);
+}
+
 /* A directory that cannot be made: lines are refused, one warning. */
 static void
 test_open_error_reported_once (void)
@@ -146,7 +170,7 @@ test_open_error_reported_once (void)
     {
       g_autoptr(GError) error = NULL;
 
-      g_assert_false (jobd_log_file_write (log, FALSE, usec + i, "lost", &error));
+      g_assert_false (jobd_log_file_write (log, FALSE, usec + i, "lost", -1, &error));
       g_assert_nonnull (error);
     }
   jobd_log_file_flush (log);
@@ -192,6 +216,7 @@ main (int argc, char **argv)
   g_test_add_func ("/logfile/names", test_names);
   g_test_add_func ("/logfile/layout", test_layout);
   g_test_add_func ("/logfile/append", test_append);
+  g_test_add_func ("/logfile/close-reopens", test_close_reopens);
   g_test_add_func ("/logfile/open-error-reported-once", test_open_error_reported_once);
   g_test_add_func ("/logfile/write-error-reported-once", test_write_error_reported_once);
 

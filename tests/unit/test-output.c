@@ -150,6 +150,31 @@ test_ring (void)
   g_assert_cmpuint (jobd_output_get_lines_total (output), ==, 13);
 }
 
+/* A full ring reuses its oldest line's memory when the new line fits and
+ * allocates anew when it does not: lines of changing lengths keep their
+ * text and stream either way. */
+static void
+test_ring_reuse (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("reuse", 2);
+  g_autofree char *long_line = g_strnfill (1000, 'x');
+  const char *const texts[] = { "a", "bb", long_line, "c", "dd", long_line, "", "e", NULL };
+
+  for (guint i = 0; texts[i] != NULL; i++)
+    {
+      const char *const expected[] = { i > 0 ? texts[i - 1] : texts[i], texts[i], NULL };
+      g_autoptr(GPtrArray) lines = NULL;
+
+      jobd_output_append (output, i % 2 ? JOBD_STREAM_STDERR : JOBD_STREAM_STDOUT, texts[i]);
+      if (i == 0)
+        continue;
+      assert_ring (output, expected);
+      lines = jobd_output_read (output, 1);
+      g_assert_cmpint (((JobdLine *) lines->pdata[0])->stream, ==,
+                       i % 2 ? JOBD_STREAM_STDERR : JOBD_STREAM_STDOUT);
+    }
+}
+
 typedef struct {
   JobdOutput *output;
   GPtrArray *seen;   /* texts */
@@ -407,6 +432,26 @@ assert_logged (const char *root, const JobdLine *line)
                                        text, G_REGEX_MULTILINE, 0));
 }
 
+/* How many of this process's descriptors are files under dir. */
+static guint
+open_files_under (const char *dir)
+{
+  g_autoptr(GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (fds);
+  while ((name = g_dir_read_name (fds)) != NULL)
+    {
+      g_autofree char *link = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (link, NULL);
+
+      if (target != NULL && g_str_has_prefix (target, dir))
+        n++;
+    }
+  return n;
+}
+
 /* Lines from the pipes reach the files by the end of the read dispatch. */
 static void
 test_log_files (void)
@@ -437,6 +482,10 @@ test_log_files (void)
   assert_logged (root, lines->pdata[2]);
   g_close (out[1], NULL);
   g_close (err[1], NULL);
+  /* Detached (the job is gone): the log files are closed. */
+  g_assert_cmpuint (open_files_under (root), ==, 2);
+  jobd_output_detach (output);
+  g_assert_cmpuint (open_files_under (root), ==, 0);
   g_clear_object (&output);
   test_remove_tree (root);
 }
@@ -610,6 +659,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
 
   g_test_add_func ("/output/ring", test_ring);
+  g_test_add_func ("/output/ring-reuse", test_ring_reuse);
   g_test_add_func ("/output/append-and-sink", test_append_and_sink);
   g_test_add_func ("/output/pipe", test_pipe);
   g_test_add_func ("/output/eof-flushes", test_eof_flushes);
