@@ -24,6 +24,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
+#include "jobd-fdwatch.h"
 #include "jobd-linesplit.h"
 #include "jobd-logfile.h"
 
@@ -40,7 +41,7 @@ typedef struct {
   JobdOutput *output;        /* unowned back pointer */
   JobdStream stream;
   int fd;                    /* -1 when not attached */
-  GSource *source;
+  JobdFdWatch *watch;
   JobdLineSplitter *splitter;
   gboolean peekable;         /* fd is a pipe: look with tee() before taking */
 } OutputStream;
@@ -461,11 +462,7 @@ output_stream_read (OutputStream *os, gsize budget)
 static void
 output_stream_close (OutputStream *os, gboolean flush)
 {
-  if (os->source != NULL)
-    {
-      g_source_destroy (os->source);
-      g_clear_pointer (&os->source, g_source_unref);
-    }
+  g_clear_pointer (&os->watch, jobd_fd_watch_remove);
   if (os->fd >= 0)
     g_close (os->fd, NULL);
   os->fd = -1;
@@ -511,10 +508,13 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
   os->fd = fd;
   os->peekable = TRUE;
   os->splitter = jobd_line_splitter_new (JOBD_LINE_MAX, on_split_line, os);
-  os->source = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-  g_source_set_static_name (os->source, "jobd output");
-  g_source_set_callback (os->source, G_SOURCE_FUNC (on_stream_readable), os, NULL);
-  g_source_attach (os->source, output->context);
+  os->watch = jobd_fd_watch_add (output->context, fd, G_IO_IN, on_stream_readable, os, &error);
+  if (os->watch == NULL)
+    {
+      g_warning ("Not reading %s of job %s: %s",
+                 jobd_stream_to_string (stream), output->job_name, error->message);
+      output_stream_close (os, FALSE);
+    }
 }
 
 void

@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 
 #include "jobd-error.h"
+#include "jobd-fdwatch.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -23,7 +24,7 @@ typedef struct {
   gboolean is_child;
   guint64 start_ticks;
   char *unit;
-  guint exit_watch;
+  JobdFdWatch *exit_watch;
   gboolean exited;
   int exit_code;
   int exit_signal;
@@ -126,7 +127,9 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
   int code = -1, signo = -1;
 
-  priv->exit_watch = 0;
+  /* Removed now, before reporting the exit can drop the last reference and
+   * close the pidfd under the watch. */
+  g_clear_pointer (&priv->exit_watch, jobd_fd_watch_remove);
 
   /* Our child is a zombie now and still holds its PID (and so its process
    * group ID): the right moment to clear away what it left. A re-adopted
@@ -168,6 +171,7 @@ jobd_process_setup (JobdProcess *self, GPid pid, int pidfd, gboolean is_child)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) watch_error = NULL;
 
   g_return_if_fail (priv->pidfd < 0);
 
@@ -176,7 +180,12 @@ jobd_process_setup (JobdProcess *self, GPid pid, int pidfd, gboolean is_child)
   priv->is_child = is_child;
   if (!jobd_proc_start_ticks (pid, &priv->start_ticks, &error))
     g_debug ("start time of PID %d unknown: %s", (int) pid, error->message);
-  priv->exit_watch = g_unix_fd_add (pidfd, G_IO_IN, on_pidfd_readable, self);
+  priv->exit_watch = jobd_fd_watch_add (NULL, pidfd, G_IO_IN, on_pidfd_readable, self,
+                                        &watch_error);
+  /* Without a watch the exit would go unseen: the process would look alive
+   * for ever. Out of kernel memory is the only way here; say so loudly. */
+  if (priv->exit_watch == NULL)
+    g_critical ("PID %d: its exit will not be noticed: %s", (int) pid, watch_error->message);
 }
 
 GPid
@@ -338,7 +347,7 @@ jobd_process_finalize (GObject *object)
   JobdProcess *self = JOBD_PROCESS (object);
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
 
-  g_clear_handle_id (&priv->exit_watch, g_source_remove);
+  g_clear_pointer (&priv->exit_watch, jobd_fd_watch_remove);
   if (priv->pidfd >= 0)
     close (priv->pidfd);
   if (priv->out_fd >= 0)
