@@ -84,6 +84,9 @@ typedef struct {
   int go_read, go_write;      /* held: the go pipe, else -1 */
   int err_read, err_write;    /* held: the exec-error pipe, else -1 */
   int report[2];              /* not held: ChildStep and errno of a failure */
+  int stdout_fd, stderr_fd;   /* where the child finds spec's stdout/stderr */
+  int keep_below;             /* > 0: sharing jobd's descriptor table, whose
+                                 fds below this are all the child needs */
 } ChildArgs;
 
 /* Async-signal-safe from here: runs in the child. A child not held shares
@@ -162,6 +165,20 @@ child_wait_for_go (ChildArgs *args)
   close (args->go_read);
 }
 
+/* A child sharing jobd's descriptor table takes a table of its own, with
+ * only the descriptors below keep_below: closing the rest one by one at
+ * exec would cost time in proportion to jobd's open descriptors (three per
+ * running job), all of it with jobd's thread suspended. */
+static void
+child_unshare_fds (ChildArgs *args)
+{
+  if (args->keep_below <= 0)
+    return;
+  if (close_range ((unsigned int) args->keep_below, ~0U, CLOSE_RANGE_UNSHARE) < 0
+      && unshare (CLONE_FILES) < 0)   /* kernels before 5.9: a whole copy */
+    child_fail (args, CHILD_STEP_STDIO);
+}
+
 static int G_GNUC_NORETURN
 child_run (void *data)
 {
@@ -169,6 +186,9 @@ child_run (void *data)
   const JobdChildSpec *spec = args->spec;
   ChildStep step;
   sigset_t none;
+
+  /* First: until then, what the child does to descriptors, jobd sees. */
+  child_unshare_fds (args);
 
   /* jobd's ends: a held child must see EOF on the go pipe if jobd dies. */
   if (args->err_read >= 0)
@@ -198,9 +218,11 @@ child_run (void *data)
   if (setsid () < 0)
     child_fail (args, CHILD_STEP_SETSID);
   if (child_dup_or_null (-1, STDIN_FILENO) < 0 ||
-      child_dup_or_null (spec->stdout_fd, STDOUT_FILENO) < 0 ||
-      child_dup_or_null (spec->stderr_fd, STDERR_FILENO) < 0)
+      child_dup_or_null (args->stdout_fd, STDOUT_FILENO) < 0 ||
+      child_dup_or_null (args->stderr_fd, STDERR_FILENO) < 0)
     child_fail (args, CHILD_STEP_STDIO);
+  if (args->keep_below > 0)
+    close_range (STDERR_FILENO + 1, ~0U, 0);   /* the few left below keep_below */
 
   if (spec->set_creds && child_set_credentials (spec, &step) < 0)
     child_fail (args, step);
@@ -226,9 +248,73 @@ static pid_t
 clone_shared (ChildArgs *args, int *pidfd)
 {
   g_autofree char *stack = g_malloc (CHILD_STACK_SIZE);
+  int files = args->keep_below > 0 ? CLONE_FILES : 0;
 
   return clone (child_run, stack + CHILD_STACK_SIZE,
-                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, args, pidfd);
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | files | SIGCHLD, args, pidfd);
+}
+
+/* Two descriptor numbers kept low for the job's stdout and stderr during a
+ * spawn, so the child's own table (see child_unshare_fds) is a copy of a
+ * handful of entries whatever jobd holds. Between spawns they point at
+ * /dev/null, so jobd holds nothing of the last job through them. */
+static struct {
+  int null_fd;
+  int out, err;
+  gboolean ready;
+} slots = { -1, -1, -1, FALSE };
+
+static gboolean
+slots_ready (void)
+{
+  if (!slots.ready)
+    {
+      slots.null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      slots.out = slots.null_fd >= 0 ? fcntl (slots.null_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1) : -1;
+      slots.err = slots.out >= 0 ? fcntl (slots.null_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1) : -1;
+      slots.ready = slots.err >= 0;
+      if (!slots.ready)
+        g_warning ("Spawning without descriptor slots: %s", g_strerror (errno));
+    }
+  return slots.ready;
+}
+
+/* Point a slot at fd (or /dev/null), keeping its number. */
+static int
+slot_set (int slot, int fd)
+{
+  int r;
+
+  do
+    r = dup3 (fd >= 0 ? fd : slots.null_fd, slot, O_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+/* The child's stdout/stderr through the slots, if they can be set. */
+static void
+args_use_slots (ChildArgs *args)
+{
+  if (!slots_ready ())
+    return;
+  if (slot_set (slots.out, args->stdout_fd) < 0 || slot_set (slots.err, args->stderr_fd) < 0)
+    {
+      g_warning ("Spawning without descriptor slots: %s", g_strerror (errno));
+      return;
+    }
+  args->stdout_fd = args->stdout_fd >= 0 ? slots.out : -1;
+  args->stderr_fd = args->stderr_fd >= 0 ? slots.err : -1;
+  args->keep_below = MAX (slots.out, slots.err) + 1;
+}
+
+static void
+args_release_slots (ChildArgs *args)
+{
+  if (args->keep_below > 0)
+    {
+      slot_set (slots.out, -1);
+      slot_set (slots.err, -1);
+    }
 }
 
 /* A held child waits on the go pipe while jobd goes on: a copy. */
@@ -267,13 +353,15 @@ start_child (ChildArgs *args, gboolean shared, int *pidfd, GError **error)
 gboolean
 jobd_child_spawn (const JobdChildSpec *spec, GPid *pid, int *pidfd, GError **error)
 {
-  ChildArgs args = { spec, -1, -1, -1, -1, { 0, 0 } };
+  ChildArgs args = { spec, -1, -1, -1, -1, { 0, 0 }, spec->stdout_fd, spec->stderr_fd, 0 };
   pid_t child;
 
   g_return_val_if_fail (spec->argv != NULL && spec->argv[0] != NULL, FALSE);
 
   *pidfd = -1;
+  args_use_slots (&args);
   child = start_child (&args, TRUE, pidfd, error);
+  args_release_slots (&args);
   if (child < 0)
     return FALSE;
   if (args.report[0] != 0)
@@ -320,7 +408,8 @@ jobd_child_fork_held (const JobdChildSpec *spec,
       return FALSE;
     }
 
-  args = (ChildArgs) { spec, go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1], { 0, 0 } };
+  args = (ChildArgs) { spec, go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1], { 0, 0 },
+                       spec->stdout_fd, spec->stderr_fd, 0 };
   child = start_child (&args, FALSE, NULL, error);
   if (child < 0)
     {

@@ -25,6 +25,18 @@ class Transitions(JobdTestCase):
         # Start returns once the process runs: the state is already up.
         self.assertEqual(self.bus.get_all("t")["MainPID"], up["main-pid"])
 
+    def test_job_inherits_only_its_standard_streams(self):
+        # jobd holds descriptors for every job (FIFOs, pidfds, sockets): none
+        # of them may reach a new job, however many there are.
+        for i in range(5):
+            self.add_and_start("other%d" % i, "/bin/sleep", ["100"])
+        pid, _ = self.add_and_start("fds", "/bin/sleep", ["100"])
+        fds = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % pid))
+        self.assertEqual(fds, [0, 1, 2])
+        self.assertEqual(os.readlink("/proc/%d/fd/0" % pid), "/dev/null")
+        for fd in (1, 2):
+            self.assertIn("fds.", os.readlink("/proc/%d/fd/%d" % (pid, fd)))
+
     def test_exit_code_is_recorded(self):
         self.bus.add("e", "/bin/sh", ["-c", "exit 3"])
         mark = self.bus.mark()
