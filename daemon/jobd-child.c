@@ -426,10 +426,9 @@ jobd_child_fork_held (const JobdChildSpec *spec,
   return TRUE;
 }
 
-gboolean
-jobd_child_release (int go_fd, int err_fd, GError **error)
+void
+jobd_child_release (int go_fd)
 {
-  int report[2];
   ssize_t n;
   char go = 'g';
 
@@ -437,6 +436,13 @@ jobd_child_release (int go_fd, int err_fd, GError **error)
     n = write (go_fd, &go, 1);
   while (n < 0 && errno == EINTR);
   close (go_fd);
+}
+
+gboolean
+jobd_child_exec_outcome (int err_fd, GError **error)
+{
+  int report[2];
+  ssize_t n;
 
   /* EOF (0 bytes) means exec closed the pipe: the program runs. */
   do

@@ -58,11 +58,14 @@ gboolean jobd_child_fork_held (const JobdChildSpec *spec,
                                int *err_fd,
                                GError **error);
 
-/* Let a held child exec and wait for the outcome: TRUE once exec succeeded,
- * or SPAWN_FAILED naming the step and errno. Closes both fds. Blocks only
- * until the child execs or fails, which involves no waiting on anything
- * but the kernel. */
-gboolean jobd_child_release (int go_fd, int err_fd, GError **error);
+/* Let a held child go on to exec. Closes go_fd. Its outcome arrives on
+ * err_fd: watch it for G_IO_IN | G_IO_HUP, then read it with
+ * jobd_child_exec_outcome(). */
+void jobd_child_release (int go_fd);
+
+/* Once err_fd is readable: TRUE when exec succeeded (the pipe closed with
+ * it), else SPAWN_FAILED naming the step and errno. Closes err_fd. */
+gboolean jobd_child_exec_outcome (int err_fd, GError **error);
 
 /* Resolve settings to a spec: argv (PATH lookup, interpreter), env, cwd and
  * credentials for owner_uid or the settings' user/group. Checks that the

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -336,6 +337,8 @@ typedef struct {
   GPid pid;                 /* the held child; 0 once handed over */
   int pidfd, go_fd, err_fd, out_read, err_read;
   guint timeout_id;
+  char *cgroup;             /* the scope's, once it exists */
+  guint exec_watch;         /* released: waiting for the exec's outcome */
 } SpawnData;
 
 static void
@@ -350,6 +353,7 @@ static void
 spawn_data_free (SpawnData *data)
 {
   g_clear_handle_id (&data->timeout_id, g_source_remove);
+  g_clear_handle_id (&data->exec_watch, g_source_remove);
   /* A spawn that failed: the held child must not run outside a scope. */
   if (data->pid > 0)
     {
@@ -366,6 +370,7 @@ spawn_data_free (SpawnData *data)
   g_free (data->unit);
   g_clear_pointer (&data->parameters, g_variant_unref);
   g_free (data->job_path);
+  g_free (data->cgroup);
   g_free (data);
 }
 
@@ -399,27 +404,27 @@ spawn_fail (GTask *task, const char *format, ...)
   spawn_return (task, NULL, error);
 }
 
-/* The scope exists with the child in it: let the job's program run. */
-static void
-spawn_complete (GTask *task, char *cgroup)
+/* The held child has exec'd, or failed to. */
+static gboolean
+on_exec_outcome (int fd, GIOCondition condition, gpointer user_data)
 {
+  GTask *task = user_data;
   JobdSpawnerScope *self = g_task_get_source_object (task);
   SpawnData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(JobdScopeProcess) process = NULL;
 
-  if (!jobd_child_release (data->go_fd, data->err_fd, &error))
+  data->exec_watch = 0;
+  data->err_fd = -1;    /* closed by reading the outcome */
+  if (!jobd_child_exec_outcome (fd, &error))
     {
-      data->go_fd = data->err_fd = -1;   /* closed by the release */
-      g_free (cgroup);
       spawn_return (task, NULL, g_steal_pointer (&error));
-      return;
+      return G_SOURCE_REMOVE;
     }
-  data->go_fd = data->err_fd = -1;
 
   process = g_object_new (JOBD_TYPE_SCOPE_PROCESS, NULL);
   process->bus = g_object_ref (self->bus);
-  process->cgroup = cgroup;
+  process->cgroup = g_steal_pointer (&data->cgroup);
   jobd_process_setup (JOBD_PROCESS (process), data->pid, data->pidfd, TRUE);
   jobd_process_set_unit (JOBD_PROCESS (process), data->unit);
   jobd_process_set_output_fds (JOBD_PROCESS (process), data->out_read, data->err_read);
@@ -428,6 +433,23 @@ spawn_complete (GTask *task, char *cgroup)
   g_info ("job %s runs as PID %d in %s", data->job_name,
           (int) jobd_process_get_pid (JOBD_PROCESS (process)), data->unit);
   spawn_return (task, JOBD_PROCESS (g_steal_pointer (&process)), NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* The scope exists with the child in it: let the job's program run, and
+ * learn the outcome of its exec from the main loop (the child's exec takes
+ * time in proportion to what it inherited; jobd does not wait for it). */
+static void
+spawn_complete (GTask *task, char *cgroup)
+{
+  SpawnData *data = g_task_get_task_data (task);
+
+  data->cgroup = cgroup;
+  jobd_child_release (data->go_fd);
+  data->go_fd = -1;
+  data->exec_watch = g_unix_fd_add_full (G_PRIORITY_DEFAULT, data->err_fd,
+                                         G_IO_IN | G_IO_HUP | G_IO_ERR, on_exec_outcome,
+                                         g_object_ref (task), g_object_unref);
 }
 
 static void

@@ -5,7 +5,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, job_path, pid_alive, main  # noqa: E402
+from jobdtest import JobdTestCase, job_path, pid_alive, wait_until, main  # noqa: E402
 
 
 class Transitions(JobdTestCase):
@@ -31,8 +31,18 @@ class Transitions(JobdTestCase):
         for i in range(5):
             self.add_and_start("other%d" % i, "/bin/sleep", ["100"])
         pid, _ = self.add_and_start("fds", "/bin/sleep", ["100"])
-        fds = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % pid))
-        self.assertEqual(fds, [0, 1, 2])
+        # "up" comes at the exec, while the dynamic loader may still hold a
+        # library open: wait for the program to settle. An inherited
+        # descriptor would stay for good.
+        seen = []
+
+        def only_standard_streams():
+            seen[:] = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % pid))
+            return seen == [0, 1, 2]
+        try:
+            wait_until(only_standard_streams, "the job to hold only fds 0, 1, 2")
+        except AssertionError:
+            self.fail("the job holds fds %s, not only 0, 1, 2" % seen)
         self.assertEqual(os.readlink("/proc/%d/fd/0" % pid), "/dev/null")
         for fd in (1, 2):
             self.assertIn("fds.", os.readlink("/proc/%d/fd/%d" % (pid, fd)))
