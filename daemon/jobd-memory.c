@@ -144,11 +144,32 @@ gboolean
 jobd_memory_process_rss (GPid pid, guint64 *bytes, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/statm", (int) pid);
-  g_autofree char *contents = NULL;
+  char contents[128];
   g_auto(GStrv) fields = NULL;
+  ssize_t n = -1;
+  int fd, saved_errno;
 
-  if (!g_file_get_contents (path, &contents, NULL, error))
-    return FALSE;
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      do
+        n = read (fd, contents, sizeof contents - 1);
+      while (n < 0 && errno == EINTR);
+    }
+  saved_errno = errno;
+  if (fd >= 0)
+    close (fd);
+  if (n < 0)
+    {
+      /* A process on its way out answers ESRCH rather than ENOENT: to the
+       * caller both mean it is gone. */
+      g_set_error (error, G_FILE_ERROR,
+                   saved_errno == ESRCH ? G_FILE_ERROR_NOENT
+                                        : g_file_error_from_errno (saved_errno),
+                   "cannot read %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  contents[n] = '\0';
   fields = g_strsplit (contents, " ", 3);
   if (g_strv_length (fields) < 2)
     {
