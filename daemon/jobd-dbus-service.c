@@ -321,13 +321,13 @@ method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, gu
   g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&runtime, 1));
 }
 
-static GVariant *
-list_row (JobdJob *job, JobdMemorySnapshot **snapshot)
+/* Fills row; the path is allocated into paths, which owns it. */
+static void
+list_row (JobdJob *job, JobdMemorySnapshot **snapshot, GPtrArray *paths, JobdListRow *row)
 {
-  g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+  char *path = jobd_dbus_job_path (jobd_job_get_name (job));
   guint64 memory = 0;
   const char *source;
-  GVariant *fields[7];
 
   if (jobd_job_get_process (job) != NULL)
     {
@@ -336,14 +336,16 @@ list_row (JobdJob *job, JobdMemorySnapshot **snapshot)
         *snapshot = jobd_memory_snapshot_new (NULL);
       jobd_job_get_memory (job, *snapshot, &memory, &source, NULL);
     }
-  fields[0] = g_variant_new_string (jobd_job_get_name (job));
-  fields[1] = g_variant_new_string (jobd_state_to_string (jobd_job_get_state (job)));
-  fields[2] = g_variant_new_uint32 ((guint32) jobd_job_get_pid (job));
-  fields[3] = g_variant_new_uint64 (memory);
-  fields[4] = g_variant_new_uint64 ((guint64) jobd_job_get_started_at (job));
-  fields[5] = g_variant_new_uint32 (jobd_job_get_restarts (job));
-  fields[6] = g_variant_new_object_path (path);
-  return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
+  g_ptr_array_add (paths, path);
+  *row = (JobdListRow) {
+    .name = jobd_job_get_name (job),
+    .state = jobd_state_to_string (jobd_job_get_state (job)),
+    .pid = (guint32) jobd_job_get_pid (job),
+    .memory = memory,
+    .started_at = (guint64) jobd_job_get_started_at (job),
+    .restarts = jobd_job_get_restarts (job),
+    .path = path,
+  };
 }
 
 static void
@@ -351,12 +353,15 @@ method_list (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid
 {
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
   g_autoptr(JobdMemorySnapshot) snapshot = NULL;
-  g_autofree GVariant **rows = g_new (GVariant *, jobs->len);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_full (jobs->len, g_free);
+  g_autofree JobdListRow *rows = g_new (JobdListRow, jobs->len + 1);
   GVariant *list;
 
+  /* Serialized in one piece, like StatusAll: a GVariant per field of every
+   * job cost more than the rest of the call. */
   for (guint i = 0; i < jobs->len; i++)
-    rows[i] = list_row (jobs->pdata[i], &snapshot);
-  list = g_variant_new_array (G_VARIANT_TYPE ("(ssuttuo)"), rows, jobs->len);
+    list_row (jobs->pdata[i], &snapshot, paths, &rows[i]);
+  list = jobd_variant_new_list_rows (rows, jobs->len);
   g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&list, 1));
 }
 

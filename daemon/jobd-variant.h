@@ -18,4 +18,18 @@ GVariant *jobd_variant_new_string_dict (const char * const *keys,
                                         const char * const *values,
                                         gsize n);
 
+/* One row of List: (ssuttuo). */
+typedef struct {
+  const char *name;
+  const char *state;
+  guint32 pid;
+  guint64 memory;
+  guint64 started_at;
+  guint32 restarts;
+  const char *path;         /* a valid object path */
+} JobdListRow;
+
+/* An a(ssuttuo) of n rows, floating; strings as above. */
+GVariant *jobd_variant_new_list_rows (const JobdListRow *rows, gsize n);
+
 G_END_DECLS
