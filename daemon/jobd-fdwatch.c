@@ -50,8 +50,6 @@ epoll_events (GIOCondition events)
     e |= EPOLLIN;
   if (events & G_IO_OUT)
     e |= EPOLLOUT;
-  if (events & G_IO_PRI)
-    e |= EPOLLPRI;
   return e;
 }
 
@@ -64,8 +62,6 @@ io_condition (guint32 e)
     c |= G_IO_IN;
   if (e & EPOLLOUT)
     c |= G_IO_OUT;
-  if (e & EPOLLPRI)
-    c |= G_IO_PRI;
   if (e & EPOLLHUP)
     c |= G_IO_HUP;
   if (e & EPOLLERR)

@@ -15,6 +15,28 @@ struct _JobdMemorySnapshot {
   GHashTable *rss_by_session;   /* GINT_TO_POINTER(sid) → guint64* bytes */
 };
 
+/* Reads a small /proc file (path relative to dir_fd, or absolute) into buf,
+ * NUL-terminated: its length, or -1 with errno set. */
+static ssize_t
+read_proc_file (int dir_fd, const char *path, char *buf, gsize size)
+{
+  ssize_t n;
+  int fd, saved_errno;
+
+  fd = openat (dir_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  do
+    n = read (fd, buf, size - 1);
+  while (n < 0 && errno == EINTR);
+  saved_errno = errno;
+  close (fd);
+  errno = saved_errno;
+  if (n >= 0)
+    buf[n] = '\0';
+  return n;
+}
+
 /* Session ID (field 6) and RSS pages (field 24) from /proc/PID/stat. */
 static gboolean
 read_stat_fields (int proc_fd, const char *pid_name, GPid *sid, guint64 *rss_pages)
@@ -22,18 +44,11 @@ read_stat_fields (int proc_fd, const char *pid_name, GPid *sid, guint64 *rss_pag
   char path[64];
   char buf[1024];
   const char *p;
-  ssize_t n;
-  int fd, field;
+  int field;
 
   g_snprintf (path, sizeof path, "%s/stat", pid_name);
-  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (read_proc_file (proc_fd, path, buf, sizeof buf) <= 0)
     return FALSE;
-  n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return FALSE;
-  buf[n] = '\0';
 
   /* The command name may contain spaces: count fields after the last ')'.
    * After it comes field 3 (state). */
@@ -146,21 +161,11 @@ jobd_memory_process_rss (GPid pid, guint64 *bytes, GError **error)
   g_autofree char *path = g_strdup_printf ("/proc/%d/statm", (int) pid);
   char contents[128];
   g_auto(GStrv) fields = NULL;
-  ssize_t n = -1;
-  int fd, saved_errno;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
+  if (read_proc_file (AT_FDCWD, path, contents, sizeof contents) < 0)
     {
-      do
-        n = read (fd, contents, sizeof contents - 1);
-      while (n < 0 && errno == EINTR);
-    }
-  saved_errno = errno;
-  if (fd >= 0)
-    close (fd);
-  if (n < 0)
-    {
+      int saved_errno = errno;
+
       /* A process on its way out answers ESRCH rather than ENOENT: to the
        * caller both mean it is gone. */
       g_set_error (error, G_FILE_ERROR,
@@ -169,7 +174,6 @@ jobd_memory_process_rss (GPid pid, guint64 *bytes, GError **error)
                    "cannot read %s: %s", path, g_strerror (saved_errno));
       return FALSE;
     }
-  contents[n] = '\0';
   fields = g_strsplit (contents, " ", 3);
   if (g_strv_length (fields) < 2)
     {

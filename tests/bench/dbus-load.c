@@ -14,6 +14,7 @@
 #include <gio/gio.h>
 #include <stdio.h>
 
+#include "bench-dbus.h"
 #include "bench-stats.h"
 
 #define MANAGER_PATH "/org/jobd1"
@@ -78,14 +79,9 @@ main (int argc, char **argv)
                   "--name for status, 0..600 --seconds\n");
       return 2;
     }
-  conn = g_dbus_connection_new_for_address_sync (address,
-                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                                 NULL, NULL, &error);
+  conn = bench_dbus_connect ("dbus-load", address);
   if (conn == NULL)
-    {
-      g_printerr ("dbus-load: cannot connect to %s: %s\n", address, error->message);
-      return 1;
-    }
+    return 1;
 
   bench_stats_init (&stats);
   t0 = bench_now_ns ();

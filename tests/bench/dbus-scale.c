@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 #include <stdio.h>
 
+#include "bench-dbus.h"
 #include "bench-stats.h"
 
 #define MANAGER_PATH "/org/jobd1"
@@ -237,14 +238,9 @@ main (int argc, char **argv)
       g_printerr ("dbus-scale: need --address and one of --add N / --remove N\n");
       return 2;
     }
-  conn = g_dbus_connection_new_for_address_sync (address,
-                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                                 NULL, NULL, &error);
+  conn = bench_dbus_connect ("dbus-scale", address);
   if (conn == NULL)
-    {
-      g_printerr ("dbus-scale: cannot connect to %s: %s\n", address, error->message);
-      return 1;
-    }
+    return 1;
 
   scale.conn = conn;
   scale.loop = g_main_loop_new (NULL, FALSE);

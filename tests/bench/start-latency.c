@@ -26,6 +26,7 @@
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
 
+#include "bench-dbus.h"
 #include "bench-stats.h"
 
 #define MANAGER_PATH "/org/jobd1"
@@ -241,14 +242,9 @@ main (int argc, char **argv)
                            : g_strdup_printf ("%s\n", expect ? expect : "hi");
   if (address != NULL)
     {
-      conn = g_dbus_connection_new_for_address_sync (address,
-                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                                                     NULL, NULL, &error);
+      conn = bench_dbus_connect ("start-latency", address);
       if (conn == NULL)
-        {
-          g_printerr ("start-latency: cannot connect to %s: %s\n", address, error->message);
-          return 1;
-        }
+        return 1;
     }
 
   bench_stats_init (&stats);
