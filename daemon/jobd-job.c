@@ -813,13 +813,36 @@ jobd_job_get_memory (JobdJob *self,
 
 /* ---- surviving a jobd restart ---- */
 
+/* No process: what still has to survive a jobd restart is the restart
+ * counter and a start limit hit (failed stays failed in this boot). */
+static JsonObject *
+save_idle_record (JobdJob *self)
+{
+  JsonObject *record;
+
+  if (self->restarts == 0 && self->last_restart_reason == NULL &&
+      self->state != JOBD_STATE_FAILED)
+    return NULL;
+  record = json_object_new ();
+  json_object_set_int_member (record, "restarts", self->restarts);
+  if (self->last_restart_reason != NULL)
+    json_object_set_string_member (record, "last-restart-reason", self->last_restart_reason);
+  if (self->state == JOBD_STATE_FAILED)
+    {
+      json_object_set_boolean_member (record, "failed", TRUE);
+      if (self->last_error != NULL)
+        json_object_set_string_member (record, "last-error", self->last_error);
+    }
+  return record;
+}
+
 JsonObject *
 jobd_job_save_record (JobdJob *self)
 {
   JsonObject *record;
 
   if (self->process == NULL)
-    return NULL;
+    return save_idle_record (self);
   record = json_object_new ();
   jobd_process_save_record (self->process, record);
   json_object_set_int_member (record, "started-at", self->started_at);
@@ -835,6 +858,18 @@ jobd_job_restore_counters (JobdJob *self, JsonObject *record)
   self->restarts = (guint) json_object_get_int_member_with_default (record, "restarts", 0);
   set_string (&self->last_restart_reason,
               json_object_get_string_member_with_default (record, "last-restart-reason", NULL));
+}
+
+void
+jobd_job_restore_failed (JobdJob *self, JsonObject *record)
+{
+  const char *error = json_object_get_string_member_with_default (record, "last-error", NULL);
+
+  g_return_if_fail (self->process == NULL);
+  jobd_job_restore_counters (self, record);
+  set_string (&self->last_error, error);
+  self->wanted_up = json_object_get_boolean_member_with_default (record, "wanted-up", FALSE);
+  set_state (self, JOBD_STATE_FAILED, details_new ("restore", error));
 }
 
 void

@@ -113,6 +113,9 @@ void jobd_job_adopt (JobdJob *job, JobdProcess *process, JsonObject *record);
 JsonObject *jobd_job_save_record (JobdJob *job);
 /* Restore counters from a record whose process is gone. */
 void jobd_job_restore_counters (JobdJob *job, JsonObject *record);
+/* The record says the job was failed (start limit, spawn error) in this
+ * boot: it is failed again, with its counters and error, and not started. */
+void jobd_job_restore_failed (JobdJob *job, JsonObject *record);
 
 gboolean jobd_job_get_memory (JobdJob *job,
                               JobdMemorySnapshot *snapshot,

@@ -40,6 +40,7 @@ typedef struct {
   int exit_status;
   gboolean shutting_down;
   int lock_fd;
+  int state_lock_fd;
   GError *startup_error;
   gboolean ready;
   guint status_idle;     /* STATUS= update pending for the end of this turn */
@@ -111,6 +112,29 @@ setup_config (JobdConfig *config, GError **error)
       config->backend = g_strdup (opts.backend);
     }
   return jobd_config_ensure_dirs (config, error);
+}
+
+/* One writer per state directory: a second jobd, or an --import-legacy,
+ * on the same registry would replace files the other is appending to, and
+ * acknowledged changes would be lost. The lock is on the directory itself,
+ * so it holds whatever runtime directory each one was given, and works on a
+ * read-only state directory too. */
+static gboolean
+take_state_lock (Daemon *daemon, GError **error)
+{
+  const char *dir = daemon->config->state_dir;
+
+  daemon->state_lock_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (daemon->state_lock_fd < 0 || flock (daemon->state_lock_fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   saved == EWOULDBLOCK ? "another jobd (or an import) is using state directory %s"
+                                        : "cannot lock %s: %s",
+                   dir, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* One jobd per runtime directory: a second one would fight over the socket
@@ -384,7 +408,9 @@ run (Daemon *daemon, GError **error)
 {
   g_autoptr(JobdSpawner) spawner = NULL;
 
-  if (!setup_config (daemon->config, error) || !take_instance_lock (daemon, error))
+  /* An import only writes the state directory: it needs that lock only. */
+  if (!setup_config (daemon->config, error) || !take_state_lock (daemon, error) ||
+      (opts.import_legacy == NULL && !take_instance_lock (daemon, error)))
     return FALSE;
   raise_fd_limit ();
   jobd_server_log_set_log_dir (daemon->config->log_dir);
@@ -401,7 +427,7 @@ run (Daemon *daemon, GError **error)
     return FALSE;
   if (opts.import_legacy != NULL)
     {
-      /* The instance lock is held: no jobd runs on these folders meanwhile. */
+      /* The state lock is held: no jobd writes this registry meanwhile. */
       daemon->exit_status = jobd_legacy_import_main (daemon->config, daemon->manager,
                                                      opts.import_legacy, opts.force);
       return TRUE;
@@ -434,7 +460,7 @@ main (int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  Daemon daemon = { .lock_fd = -1, .exit_status = EXIT_SUCCESS };
+  Daemon daemon = { .lock_fd = -1, .state_lock_fd = -1, .exit_status = EXIT_SUCCESS };
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -482,6 +508,8 @@ main (int argc, char **argv)
   jobd_server_log_shutdown ();
   if (daemon.lock_fd >= 0)
     close (daemon.lock_fd);
+  if (daemon.state_lock_fd >= 0)
+    close (daemon.state_lock_fd);
   g_free (opts.config_file);
   g_free (opts.state_dir);
   g_free (opts.runtime_dir);

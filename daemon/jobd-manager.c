@@ -22,6 +22,8 @@ struct _JobdManager {
   GHashTable *dirty;           /* names of jobs whose state awaits the journal */
   GPtrArray *sorted;           /* jobs by name (refs), NULL after an add/remove */
   guint save_idle;
+  guint retry_timer;           /* runtime records that could not be written */
+  guint retry_delay_s;
 };
 
 G_DEFINE_FINAL_TYPE (JobdManager, jobd_manager, G_TYPE_OBJECT)
@@ -85,10 +87,33 @@ stored_job_from (JobdManager *self, JobdJob *job)
 {
   JobdStoredJob *stored = g_new0 (JobdStoredJob, 1);
 
+  JsonObject *unrestored = g_hash_table_lookup (self->records, jobd_job_get_name (job));
+
   stored->name = g_strdup (jobd_job_get_name (job));
   stored->settings = jobd_settings_copy (jobd_job_get_settings (job));
   stored->owner_uid = jobd_job_get_owner_uid (job);
   stored->wanted_up = jobd_job_get_wanted_up (job);
+  if (unrestored != NULL)
+    {
+      /* Not taken back yet (restore under way, or an import that never
+       * restores): the record read at load is still the truth about the
+       * job's process; dropping it would orphan a running job. */
+      JsonObjectIter iter;
+      const char *key;
+      JsonNode *value;
+
+      stored->wanted_up = json_object_get_boolean_member_with_default (unrestored, "wanted-up", FALSE);
+      json_object_iter_init (&iter, unrestored);
+      while (json_object_iter_next (&iter, &key, &value))
+        {
+          if (g_str_equal (key, "wanted-up"))
+            continue;
+          if (stored->runtime == NULL)
+            stored->runtime = json_object_new ();
+          json_object_set_member (stored->runtime, key, json_node_copy (value));
+        }
+      return stored;
+    }
   stored->runtime = jobd_job_save_record (job);
   if (stored->runtime != NULL)
     {
@@ -100,17 +125,43 @@ stored_job_from (JobdManager *self, JobdJob *job)
   return stored;
 }
 
+static gboolean on_save_idle (gpointer user_data);
+
+/* The reason a change could not be made, for the caller. */
+static gboolean
+persist_error (GError **error, GError *local)
+{
+  g_warning ("change refused: %s", local->message);
+  if (local->domain == JOBD_ERROR)
+    g_propagate_error (error, local);
+  else
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                   "cannot save the job registry, nothing changed: %s", local->message);
+      g_error_free (local);
+    }
+  return FALSE;
+}
+
 gboolean
 jobd_manager_save (JobdManager *self, GError **error)
 {
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
   g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
 
+  /* Runtime records still waiting for the journal go there first: the
+   * previous generation plus the journals must describe the same jobs as
+   * the new snapshot, in case the new one is ever unreadable. */
+  if (g_hash_table_size (self->dirty) > 0 && !self->loading && !self->frozen)
+    on_save_idle (self);
   g_clear_handle_id (&self->save_idle, g_source_remove);
-  g_hash_table_remove_all (self->dirty);
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
-  return jobd_store_save (self->store, stored, error);
+  if (!jobd_store_save (self->store, stored, error))
+    return FALSE;
+  g_hash_table_remove_all (self->dirty);
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
+  return TRUE;
 }
 
 static void
@@ -135,40 +186,64 @@ compact_if_due (JobdManager *self)
 
 /* Record jobs' current state (one journal write for all); sync: durable
  * before returning, for changes a caller is about to be told are done. */
-static void
-persist_jobs (JobdManager *self, GPtrArray *jobs, gboolean sync)
+static gboolean
+persist_jobs (JobdManager *self, GPtrArray *jobs, gboolean sync, GError **error)
 {
   g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
-  g_autoptr(GError) error = NULL;
 
   if (self->loading || self->frozen)
-    return;
+    return TRUE;
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
-  if (!jobd_store_put (self->store, stored, sync, &error))
-    g_warning ("cannot save the job registry: %s", error->message);
+  if (!jobd_store_put (self->store, stored, sync, error))
+    return FALSE;
   compact_if_due (self);
+  return TRUE;
 }
 
-static void
-persist_job (JobdManager *self, JobdJob *job)
+/* A registry change (add, update) as it will be once made: written and
+ * synced first, so that what a caller is told is done is on disk, and what
+ * could not be written is not done at all. */
+static gboolean
+persist_entry (JobdManager *self, JobdStoredJob *entry, GError **error)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) stored = g_ptr_array_new ();
+  g_autoptr(GError) local = NULL;
 
-  g_ptr_array_add (jobs, job);
-  persist_jobs (self, jobs, TRUE);
+  if (self->loading)
+    return TRUE;
+  if (self->frozen)
+    return persist_error (error, g_error_new (JOBD_ERROR, JOBD_ERROR_BUSY, "jobd is shutting down"));
+  g_ptr_array_add (stored, entry);
+  if (!jobd_store_put (self->store, stored, TRUE, &local))
+    return persist_error (error, g_steal_pointer (&local));
+  compact_if_due (self);
+  return TRUE;
 }
 
-static void
-persist_removal (JobdManager *self, const char *name)
+static gboolean
+persist_removal (JobdManager *self, const char *name, GError **error)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) local = NULL;
 
-  if (self->loading || self->frozen)
-    return;
-  if (!jobd_store_remove (self->store, name, &error))
-    g_warning ("cannot save the job registry: %s", error->message);
+  if (self->loading)
+    return TRUE;
+  if (self->frozen)
+    return persist_error (error, g_error_new (JOBD_ERROR, JOBD_ERROR_BUSY, "jobd is shutting down"));
+  if (!jobd_store_remove (self->store, name, &local))
+    return persist_error (error, g_steal_pointer (&local));
   compact_if_due (self);
+  return TRUE;
+}
+
+static gboolean
+on_retry_timer (gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  self->retry_timer = 0;
+  on_save_idle (self);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -176,6 +251,7 @@ on_save_idle (gpointer user_data)
 {
   JobdManager *self = user_data;
   g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
   GHashTableIter iter;
   gpointer name;
 
@@ -190,7 +266,20 @@ on_save_idle (gpointer user_data)
   /* Runtime records (PIDs, states) change with every start and exit: no
    * fsync on the main loop for them. They survive jobd being killed; after
    * a power loss the processes they describe are gone anyway. */
-  persist_jobs (self, jobs, FALSE);
+  if (!persist_jobs (self, jobs, FALSE, &error))
+    {
+      /* Keep them dirty and try again, less and less often, until the
+       * disk takes them: a runtime record is how the next jobd finds the
+       * job's process. */
+      self->retry_delay_s = CLAMP (self->retry_delay_s * 2, 1, 60);
+      g_warning ("cannot record the state of %u jobs (trying again in %u s): %s",
+                 jobs->len, self->retry_delay_s, error->message);
+      if (self->retry_timer == 0)
+        self->retry_timer = g_timeout_add_seconds (self->retry_delay_s, on_retry_timer, self);
+      return G_SOURCE_REMOVE;
+    }
+  self->retry_delay_s = 0;
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
   g_hash_table_remove_all (self->dirty);
   return G_SOURCE_REMOVE;
 }
@@ -358,8 +447,16 @@ restore_without_process (RestoreData *data, gboolean had_process)
                                   current_boot_id ()) == 0;
   gboolean stopped_by_jobd = json_object_get_boolean_member_with_default (record, "stopped-by-jobd", FALSE);
 
+  g_hash_table_remove (self->records, jobd_job_get_name (data->job));
   jobd_job_restore_counters (data->job, record);
-  if (!wanted)
+  if (same_boot && json_object_get_boolean_member_with_default (record, "failed", FALSE))
+    {
+      /* It hit its start limit (or could not start) in this boot: a jobd
+       * restart is not a reason to try again. */
+      jobd_job_restore_failed (data->job, record);
+      fan_out_step_done (data->task);
+    }
+  else if (!wanted)
     fan_out_step_done (data->task);
   else if (had_process && same_boot && !stopped_by_jobd)
     {
@@ -388,6 +485,7 @@ on_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_message ("job %s: still running as PID %d, taken back", jobd_job_get_name (data->job),
                  (int) jobd_process_get_pid (process));
+      g_hash_table_remove (data->manager->records, jobd_job_get_name (data->job));
       jobd_job_adopt (data->job, process, data->record);
       fan_out_step_done (data->task);
     }
@@ -443,7 +541,8 @@ jobd_manager_restore_async (JobdManager *self,
           restore_data_free (data);
         }
     }
-  g_hash_table_remove_all (self->records);
+  /* Each record is dropped once its job is settled: until then it is what
+   * a save writes for the job. */
   fan_out_step_done (task);
 }
 
@@ -497,6 +596,7 @@ jobd_manager_add_job (JobdManager *self,
                       GError **error)
 {
   g_autoptr(JobdSettings) owned = settings;
+  g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job;
 
   if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error))
@@ -506,9 +606,14 @@ jobd_manager_add_job (JobdManager *self,
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_JOB_EXISTS, "job '%s' already exists", name);
       return NULL;
     }
+  entry = g_new0 (JobdStoredJob, 1);
+  entry->name = g_strdup (name);
+  entry->settings = jobd_settings_copy (owned);
+  entry->owner_uid = owner_uid;
+  if (!persist_entry (self, entry, error))
+    return NULL;
   job = insert_job (self, name, g_steal_pointer (&owned), owner_uid);
   g_message ("job %s added", name);
-  persist_job (self, job);
   return job;
 }
 
@@ -527,12 +632,14 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
                    jobd_state_to_string (jobd_job_get_state (job)));
       return FALSE;
     }
+  if (!persist_removal (self, name, error))
+    return FALSE;
   g_hash_table_remove (self->jobs, name);
+  g_hash_table_remove (self->records, name);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
   g_message ("job %s removed", name);
   g_hash_table_remove (self->dirty, name);
-  persist_removal (self, name);
   g_object_run_dispose (G_OBJECT (job));
   return TRUE;
 }
@@ -544,13 +651,18 @@ jobd_manager_update_job (JobdManager *self,
                          GError **error)
 {
   g_autoptr(JobdSettings) owned = settings;
+  g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
   if (job == NULL || !jobd_settings_validate (owned, error))
     return FALSE;
+  entry = stored_job_from (self, job);
+  jobd_settings_free (entry->settings);
+  entry->settings = jobd_settings_copy (owned);
+  if (!persist_entry (self, entry, error))
+    return FALSE;
   jobd_job_set_settings (job, g_steal_pointer (&owned));
   g_message ("job %s updated", name);
-  persist_job (self, job);
   return TRUE;
 }
 
@@ -776,6 +888,7 @@ jobd_manager_dispose (GObject *object)
   JobdManager *self = JOBD_MANAGER (object);
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
+  g_clear_handle_id (&self->retry_timer, g_source_remove);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   if (self->jobs != NULL)
     {

@@ -12,7 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -20,7 +23,9 @@
 #include "jobd-error.h"
 
 #define STORE_FILE "jobs.json"
+#define PREV_FILE "jobs.json.prev"
 #define JOURNAL_FILE "jobs.journal"
+#define PREV_JOURNAL_FILE "jobs.journal.prev"
 /* Fold the journal in once it is this much bigger than the snapshot. */
 #define JOURNAL_SLACK (256 * 1024)
 #define STORE_VERSION 1
@@ -29,8 +34,12 @@
 struct _JobdStore {
   char *state_dir;
   char *path;
+  char *prev_path;
   char *journal_path;
+  char *prev_journal_path;
   int journal_fd;          /* open for appending, -1 until the first change */
+  off_t journal_length;    /* the file's length after the last whole change */
+  gboolean journal_torn;   /* a failed append could not be cut back */
   gsize journal_bytes;
   gsize snapshot_bytes;
   gboolean journal_replayed;
@@ -54,7 +63,9 @@ jobd_store_new (const char *state_dir)
 
   store->state_dir = g_strdup (state_dir);
   store->path = g_build_filename (state_dir, STORE_FILE, NULL);
+  store->prev_path = g_build_filename (state_dir, PREV_FILE, NULL);
   store->journal_path = g_build_filename (state_dir, JOURNAL_FILE, NULL);
+  store->prev_journal_path = g_build_filename (state_dir, PREV_JOURNAL_FILE, NULL);
   store->journal_fd = -1;
   return store;
 }
@@ -68,7 +79,9 @@ jobd_store_free (JobdStore *store)
     close (store->journal_fd);
   g_free (store->state_dir);
   g_free (store->path);
+  g_free (store->prev_path);
   g_free (store->journal_path);
+  g_free (store->prev_journal_path);
   g_free (store);
 }
 
@@ -151,8 +164,51 @@ sync_dir (const char *dir, GError **error)
   return TRUE;
 }
 
+/* json-glib writes a NaN or an infinity as "nan.0"/"inf.0", which no JSON
+ * parser (json-glib included) reads back: refuse such a value instead of
+ * writing a registry jobd cannot load. */
+static gboolean
+check_writable (JsonNode *node, const char *job_name, GError **error)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, NULL, &member))
+          if (!check_writable (member, job_name, error))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!check_writable (json_array_get_element (array, i), job_name, error))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_DOUBLE && !isfinite (json_node_get_double (node)))
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "job '%s': %g cannot be stored (JSON has no NaN or infinity)",
+                       job_name, json_node_get_double (node));
+          return FALSE;
+        }
+      return TRUE;
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
 static JsonNode *
-stored_job_to_json (JobdStoredJob *job)
+stored_job_to_json (JobdStoredJob *job, GError **error)
 {
   JsonObject *entry = json_object_new ();
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
@@ -163,65 +219,160 @@ stored_job_to_json (JobdStoredJob *job)
   if (job->runtime != NULL)
     json_object_set_object_member (entry, "runtime", json_object_ref (job->runtime));
   json_node_take_object (node, entry);
+  if (!check_writable (node, job->name, error))
+    {
+      json_node_unref (node);
+      return NULL;
+    }
   return node;
 }
 
 static char *
-jobs_to_data (GPtrArray *jobs, gsize *len)
+jobs_to_data (GPtrArray *jobs, gsize *len, GError **error)
 {
   g_autoptr(JsonObject) root = json_object_new ();
   g_autoptr(JsonNode) root_node = json_node_new (JSON_NODE_OBJECT);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   JsonObject *by_name = json_object_new ();
 
+  json_object_set_int_member (root, "version", STORE_VERSION);
+  json_object_set_object_member (root, "jobs", by_name);
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdStoredJob *job = g_ptr_array_index (jobs, i);
-      json_object_set_member (by_name, job->name, stored_job_to_json (job));
+      JsonNode *entry = stored_job_to_json (job, error);
+
+      if (entry == NULL)
+        return NULL;
+      json_object_set_member (by_name, job->name, entry);
     }
-  json_object_set_int_member (root, "version", STORE_VERSION);
-  json_object_set_object_member (root, "jobs", by_name);
   json_node_set_object (root_node, root);
   json_generator_set_root (generator, root_node);
   json_generator_set_pretty (generator, TRUE);
   return json_generator_to_data (generator, len);
 }
 
-gboolean
-jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
-{
-  g_autofree char *data = NULL;
-  g_autofree char *tmp = NULL;
-  gsize len;
+static gboolean
+read_entries (JsonObject *by_name, GPtrArray *jobs, GPtrArray *warnings);
+static JsonObject *
+parse_root (JsonParser *parser, const char *data, gsize len, char **problem);
 
-  g_return_val_if_fail (store != NULL && jobs != NULL, FALSE);
-  data = jobs_to_data (jobs, &len);
-  if (g_mkdir_with_parents (store->state_dir, 0700) < 0)
-    return set_error_errno (error, errno, "cannot create", store->state_dir);
-  tmp = write_temp_file (store, data, len, error);
-  if (tmp == NULL)
+/* Read a written snapshot back as the next jobd will, before it replaces
+ * anything: a registry jobd cannot load is never put in place. */
+static gboolean
+verify_snapshot (const char *path, guint expected, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *data = NULL;
+  g_autofree char *problem = NULL;
+  JsonObject *by_name;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, error))
     return FALSE;
-  if (g_rename (tmp, store->path) < 0)
+  by_name = parse_root (parser, data, len, &problem);
+  if (by_name == NULL || read_entries (by_name, jobs, warnings) || jobs->len != expected)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                   "the registry written to %s does not read back: %s", path,
+                   problem != NULL ? problem
+                   : warnings->len > 0 ? (const char *) warnings->pdata[0] : "jobs missing");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Replace target with a hard link to source (both in the state folder). */
+static gboolean
+link_over (const char *source, const char *target, GError **error)
+{
+  g_autofree char *tmp = g_strconcat (target, ".tmp", NULL);
+
+  g_unlink (tmp);
+  if (link (source, tmp) < 0)
+    return set_error_errno (error, errno, "cannot link", tmp);
+  if (g_rename (tmp, target) < 0)
     {
       int saved_errno = errno;
       g_unlink (tmp);
-      return set_error_errno (error, saved_errno, "cannot replace", store->path);
+      return set_error_errno (error, saved_errno, "cannot replace", target);
     }
-  if (!sync_dir (store->state_dir, error))
-    return FALSE;
-  store->snapshot_bytes = len;
-  /* The snapshot holds everything now. A crash before the unlink replays
-   * the old journal over it, which changes nothing: puts carry whole
-   * entries and removes are idempotent. */
+  /* A rename between two links of one file does nothing, tmp included. */
+  g_unlink (tmp);
+  return TRUE;
+}
+
+/* The journal's changes are in the new snapshot (and in jobs.json.prev plus
+ * this file): the next change starts a new jobs.journal. */
+static gboolean
+retire_journal (JobdStore *store, GError **error)
+{
   if (store->journal_fd >= 0)
     {
       close (store->journal_fd);
       store->journal_fd = -1;
     }
   store->journal_bytes = 0;
-  if (g_unlink (store->journal_path) < 0 && errno != ENOENT)
-    return set_error_errno (error, errno, "cannot remove", store->journal_path);
+  store->journal_length = 0;
+  store->journal_torn = FALSE;
+  if (g_rename (store->journal_path, store->prev_journal_path) < 0 && errno != ENOENT)
+    return set_error_errno (error, errno, "cannot move", store->journal_path);
+  return TRUE;
+}
+
+/* Two generations: jobs.json.prev is the snapshot before jobs.json, and
+ * jobs.journal.prev the changes between them, so when jobs.json cannot be
+ * read, jobs.json.prev + jobs.journal.prev + jobs.journal is the registry.
+ * Replaying changes over a snapshot that already holds them changes
+ * nothing (puts carry whole entries, removes are idempotent), which makes
+ * every moment of this sequence loadable:
+ *   jobs.json → jobs.json.prev (a link), jobs.journal → jobs.journal.prev,
+ *   sync, the new snapshot → jobs.json, sync.
+ * With no jobs.json yet (a fresh folder, a corrupt one moved aside), the
+ * new snapshot goes in first and becomes its own previous generation. */
+gboolean
+jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *tmp = NULL;
+  gboolean had_snapshot;
+  gsize len;
+
+  g_return_val_if_fail (store != NULL && jobs != NULL, FALSE);
+  data = jobs_to_data (jobs, &len, error);
+  if (data == NULL)
+    return FALSE;
+  if (g_mkdir_with_parents (store->state_dir, 0700) < 0)
+    return set_error_errno (error, errno, "cannot create", store->state_dir);
+  tmp = write_temp_file (store, data, len, error);
+  if (tmp == NULL)
+    return FALSE;
+  if (!verify_snapshot (tmp, jobs->len, error))
+    goto fail;
+  had_snapshot = g_file_test (store->path, G_FILE_TEST_EXISTS);
+  if (had_snapshot &&
+      (!link_over (store->path, store->prev_path, error) ||
+       !retire_journal (store, error) || !sync_dir (store->state_dir, error)))
+    goto fail;
+  if (g_rename (tmp, store->path) < 0)
+    {
+      set_error_errno (error, errno, "cannot replace", store->path);
+      goto fail;
+    }
+  if (!sync_dir (store->state_dir, error))
+    return FALSE;
+  store->snapshot_bytes = len;
+  if (!had_snapshot &&
+      (!link_over (store->path, store->prev_path, error) ||
+       !retire_journal (store, error)))
+    return FALSE;
   return sync_dir (store->state_dir, error);
+
+fail:
+  g_unlink (tmp);
+  return FALSE;
 }
 
 /* ---- the journal ---------------------------------------------------------- */
@@ -229,6 +380,9 @@ jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
 static gboolean
 journal_open (JobdStore *store, GError **error)
 {
+  struct stat st;
+  char last = '\n';
+
   if (store->journal_fd >= 0)
     return TRUE;
   if (g_mkdir_with_parents (store->state_dir, 0700) < 0)
@@ -236,18 +390,61 @@ journal_open (JobdStore *store, GError **error)
   store->journal_fd = open (store->journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (store->journal_fd < 0)
     return set_error_errno (error, errno, "cannot open", store->journal_path);
+  if (fstat (store->journal_fd, &st) < 0)
+    {
+      int saved_errno = errno;
+      close (store->journal_fd);
+      store->journal_fd = -1;
+      return set_error_errno (error, saved_errno, "cannot stat", store->journal_path);
+    }
+  store->journal_length = st.st_size;
+  /* A crash mid-append left a piece of a line: start ours on a new one. */
+  if (st.st_size > 0)
+    {
+      int fd = open (store->journal_path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || pread (fd, &last, 1, st.st_size - 1) != 1)
+        last = '\0';
+      if (fd >= 0)
+        close (fd);
+    }
+  store->journal_torn = last != '\n';
   /* The file's name must be durable too before a line in it counts. */
   return sync_dir (store->state_dir, error);
+}
+
+/* A change that could not be written whole, or not synced, was not made:
+ * cut the file back to its last whole change, so the next change is not
+ * glued to a piece of this one. When even that fails, the next change
+ * starts on a new line (replay skips the piece). */
+static void
+journal_cut_back (JobdStore *store)
+{
+  if (ftruncate (store->journal_fd, store->journal_length) < 0)
+    {
+      g_debug ("cannot cut %s back: %s", store->journal_path, g_strerror (errno));
+      store->journal_torn = TRUE;
+    }
 }
 
 static gboolean
 journal_append (JobdStore *store, GString *lines, gboolean sync, GError **error)
 {
-  if (!journal_open (store, error) ||
-      !write_all (store->journal_fd, lines->str, lines->len, store->journal_path, error))
+  gboolean ok;
+
+  if (!journal_open (store, error))
     return FALSE;
-  if (sync && fdatasync (store->journal_fd) < 0)
-    return set_error_errno (error, errno, "cannot sync", store->journal_path);
+  if (store->journal_torn)
+    g_string_prepend_c (lines, '\n');
+  ok = write_all (store->journal_fd, lines->str, lines->len, store->journal_path, error);
+  if (ok && sync && fdatasync (store->journal_fd) < 0)
+    ok = set_error_errno (error, errno, "cannot sync", store->journal_path);
+  if (!ok)
+    {
+      journal_cut_back (store);
+      return FALSE;
+    }
+  store->journal_torn = FALSE;
+  store->journal_length += (off_t) lines->len;
   store->journal_bytes += lines->len;
   return TRUE;
 }
@@ -273,11 +470,15 @@ jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error
     {
       JobdStoredJob *job = g_ptr_array_index (jobs, i);
       g_autoptr(JsonNode) line = json_node_new (JSON_NODE_OBJECT);
-      JsonObject *change = json_object_new ();
-      JsonObject *put = json_object_new ();
+      JsonObject *change, *put;
+      JsonNode *entry = stored_job_to_json (job, error);
 
+      if (entry == NULL)
+        return FALSE;
+      change = json_object_new ();
+      put = json_object_new ();
       json_object_set_string_member (put, "name", job->name);
-      json_object_set_member (put, "entry", stored_job_to_json (job));
+      json_object_set_member (put, "entry", entry);
       json_object_set_object_member (change, "put", put);
       json_node_take_object (line, change);
       append_json_line (lines, line);
@@ -345,21 +546,6 @@ move_aside (JobdStore *store, const char *path, GError **error)
   g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                "cannot move aside %s: too many corrupt copies", path);
   return NULL;
-}
-
-/* The whole file is unusable: move it aside and start empty. Fails only when
- * it cannot be moved (a later save would then destroy it). */
-static gboolean
-set_aside_corrupt (JobdStore *store, const char *problem, GPtrArray *warnings,
-                   GError **error)
-{
-  g_autofree char *aside = move_aside (store, store->path, error);
-
-  if (aside == NULL)
-    return FALSE;
-  g_ptr_array_add (warnings, g_strdup_printf ("%s; moved aside to %s, starting with no jobs",
-                                              problem, aside));
-  return TRUE;
 }
 
 /* Some entries were skipped: the next save drops them, so keep a copy of the
@@ -554,22 +740,46 @@ replay_line (GPtrArray *jobs, GHashTable *index, const char *line, char **proble
   return TRUE;
 }
 
-/* Replay jobs.journal over the snapshot's jobs. */
-static void
-replay_journal (JobdStore *store, GPtrArray *jobs, GPtrArray *warnings)
+/* A failed append that could not be cut back leaves a piece of a change
+ * with the next change glued to it ("{"put": {"na{"put": …}"): find where
+ * a whole change starts in the line and apply that one. */
+static gboolean
+replay_glued (GPtrArray *jobs, GHashTable *index, const char *line)
+{
+  for (const char *p = strchr (line + 1, '{'); p != NULL; p = strchr (p + 1, '{'))
+    {
+      const char *q = p + 1;
+      g_autofree char *problem = NULL;
+
+      while (g_ascii_isspace (*q))
+        q++;
+      if ((g_str_has_prefix (q, "\"put\"") || g_str_has_prefix (q, "\"remove\"")) &&
+          replay_line (jobs, index, p, &problem))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Replay one journal file over jobs; returns how many lines were bad (not
+ * counting an unfinished last line). */
+static guint
+replay_file (const char *path, GPtrArray *jobs, GPtrArray *warnings, guint *applied,
+             char **contents, gsize *contents_len)
 {
   g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *data = NULL;
+  g_autofree char *file = g_path_get_basename (path);
   g_auto(GStrv) lines = NULL;
   gsize len = 0;
   guint bad = 0, n;
 
-  if (!g_file_get_contents (store->journal_path, &data, &len, NULL) || len == 0)
-    return;
-  store->journal_replayed = TRUE;
+  *applied = 0;
+  if (!g_file_get_contents (path, &data, &len, NULL) || len == 0)
+    return 0;
   for (guint i = 0; i < jobs->len; i++)
-    g_hash_table_insert (index, ((JobdStoredJob *) g_ptr_array_index (jobs, i))->name,
-                         GINT_TO_POINTER (i));
+    if (g_ptr_array_index (jobs, i) != NULL)
+      g_hash_table_insert (index, ((JobdStoredJob *) g_ptr_array_index (jobs, i))->name,
+                           GINT_TO_POINTER (i));
 
   lines = g_strsplit (data, "\n", -1);
   n = g_strv_length (lines);
@@ -581,59 +791,166 @@ replay_journal (JobdStore *store, GPtrArray *jobs, GPtrArray *warnings)
       if (*lines[i] == '\0')
         continue;
       if (replay_line (jobs, index, lines[i], &problem))
-        continue;
+        {
+          (*applied)++;
+          continue;
+        }
       /* Only a line without its newline can be a crash's torn write. */
       if (last)
-        g_ptr_array_add (warnings, g_strdup_printf ("%s: ignoring an unfinished last change (%s)",
-                                                    JOURNAL_FILE, problem));
-      else
         {
-          g_ptr_array_add (warnings, g_strdup_printf ("%s: line %u skipped: %s",
-                                                      JOURNAL_FILE, i + 1, problem));
-          bad++;
+          g_ptr_array_add (warnings, g_strdup_printf ("%s: ignoring an unfinished last change (%s)",
+                                                      file, problem));
+          continue;
         }
+      bad++;
+      if (replay_glued (jobs, index, lines[i]))
+        {
+          (*applied)++;
+          g_ptr_array_add (warnings, g_strdup_printf ("%s: line %u: a piece of an unsaved change "
+                                                      "skipped, the change after it kept",
+                                                      file, i + 1));
+        }
+      else
+        g_ptr_array_add (warnings, g_strdup_printf ("%s: line %u skipped: %s",
+                                                    file, i + 1, problem));
     }
-  if (bad > 0)
-    keep_copy (store, data, len, warnings);
+  *contents = g_steal_pointer (&data);
+  *contents_len = len;
+  return bad;
+}
+
+static void
+drop_removed (GPtrArray *jobs)
+{
   for (guint i = jobs->len; i > 0; i--)
     if (g_ptr_array_index (jobs, i - 1) == NULL)
       g_ptr_array_remove_index (jobs, i - 1);
+}
+
+/* Replay a journal over jobs; a bad line keeps a copy of the file. With
+ * quiet, the journal is only being replayed again over a snapshot that
+ * should hold it already: problems were reported when it was current. */
+static guint
+replay_journal (JobdStore *store, const char *path, GPtrArray *jobs, GPtrArray *warnings,
+                gboolean quiet)
+{
+  g_autoptr(GPtrArray) scratch = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  guint applied = 0;
+  guint bad = replay_file (path, jobs, quiet ? scratch : warnings, &applied, &data, &len);
+
+  if (bad > 0 && !quiet)
+    keep_copy (store, data, len, warnings);
+  drop_removed (jobs);
+  return applied;
+}
+
+typedef enum { SNAPSHOT_LOADED, SNAPSHOT_MISSING, SNAPSHOT_BAD } SnapshotResult;
+
+static SnapshotResult
+load_snapshot (JobdStore *store, const char *path, GPtrArray *jobs, GPtrArray *warnings,
+               char **problem)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local = NULL;
+  g_autofree char *data = NULL;
+  JsonObject *by_name;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return SNAPSHOT_MISSING;
+      *problem = g_strdup_printf ("cannot read: %s", local->message);
+      return SNAPSHOT_BAD;
+    }
+  by_name = parse_root (parser, data, len, problem);
+  if (by_name == NULL)
+    return SNAPSHOT_BAD;
+  store->snapshot_bytes = len;
+  if (read_entries (by_name, jobs, warnings))
+    keep_copy (store, data, len, warnings);
+  return SNAPSHOT_LOADED;
+}
+
+static gboolean
+same_file (const char *a, const char *b)
+{
+  struct stat sa, sb;
+
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* jobs.json is missing or unreadable: the previous generation plus both
+ * journals is the registry. Says loudly what came from where. */
+static void
+load_previous (JobdStore *store, GPtrArray *jobs, GPtrArray *warnings, const char *why)
+{
+  g_autofree char *problem = NULL;
+  SnapshotResult prev = load_snapshot (store, store->prev_path, jobs, warnings, &problem);
+  guint from_prev = jobs->len, from_journals;
+
+  if (prev == SNAPSHOT_BAD)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *aside = move_aside (store, store->prev_path, &local);
+
+      g_ptr_array_add (warnings, g_strdup_printf ("%s is unreadable too (%s); %s%s", PREV_FILE,
+                                                  problem, aside != NULL ? "moved aside to " : "",
+                                                  aside != NULL ? aside : local->message));
+    }
+  from_journals = replay_journal (store, store->prev_journal_path, jobs, warnings, FALSE);
+  from_journals += replay_journal (store, store->journal_path, jobs, warnings, FALSE);
+  store->journal_replayed = TRUE;
+  g_ptr_array_add (warnings,
+                   g_strdup_printf ("%s; RECOVERED %u jobs: %u from %s%s, then %u changes "
+                                    "from %s and %s", why, jobs->len, from_prev, PREV_FILE,
+                                    prev == SNAPSHOT_LOADED ? "" : " (none: not usable)",
+                                    from_journals, PREV_JOURNAL_FILE, JOURNAL_FILE));
 }
 
 GPtrArray *
 jobd_store_load (JobdStore *store, GPtrArray *warnings, GError **error)
 {
   g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local = NULL;
-  g_autofree char *data = NULL;
   g_autofree char *problem = NULL;
-  JsonObject *by_name;
-  gsize len = 0;
+  g_autofree char *why = NULL;
+  g_autofree char *aside = NULL;
 
   g_return_val_if_fail (store != NULL, NULL);
   g_return_val_if_fail (warnings != NULL, NULL);
 
-  if (!g_file_get_contents (store->path, &data, &len, &local))
+  switch (load_snapshot (store, store->path, jobs, warnings, &problem))
     {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    case SNAPSHOT_LOADED:
+      /* Still the previous generation too: a save was cut short after
+       * jobs.journal became jobs.journal.prev, so replay that one first. */
+      if (same_file (store->path, store->prev_path))
+        replay_journal (store, store->prev_journal_path, jobs, warnings, TRUE);
+      if (replay_journal (store, store->journal_path, jobs, warnings, FALSE) > 0)
+        store->journal_replayed = TRUE;
+      return g_steal_pointer (&jobs);
+    case SNAPSHOT_MISSING:
+      if (!g_file_test (store->prev_path, G_FILE_TEST_EXISTS))
         {
-          replay_journal (store, jobs, warnings);
+          /* A fresh folder, or one older jobds wrote (no generations). */
+          if (replay_journal (store, store->journal_path, jobs, warnings, FALSE) > 0)
+            store->journal_replayed = TRUE;
           return g_steal_pointer (&jobs);
         }
-      problem = g_strdup_printf ("cannot read: %s", local->message);
+      why = g_strdup_printf ("%s is missing", STORE_FILE);
+      break;
+    case SNAPSHOT_BAD:
+    default:
+      /* Never overwritten: its bytes stay for a human to look at. */
+      aside = move_aside (store, store->path, error);
+      if (aside == NULL)
+        return NULL;
+      why = g_strdup_printf ("%s: %s; moved aside to %s", STORE_FILE, problem, aside);
+      break;
     }
-  else if ((by_name = parse_root (parser, data, len, &problem)) != NULL)
-    {
-      store->snapshot_bytes = len;
-      if (read_entries (by_name, jobs, warnings))
-        keep_copy (store, data, len, warnings);
-      replay_journal (store, jobs, warnings);
-      return g_steal_pointer (&jobs);
-    }
-
-  if (!set_aside_corrupt (store, problem, warnings, error))
-    return NULL;
-  replay_journal (store, jobs, warnings);
+  load_previous (store, jobs, warnings, why);
   return g_steal_pointer (&jobs);
 }

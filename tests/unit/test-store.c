@@ -211,7 +211,7 @@ test_atomic_save (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
 
   listing = list_dir (fx->dir);
-  g_assert_cmpstr (listing, ==, "jobs.json");
+  g_assert_cmpstr (listing, ==, "jobs.json jobs.json.prev");
   loaded = load_ok (fx);
   g_assert_cmpuint (loaded->len, ==, 2);
   /* The registry may hold secrets (environment): owner only. */
