@@ -904,11 +904,16 @@ load_previous (JobdStore *store, GPtrArray *jobs, GPtrArray *warnings, const cha
   from_journals = replay_journal (store, store->prev_journal_path, jobs, warnings, FALSE);
   from_journals += replay_journal (store, store->journal_path, jobs, warnings, FALSE);
   store->journal_replayed = TRUE;
-  g_ptr_array_add (warnings,
-                   g_strdup_printf ("%s; RECOVERED %u jobs: %u from %s%s, then %u changes "
-                                    "from %s and %s", why, jobs->len, from_prev, PREV_FILE,
-                                    prev == SNAPSHOT_LOADED ? "" : " (none: not usable)",
-                                    from_journals, PREV_JOURNAL_FILE, JOURNAL_FILE));
+  if (prev == SNAPSHOT_LOADED)
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("%s; RECOVERED %u jobs: %u from %s, then %u changes "
+                                      "from %s and %s", why, jobs->len, from_prev, PREV_FILE,
+                                      from_journals, PREV_JOURNAL_FILE, JOURNAL_FILE));
+  else
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("%s; no usable %s to fall back on: %u jobs from %u "
+                                      "changes in %s and %s alone", why, PREV_FILE, jobs->len,
+                                      from_journals, PREV_JOURNAL_FILE, JOURNAL_FILE));
 }
 
 GPtrArray *

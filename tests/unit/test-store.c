@@ -1,6 +1,8 @@
 /* test-store.c — unit tests of JobdStore: save/load round trip, atomic
  * saving, and what loading does with missing, corrupt and partly bad files. */
 #include <errno.h>
+#include <math.h>
+#include <unistd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -562,6 +564,183 @@ test_journal_compaction_due (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (puts, >, 100);
 }
 
+/* ---- durability (issue 10) ------------------------------------------------ */
+
+/* A failed append that left a piece of a line behind (an old jobd, or a cut
+ * back that failed): the change glued to it is not lost with it. */
+static void
+test_journal_glued_line (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autofree char *journal = journal_path (fx);
+  const char *text =
+    "{\"put\":{\"name\":\"one\",\"entry\":{\"settings\":{\"command\":\"/bin/1\"}}}}\n"
+    "{\"put\":{\"name\":\"lo"
+    "{\"put\":{\"name\":\"two\",\"entry\":{\"settings\":{\"command\":\"/bin/2\"}}}}\n"
+    "{\"remove\":\"one\"}\n";
+
+  write_file (journal, text);
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 1);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "two");
+  g_assert_nonnull (strstr (fx->warnings->pdata[0], "line 2"));
+}
+
+/* An append that fails half-way (here: the file size limit) is cut back:
+ * the change is refused, and the next one is a whole line of its own. */
+static void
+test_journal_failed_append_cut_back (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) big = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *journal = journal_path (fx);
+  g_autofree char *args = g_strnfill (4000, 'a');
+  g_autofree char *asv = g_strdup_printf ("{'command': <'/bin/big'>, 'args': <['%s']>}", args);
+  struct rlimit saved, small;
+  GStatBuf st;
+
+  put_one (fx, stored_job_new ("first", "{'command': <'/bin/1'>}", 0, FALSE));
+  g_assert_cmpint (g_stat (journal, &st), ==, 0);
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  small = saved;
+  small.rlim_cur = (rlim_t) st.st_size + 1000;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+  g_ptr_array_add (big, stored_job_new ("big", asv, 0, FALSE));
+  g_assert_false (jobd_store_put (fx->store, big, TRUE, &error));
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  signal (SIGXFSZ, SIG_DFL);
+  g_assert_nonnull (error);
+  g_assert_cmpint (g_stat (journal, &st), ==, 0);
+
+  put_one (fx, stored_job_new ("second", "{'command': <'/bin/2'>}", 0, FALSE));
+  loaded = load_ok (fx);
+  g_assert_cmpuint (fx->warnings->len, ==, 0);
+  g_assert_cmpuint (loaded->len, ==, 2);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "first");
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[1])->name, ==, "second");
+}
+
+static void
+corrupt_file (const char *path, gboolean truncate)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  if (truncate)
+    contents[len / 2] = '\0';
+  else
+    memset (contents, '#', len);
+  write_file (path, contents);
+}
+
+/* jobs.json unreadable: the previous generation and both journals bring
+ * every job back, and the warning says so. */
+static void
+check_previous_generation (Fixture *fx, gboolean truncate)
+{
+  g_autoptr(GPtrArray) first = jobs_new ();
+  g_autoptr(GPtrArray) second = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(JobdStore) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *kinds = NULL;
+
+  g_ptr_array_add (first, stored_job_new ("a", "{'command': <'/bin/a'>}", 0, FALSE));
+  g_assert_true (jobd_store_save (fx->store, first, &error));
+  put_one (fx, stored_job_new ("b", "{'command': <'/bin/b'>}", 0, TRUE));
+  g_ptr_array_add (second, stored_job_new ("a", "{'command': <'/bin/a'>}", 0, FALSE));
+  g_ptr_array_add (second, stored_job_new ("b", "{'command': <'/bin/b'>}", 0, TRUE));
+  g_assert_true (jobd_store_save (fx->store, second, &error));
+  g_assert_no_error (error);
+  put_one (fx, stored_job_new ("c", "{'command': <'/bin/c'>}", 0, FALSE));
+  g_assert_true (jobd_store_remove (fx->store, "a", &error));
+
+  corrupt_file (jobd_store_get_path (fx->store), truncate);
+  again = jobd_store_new (fx->dir);
+  loaded = jobd_store_load (again, fx->warnings, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (loaded->len, ==, 2);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[0])->name, ==, "b");
+  g_assert_true (((JobdStoredJob *) loaded->pdata[0])->wanted_up);
+  g_assert_cmpstr (((JobdStoredJob *) loaded->pdata[1])->name, ==, "c");
+  g_assert_cmpuint (fx->warnings->len, ==, 1);
+  g_test_message ("warning: %s", (char *) fx->warnings->pdata[0]);
+  g_assert_nonnull (strstr (fx->warnings->pdata[0], "RECOVERED 2 jobs"));
+  g_assert_nonnull (strstr (fx->warnings->pdata[0], "jobs.json.prev"));
+  kinds = list_dir (fx->dir);
+  g_assert_nonnull (strstr (kinds, "jobs.json.corrupt-"));
+}
+
+static void
+test_previous_generation_truncated (Fixture *fx, gconstpointer data)
+{
+  check_previous_generation (fx, TRUE);
+}
+
+static void
+test_previous_generation_garbage (Fixture *fx, gconstpointer data)
+{
+  check_previous_generation (fx, FALSE);
+}
+
+/* A save cut short after the journal moved to jobs.journal.prev and before
+ * the new snapshot was in place: nothing of that journal is lost. */
+static void
+test_save_cut_short (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) first = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *journal = journal_path (fx);
+  g_autofree char *prev_journal = g_strconcat (journal, ".prev", NULL);
+  g_autofree char *prev = g_strconcat (jobd_store_get_path (fx->store), ".prev", NULL);
+
+  g_ptr_array_add (first, stored_job_new ("a", "{'command': <'/bin/a'>}", 0, FALSE));
+  g_assert_true (jobd_store_save (fx->store, first, &error));
+  g_assert_true (jobd_store_save (fx->store, first, &error));
+  put_one (fx, stored_job_new ("b", "{'command': <'/bin/b'>}", 0, FALSE));
+  /* What jobd_store_save does before the new snapshot goes in. */
+  g_assert_cmpint (g_unlink (prev), ==, 0);
+  g_assert_cmpint (link (jobd_store_get_path (fx->store), prev), ==, 0);
+  g_assert_cmpint (g_rename (journal, prev_journal), ==, 0);
+
+  loaded = load_ok (fx);
+  g_assert_cmpuint (fx->warnings->len, ==, 0);
+  g_assert_cmpuint (loaded->len, ==, 2);
+}
+
+/* json-glib would write an infinity as "inf.0", which nothing reads back:
+ * the store refuses it instead, and writes nothing. */
+static void
+test_non_finite_refused (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GPtrArray) jobs = jobs_new ();
+  g_autoptr(GPtrArray) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *listing = NULL;
+  JobdStoredJob *job = stored_job_new ("inf", "{'command': <'/bin/inf'>}", 0, FALSE);
+  GVariantBuilder extra;
+
+  g_variant_builder_init (&extra, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&extra, "{sv}", "ratio", g_variant_new_double (INFINITY));
+  g_variant_unref (job->settings->extra);
+  job->settings->extra = g_variant_ref_sink (g_variant_builder_end (&extra));
+  g_ptr_array_add (jobs, job);
+
+  g_assert_false (jobd_store_put (fx->store, jobs, TRUE, &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+  g_assert_false (jobd_store_save (fx->store, jobs, &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS);
+  listing = list_dir (fx->dir);
+  g_assert_cmpstr (listing, ==, "");
+  loaded = load_ok (fx);
+  g_assert_cmpuint (loaded->len, ==, 0);
+}
+
 static void
 test_unusable_dir (Fixture *fx, gconstpointer data)
 {
@@ -598,6 +777,12 @@ main (int argc, char **argv)
   ADD ("/store/journal/folded-by-save", test_journal_folded_by_save);
   ADD ("/store/journal/torn-last-line", test_journal_torn_last_line);
   ADD ("/store/journal/bad-line", test_journal_bad_line);
+  ADD ("/store/journal/glued-line", test_journal_glued_line);
+  ADD ("/store/journal/failed-append-cut-back", test_journal_failed_append_cut_back);
+  ADD ("/store/previous-generation/truncated", test_previous_generation_truncated);
+  ADD ("/store/previous-generation/garbage", test_previous_generation_garbage);
+  ADD ("/store/save-cut-short", test_save_cut_short);
+  ADD ("/store/non-finite-refused", test_non_finite_refused);
   ADD ("/store/journal/compaction-due", test_journal_compaction_due);
 #undef ADD
 
