@@ -215,10 +215,10 @@ persist_entry (JobdManager *self, JobdStoredJob *entry, GError **error)
   if (self->frozen)
     return persist_error (error, g_error_new (JOBD_ERROR, JOBD_ERROR_BUSY, "jobd is shutting down"));
   g_ptr_array_add (stored, entry);
-  if (!jobd_store_put (self->store, stored, TRUE, &local))
-    return persist_error (error, g_steal_pointer (&local));
-  compact_if_due (self);
-  return TRUE;
+  /* No compaction here: the snapshot is written from memory, which does
+   * not hold this change yet (the caller compacts once it does). */
+  return jobd_store_put (self->store, stored, TRUE, &local) ||
+         persist_error (error, g_steal_pointer (&local));
 }
 
 static gboolean
@@ -230,10 +230,8 @@ persist_removal (JobdManager *self, const char *name, GError **error)
     return TRUE;
   if (self->frozen)
     return persist_error (error, g_error_new (JOBD_ERROR, JOBD_ERROR_BUSY, "jobd is shutting down"));
-  if (!jobd_store_remove (self->store, name, &local))
-    return persist_error (error, g_steal_pointer (&local));
-  compact_if_due (self);
-  return TRUE;
+  return jobd_store_remove (self->store, name, &local) ||
+         persist_error (error, g_steal_pointer (&local));
 }
 
 static gboolean
@@ -614,6 +612,7 @@ jobd_manager_add_job (JobdManager *self,
     return NULL;
   job = insert_job (self, name, g_steal_pointer (&owned), owner_uid);
   g_message ("job %s added", name);
+  compact_if_due (self);
   return job;
 }
 
@@ -641,6 +640,7 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
   g_message ("job %s removed", name);
   g_hash_table_remove (self->dirty, name);
   g_object_run_dispose (G_OBJECT (job));
+  compact_if_due (self);
   return TRUE;
 }
 
@@ -663,6 +663,7 @@ jobd_manager_update_job (JobdManager *self,
     return FALSE;
   jobd_job_set_settings (job, g_steal_pointer (&owned));
   g_message ("job %s updated", name);
+  compact_if_due (self);
   return TRUE;
 }
 
