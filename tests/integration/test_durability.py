@@ -6,9 +6,11 @@ state directory; a failed job stays failed and restart counters survive a
 jobd restart; kill -9 at any moment keeps every acknowledged change.
 
 The state directory is a small tmpfs mounted by the test (root only)."""
+import json
 import os
 import random
-import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,12 +33,17 @@ class DurabilityCase(JobdTestCase):
     """A fresh jobd per test, its state directory on a tmpfs of its own."""
 
     tmpfs_size = "4m"
+    legacy = False
 
     def setUp(self):
         if os.geteuid() != 0:
             self.fail("these tests mount a tmpfs: run them as root")
         self.jobd = Jobd(config_extra=self.config_extra)
         self.addCleanup(self.jobd.cleanup)
+        if self.legacy:
+            self.port = jobdharness.free_port()
+            self.jobd.write_config("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=true\n"
+                                   "Listen=127.0.0.1:%d\n" % self.port)
         os.makedirs(self.jobd.state_dir)
         mount("-t", "tmpfs", "-o", "size=%s,mode=0700" % self.tmpfs_size, "tmpfs",
               self.jobd.state_dir)
@@ -76,6 +83,20 @@ class DurabilityCase(JobdTestCase):
 
 
 class ReadOnlyState(DurabilityCase):
+    legacy = True
+
+    def legacy_cmd(self, command, params):
+        """One legacy frame on 127.0.0.1; the decoded answer."""
+        payload = (command + " " + json.dumps(params)).encode()
+        with socket.create_connection(("127.0.0.1", self.port), timeout=DEADLINE) as s:
+            s.sendall(struct.pack("<I", len(payload)) + payload)
+            data = b""
+            while len(data) < 4 or len(data) < 4 + struct.unpack("<I", data[:4])[0]:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise AssertionError("connection closed after %r" % data)
+                data += chunk
+        return json.loads(data[4:].decode())
 
     def test_read_only_state_refuses_changes_and_loses_none(self):
         self.bus.add("keep", "/bin/true", buffer_size=11)
@@ -92,14 +113,20 @@ class ReadOnlyState(DurabilityCase):
         result = run_jobctl(["add", "cli", "--", "/bin/true"], address=self.jobd.address)
         self.assertNotEqual(result.returncode, 0, result.stdout)
         self.assertIn("Read-only", result.stderr)
+        for command, params in (("ADD", {"jobname": "tcp", "command": "/bin/true"}),
+                                ("UPDATE", {"jobname": "keep", "buffersize": 99}),
+                                ("DELETE", {"jobname": "keep"})):
+            self.assertEqual(self.legacy_cmd(command, params)["code"], "FAILED", command)
         # What jobd shows is what is on disk.
         self.assertEqual(self.names(), {"keep"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
         mount("-o", "remount,rw", self.jobd.state_dir)
         self.bus.add("after", "/bin/true")
+        self.assertEqual(self.legacy_cmd("ADD", {"jobname": "tcp-after", "command": "/bin/true"}),
+                         {"code": "OK"})
         self.crash_jobd()
-        self.assertEqual(self.names(), {"keep", "after"})
+        self.assertEqual(self.names(), {"keep", "after", "tcp-after"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
     def test_started_on_read_only_state(self):
