@@ -10,11 +10,15 @@
  * "runtime" is what re-adopting a running job needs (pid, its start time,
  * unit, restart counters); it is opaque to the store (a JSON object).
  *
- * Saving is atomic: write a temp file in the same folder, fsync it, rename
- * it over, fsync the folder. Loading a file that cannot be read or parsed
- * never overwrites it: it is renamed to jobs.json.corrupt-<YYYYmmdd-HHMMSS>,
- * the problem is reported through error-as-warning, and what could be read
- * is returned. A single bad job entry is skipped (and reported), not fatal.
+ * Saving is atomic: write a temp file in the same folder, fsync it, read
+ * it back, rename it over, fsync the folder. Two generations are kept: the
+ * snapshot before is jobs.json.prev and the journal that followed it
+ * jobs.journal.prev. Loading a file that cannot be read or parsed never
+ * overwrites it: it is renamed to jobs.json.corrupt-<YYYYmmdd-HHMMSS>, and
+ * the registry is rebuilt from jobs.json.prev plus both journals, with a
+ * warning saying what came from where. A single bad job entry is skipped
+ * (and reported), not fatal. Nothing is written that cannot be read back: a
+ * NaN or infinity anywhere in a job fails the write (INVALID_ARGS).
  */
 #pragma once
 
@@ -58,8 +62,12 @@ gboolean jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error);
  * does not grow with the number of jobs. With sync (and always for a
  * remove) it is fdatasync'd before returning: durable even across a power
  * loss. Without, it is in the kernel's hands (it survives jobd being killed,
- * not the machine losing power), for runtime records that change often. jobd_store_load() replays it over jobs.json; a torn last
- * line (a write cut short by a crash, never acknowledged) is ignored. */
+ * not the machine losing power), for runtime records that change often.
+ * On failure nothing was appended: a partial write is cut back to the last
+ * whole change (if even that fails, the next change starts on a new line).
+ * jobd_store_load() replays it over jobs.json; a torn last line (a write
+ * cut short by a crash, never acknowledged) is ignored, and a piece of a
+ * line glued to a whole change does not take that change with it. */
 gboolean jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error);
 gboolean jobd_store_remove (JobdStore *store, const char *name, GError **error);
 /* TRUE once the journal outgrows the registry: time for jobd_store_save(). */
