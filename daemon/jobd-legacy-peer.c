@@ -5,8 +5,9 @@
  * port, ours) with one SOCK_DIAG_BY_FAMILY request; the answer carries the
  * uid that created the socket. Only loopback connections are looked up: a
  * remote peer's socket is not in this kernel, and an address match there
- * would mean nothing. A client that exits before the lookup, or a kernel
- * without inet_diag, leaves the uid unknown, which grants nothing.
+ * would mean nothing. A client that closed its socket before the lookup
+ * (the kernel then says uid 0), or a kernel without inet_diag, leaves the
+ * uid unknown, which grants nothing.
  */
 #include "config.h"
 
@@ -72,28 +73,94 @@ endpoint_is_loopback (const Endpoint *ep)
   return IN6_IS_ADDR_LOOPBACK ((const struct in6_addr *) ep->addr);
 }
 
+/* One netlink socket for the life of jobd: opening and closing one per
+ * connection cost ten times the lookup itself. */
+static int diag_fd = -1;
+
+static int
+diag_socket (void)
+{
+  if (diag_fd < 0)
+    {
+      diag_fd = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
+      if (diag_fd < 0)
+        g_debug ("legacy peer: no sock_diag socket: %s", g_strerror (errno));
+    }
+  return diag_fd;
+}
+
+static void
+diag_socket_reset (void)
+{
+  if (diag_fd >= 0)
+    close (diag_fd);
+  diag_fd = -1;
+}
+
+/* The uid in the answer to request seq, or JOBD_LEGACY_PEER_UNKNOWN. */
+static guint
+diag_answer (int fd, guint32 seq, const Endpoint *client, const Endpoint *server)
+{
+  union {
+    struct nlmsghdr nlh;
+    char bytes[8192];
+  } answer;
+  ssize_t n;
+
+  /* The kernel answers an exact lookup while sendto() runs: the answer is
+   * queued when it returns, so reading never waits. Older answers (to a
+   * request whose reading failed) are skipped by their sequence number. */
+  for (;;)
+    {
+      do
+        n = recv (fd, &answer, sizeof answer, 0);
+      while (n < 0 && errno == EINTR);
+      if (n <= 0)
+        return JOBD_LEGACY_PEER_UNKNOWN;
+      for (struct nlmsghdr *h = &answer.nlh; NLMSG_OK (h, (size_t) n); h = NLMSG_NEXT (h, n))
+        {
+          const struct inet_diag_msg *msg;
+
+          if (h->nlmsg_seq != seq)
+            break;   /* a stale datagram: read the next one */
+          if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY
+              || h->nlmsg_len < NLMSG_LENGTH (sizeof (struct inet_diag_msg)))
+            return JOBD_LEGACY_PEER_UNKNOWN;   /* NLMSG_ERROR: no such socket (any more) */
+          msg = NLMSG_DATA (h);
+          /* A socket its process has closed (orphaned, or a TIME_WAIT
+           * mini-socket) has no inode, and the kernel reports uid 0 for
+           * it: a client that sent its request and closed must not become
+           * root. Only a socket still open in some process names its
+           * owner. The kernel matched the tuple; check it anyway. */
+          if (msg->idiag_inode != 0
+              && msg->id.idiag_sport == client->port && msg->id.idiag_dport == server->port
+              && memcmp (msg->id.idiag_src, client->addr, sizeof client->addr) == 0
+              && memcmp (msg->id.idiag_dst, server->addr, sizeof server->addr) == 0)
+            return msg->idiag_uid;
+          return JOBD_LEGACY_PEER_UNKNOWN;
+        }
+    }
+}
+
 /* The uid owning the socket whose source is client and destination server. */
 static guint
 diag_lookup (const Endpoint *client, const Endpoint *server)
 {
+  static guint32 seq;
   struct {
     struct nlmsghdr nlh;
     struct inet_diag_req_v2 req;
   } request;
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  union {
-    struct nlmsghdr nlh;
-    char bytes[8192];
-  } answer;
-  guint uid = JOBD_LEGACY_PEER_UNKNOWN;
-  ssize_t n;
-  int fd;
+  int fd = diag_socket ();
 
+  if (fd < 0)
+    return JOBD_LEGACY_PEER_UNKNOWN;
   memset (&request, 0, sizeof request);
   request.nlh.nlmsg_len = sizeof request;
   request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   request.nlh.nlmsg_flags = NLM_F_REQUEST;
-  request.nlh.nlmsg_seq = 1;
+  request.nlh.nlmsg_seq = ++seq;
   request.req.sdiag_family = client->family;
   request.req.sdiag_protocol = IPPROTO_TCP;
   request.req.idiag_states = ~0U;
@@ -104,40 +171,13 @@ diag_lookup (const Endpoint *client, const Endpoint *server)
   request.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
   request.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
-  fd = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0)
-    {
-      g_debug ("legacy peer: no sock_diag socket: %s", g_strerror (errno));
-      return uid;
-    }
-  /* The kernel answers an exact lookup while sendto() runs: the answer is
-   * queued when it returns, so the receive never has to wait. */
   if (sendto (fd, &request, sizeof request, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
     {
       g_debug ("legacy peer: sock_diag request: %s", g_strerror (errno));
-      close (fd);
-      return uid;
+      diag_socket_reset ();   /* a fresh socket next time */
+      return JOBD_LEGACY_PEER_UNKNOWN;
     }
-  do
-    n = recv (fd, &answer, sizeof answer, MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
-  close (fd);
-
-  for (struct nlmsghdr *h = &answer.nlh; n > 0 && NLMSG_OK (h, (size_t) n); h = NLMSG_NEXT (h, n))
-    {
-      const struct inet_diag_msg *msg;
-
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY
-          || h->nlmsg_len < NLMSG_LENGTH (sizeof (struct inet_diag_msg)))
-        continue;   /* NLMSG_ERROR: no such socket (any more) */
-      msg = NLMSG_DATA (h);
-      /* The kernel matched the tuple; check it anyway, it costs nothing. */
-      if (msg->id.idiag_sport == client->port && msg->id.idiag_dport == server->port
-          && memcmp (msg->id.idiag_src, client->addr, sizeof client->addr) == 0)
-        uid = msg->idiag_uid;
-      break;
-    }
-  return uid;
+  return diag_answer (fd, seq, client, server);
 }
 
 guint

@@ -34,6 +34,11 @@ def exact(n):
             raise SystemExit("closed")
         b += c
     return b
+if sys.argv[2] == "--send-and-close":
+    # Everything at once, then gone without reading an answer.
+    s.sendall(b"".join(struct.pack("<I", len(p.encode())) + p.encode() for p in sys.argv[3:]))
+    s.close()
+    raise SystemExit(0)
 for payload in sys.argv[2:]:
     p = payload.encode()
     s.sendall(struct.pack("<I", len(p)) + p)
@@ -135,6 +140,35 @@ class Authz(unittest.TestCase):
         wait_for(lambda: self.state("rootjob") in ("down", "failed"), "rootjob to stop")
         self.assertEqual(self.nobody1("START", job), {"code": "DENIED"})
         self.assertIn(self.state("rootjob"), ("down", "failed"))
+
+    def jobd_fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.jobd.proc.pid))
+
+    def test_client_gone_before_jobd_looks_is_not_root(self):
+        # A closed client socket lingers in the kernel (orphaned, TIME_WAIT)
+        # and sock_diag reports uid 0 for it: nobody sending STOP and
+        # closing at once must not be taken for root. 20 rounds: some close
+        # before jobd accepts, some after.
+        self.root_add("rootgone", {"command": GLib.Variant("s", "/bin/sleep"),
+                                   "args": GLib.Variant("as", ["1000"])})
+        self.call("Start", GLib.Variant("(s)", ("rootgone",)))
+        wait_for(lambda: self.state("rootgone") == "up", "rootgone to run")
+        pid = self.pid("rootgone")
+        # A connection answered first: whatever jobd opens once is open.
+        self.assertEqual(self.nobody1("STATUS", {"jobname": "rootgone"})["data"], "UP")
+        baseline = self.jobd_fds()
+        stop = 'STOP {"jobname":"rootgone"}'
+        update = 'UPDATE {"jobname":"rootgone","buffersize":3}'
+        for _ in range(20):
+            proc = subprocess.run(NOBODY + ["/usr/bin/python3", "-c", CLIENT, str(self.jobd.port),
+                                            "--send-and-close", update, stop],
+                                  capture_output=True, text=True, timeout=DEADLINE, cwd="/")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+        # jobd has read every request and closed every connection.
+        wait_for(lambda: self.jobd_fds() <= baseline, "jobd to close the connections")
+        self.assertEqual(self.state("rootgone"), "up")
+        self.assertEqual(self.pid("rootgone"), pid)
+        self.assertEqual(self.settings("rootgone")["buffer-size"], 20)
 
     def test_grpjob_update_runs_no_command_with_gid_0(self):
         # The attack of issue 9: root's job with group=root, nobody replaces
