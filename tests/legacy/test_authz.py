@@ -207,6 +207,29 @@ class Authz(unittest.TestCase):
         self.assertNotIn("(root)", ids)
         self.assertNotIn("=0(", ids)
 
+    def test_legacy_client_cannot_choose_credentials(self):
+        # "user" and "group" over TCP are extras, not settings: the job runs
+        # as the legacy user with its own groups.
+        proof = os.path.join(self.drop, "cred")
+        job = {"jobname": "cred"}
+        self.addCleanup(self.remove_quietly, "cred")
+        answers = self.nobody(
+            ("ADD", dict(job, command="/bin/sh", user="root", group="root",
+                         params="-c \"id > %s.tmp && mv %s.tmp %s\"" % (proof, proof, proof))),
+            ("UPDATE", dict(job, user="root", group="root", interpreter="/bin/sh")),
+            ("START", job))
+        self.assertEqual([a["code"] for a in answers], ["OK"] * 3, answers)
+        settings = self.settings("cred")
+        self.assertEqual(settings["user"], "nobody")
+        self.assertNotIn("group", settings)
+        self.assertNotIn("interpreter", settings)
+        self.assertEqual(settings["extra"]["group"], "root")
+        wait_for(lambda: os.path.exists(proof), "the job's id output")
+        with open(proof) as f:
+            ids = f.read()
+        self.assertTrue(ids.startswith("uid=65534("), ids)
+        self.assertNotIn("(root)", ids)
+
     def test_root_peer_still_controls_root_jobs(self):
         self.root_add("rootctl", {"command": GLib.Variant("s", "/bin/sleep"),
                                   "args": GLib.Variant("as", ["1000"])})
