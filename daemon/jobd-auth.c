@@ -67,3 +67,10 @@ jobd_auth_check (JobdAccess access,
       return FALSE;
     }
 }
+
+gboolean
+jobd_auth_may_read_secrets (guint uid, const char *admin_group, JobdJob *job)
+{
+  return uid == 0 || jobd_job_get_owner_uid (job) == uid
+    || jobd_auth_uid_in_group (uid, admin_group);
+}

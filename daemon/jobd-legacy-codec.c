@@ -6,6 +6,7 @@
  */
 #include "jobd-legacy-codec.h"
 
+#include <math.h>
 #include <string.h>
 
 /* json-glib's parser recurses per nesting level; a megabyte of '[' would
@@ -111,77 +112,255 @@ is_space (char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v';
 }
 
-/* A cheap structural pre-check before json-glib sees the text: it must be
- * one object, nested at most JOBD_LEGACY_JSON_DEPTH_MAX deep, with nothing
- * but whitespace after it (json-glib ignores trailing data). Brackets
- * inside strings do not count. */
+/* The old protocol's JSON is RFC 8259, and json-glib accepts more than that
+ * (single-quoted strings, comments, hex and leading-zero numbers, raw
+ * control characters in strings) and reads some numbers wrongly (1e400 is
+ * infinity, which it writes back as "inf.0"; integers beyond int64 wrap).
+ * So the text is checked here first, strictly, and json-glib only ever sees
+ * JSON it reads the way any other JSON reader would. Also bounded: at most
+ * JOBD_LEGACY_JSON_DEPTH_MAX levels, no "\u0000" (it would reach us as a C
+ * string cut short: "a\u0000/../x" must not quietly become "a"), no lone
+ * surrogates (no UTF-8 for them). */
+typedef struct {
+  const char *p, *end;
+  const char *problem;   /* why the text was refused */
+} Strict;
+
 static gboolean
-json_shape_ok (const char *text, gsize len, GError **error)
+strict_fail (Strict *st, const char *problem)
 {
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  gsize i = 0;
+  if (st->problem == NULL)
+    st->problem = problem;
+  return FALSE;
+}
+
+static void
+strict_space (Strict *st)
+{
+  while (st->p < st->end && (*st->p == ' ' || *st->p == '\t' || *st->p == '\n' || *st->p == '\r'))
+    st->p++;
+}
+
+static gboolean
+strict_hex4 (Strict *st, guint *value)
+{
+  *value = 0;
+  if (st->end - st->p < 4)
+    return strict_fail (st, "a \\u escape needs four hex digits");
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (st->p[i]);
+
+      if (digit < 0)
+        return strict_fail (st, "a \\u escape needs four hex digits");
+      *value = *value * 16 + (guint) digit;
+    }
+  st->p += 4;
+  return TRUE;
+}
+
+/* At the opening quote. The text is valid UTF-8 already. */
+static gboolean
+strict_string (Strict *st)
+{
+  st->p++;
+  while (st->p < st->end)
+    {
+      guchar c = (guchar) *st->p++;
+      guint unit, low;
+
+      if (c == '"')
+        return TRUE;
+      if (c < 0x20)
+        return strict_fail (st, "a control character inside a string");
+      if (c != '\\')
+        continue;
+      if (st->p == st->end)
+        break;
+      c = (guchar) *st->p++;
+      if (strchr ("\"\\/bfnrt", c) != NULL && c != '\0')
+        continue;
+      if (c != 'u')
+        return strict_fail (st, "an invalid escape in a string");
+      if (!strict_hex4 (st, &unit))
+        return FALSE;
+      if (unit == 0)
+        return strict_fail (st, "parameters contain a NUL character");
+      if (unit >= 0xdc00 && unit <= 0xdfff)
+        return strict_fail (st, "a lone surrogate in a string");
+      if (unit >= 0xd800 && unit <= 0xdbff)
+        {
+          if (st->end - st->p < 2 || st->p[0] != '\\' || st->p[1] != 'u')
+            return strict_fail (st, "a lone surrogate in a string");
+          st->p += 2;
+          if (!strict_hex4 (st, &low))
+            return FALSE;
+          if (low < 0xdc00 || low > 0xdfff)
+            return strict_fail (st, "a lone surrogate in a string");
+        }
+    }
+  return strict_fail (st, "an unterminated string");
+}
+
+static gboolean
+is_digit (char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* RFC 8259's number grammar, and a value that survives being read and
+ * written again: integers within int64, other numbers finite as doubles. */
+static gboolean
+strict_number (Strict *st)
+{
+  const char *start = st->p;
+  gboolean integer = TRUE;
+  g_autofree char *copy = NULL;
+
+  if (st->p < st->end && *st->p == '-')
+    st->p++;
+  if (st->p == st->end || !is_digit (*st->p))
+    return strict_fail (st, "an invalid value");
+  if (*st->p == '0')
+    st->p++;
+  else
+    while (st->p < st->end && is_digit (*st->p))
+      st->p++;
+  if (st->p < st->end && *st->p == '.')
+    {
+      integer = FALSE;
+      st->p++;
+      if (st->p == st->end || !is_digit (*st->p))
+        return strict_fail (st, "a number without digits after the point");
+      while (st->p < st->end && is_digit (*st->p))
+        st->p++;
+    }
+  if (st->p < st->end && (*st->p == 'e' || *st->p == 'E'))
+    {
+      integer = FALSE;
+      st->p++;
+      if (st->p < st->end && (*st->p == '+' || *st->p == '-'))
+        st->p++;
+      if (st->p == st->end || !is_digit (*st->p))
+        return strict_fail (st, "a number without exponent digits");
+      while (st->p < st->end && is_digit (*st->p))
+        st->p++;
+    }
+
+  copy = g_strndup (start, st->p - start);
+  if (integer)
+    {
+      gint64 value;
+
+      if (!g_ascii_string_to_signed (copy, 10, G_MININT64, G_MAXINT64, &value, NULL))
+        return strict_fail (st, "an integer out of range");
+    }
+  else if (!isfinite (g_ascii_strtod (copy, NULL)))
+    return strict_fail (st, "a number out of range");
+  return TRUE;
+}
+
+static gboolean
+strict_literal (Strict *st, const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (st->end - st->p) < len || memcmp (st->p, word, len) != 0)
+    return strict_fail (st, "an invalid value");
+  st->p += len;
+  return TRUE;
+}
+
+static gboolean strict_value (Strict *st, guint depth);
+
+/* At '{' or '['. */
+static gboolean
+strict_container (Strict *st, guint depth)
+{
+  gboolean object = *st->p == '{';
+  char close = object ? '}' : ']';
+
+  if (depth >= JOBD_LEGACY_JSON_DEPTH_MAX)
+    return strict_fail (st, "parameters nested too deep");
+  st->p++;
+  strict_space (st);
+  if (st->p < st->end && *st->p == close)
+    {
+      st->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      if (object)
+        {
+          if (st->p == st->end || *st->p != '"')
+            return strict_fail (st, "a member name that is not a string");
+          if (!strict_string (st))
+            return FALSE;
+          strict_space (st);
+          if (st->p == st->end || *st->p != ':')
+            return strict_fail (st, "a missing ':'");
+          st->p++;
+          strict_space (st);
+        }
+      if (!strict_value (st, depth + 1))
+        return FALSE;
+      strict_space (st);
+      if (st->p < st->end && *st->p == close)
+        {
+          st->p++;
+          return TRUE;
+        }
+      if (st->p == st->end || *st->p != ',')
+        return strict_fail (st, "a missing ',' or closing bracket");
+      st->p++;
+      strict_space (st);
+    }
+}
+
+static gboolean
+strict_value (Strict *st, guint depth)
+{
+  if (st->p == st->end)
+    return strict_fail (st, "a missing value");
+  switch (*st->p)
+    {
+    case '{':
+    case '[':
+      return strict_container (st, depth);
+    case '"':
+      return strict_string (st);
+    case 't':
+      return strict_literal (st, "true");
+    case 'f':
+      return strict_literal (st, "false");
+    case 'n':
+      return strict_literal (st, "null");
+    default:
+      return strict_number (st);
+    }
+}
+
+/* One JSON object as RFC 8259 has it, then nothing but whitespace. */
+static gboolean
+json_strict_ok (const char *text, gsize len, GError **error)
+{
+  Strict st = { text, text + len, NULL };
 
   if (len == 0 || text[0] != '{')
+    st.problem = "parameters are not a JSON object";
+  else if (strict_container (&st, 0))
     {
-      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
-                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
-                           "parameters are not a JSON object");
-      return FALSE;
+      strict_space (&st);
+      if (st.p != st.end)
+        st.problem = "unexpected data after the parameters";
     }
-
-  for (i = 0; i < len; i++)
-    {
-      char c = text[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            {
-              /* "\u0000" would reach us as a C string cut short: a file
-               * name "a\u0000/../x" must not quietly become "a". */
-              if (len - i > 5 && g_ascii_strncasecmp (text + i + 1, "u0000", 5) == 0)
-                {
-                  g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
-                                       JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
-                                       "parameters contain a NUL character");
-                  return FALSE;
-                }
-              i++;   /* skip the escaped character */
-            }
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > JOBD_LEGACY_JSON_DEPTH_MAX)
-            {
-              g_set_error (error, JOBD_LEGACY_CODEC_ERROR,
-                           JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
-                           "parameters nested deeper than %d levels",
-                           JOBD_LEGACY_JSON_DEPTH_MAX);
-              return FALSE;
-            }
-        }
-      else if (c == '}' || c == ']')
-        {
-          if (depth > 0 && --depth == 0)
-            break;
-        }
-    }
-
-  for (i++; i < len; i++)
-    if (!is_space (text[i]))
-      {
-        g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
-                             JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
-                             "unexpected data after the parameters");
-        return FALSE;
-      }
-  return TRUE;
+  if (st.problem == NULL)
+    return TRUE;
+  g_set_error (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+               "parameters are not strict JSON: %s (at byte %" G_GSIZE_FORMAT ")",
+               st.problem, (gsize) (st.p - text));
+  return FALSE;
 }
 
 static const char *
@@ -214,7 +393,7 @@ scan_plain_string (const char **p, const char *end)
  * a STATUS request, so those objects are read here. Anything else (escapes,
  * numbers, nesting, an empty or repeated name, a syntax error) gives NULL
  * and goes to json-glib, which has the last word. text is valid UTF-8 and
- * starts with '{' (json_shape_ok). */
+ * is strict JSON (json_strict_ok). */
 static JsonObject *
 parse_plain_object (const char *text, gsize len)
 {
@@ -255,7 +434,7 @@ parse_params (const char *text, gsize len, GError **error)
   JsonObject *plain;
   JsonNode *root;
 
-  if (!json_shape_ok (text, len, error))
+  if (!json_strict_ok (text, len, error))
     return NULL;
   plain = parse_plain_object (text, len);
   if (plain != NULL)

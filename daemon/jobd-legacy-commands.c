@@ -124,8 +124,12 @@ merge_params (JobdLegacy *legacy, JobdSettings *settings, JsonObject *params,
 
   if (json == NULL)
     return FALSE;
+  /* What runs is the legacy identity's own credential, never combined with
+   * one a job had before: UPDATE of root's "group=root" job must not give
+   * the new command gid 0. ("" unsets.) */
   if (legacy->user != NULL)
     json_object_set_string_member (json, "user", legacy->user);
+  json_object_set_string_member (json, "group", "");
   if (!jobd_settings_merge_json (settings, json, JOBD_SETTINGS_FLAGS_PRIVILEGED, error))
     return FALSE;
   apply_interpreter (legacy, settings);
@@ -525,13 +529,13 @@ cmd_serverread (JobdLegacy *legacy, JsonObject *params, GTask *task)
 
 static const JobdLegacyCommand core_commands[] = {
   { "ADD", cmd_add, TRUE },
-  { "DELETE", cmd_delete, TRUE },
-  { "UPDATE", cmd_update, TRUE },
+  { "DELETE", cmd_delete, TRUE, .changes_job = TRUE },
+  { "UPDATE", cmd_update, TRUE, .changes_job = TRUE },
   { "GET", cmd_get, TRUE },
   { "GETALL", cmd_getall, FALSE },
-  { "START", cmd_start, TRUE },
-  { "STOP", cmd_stop, TRUE },
-  { "RESTART", cmd_restart, TRUE },
+  { "START", cmd_start, TRUE, .changes_job = TRUE },
+  { "STOP", cmd_stop, TRUE, .changes_job = TRUE },
+  { "RESTART", cmd_restart, TRUE, .changes_job = TRUE },
   { "STATUS", NULL, TRUE, query_status },
   { "STATUSALL", cmd_statusall, FALSE },
   { "READ", cmd_read, TRUE },

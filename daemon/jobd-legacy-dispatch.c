@@ -16,6 +16,7 @@
 #include "jobd-legacy-auth.h"
 #include "jobd-legacy-logcleaner.h"
 #include "jobd-legacy-logexplorer.h"
+#include "jobd-legacy-peer.h"
 #include "jobd-legacy-scheduler.h"
 
 #define LEGACY_DEFAULT_USER "jobd-legacy"
@@ -225,6 +226,7 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
  * the answer (the request is refused). */
 static const JobdLegacyCommand *
 check_request (JobdLegacy *legacy,
+               guint peer_uid,
                const void *payload,
                gsize len,
                JobdLegacyRequest **request_out,
@@ -233,6 +235,7 @@ check_request (JobdLegacy *legacy,
   g_autoptr(JobdLegacyRequest) request = NULL;
   g_autoptr(GError) error = NULL;
   const JobdLegacyCommand *command;
+  JobdJob *job;
 
   request = jobd_legacy_request_parse (payload, len, &error);
   if (request == NULL)
@@ -268,6 +271,15 @@ check_request (JobdLegacy *legacy,
           *code = jobd_legacy_failed (command->word, error);
           return NULL;
         }
+      /* An unknown job is the handler's FAILED, as before. */
+      if (command->changes_job
+          && (job = jobd_manager_lookup_job (legacy->manager, jobname, NULL)) != NULL
+          && !jobd_legacy_peer_may_change (legacy, peer_uid, job, &error))
+        {
+          g_debug ("legacy %s: DENIED: %s", command->word, error->message);
+          *code = JOBD_LEGACY_CODE_DENIED;
+          return NULL;
+        }
     }
   *request_out = g_steal_pointer (&request);
   return command;
@@ -275,6 +287,7 @@ check_request (JobdLegacy *legacy,
 
 char *
 jobd_legacy_dispatch (JobdLegacy *legacy,
+                      guint peer_uid,
                       const void *payload,
                       gsize len,
                       gsize *response_len,
@@ -287,7 +300,7 @@ jobd_legacy_dispatch (JobdLegacy *legacy,
   JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
   const JobdLegacyCommand *command;
 
-  command = check_request (legacy, payload, len, &request, &code);
+  command = check_request (legacy, peer_uid, payload, len, &request, &code);
   if (command != NULL && command->query != NULL)
     code = command->query (legacy, request->params, &data);
   else if (command != NULL)

@@ -24,6 +24,10 @@ G_BEGIN_DECLS
 
 typedef struct _JobdLegacy JobdLegacy;
 
+/* The peer's uid when jobd cannot tell (not loopback, no answer from the
+ * kernel, the fuzz target): no rights beyond the legacy identity's jobs. */
+#define JOBD_LEGACY_PEER_UNKNOWN G_MAXUINT
+
 /* Settings shared by every legacy handler, read from [Legacy] in jobd.conf. */
 struct _JobdLegacy {
   JobdManager *manager;      /* owned reference */
@@ -52,6 +56,9 @@ typedef struct {
   JobdLegacyHandler handler;  /* NULL for a query */
   gboolean needs_jobname;     /* FAILED at once when "jobname" is missing */
   JobdLegacyQuery query;      /* answers at once (instead of handler) */
+  /* Changes the existing job named by "jobname" (or what runs it): the peer
+   * needs jobd_legacy_peer_may_change(), else DENIED. */
+  gboolean changes_job;
 } JobdLegacyCommand;
 
 /* Reads [Legacy] (User=, Interpreter=, Plugins=) from config->keyfile. */
@@ -66,13 +73,16 @@ gboolean jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error);
 /* Register a table of commands (terminated by a { NULL } entry). */
 void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
 
-/* Handle one request payload; never fails: every problem is a response.
+/* Handle one request payload from the peer with uid peer_uid
+ * (JOBD_LEGACY_PEER_UNKNOWN when not known); never fails: every problem is
+ * a response.
  * When the answer is ready at once (a query, or a request refused before
  * any handler runs), returns the response payload (JSON text, free with
  * g_free, its length in *response_len) and never calls callback. Otherwise
  * returns NULL, and callback gets the answer from
  * jobd_legacy_dispatch_finish(). */
 char *jobd_legacy_dispatch (JobdLegacy *legacy,
+                            guint peer_uid,
                             const void *payload,
                             gsize len,
                             gsize *response_len,

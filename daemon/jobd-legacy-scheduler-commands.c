@@ -104,9 +104,9 @@ cmd_getlog (JobdLegacy *legacy, JsonObject *params, GTask *task)
 }
 
 static const JobdLegacyCommand scheduler_commands[] = {
-  { "SCHEDULER.ADD", cmd_add, TRUE },
-  { "SCHEDULER.DELETE", cmd_delete, TRUE },
-  { "SCHEDULER.UPDATE", cmd_update, TRUE },
+  { "SCHEDULER.ADD", cmd_add, TRUE, .changes_job = TRUE },
+  { "SCHEDULER.DELETE", cmd_delete, TRUE, .changes_job = TRUE },
+  { "SCHEDULER.UPDATE", cmd_update, TRUE, .changes_job = TRUE },
   { "SCHEDULER.GET", cmd_get, TRUE },
   { "SCHEDULER.GETALL", cmd_getall, FALSE },
   { "SCHEDULER.GETLOG", cmd_getlog, TRUE },

@@ -18,6 +18,7 @@
  */
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-server.h"
+#include "jobd-legacy-peer.h"
 
 #include "jobd-fdstore.h"
 
@@ -100,6 +101,7 @@ struct _Conn {
   gint64 deadline_usec;        /* next whole frame due; 0: not waiting for one */
   gboolean busy;               /* a request is being dispatched */
   gboolean close_when_sent;    /* after a frame that was too large */
+  guint peer_uid;              /* the client's uid, or JOBD_LEGACY_PEER_UNKNOWN */
   GList link;
   gint refs;
 };
@@ -346,7 +348,7 @@ conn_process (Conn *conn)
       done += JOBD_LEGACY_FRAME_HEADER + payload_len;
       conn->deadline_usec = 0;     /* a new one for the next frame */
       /* The dispatcher parses the payload before it returns. */
-      answer = jobd_legacy_dispatch (conn->server->legacy,
+      answer = jobd_legacy_dispatch (conn->server->legacy, conn->peer_uid,
                                      frame + JOBD_LEGACY_FRAME_HEADER, payload_len,
                                      &answer_len, NULL, dispatch_done, conn_ref (conn));
       if (answer == NULL)
@@ -467,6 +469,8 @@ conn_new (JobdLegacyServer *server, int fd)
   conn->refs = 1;   /* held by server->connections until conn_close */
   conn->server = server;
   conn->fd = fd;
+  /* Once per connection: the socket's owner does not change. */
+  conn->peer_uid = jobd_legacy_peer_uid (fd);
   conn->in = g_byte_array_sized_new (READ_CHUNK);
   conn->out = g_byte_array_new ();
   conn->link.data = conn;
@@ -721,9 +725,18 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
   fd = jobd_listen_fd_by_name (JOBD_LEGACY_SOCKET_NAME, error);
   if (fd < 0 && error != NULL && *error != NULL)
     return FALSE;
-  if (fd < 0 && !server->enable)
+  if (!server->enable)
     {
-      g_debug ("legacy protocol disabled ([Legacy] Enable=false)");
+      /* Off means off, even when jobd-legacy.socket is still enabled. */
+      if (fd >= 0)
+        {
+          g_message ("legacy protocol disabled ([Legacy] Enable=false): not serving "
+                     "the socket systemd passed (%s); disable jobd-legacy.socket",
+                     JOBD_LEGACY_SOCKET_NAME);
+          close (fd);
+        }
+      else
+        g_debug ("legacy protocol disabled ([Legacy] Enable=false)");
       return TRUE;
     }
 

@@ -9,6 +9,7 @@
  */
 #include "jobd-settings.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,6 +729,86 @@ merge_signal (Merge *m, const Field *f, const Value *v, GError **error)
   return TRUE;
 }
 
+/* Extras are written to the state file and to legacy answers as JSON and
+ * read back from it: a value JSON cannot carry (NaN, ±Inf, a uint64 beyond
+ * int64, which json-glib would write as a negative number) would make
+ * those invalid or come back different. Refused here, at the edge. */
+static gboolean
+extra_type_may_fail (const GVariantType *type)
+{
+  const char *text = g_variant_type_peek_string (type);
+  gsize len = g_variant_type_get_string_length (type);
+
+  return memchr (text, 'd', len) != NULL || memchr (text, 't', len) != NULL
+    || memchr (text, 'm', len) != NULL || memchr (text, 'v', len) != NULL;
+}
+
+/* Written as json-glib writes it, read back: the same number? (json-glib
+ * 1.6 writes 1e17 as "1e+17.0", which no JSON reader takes.) */
+static gboolean
+double_round_trips (double d)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *text = NULL;
+  JsonNode *root;
+
+  if (!isfinite (d))
+    return FALSE;
+  node = json_node_init_double (json_node_alloc (), d);
+  text = json_to_string (node, FALSE);
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, -1, NULL))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  return root != NULL && json_holds (root, G_TYPE_DOUBLE) && json_node_get_double (root) == d;
+}
+
+static gboolean
+extra_value_check (const char *key, GVariant *value, GError **error)
+{
+  const char *problem = NULL;
+  GVariantIter iter;
+  GVariant *child;
+
+  if (!extra_type_may_fail (g_variant_get_type (value)))
+    return TRUE;
+  switch (g_variant_classify (value))
+    {
+    case G_VARIANT_CLASS_DOUBLE:
+      if (!isfinite (g_variant_get_double (value)))
+        problem = "NaN and infinite numbers cannot be stored";
+      else if (!double_round_trips (g_variant_get_double (value)))
+        problem = "this number would not read back the same from JSON";
+      break;
+    case G_VARIANT_CLASS_UINT64:
+      if (g_variant_get_uint64 (value) > G_MAXINT64)
+        problem = "integers above 2^63-1 cannot be stored";
+      break;
+    case G_VARIANT_CLASS_MAYBE:
+    case G_VARIANT_CLASS_VARIANT:
+    case G_VARIANT_CLASS_ARRAY:
+    case G_VARIANT_CLASS_TUPLE:
+    case G_VARIANT_CLASS_DICT_ENTRY:
+      g_variant_iter_init (&iter, value);
+      while ((child = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          gboolean ok = extra_value_check (key, child, error);
+
+          g_variant_unref (child);
+          if (!ok)
+            return FALSE;
+        }
+      break;
+    default:
+      break;
+    }
+  if (problem == NULL)
+    return TRUE;
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS, "%s: %s", key, problem);
+  return FALSE;
+}
+
 /* Unknown JSON values are kept as json-glib types them (int64, av, a{sv}…),
  * which serialize back to the same JSON. */
 static gboolean
@@ -742,7 +823,13 @@ merge_extra_json (Merge *m, const char *key, JsonNode *node, GError **error)
                    "%s: cannot keep this value: %s", key, local->message);
       return FALSE;
     }
-  g_hash_table_insert (m->extra, g_strdup (key), g_variant_ref_sink (value));
+  g_variant_ref_sink (value);
+  if (!extra_value_check (key, value, error))
+    {
+      g_variant_unref (value);
+      return FALSE;
+    }
+  g_hash_table_insert (m->extra, g_strdup (key), value);
   return TRUE;
 }
 
@@ -757,7 +844,14 @@ merge_extra (Merge *m, const Field *f, const Value *v, GError **error)
       GVariant *value;
       g_variant_iter_init (&iter, v->variant);
       while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-        g_hash_table_insert (m->extra, g_strdup (key), value);
+        {
+          if (!extra_value_check (key, value, error))
+            {
+              g_variant_unref (value);
+              return FALSE;
+            }
+          g_hash_table_insert (m->extra, g_strdup (key), value);
+        }
     }
   else if (v->json != NULL && JSON_NODE_HOLDS_OBJECT (v->json))
     {
@@ -802,6 +896,8 @@ merge_one (Merge *m, const char *key, const Value *v, GError **error)
     }
   if (v->json != NULL)
     return merge_extra_json (m, key, v->json, error);
+  if (!extra_value_check (key, v->variant, error))
+    return FALSE;
   g_hash_table_insert (m->extra, g_strdup (key), g_variant_ref (v->variant));
   return TRUE;
 }

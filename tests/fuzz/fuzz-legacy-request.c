@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       size = payload_len;
     }
 
-  response = jobd_legacy_dispatch (legacy, data, size, &response_len, NULL, done_cb,
+  response = jobd_legacy_dispatch (legacy, JOBD_LEGACY_PEER_UNKNOWN, data, size, &response_len, NULL, done_cb,
                                    &response);
   while (response == NULL)   /* not answered at once: done_cb sets it */
     g_main_context_iteration (NULL, TRUE);

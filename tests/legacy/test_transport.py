@@ -79,6 +79,8 @@ class Activation(unittest.TestCase):
     """systemd-socket-activate binds the port and starts jobd on the first
     connection, passing the listening socket as "jobd-legacy"."""
 
+    ENABLE = "true"
+
     def setUp(self):
         self.activate = shutil.which("systemd-socket-activate")
         if self.activate is None:
@@ -87,8 +89,7 @@ class Activation(unittest.TestCase):
         self.port = free_port()
         config = os.path.join(self.tmp, "jobd.conf")
         with open(config, "w") as f:
-            # Enable=false: the socket from systemd is served regardless.
-            f.write("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=false\n")
+            f.write("[Daemon]\nBackend=direct\n\n[Legacy]\nEnable=%s\n" % self.ENABLE)
         self.stderr = open(os.path.join(self.tmp, "jobd.stderr"), "w+")
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
@@ -129,6 +130,45 @@ class Activation(unittest.TestCase):
                 self.assertEqual(read_response(s), {"code": "OK", "data": {}})
         self.stderr.seek(0)
         self.assertIn("listening on the socket from systemd", self.stderr.read())
+
+
+class ActivationDisabled(Activation):
+    """Off means off: with Enable=false the socket systemd passes is not
+    served (it used to be)."""
+
+    ENABLE = "false"
+
+    test_served_on_the_passed_socket = None   # the opposite is tested below
+
+    def test_passed_socket_not_served(self):
+        # The first connection starts jobd, which closes the only copy of the
+        # listener: the waiting connection is reset unanswered, and later
+        # ones are refused.
+        with self.connect() as s:
+            s.sendall(frame("STATUSALL"))
+            try:
+                self.assertEqual(s.recv(4), b"", "jobd answered on a disabled port")
+            except ConnectionResetError:
+                pass
+
+        def logged():
+            self.assertIsNone(self.proc.poll(), "jobd exited")
+            self.stderr.seek(0)
+            return "not serving the socket systemd passed" in self.stderr.read()
+        wait_for(logged, "jobd to log that the legacy port is off")
+
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=DEADLINE).close()
+                return False
+            except ConnectionRefusedError:
+                return True
+        wait_for(refused, "connections to be refused")
+        self.assertIsNone(self.proc.poll())
+        self.stderr.seek(0)
+        text = self.stderr.read()
+        self.assertEqual(text.count("not serving the socket systemd passed"), 1)
+        self.assertNotIn("listening on the socket from systemd", text)
 
 
 if __name__ == "__main__":

@@ -232,6 +232,10 @@ test_request_params_as_json_glib (void)
     "{\"a\" \"b\"}", "{\"a\":\"b\" \"c\":\"d\"}", "{,}", "{\"a\":\"b\"", "{\"a\":}",
     "{\"a\"}", "{a:\"b\"}", "{'a':'b'}", "{\"a\":\"b\"\v}", "{\"a\"\v:\"b\"}",
   };
+  /* What json-glib reads but RFC 8259 does not have: refused. */
+  static const char *const extensions[] = {
+    "{\"a\":\"x\ty\"}", "{'a':'b'}", "{\"a\":\"b\"\v}", "{\"a\"\v:\"b\"}", NULL,
+  };
 
   for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
     {
@@ -244,7 +248,8 @@ test_request_params_as_json_glib (void)
       if (json_parser_load_from_data (parser, texts[i], -1, NULL))
         root = json_parser_get_root (parser);
       g_test_message ("%s", texts[i]);
-      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
+          || g_strv_contains (extensions, texts[i]))
         {
           g_assert_null (request);
           continue;
