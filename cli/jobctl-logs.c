@@ -1,7 +1,9 @@
 /* jobctl-logs.c — `read` and `logs`: a job's buffered output lines, and
  * with `logs -f` the lines that follow, read from the pipe FollowOutput
  * hands back (so live output never floods the bus). Follow ends at EOF
- * (jobd closed the pipe) or on SIGINT/SIGTERM, cleanly.
+ * (jobd closed the pipe) or on SIGINT/SIGTERM, cleanly; when jobd cut this
+ * reader off for not keeping up, its last line says so ("dropped\t...") and
+ * jobctl says why and fails.
  */
 #include "config.h"
 
@@ -135,6 +137,14 @@ handle_follow_line (Output *output, const char *line)
   if (g_strv_length (fields) != 3)
     {
       g_printerr (_("jobctl: ignoring a malformed output line from jobd\n"));
+      return;
+    }
+  if (strcmp (fields[0], "dropped") == 0)
+    {
+      /* jobd's last word: output went on, this reader was too slow for it. */
+      g_printerr (_("jobctl: jobd stopped sending output because this reader did not "
+                    "keep up; later lines were not shown\n"));
+      output->status = JOBCTL_EXIT_FAILURE;
       return;
     }
   usec = g_ascii_strtoull (fields[1], NULL, 10);

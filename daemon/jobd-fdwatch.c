@@ -191,6 +191,29 @@ jobd_fd_watch_add (GMainContext *context,
   return watch;
 }
 
+gboolean
+jobd_fd_watch_modify (JobdFdWatch *watch,
+                      GIOCondition events,
+                      gboolean edge,
+                      GError **error)
+{
+  struct epoll_event event = { 0 };
+
+  g_return_val_if_fail (watch != NULL && !watch->dead, FALSE);
+
+  event.events = epoll_events (events) | (edge ? EPOLLET : 0);
+  event.data.ptr = watch;
+  if (epoll_ctl (watch->poller->epoll_fd, EPOLL_CTL_MOD, watch->fd, &event) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "cannot watch descriptor %d: %s", watch->fd, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 jobd_fd_watch_remove (JobdFdWatch *watch)
 {

@@ -32,6 +32,16 @@ JobdFdWatch *jobd_fd_watch_add (GMainContext *context,
                                 gpointer user_data,
                                 GError **error);
 
+/* Change what fd is watched for. With edge, the callback runs only when
+ * something new happens (new data written, the peer went away), not while
+ * unread data waits: for a reader that leaves bytes in place on purpose
+ * (an incomplete line) and must not be called again until more come.
+ * FALSE with error when the kernel refuses. */
+gboolean jobd_fd_watch_modify (JobdFdWatch *watch,
+                               GIOCondition events,
+                               gboolean edge,
+                               GError **error);
+
 /* Safe from inside any watch's callback, including its own. */
 void jobd_fd_watch_remove (JobdFdWatch *watch);
 

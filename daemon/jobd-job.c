@@ -476,7 +476,10 @@ release_process (JobdJob *self, gboolean forget_fds)
       store_output_fd (self, "stderr", -1);
     }
   g_clear_signal_handler (&self->exited_handler, self->process);
-  jobd_output_detach (self->output);
+  if (forget_fds)
+    jobd_output_detach (self->output);
+  else
+    jobd_output_release (self->output);   /* a line in flight stays in its FIFO */
   g_clear_object (&self->process);
 }
 
@@ -498,10 +501,14 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
   self->exit_code = code;
   self->exit_signal = signo > 0 ? signo : 0;
   why = self->exit_signal > 0 ? JOBD_REASON_SIGNAL : JOBD_REASON_EXIT_CODE;
-  /* The legacy exit line; a signal shows as the shell's 128+N. */
-  exit_line = g_strdup_printf ("Process \"%s\" exit with code %d.", self->name,
-                               self->exit_signal > 0 ? 128 + self->exit_signal : code);
-  jobd_output_append (self->output, JOBD_STREAM_STDOUT, exit_line);
+  /* The legacy exit line, only in the legacy log files (where the old
+   * server wrote it), not in the job's own output; worded as the API has it. */
+  if (self->exit_signal > 0)
+    exit_line = g_strdup_printf ("Process \"%s\" killed by signal %d.", self->name,
+                                 self->exit_signal);
+  else
+    exit_line = g_strdup_printf ("Process \"%s\" exit with code %d.", self->name, code);
+  jobd_output_log_only (self->output, JOBD_STREAM_STDOUT, exit_line);
   release_process (self, TRUE);
   self->stop_requested = FALSE;
 

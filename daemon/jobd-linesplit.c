@@ -74,6 +74,24 @@ jobd_utf8_make_safe (const char *data, gsize len)
   return g_string_free (out, FALSE);
 }
 
+/* Deliver valid text in pieces of at most max_line bytes, each cut on a
+ * character boundary: what U+FFFD replacement made longer stays bounded. */
+static void
+splitter_emit_safe (JobdLineSplitter *splitter, const char *text, gsize len)
+{
+  while (len > splitter->max_line)
+    {
+      const char *cut = g_utf8_find_prev_char (text, text + splitter->max_line + 1);
+      gsize piece = cut != NULL && cut > text ? (gsize) (cut - text) : splitter->max_line;
+      g_autofree char *copy = g_strndup (text, piece);
+
+      splitter->func (copy, piece, splitter->user_data);
+      text += piece;
+      len -= piece;
+    }
+  splitter->func (text, len, splitter->user_data);
+}
+
 /* Hand buf[0..len) to the callback as a NUL-terminated safe string. */
 static void
 splitter_emit (JobdLineSplitter *splitter, gsize len)
@@ -92,7 +110,7 @@ splitter_emit (JobdLineSplitter *splitter, gsize len)
       return;
     }
   safe = jobd_utf8_make_safe (splitter->buf, len);
-  splitter->func (safe, strlen (safe), splitter->user_data);
+  splitter_emit_safe (splitter, safe, strlen (safe));
 }
 
 /* How many bytes at the end of buf[0..len) start a multibyte character
@@ -113,6 +131,14 @@ utf8_incomplete_tail (const char *buf, gsize len)
       return need > i ? i : 0;
     }
   return 0;
+}
+
+gsize
+jobd_utf8_cut_length (const char *buf, gsize len)
+{
+  if (len <= 3)
+    return len;
+  return len - utf8_incomplete_tail (buf, len);
 }
 
 /* The pending buffer is full and the line goes on: deliver the piece,

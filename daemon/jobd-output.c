@@ -3,8 +3,15 @@
  * Every line, whether read from a stream or appended by jobd, takes one path
  * (output_deliver): ring buffer, log file, followers, sink. The ring is a
  * circular array of JobdLine pointers, each line one allocation holding its
- * text, so appending is O(1) and memory is bounded by buffer_size lines of at
- * most JOBD_LINE_MAX bytes (3× that after U+FFFD replacement).
+ * text, so appending is O(1); memory is bounded by buffer_size lines of at
+ * most JOBD_LINE_MAX bytes (after U+FFFD replacement too) and by a byte
+ * budget: the oldest lines go when either is exceeded.
+ *
+ * At least once: a pipe (the FIFOs are pipes) is looked at with tee() and
+ * only complete lines (or the cut of an over-long one) are taken out of it,
+ * after they went out; an incomplete line stays in the pipe, so a jobd killed
+ * at any moment leaves it for the next one. While only an incomplete line
+ * waits, the watch is edge-triggered: the next write wakes it, nothing spins.
  *
  * Sources are attached to the thread-default main context of the thread that
  * created the output; they read at most READ_BUDGET bytes per dispatch so a
@@ -19,6 +26,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -29,6 +37,12 @@
 #include "jobd-logfile.h"
 
 #define READ_CHUNK (16 * 1024)
+/* A pipe is looked at this far: a whole line of JOBD_LINE_MAX bytes and the
+ * newline after it, so a line is cut only when it really is too long. */
+#define PEEK_SIZE (JOBD_LINE_MAX + 1)
+/* The scratch pipe holds as many buffers as the FIFOs (jobd-fifo.c), so
+ * tee() sees PEEK_SIZE bytes however the job split its writes. */
+#define SCRATCH_PIPE_SIZE (1024 * 1024)
 /* Bytes per main-loop dispatch of one stream: a few reads, then yield. */
 #define READ_BUDGET (64 * 1024)
 /* Bytes one drain may read: more than a full pipe (pipe-max-size defaults
@@ -36,6 +50,12 @@
 #define DRAIN_BUDGET (4 * 1024 * 1024)
 /* Room in a follower's pipe, so a line of JOBD_LINE_MAX fits. */
 #define FOLLOWER_PIPE_SIZE (1024 * 1024)
+/* How long a follower cut off for being too slow has to read the rest of
+ * its pipe and the notice saying so, before it is closed without it. */
+#define FOLLOWER_DROP_GRACE_SECONDS 30
+
+/* A follower cut off: the notice takes the place of a line. */
+#define FOLLOW_DROPPED_STREAM "dropped"
 
 typedef struct {
   JobdOutput *output;        /* unowned back pointer */
@@ -44,7 +64,20 @@ typedef struct {
   JobdFdWatch *watch;
   JobdLineSplitter *splitter;
   gboolean peekable;         /* fd is a pipe: look with tee() before taking */
+  gboolean waiting;          /* only an incomplete line in the pipe */
+  gboolean edge;             /* the watch is edge-triggered (while waiting) */
+  gboolean after_cut;        /* a line was cut at JOBD_LINE_MAX: a newline
+                              * right after it ends it, not a new line */
 } OutputStream;
+
+typedef struct {
+  JobdOutput *output;        /* unowned back pointer */
+  int fd;                    /* the write end */
+  JobdFdWatch *watch;        /* the reader going away (and, once dropped, room) */
+  gboolean dropped;          /* too slow: gets no more lines, only the notice */
+  GBytes *rest;              /* dropped mid-line: the rest of that line */
+  GSource *grace;            /* dropped: closed when this fires */
+} Follower;
 
 struct _JobdOutput {
   GObject parent_instance;
@@ -57,10 +90,12 @@ struct _JobdOutput {
   guint size;
   guint head;
   guint count;
+  gsize bytes;               /* memory the ring's lines take */
+  gsize byte_budget;
 
   OutputStream streams[2];
   JobdLogFile *log;
-  GArray *followers;         /* int write ends */
+  GPtrArray *followers;      /* Follower */
   GString *follow_buf;
   JobdLineSink sink;
   gpointer sink_data;
@@ -111,6 +146,25 @@ jobd_line_free (JobdLine *line)
 
 /* ---- ring ---------------------------------------------------------- */
 
+static gsize
+line_cost (JobdLine *line)
+{
+  return malloc_usable_size (line);
+}
+
+/* Take the oldest line out of the ring (the caller owns it). */
+static JobdLine *
+ring_shift (JobdOutput *self)
+{
+  JobdLine *line = self->lines[self->head];
+
+  self->lines[self->head] = NULL;
+  self->head = (self->head + 1) % self->size;
+  self->count--;
+  self->bytes -= line_cost (line);
+  return line;
+}
+
 /* A line for the ring. When the ring is full its oldest line goes, and its
  * memory is reused if it fits: a flood (lines of similar length) then costs
  * no malloc/free pair per line. "Fits" has an upper bound too, so a ring
@@ -124,9 +178,7 @@ ring_line_new (JobdOutput *self, gint64 time_usec, JobdStream stream,
 
   if (self->size == 0 || self->count < self->size)
     return jobd_line_new (time_usec, stream, text, len);
-  line = self->lines[self->head];
-  self->head = (self->head + 1) % self->size;
-  self->count--;
+  line = ring_shift (self);
   need = sizeof (JobdLine) + len + 1;
   have = malloc_usable_size (line);
   if (have < need || have > 2 * need + 64)
@@ -141,21 +193,22 @@ ring_line_new (JobdOutput *self, gint64 time_usec, JobdStream stream,
   return line;
 }
 
-/* The ring takes line (a ring of size 0 keeps nothing; the caller frees). */
+/* The ring takes line (a ring of size 0 keeps nothing; the caller frees).
+ * The oldest lines go while the ring is over its line count or its byte
+ * budget; the newest line is always kept. */
 static void
 ring_push (JobdOutput *self, JobdLine *line)
 {
+  gsize cost = line_cost (line);
+
   if (self->size == 0)
     return;
-  if (self->count == self->size)
-    {
-      jobd_line_free (self->lines[self->head]);
-      self->lines[self->head] = line;
-      self->head = (self->head + 1) % self->size;
-      return;
-    }
+  while (self->count > 0
+         && (self->count == self->size || self->bytes + cost > self->byte_budget))
+    jobd_line_free (ring_shift (self));
   self->lines[(self->head + self->count) % self->size] = line;
   self->count++;
+  self->bytes += cost;
 }
 
 static JobdLine *
@@ -191,6 +244,27 @@ jobd_output_set_buffer_size (JobdOutput *output, guint buffer_size)
   output->size = buffer_size;
   output->head = 0;
   output->count = keep;
+  output->bytes = 0;
+  for (guint i = 0; i < keep; i++)
+    output->bytes += line_cost (lines[i]);
+}
+
+void
+jobd_output_set_byte_budget (JobdOutput *output, gsize bytes)
+{
+  g_return_if_fail (JOBD_IS_OUTPUT (output));
+
+  output->byte_budget = bytes;
+  while (output->count > 1 && output->bytes > bytes)
+    jobd_line_free (ring_shift (output));
+}
+
+gsize
+jobd_output_get_ring_bytes (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), 0);
+
+  return output->bytes;
 }
 
 GPtrArray *
@@ -216,6 +290,120 @@ jobd_output_read (JobdOutput *output, guint max_lines)
 /* ---- followers ----------------------------------------------------- */
 
 static void
+follower_free (Follower *f)
+{
+  jobd_fd_watch_remove (f->watch);
+  if (f->grace != NULL)
+    {
+      g_source_destroy (f->grace);
+      g_source_unref (f->grace);
+    }
+  g_clear_pointer (&f->rest, g_bytes_unref);
+  g_close (f->fd, NULL);
+  g_free (f);
+}
+
+static void
+follower_remove (Follower *f)
+{
+  g_ptr_array_remove_fast (f->output->followers, f);   /* frees it */
+}
+
+/* Write what a dropped follower is still owed: the rest of the line it was
+ * dropped in, then the notice. TRUE when all of it is written (or the
+ * reader is gone): the follower can be closed. */
+static gboolean
+follower_send_notice (Follower *f)
+{
+  g_autofree char *notice = NULL;
+  ssize_t n;
+
+  if (f->rest != NULL)
+    {
+      gsize len;
+      const char *data = g_bytes_get_data (f->rest, &len);
+
+      do
+        n = write (f->fd, data, len);
+      while (n < 0 && errno == EINTR);
+      if (n < 0)
+        return errno != EAGAIN;
+      if ((gsize) n < len)
+        {
+          GBytes *rest = g_bytes_new_from_bytes (f->rest, n, len - n);
+
+          g_bytes_unref (f->rest);
+          f->rest = rest;
+          return FALSE;
+        }
+      g_clear_pointer (&f->rest, g_bytes_unref);
+    }
+  /* Shorter than PIPE_BUF: written whole or not at all. */
+  notice = g_strdup_printf (FOLLOW_DROPPED_STREAM "\t%" G_GINT64_FORMAT "\t%s\n",
+                            g_get_real_time (), "reader too slow");
+  do
+    n = write (f->fd, notice, strlen (notice));
+  while (n < 0 && errno == EINTR);
+  return n >= 0 || errno != EAGAIN;
+}
+
+/* The write end changed: the reader went away (ERR/HUP), or a dropped
+ * follower's pipe has room again for what it is owed. */
+static gboolean
+on_follower_event (int fd, GIOCondition condition, gpointer user_data)
+{
+  Follower *f = user_data;
+
+  if ((condition & (G_IO_ERR | G_IO_HUP)) || (f->dropped && follower_send_notice (f)))
+    {
+      g_debug ("Closing a follower of job %s: %s", f->output->job_name,
+               f->dropped ? "cut off" : "its reader went away");
+      follower_remove (f);
+    }
+  return G_SOURCE_CONTINUE;   /* follower_remove removed the watch */
+}
+
+static gboolean
+on_follower_grace_over (gpointer user_data)
+{
+  Follower *f = user_data;
+
+  g_debug ("Closing a follower of job %s that does not read", f->output->job_name);
+  g_clear_pointer (&f->grace, g_source_unref);   /* returning REMOVE destroys it */
+  follower_remove (f);
+  return G_SOURCE_REMOVE;
+}
+
+/* Too slow (its pipe is full): no more lines. It gets the rest of a line
+ * cut in the middle and a notice saying it was cut off, as soon as it reads
+ * (so it can tell the user why its output ends), or is closed after a grace
+ * period. Nothing more is buffered for it than that one line. */
+static void
+follower_drop (Follower *f, const char *line, gsize len, gsize written)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_debug ("Dropping a follower of job %s: too slow", f->output->job_name);
+  f->dropped = TRUE;
+  if (written < len)
+    f->rest = g_bytes_new (line + written, len - written);
+  if (follower_send_notice (f))
+    {
+      follower_remove (f);
+      return;
+    }
+  if (!jobd_fd_watch_modify (f->watch, G_IO_OUT, FALSE, &error))
+    {
+      g_debug ("Closing a follower of job %s: %s", f->output->job_name, error->message);
+      follower_remove (f);
+      return;
+    }
+  f->grace = g_timeout_source_new_seconds (FOLLOWER_DROP_GRACE_SECONDS);
+  g_source_set_callback (f->grace, on_follower_grace_over, f, NULL);
+  g_source_attach (f->grace, f->output->context);
+}
+
+static void
 followers_send (JobdOutput *self, const JobdLine *line)
 {
   GString *buf = self->follow_buf;
@@ -226,21 +414,23 @@ followers_send (JobdOutput *self, const JobdLine *line)
                    jobd_stream_to_string (line->stream), line->time_usec, line->text);
   for (guint i = self->followers->len; i-- > 0;)
     {
-      int fd = g_array_index (self->followers, int, i);
+      Follower *f = g_ptr_array_index (self->followers, i);
       ssize_t n;
 
+      if (f->dropped)
+        continue;
       do
-        n = write (fd, buf->str, buf->len);
+        n = write (f->fd, buf->str, buf->len);
       while (n < 0 && errno == EINTR);
-      /* Full pipe, gone reader or a partial write: drop the follower
-       * rather than buffer for it or leave half a line in its stream. */
-      if (n != (ssize_t) buf->len)
+      if (n == (ssize_t) buf->len)
+        continue;
+      if (n < 0 && errno != EAGAIN)
         {
-          g_debug ("Dropping a follower of job %s: %s", self->job_name,
-                   n < 0 ? g_strerror (errno) : "partial write");
-          g_close (fd, NULL);
-          g_array_remove_index_fast (self->followers, i);
+          g_debug ("Closing a follower of job %s: %s", self->job_name, g_strerror (errno));
+          follower_remove (f);
         }
+      else
+        follower_drop (f, buf->str, buf->len, n < 0 ? 0 : (gsize) n);
     }
 }
 
@@ -248,6 +438,7 @@ int
 jobd_output_follow (JobdOutput *output, GError **error)
 {
   int fds[2];
+  Follower *f;
 
   g_return_val_if_fail (JOBD_IS_OUTPUT (output), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
@@ -264,8 +455,28 @@ jobd_output_follow (JobdOutput *output, GError **error)
   if (fcntl (fds[1], F_SETPIPE_SZ, FOLLOWER_PIPE_SIZE) < 0)
     g_debug ("Could not grow a follower pipe of job %s: %s",
              output->job_name, g_strerror (errno));
-  g_array_append_val (output->followers, fds[1]);
+  f = g_new0 (Follower, 1);
+  f->output = output;
+  f->fd = fds[1];
+  /* No events asked for: the kernel reports a closed read end (ERR) anyway,
+   * at once, rather than at the job's next line. */
+  f->watch = jobd_fd_watch_add (output->context, f->fd, 0, on_follower_event, f, error);
+  if (f->watch == NULL)
+    {
+      g_close (fds[0], NULL);
+      follower_free (f);
+      return -1;
+    }
+  g_ptr_array_add (output->followers, f);
   return fds[0];
+}
+
+guint
+jobd_output_get_followers (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), 0);
+
+  return output->followers->len;
 }
 
 /* ---- the one path every line takes ---------------------------------- */
@@ -326,6 +537,23 @@ jobd_output_append (JobdOutput *output, JobdStream stream, const char *text)
   output_flush_log (output);
 }
 
+void
+jobd_output_log_only (JobdOutput *output, JobdStream stream, const char *text)
+{
+  g_autofree char *safe = NULL;
+
+  g_return_if_fail (JOBD_IS_OUTPUT (output));
+  g_return_if_fail (text != NULL);
+
+  if (output->log == NULL)
+    return;
+  safe = jobd_utf8_make_safe (text, strnlen (text, JOBD_LINE_MAX));
+  g_strdelimit (safe, "\n", ' ');
+  jobd_log_file_write (output->log, stream == JOBD_STREAM_STDERR,
+                       g_get_real_time (), safe, strlen (safe), NULL);
+  output_flush_log (output);
+}
+
 /* ---- reading the streams ------------------------------------------- */
 
 /* The pipe tee() copies into: one for all streams (the main loop reads one
@@ -342,7 +570,7 @@ scratch_pipe_ready (void)
       scratch_pipe[0] = scratch_pipe[1] = -1;
       return FALSE;
     }
-  if (fcntl (scratch_pipe[1], F_SETPIPE_SZ, READ_CHUNK) < 0)
+  if (fcntl (scratch_pipe[1], F_SETPIPE_SZ, SCRATCH_PIPE_SIZE) < 0)
     g_debug ("cannot size the scratch pipe: %s", g_strerror (errno));
   return TRUE;
 }
@@ -376,15 +604,13 @@ peek_pipe (int fd, char *buf, gsize size)
   return n;
 }
 
-/* Take n bytes that were peeked at out of fd. */
+/* Take n bytes that were peeked at out of fd (buf: room for n bytes). */
 static void
-consume_pipe (int fd, gsize n)
+consume_pipe (int fd, char *buf, gsize n)
 {
-  char discard[READ_CHUNK];
-
   while (n > 0)
     {
-      ssize_t got = read (fd, discard, MIN (n, sizeof discard));
+      ssize_t got = read (fd, buf, n);
       if (got <= 0 && errno != EINTR)
         break;
       if (got > 0)
@@ -392,33 +618,116 @@ consume_pipe (int fd, gsize n)
     }
 }
 
-/* Split a chunk just read; its lines share the time it was read. */
+/* Only an incomplete line of *n bytes (in buf) could be peeked: can more
+ * of it come? Not when the pipe is full. When the pipe holds more than
+ * tee() showed, look again: either the job wrote meanwhile (*n grows), or
+ * tee() cannot see more (the scratch pipe has fewer buffers). */
+static gboolean
+pipe_line_can_grow (int fd, char *buf, gsize *n)
+{
+  int queued = 0;
+  int size = fcntl (fd, F_GETPIPE_SZ);
+
+  if (ioctl (fd, FIONREAD, &queued) == 0 && (gsize) queued > *n)
+    {
+      ssize_t again = peek_pipe (fd, buf, PEEK_SIZE);
+
+      if (again <= (ssize_t) *n)
+        return FALSE;
+      *n = again;
+      return TRUE;
+    }
+  return size <= 0 || (gsize) size > *n;
+}
+
+/* Split bytes that end on a line boundary (or are a whole piece of a line,
+ * with flush); its lines share the time it was read. */
 static void
-output_stream_split (OutputStream *os, const char *buf, gsize n)
+output_stream_split (OutputStream *os, const char *buf, gsize n, gboolean flush)
 {
   os->output->read_time = g_get_real_time ();
   jobd_line_splitter_feed (os->splitter, buf, n);
+  if (flush)
+    jobd_line_splitter_flush (os->splitter);
   os->output->read_time = 0;
 }
 
+/* How much of the n bytes peeked at in buf to take now, and split them.
+ * Complete lines are taken; an incomplete line only when it is too long
+ * (cut at JOBD_LINE_MAX, on a character boundary) or when it is the last
+ * one (final: the stream ends). 0: an incomplete line waits. */
+static gsize
+output_stream_take (OutputStream *os, char *buf, gsize n, gboolean final)
+{
+  const char *nl = memrchr (buf, '\n', n);
+  gsize skip = 0, take;
+
+  if (nl == NULL && n < JOBD_LINE_MAX && !final)
+    {
+      gsize seen = n;
+
+      if (!pipe_line_can_grow (os->fd, buf, &n))
+        final = TRUE;   /* cut it: nothing more of it can come in */
+      else if (n > seen)
+        nl = memrchr (buf, '\n', n);
+    }
+
+  /* The newline that ends a line just cut at its full length is not an
+   * empty line of its own (as with the splitter, which cuts only when more
+   * of the line follows). */
+  if (os->after_cut && buf[0] == '\n')
+    skip = 1;
+  os->after_cut = FALSE;
+  if (nl != NULL)
+    {
+      take = nl - buf + 1;
+      if (take > skip)
+        output_stream_split (os, buf + skip, take - skip, FALSE);
+      return take;
+    }
+  if (n >= JOBD_LINE_MAX)
+    {
+      take = jobd_utf8_cut_length (buf, MIN (n, JOBD_LINE_MAX));
+      output_stream_split (os, buf, take, TRUE);
+      os->after_cut = take == JOBD_LINE_MAX;
+      return take;
+    }
+  if (final)
+    {
+      take = jobd_utf8_cut_length (buf, n);
+      output_stream_split (os, buf, take, TRUE);
+      return take;
+    }
+  return 0;
+}
+
 /* Read one chunk of fd. Lines go out (ring, log files, followers) before
- * the bytes are taken out of a pipe, and the log files are flushed first:
- * a jobd killed mid-way leaves the bytes in the FIFO for the next jobd, so
- * across a crash a line may come twice but is never lost. */
+ * the bytes are taken out of a pipe, and the log files are flushed first;
+ * an incomplete line is not taken at all: a jobd killed at any point
+ * leaves in the FIFO what it has not written out, so across a crash a line
+ * may come twice but no piece of one is lost. -1 with EAGAIN also when only
+ * an incomplete line waits (os->waiting). */
 static ssize_t
-output_stream_read_chunk (OutputStream *os, char *buf)
+output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
 {
   ssize_t n;
 
   if (os->peekable)
     {
-      n = peek_pipe (os->fd, buf, READ_CHUNK);
+      n = peek_pipe (os->fd, buf, PEEK_SIZE);
       if (n > 0)
         {
-          output_stream_split (os, buf, n);
+          gsize take = output_stream_take (os, buf, n, final);
+
+          os->waiting = take == 0;
+          if (take == 0)
+            {
+              errno = EAGAIN;
+              return -1;
+            }
           output_flush_log (os->output);
-          consume_pipe (os->fd, n);
-          return n;
+          consume_pipe (os->fd, buf, take);
+          return take;
         }
       if (n == 0 || errno != EINVAL)
         return n;
@@ -426,20 +735,26 @@ output_stream_read_chunk (OutputStream *os, char *buf)
     }
   n = read (os->fd, buf, READ_CHUNK);
   if (n > 0)
-    output_stream_split (os, buf, n);
+    {
+      os->output->read_time = g_get_real_time ();
+      jobd_line_splitter_feed (os->splitter, buf, n);
+      os->output->read_time = 0;
+    }
   return n;
 }
 
-/* Read up to budget bytes; FALSE when the stream has ended (EOF, error). */
+/* Read up to budget bytes; FALSE when the stream has ended (EOF, error).
+ * final: the writer is done, an incomplete last line is a line. */
 static gboolean
-output_stream_read (OutputStream *os, gsize budget)
+output_stream_read (OutputStream *os, gsize budget, gboolean final)
 {
-  char buf[READ_CHUNK];
+  g_autofree char *buf = g_malloc (PEEK_SIZE);
   gsize total = 0;
 
+  os->waiting = FALSE;
   while (total < budget)
     {
-      ssize_t n = output_stream_read_chunk (os, buf);
+      ssize_t n = output_stream_read_chunk (os, buf, final);
 
       if (n > 0)
         total += n;
@@ -458,6 +773,22 @@ output_stream_read (OutputStream *os, gsize budget)
   return TRUE;
 }
 
+/* Level-triggered while there is something to take, edge-triggered while
+ * only an incomplete line waits (level would call back at once, forever). */
+static void
+output_stream_update_trigger (OutputStream *os)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (os->watch == NULL || os->waiting == os->edge)
+    return;
+  if (jobd_fd_watch_modify (os->watch, G_IO_IN, os->waiting, &error))
+    os->edge = os->waiting;
+  else
+    g_warning ("Watching %s of job %s: %s", jobd_stream_to_string (os->stream),
+               os->output->job_name, error->message);
+}
+
 /* Stop watching and close; with flush, the partial line becomes a line. */
 static void
 output_stream_close (OutputStream *os, gboolean flush)
@@ -466,6 +797,7 @@ output_stream_close (OutputStream *os, gboolean flush)
   if (os->fd >= 0)
     g_close (os->fd, NULL);
   os->fd = -1;
+  os->waiting = os->edge = os->after_cut = FALSE;
   if (os->splitter != NULL && flush)
     jobd_line_splitter_flush (os->splitter);
   g_clear_pointer (&os->splitter, jobd_line_splitter_free);
@@ -475,10 +807,15 @@ static gboolean
 on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
 {
   OutputStream *os = user_data;
-  gboolean open = output_stream_read (os, READ_BUDGET);
+  /* HUP: no writer is left, what is in the pipe is all there will be. */
+  gboolean open = output_stream_read (os, READ_BUDGET, (condition & G_IO_HUP) != 0);
 
+  if (open && (condition & G_IO_HUP) && !(condition & G_IO_IN))
+    open = FALSE;
   if (!open)
     output_stream_close (os, TRUE);
+  else
+    output_stream_update_trigger (os);
   output_flush_log (os->output);
   return open ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -495,7 +832,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
 
   os = &output->streams[stream];
   if (os->fd >= 0)
-    output_stream_read (os, DRAIN_BUDGET);   /* lose nothing of the old fd */
+    output_stream_read (os, DRAIN_BUDGET, TRUE);   /* lose nothing of the old fd */
   output_stream_close (os, TRUE);
   /* A blocking read would stall the whole daemon: refuse such an fd. */
   if (!g_unix_set_fd_nonblocking (fd, TRUE, &error))
@@ -517,19 +854,39 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
     }
 }
 
+static void
+output_drain (JobdOutput *output, gboolean final)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
+    {
+      OutputStream *os = &output->streams[i];
+
+      if (os->fd >= 0 && !output_stream_read (os, DRAIN_BUDGET, final))
+        output_stream_close (os, TRUE);
+    }
+  output_flush_log (output);
+}
+
 void
 jobd_output_drain (JobdOutput *output)
 {
   g_return_if_fail (JOBD_IS_OUTPUT (output));
 
+  output_drain (output, FALSE);
   for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
-    {
-      OutputStream *os = &output->streams[i];
+    output_stream_update_trigger (&output->streams[i]);
+}
 
-      if (os->fd >= 0 && !output_stream_read (os, DRAIN_BUDGET))
-        output_stream_close (os, TRUE);
-    }
-  output_flush_log (output);
+void
+jobd_output_release (JobdOutput *output)
+{
+  g_return_if_fail (JOBD_IS_OUTPUT (output));
+
+  output_drain (output, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
+    output_stream_close (&output->streams[i], FALSE);
+  if (output->log != NULL)
+    jobd_log_file_close (output->log);
 }
 
 void
@@ -537,7 +894,7 @@ jobd_output_detach (JobdOutput *output)
 {
   g_return_if_fail (JOBD_IS_OUTPUT (output));
 
-  jobd_output_drain (output);
+  output_drain (output, TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (output->streams); i++)
     output_stream_close (&output->streams[i], TRUE);
   /* The job's output has ended: hold no descriptors or buffers for it (a
@@ -599,7 +956,8 @@ jobd_output_init (JobdOutput *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->lines = g_new0 (JobdLine *, 1);
-  self->followers = g_array_new (FALSE, FALSE, sizeof (int));
+  self->followers = g_ptr_array_new_with_free_func ((GDestroyNotify) follower_free);
+  self->byte_budget = JOBD_RING_BYTES_DEFAULT;
   self->follow_buf = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (self->streams); i++)
     {
@@ -618,9 +976,7 @@ jobd_output_dispose (GObject *object)
 
   for (guint i = 0; i < G_N_ELEMENTS (self->streams); i++)
     output_stream_close (&self->streams[i], FALSE);
-  for (guint i = 0; i < self->followers->len; i++)
-    g_close (g_array_index (self->followers, int, i), NULL);
-  g_array_set_size (self->followers, 0);
+  g_ptr_array_set_size (self->followers, 0);
   g_clear_pointer (&self->log, jobd_log_file_free);
   self->sink = NULL;
 
@@ -635,7 +991,7 @@ jobd_output_finalize (GObject *object)
   for (guint i = 0; i < self->count; i++)
     jobd_line_free (ring_nth (self, i));
   g_free (self->lines);
-  g_array_unref (self->followers);
+  g_ptr_array_unref (self->followers);
   g_string_free (self->follow_buf, TRUE);
   g_main_context_unref (self->context);
   g_free (self->job_name);

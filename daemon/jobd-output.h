@@ -23,6 +23,9 @@
 G_BEGIN_DECLS
 
 #define JOBD_LINE_MAX (64 * 1024)
+/* The ring's default byte budget per job, besides its line count: lines
+ * of an unprivileged user's job cannot make jobd hold more than this. */
+#define JOBD_RING_BYTES_DEFAULT (4 * 1024 * 1024)
 
 typedef enum {
   JOBD_STREAM_STDOUT,
@@ -50,6 +53,10 @@ G_DECLARE_FINAL_TYPE (JobdOutput, jobd_output, JOBD, OUTPUT, GObject)
 JobdOutput *jobd_output_new (const char *job_name, guint buffer_size);
 
 void jobd_output_set_buffer_size (JobdOutput *output, guint buffer_size);
+/* Memory the ring's lines may take (JOBD_RING_BYTES_DEFAULT unless set);
+ * the oldest lines go first, the newest line is always kept. */
+void jobd_output_set_byte_budget (JobdOutput *output, gsize bytes);
+gsize jobd_output_get_ring_bytes (JobdOutput *output);
 /* NULL turns log files off; otherwise the log directory root
  * (files go to LOG_DIR/jobs/<name>/<YYYYmmdd>/<YYYYmmddHH>[.error].log). */
 void jobd_output_set_log_dir (JobdOutput *output, const char *log_dir);
@@ -62,11 +69,19 @@ void jobd_output_set_line_sink (JobdOutput *output,
 void jobd_output_attach (JobdOutput *output, JobdStream stream, int fd);
 /* Read what is available right now on both streams, without blocking. */
 void jobd_output_drain (JobdOutput *output);
-/* Drain, flush partial lines as lines, stop watching and close the fds and
- * the log files. */
+/* The job's output has ended: drain, take incomplete last lines as lines,
+ * stop watching and close the fds and the log files. */
 void jobd_output_detach (JobdOutput *output);
-/* Append a line of jobd's own (e.g. the exit line) as if the job wrote it. */
+/* jobd lets go of a job that goes on (jobd exits): drain complete lines,
+ * stop watching and close the fds; an incomplete line stays in its pipe for
+ * the next reader. */
+void jobd_output_release (JobdOutput *output);
+/* Append a line of jobd's own as if the job wrote it. */
 void jobd_output_append (JobdOutput *output, JobdStream stream, const char *text);
+/* A line of jobd's own for the legacy log files only (the old server's
+ * exit line): not in the ring, not to followers or the sink. Nothing when
+ * log files are off. */
+void jobd_output_log_only (JobdOutput *output, JobdStream stream, const char *text);
 
 /* The last max_lines lines (0 = all buffered), oldest first;
  * element type JobdLine, owned by the caller. */
@@ -74,9 +89,15 @@ GPtrArray *jobd_output_read (JobdOutput *output, guint max_lines);
 
 /* A new follower: returns the read end of a pipe on which every new line
  * arrives as "STREAM\tTIME_USEC\tTEXT\n"; -1 with error on failure.
- * A follower whose pipe is full (a reader that does not keep up) is dropped:
- * its pipe is closed so the reader sees EOF rather than jobd buffering. */
+ * A follower whose pipe is full (a reader that does not keep up) is dropped
+ * rather than buffered for: it gets no more lines, only (once it reads
+ * again) the rest of a line cut short and a last line
+ * "dropped\tTIME_USEC\tREASON\n", then EOF; one that does not read within
+ * 30 s is closed without it. A follower whose reader closed its end is
+ * closed at once. */
 int jobd_output_follow (JobdOutput *output, GError **error);
+/* Followers open (for tests). */
+guint jobd_output_get_followers (JobdOutput *output);
 
 /* Totals since creation, for tests and benchmarks. */
 guint64 jobd_output_get_lines_total (JobdOutput *output);

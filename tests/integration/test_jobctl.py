@@ -146,12 +146,12 @@ class Jobctl(JobdTestCase):
         self.bus.call("Start", "r")
         self.bus.wait_state("r", "down", since=mark)
         out = self.ctl("read", "r", "-n", "3").stdout.splitlines()
-        self.assertEqual(out, ["9", "10", 'Process "r" exit with code 0.'])
+        self.assertEqual(out, ["8", "9", "10"])
         out = self.ctl("read", "r").stdout.splitlines()
         self.assertEqual(out[:10], [str(i) for i in range(1, 11)])
         data = json.loads(self.ctl("read", "r", "-n", "1", "--json").stdout)
         self.assertEqual(len(data), 1)
-        self.assertIn('exit with code 0', json.dumps(data))
+        self.assertEqual(data[0]["text"], "10")
 
     def test_logs_follow_until_sigint(self):
         self.add_and_start("f", "/bin/sh", ["-c", TICKER])

@@ -575,9 +575,24 @@ assert_numbered_follow_lines (char **lines, const char *filler)
   return n;
 }
 
+/* Read a follower until EOF, letting the output's watches run (a dropped
+ * follower is owed the rest of its line and the notice); with a deadline. */
+static void
+read_follower_to_eof (int fd, GString *into)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!read_follower (fd, into))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+    }
+}
+
 /* A reader that stops reading is dropped while one that keeps up gets
- * everything; neither blocks jobd. The dropped one sees whole lines, then
- * at most the start of one more (the write that did not fit), then EOF. */
+ * everything; neither blocks jobd. The dropped one sees whole lines (the
+ * one it was dropped in completed once it reads again), then a notice
+ * "dropped\tUSEC\tWHY" saying it was cut off, then EOF. */
 static void
 test_slow_follower_dropped (void)
 {
@@ -592,6 +607,7 @@ test_slow_follower_dropped (void)
   int fast = follow (output);
   g_auto(GStrv) slow_lines = NULL;
   g_auto(GStrv) fast_lines = NULL;
+  g_auto(GStrv) notice = NULL;
   guint slow_complete;
 
   for (guint i = 0; i < n_lines; i++)
@@ -602,17 +618,49 @@ test_slow_follower_dropped (void)
       g_assert_false (read_follower (fast, fast_got));
     }
   /* 4 MB went out; the slow pipe holds at most 1 MiB, so it was dropped. */
-  g_assert_true (read_follower (slow, slow_got));
+  g_assert_cmpuint (jobd_output_get_followers (output), ==, 2);
+  read_follower_to_eof (slow, slow_got);
+  g_assert_cmpuint (jobd_output_get_followers (output), ==, 1);
   fast_lines = g_strsplit (fast_got->str, "\n", -1);
   slow_lines = g_strsplit (slow_got->str, "\n", -1);
   g_assert_cmpuint (assert_numbered_follow_lines (fast_lines, filler), ==, n_lines);
-  slow_complete = assert_numbered_follow_lines (slow_lines, filler);
+  /* Every line whole up to the notice, which is last. */
+  slow_complete = g_strv_length (slow_lines) - 2;
+  g_assert_cmpstr (slow_lines[slow_complete + 1], ==, "");
+  notice = g_strsplit (slow_lines[slow_complete], "\t", 3);
+  slow_lines[slow_complete][0] = '\0';
+  g_assert_cmpuint (g_strv_length (notice), ==, 3);
+  g_assert_cmpstr (notice[0], ==, "dropped");
+  g_assert_cmpstr (notice[2], ==, "reader too slow");
+  g_free (slow_lines[slow_complete + 1]);
+  slow_lines[slow_complete + 1] = NULL;
+  g_assert_cmpuint (assert_numbered_follow_lines (slow_lines, filler), ==, slow_complete);
   g_assert_cmpuint (slow_complete, <, n_lines);
-  g_assert_true (g_str_has_prefix (fast_lines[slow_complete], slow_lines[slow_complete]));
   /* The slow follower's write end is gone: only our two read ends remain. */
   g_assert_cmpuint (count_open_fds (), ==, baseline + 3);
   g_close (slow, NULL);
   g_close (fast, NULL);
+}
+
+/* A reader that closes its end is noticed at once, not at the next line:
+ * with a silent job, nothing of it stays in jobd. */
+static void
+test_gone_follower_closed_at_once (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("gone", 10);
+  guint baseline = count_open_fds ();
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (guint i = 0; i < 100; i++)
+    g_close (follow (output), NULL);
+  g_assert_cmpuint (jobd_output_get_followers (output), ==, 100);
+  while (jobd_output_get_followers (output) > 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpuint (count_open_fds (), ==, baseline);
+  g_assert_cmpuint (jobd_output_get_lines_total (output), ==, 0);
 }
 
 /* A reader that went away (EPIPE) is dropped, not fatal. */
@@ -651,6 +699,96 @@ test_dispose_closes (void)
   g_assert_false (g_main_context_iteration (NULL, FALSE));
 }
 
+/* Lines of invalid UTF-8 at the maximum length, in a ring of the maximum
+ * line count: the byte budget holds the ring's memory, oldest lines go. */
+static void
+test_ring_byte_budget (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("budget", 100000);
+  g_autofree char *text = g_malloc (JOBD_LINE_MAX + 1);
+  g_autoptr(GPtrArray) lines = NULL;
+
+  memset (text, 0xFF, JOBD_LINE_MAX);
+  text[JOBD_LINE_MAX] = '\0';
+  for (guint i = 0; i < 200; i++)
+    {
+      jobd_output_append (output, JOBD_STREAM_STDOUT, text);
+      g_assert_cmpuint (jobd_output_get_ring_bytes (output), <=, JOBD_RING_BYTES_DEFAULT);
+    }
+  lines = jobd_output_read (output, 0);
+  g_assert_cmpuint (lines->len, >, 0);
+  g_assert_cmpuint (lines->len, <, 200);
+  for (guint i = 0; i < lines->len; i++)
+    g_assert_cmpuint (strlen (((JobdLine *) lines->pdata[i])->text), <=, JOBD_LINE_MAX);
+  g_clear_pointer (&lines, g_ptr_array_unref);
+
+  /* A smaller budget evicts at once, keeping the newest line. */
+  jobd_output_set_byte_budget (output, 1);
+  lines = jobd_output_read (output, 0);
+  g_assert_cmpuint (lines->len, ==, 1);
+}
+
+static gboolean
+output_has_waiting_events (gpointer data)
+{
+  return g_main_context_pending (NULL);
+}
+
+/* An incomplete line is not taken out of the pipe: a reader after this
+ * one (a jobd after a crash) finds it whole. While it waits, nothing is
+ * dispatched again and again; its end arrives as one line. */
+static void
+test_partial_line_stays_in_pipe (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("partial", 10);
+  g_autoptr(GPtrArray) lines = NULL;
+  char buf[64];
+  int fds[2];
+  int keep;
+
+  make_pipe (fds);
+  keep = dup (fds[0]);
+  g_assert_cmpint (keep, >=, 0);
+  g_assert_true (g_unix_set_fd_nonblocking (keep, TRUE, NULL));
+  jobd_output_attach (output, JOBD_STREAM_STDOUT, fds[0]);
+  write_all (fds[1], "one\ntw");
+  wait_for_lines (output, 1);
+  /* No busy loop: once the watch has settled, nothing is ready. */
+  for (guint i = 0; i < 10 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  g_assert_false (output_has_waiting_events (NULL));
+  write_all (fds[1], "o\nthr");
+  wait_for_lines (output, 2);
+  lines = jobd_output_read (output, 0);
+  g_assert_cmpuint (lines->len, ==, 2);
+  g_assert_cmpstr (((JobdLine *) lines->pdata[1])->text, ==, "two");
+
+  /* jobd lets go (exits): the incomplete line is still in the pipe. */
+  jobd_output_release (output);
+  g_assert_cmpint (read (keep, buf, sizeof buf), ==, 3);
+  g_assert_cmpmem (buf, 3, "thr", 3);
+  g_close (keep, NULL);
+  g_close (fds[1], NULL);
+}
+
+/* The job ended: the incomplete last line is a line. */
+static void
+test_partial_line_final_on_detach (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("final", 10);
+  g_autoptr(GPtrArray) lines = NULL;
+  int fds[2];
+
+  make_pipe (fds);
+  jobd_output_attach (output, JOBD_STREAM_STDOUT, fds[0]);
+  write_all (fds[1], "last words");
+  jobd_output_detach (output);
+  lines = jobd_output_read (output, 0);
+  g_assert_cmpuint (lines->len, ==, 1);
+  g_assert_cmpstr (((JobdLine *) lines->pdata[0])->text, ==, "last words");
+  g_close (fds[1], NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -669,7 +807,11 @@ main (int argc, char **argv)
   g_test_add_func ("/output/log-files", test_log_files);
   g_test_add_func ("/output/follow", test_follow);
   g_test_add_func ("/output/slow-follower-dropped", test_slow_follower_dropped);
+  g_test_add_func ("/output/gone-follower-closed-at-once", test_gone_follower_closed_at_once);
   g_test_add_func ("/output/closed-follower-dropped", test_closed_follower_dropped);
+  g_test_add_func ("/output/ring-byte-budget", test_ring_byte_budget);
+  g_test_add_func ("/output/partial-line-stays-in-pipe", test_partial_line_stays_in_pipe);
+  g_test_add_func ("/output/partial-line-final-on-detach", test_partial_line_final_on_detach);
   g_test_add_func ("/output/dispose-closes", test_dispose_closes);
 
   return g_test_run ();
