@@ -42,6 +42,7 @@ struct _JobdJob {
   gboolean stop_requested;
   guint kill_timer;
   GList *down_waiters;        /* GTask* */
+  gboolean disposed;          /* removed or jobd exiting: a late start is killed */
 
   /* Automatic restarts */
   guint restart_timer;
@@ -583,6 +584,15 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   process = jobd_spawner_spawn_finish (JOBD_SPAWNER (source), result, &error);
   g_clear_object (&self->start_cancellable);
 
+  if (self->disposed)
+    {
+      /* Removed, or jobd is going away, while this start was under way:
+       * nobody will track the process any more, so it must not run on. */
+      if (process != NULL)
+        jobd_process_kill_all (process, SIGKILL, NULL);
+      return;
+    }
+
   if (process == NULL)
     {
       if (self->stop_requested)
@@ -615,7 +625,9 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   if (handle_early_exit (self))
     return;
 
-  /* A stop that arrived while systemd was setting up the scope. */
+  /* A stop that arrived while the start was under way (between the
+   * spawner's work and its report, or while systemd set up the scope):
+   * it stops the process this start created, never leaves it running. */
   if (self->stop_requested)
     {
       self->stop_requested = FALSE;
@@ -867,6 +879,7 @@ jobd_job_dispose (GObject *object)
   JobdJob *self = JOBD_JOB (object);
   g_autoptr(GError) error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job removed");
 
+  self->disposed = TRUE;
   cancel_restart_timer (self);
   if (self->start_cancellable != NULL)
     g_cancellable_cancel (self->start_cancellable);

@@ -170,6 +170,10 @@ spawner_direct_spawn_async (JobdSpawner *spawner,
   JobdProcess *process;
 
   g_task_set_source_tag (task, spawner_direct_spawn_async);
+  /* Once a process exists it is reported, cancelled or not: the job takes
+   * it and stops it. Dropped here it would run on untracked and end up as
+   * jobd's zombie (a Stop between this call and its report). */
+  g_task_set_check_cancellable (task, FALSE);
   /* Starting the child waits on nothing but the kernel (it returns once
    * the child has exec'd): done synchronously, reported asynchronously
    * like the systemd backend. */
