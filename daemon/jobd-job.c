@@ -223,15 +223,36 @@ apply_limits_now (JobdJob *self)
                                        on_limits_applied, g_strdup (self->name));
 }
 
+/* Limits the backend cannot enforce are said, not silently kept: a log
+ * line here (every front end sets settings through this), and
+ * "limits-not-enforced" in the runtime properties for clients. */
+static void
+warn_unenforced_limits (JobdJob *self)
+{
+  g_auto(GStrv) names = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  g_autofree char *list = NULL;
+
+  if (names[0] == NULL)
+    return;
+  list = g_strjoinv (", ", names);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                    "JOBD_JOB", self->name,
+                    "MESSAGE", "job %s: %s not enforced by the %s backend", self->name, list,
+                    jobd_spawner_get_name (self->context->spawner));
+}
+
 void
 jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
 {
   gboolean new_limits = self->settings != NULL && limits_differ (self->settings, settings);
+  gboolean first = self->settings == NULL;
 
   g_clear_pointer (&self->settings, jobd_settings_free);
   self->settings = settings;
   if (new_limits)
     apply_limits_now (self);
+  if (new_limits || first)
+    warn_unenforced_limits (self);
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
@@ -329,6 +350,7 @@ jobd_job_get_runtime_variant (JobdJob *self)
 {
   GVariantBuilder b;
   const char *unit = self->process != NULL ? jobd_process_get_unit (self->process) : NULL;
+  g_auto(GStrv) unenforced = NULL;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "state",
@@ -347,6 +369,10 @@ jobd_job_get_runtime_variant (JobdJob *self)
   g_variant_builder_add (&b, "{sv}", "owner-uid", g_variant_new_uint32 (self->owner_uid));
   g_variant_builder_add (&b, "{sv}", "unit", g_variant_new_string (unit ? unit : ""));
   g_variant_builder_add (&b, "{sv}", "wanted-up", g_variant_new_boolean (self->wanted_up));
+  unenforced = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  if (unenforced[0] != NULL)
+    g_variant_builder_add (&b, "{sv}", "limits-not-enforced",
+                           g_variant_new_strv ((const char *const *) unenforced, -1));
   return g_variant_builder_end (&b);
 }
 
