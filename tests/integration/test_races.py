@@ -151,6 +151,35 @@ class PipelinedDBus(RaceCase):
         self.assertNoLeaks()
 
 
+class PipelinedMix(RaceCase):
+
+    def test_start_kill_reload_stop_remove_without_waiting(self):
+        conn = self.bus.conn
+        for i in range(ITERATIONS):
+            self.add_sleeper("mixed", stop_timeout_ms=5000)
+            replies = {}
+
+            def done(c, result, method):
+                try:
+                    c.call_finish(result)
+                    replies[method] = "ok"
+                except GLib.Error as exc:
+                    replies[method] = remote_error(exc)[0]
+
+            calls = [("Start", "(s)", ("mixed",)), ("Kill", "(si)", ("mixed", 15)),
+                     ("Reload", "(s)", ("mixed",)), ("Stop", "(s)", ("mixed",)),
+                     ("Remove", "(s)", ("mixed",))]
+            for method, sig, args in calls:
+                conn.call(None, MANAGER_PATH, MANAGER_IFACE, method, GLib.Variant(sig, args),
+                          None, Gio.DBusCallFlags.NONE, int(DEADLINE * 1000), None, done, method)
+            self.bus.pump(lambda: len(replies) == len(calls), "all replies")
+            if replies["Remove"] != "ok":
+                self.settle_down("mixed")
+                self.bus.call("Remove", "mixed")
+            self.count_leaks(i)
+        self.assertNoLeaks()
+
+
 def legacy_frame(command, params):
     payload = (command + " " + json.dumps(params)).encode()
     return struct.pack("<I", len(payload)) + payload
