@@ -383,9 +383,22 @@ format_setting (ShowKind kind, GVariant *value)
   return g_variant_print (value, FALSE);
 }
 
-static void
-add_settings_fields (GArray *fields, GVariant *settings)
+/* The limits jobd says its backend does not enforce (runtime key
+ * "limits-not-enforced"); NULL when none. */
+static char **
+unenforced_limits (GVariant *runtime)
 {
+  char **names = NULL;
+
+  if (runtime == NULL || !g_variant_lookup (runtime, "limits-not-enforced", "^as", &names))
+    return NULL;
+  return names;
+}
+
+static void
+add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
+{
+  g_auto(GStrv) unenforced = unenforced_limits (runtime);
   GVariantIter iter;
   const char *key;
   GVariant *value;
@@ -393,10 +406,19 @@ add_settings_fields (GArray *fields, GVariant *settings)
   for (gsize i = 0; i < G_N_ELEMENTS (shown_settings); i++)
     {
       g_autoptr(GVariant) known = g_variant_lookup_value (settings, shown_settings[i].key, NULL);
+      char *text;
 
-      if (known != NULL)
-        jobctl_fields_add (fields, _(shown_settings[i].label),
-                   format_setting (shown_settings[i].kind, known), NULL);
+      if (known == NULL)
+        continue;
+      text = format_setting (shown_settings[i].kind, known);
+      if (unenforced != NULL &&
+          g_strv_contains ((const char *const *) unenforced, shown_settings[i].key))
+        {
+          char *marked = g_strdup_printf (_("%s, not enforced (direct backend)"), text);
+          g_free (text);
+          text = marked;
+        }
+      jobctl_fields_add (fields, _(shown_settings[i].label), text, NULL);
     }
 
   /* Keys a newer jobd has and this jobctl does not know. */
@@ -580,8 +602,25 @@ print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
       memory_text = g_strdup_printf ("%s (%s)", human, source);
     }
   add_runtime_fields (fields, name, runtime, memory_text);
-  add_settings_fields (fields, settings);
+  add_settings_fields (fields, settings, runtime);
   jobctl_fields_print (fields, jobctl->color);
+}
+
+void
+jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name)
+{
+  g_autoptr(GVariant) runtime = NULL;
+  g_auto(GStrv) unenforced = NULL;
+  g_autofree char *list = NULL;
+
+  /* Best effort: the change itself has succeeded. */
+  if (!jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, name, &runtime, NULL, NULL))
+    return;
+  unenforced = unenforced_limits (runtime);
+  if (unenforced == NULL || unenforced[0] == NULL)
+    return;
+  list = g_strjoinv (", ", unenforced);
+  g_printerr (_("warning: job %s: %s not enforced (direct backend)\n"), name, list);
 }
 
 int

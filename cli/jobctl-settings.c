@@ -388,6 +388,7 @@ jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
                                            settings_builder_end (&builder),
                                            &object_path, NULL, &error))
     return jobctl_fail (error);
+  jobctl_warn_unenforced_limits (jobctl, options[1]);
   return jobctl->json ? print_added (options[1], object_path) : JOBCTL_EXIT_OK;
 }
 
@@ -429,5 +430,6 @@ jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
       || !jobd_dbus_manager_call_update_sync (jobctl->manager, options[1], settings,
                                               NULL, &error))
     return jobctl_fail (error);
+  jobctl_warn_unenforced_limits (jobctl, options[1]);
   return JOBCTL_EXIT_OK;
 }

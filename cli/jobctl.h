@@ -114,6 +114,8 @@ int jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char *
 /* jobctl-format.c */
 int jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* After add/update: say on stderr which limits jobd does not enforce. */
+void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);

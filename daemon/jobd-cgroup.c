@@ -116,6 +116,16 @@ collect_pids (const char *dir, GArray *pids, guint depth, GError **error)
 }
 
 GArray *
+jobd_cgroup_dir_pids (const char *dir, GError **error)
+{
+  g_autoptr(GArray) pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+
+  if (!collect_pids (dir, pids, 0, error))
+    return NULL;
+  return g_steal_pointer (&pids);
+}
+
+GArray *
 jobd_cgroup_get_pids (const char *root, const char *cgroup_path, GError **error)
 {
   for (guint i = 0; i < G_N_ELEMENTS (procs_hierarchies); i++)

@@ -37,6 +37,9 @@ GArray *jobd_cgroup_get_pids (const char *root,
                               const char *cgroup_path,
                               GError **error);
 
+/* The same for a cgroup directory given as a full path. */
+GArray *jobd_cgroup_dir_pids (const char *dir, GError **error);
+
 /* The cgroup path of a process from the text of /proc/PID/cgroup: the
  * unified ("0::") entry, else the name=systemd one. */
 char *jobd_cgroup_parse_proc_cgroup (const char *contents, GError **error);

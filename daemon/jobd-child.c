@@ -32,6 +32,7 @@ typedef enum {
   CHILD_STEP_CHDIR,
   CHILD_STEP_HOLD,
   CHILD_STEP_EXEC,
+  CHILD_STEP_CGROUP,
 } ChildStep;
 
 static const char *
@@ -47,6 +48,7 @@ child_step_describe (ChildStep step)
     case CHILD_STEP_CHDIR: return "changing to the working directory";
     case CHILD_STEP_HOLD: return "waiting to be released";
     case CHILD_STEP_EXEC: return "executing the program";
+    case CHILD_STEP_CGROUP: return "joining the job's cgroup";
     default: return "starting";
     }
 }
@@ -186,6 +188,13 @@ child_run (void *data)
   const JobdChildSpec *spec = args->spec;
   ChildStep step;
   sigset_t none;
+
+  /* The job's own cgroups, before anything else: from here on all it
+   * starts is contained, and while it is still root (and still shares
+   * jobd's descriptor table, where the cgroup.procs files are open). */
+  for (guint i = 0; i < G_N_ELEMENTS (spec->cgroup_fds); i++)
+    if (spec->cgroup_fds[i] >= 0 && write (spec->cgroup_fds[i], "0", 1) != 1)
+      child_fail (args, CHILD_STEP_CGROUP);
 
   /* First: until then, what the child does to descriptors, jobd sees. */
   child_unshare_fds (args);
@@ -613,6 +622,7 @@ jobd_child_spec_init (JobdChildSpec *spec,
   memset (spec, 0, sizeof *spec);
   spec->stdout_fd = -1;
   spec->stderr_fd = -1;
+  spec->cgroup_fds[0] = spec->cgroup_fds[1] = -1;
 
   argv = jobd_settings_build_argv (settings, error);
   if (argv == NULL)

@@ -31,6 +31,7 @@ typedef struct {
   int n_groups;
   int stdout_fd;        /* dup2'd to 1 in the child; -1 = /dev/null */
   int stderr_fd;        /* dup2'd to 2 in the child; -1 = /dev/null */
+  int cgroup_fds[2];    /* cgroup.procs files the child joins first; -1 = none */
 } JobdChildSpec;
 
 void jobd_child_spec_clear (JobdChildSpec *spec);

@@ -42,6 +42,7 @@ struct _JobdJob {
   gboolean stop_requested;
   guint kill_timer;
   GList *down_waiters;        /* GTask* */
+  gboolean disposed;          /* removed or jobd exiting: a late start is killed */
 
   /* Automatic restarts */
   guint restart_timer;
@@ -222,15 +223,36 @@ apply_limits_now (JobdJob *self)
                                        on_limits_applied, g_strdup (self->name));
 }
 
+/* Limits the backend cannot enforce are said, not silently kept: a log
+ * line here (every front end sets settings through this), and
+ * "limits-not-enforced" in the runtime properties for clients. */
+static void
+warn_unenforced_limits (JobdJob *self)
+{
+  g_auto(GStrv) names = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  g_autofree char *list = NULL;
+
+  if (names[0] == NULL)
+    return;
+  list = g_strjoinv (", ", names);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                    "JOBD_JOB", self->name,
+                    "MESSAGE", "job %s: %s not enforced by the %s backend", self->name, list,
+                    jobd_spawner_get_name (self->context->spawner));
+}
+
 void
 jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
 {
   gboolean new_limits = self->settings != NULL && limits_differ (self->settings, settings);
+  gboolean first = self->settings == NULL;
 
   g_clear_pointer (&self->settings, jobd_settings_free);
   self->settings = settings;
   if (new_limits)
     apply_limits_now (self);
+  if (new_limits || first)
+    warn_unenforced_limits (self);
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
@@ -328,6 +350,7 @@ jobd_job_get_runtime_variant (JobdJob *self)
 {
   GVariantBuilder b;
   const char *unit = self->process != NULL ? jobd_process_get_unit (self->process) : NULL;
+  g_auto(GStrv) unenforced = NULL;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "state",
@@ -346,6 +369,10 @@ jobd_job_get_runtime_variant (JobdJob *self)
   g_variant_builder_add (&b, "{sv}", "owner-uid", g_variant_new_uint32 (self->owner_uid));
   g_variant_builder_add (&b, "{sv}", "unit", g_variant_new_string (unit ? unit : ""));
   g_variant_builder_add (&b, "{sv}", "wanted-up", g_variant_new_boolean (self->wanted_up));
+  unenforced = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  if (unenforced[0] != NULL)
+    g_variant_builder_add (&b, "{sv}", "limits-not-enforced",
+                           g_variant_new_strv ((const char *const *) unenforced, -1));
   return g_variant_builder_end (&b);
 }
 
@@ -590,6 +617,15 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   process = jobd_spawner_spawn_finish (JOBD_SPAWNER (source), result, &error);
   g_clear_object (&self->start_cancellable);
 
+  if (self->disposed)
+    {
+      /* Removed, or jobd is going away, while this start was under way:
+       * nobody will track the process any more, so it must not run on. */
+      if (process != NULL)
+        jobd_process_kill_all (process, SIGKILL, NULL);
+      return;
+    }
+
   if (process == NULL)
     {
       if (self->stop_requested)
@@ -622,7 +658,9 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   if (handle_early_exit (self))
     return;
 
-  /* A stop that arrived while systemd was setting up the scope. */
+  /* A stop that arrived while the start was under way (between the
+   * spawner's work and its report, or while systemd set up the scope):
+   * it stops the process this start created, never leaves it running. */
   if (self->stop_requested)
     {
       self->stop_requested = FALSE;
@@ -909,6 +947,7 @@ jobd_job_dispose (GObject *object)
   JobdJob *self = JOBD_JOB (object);
   g_autoptr(GError) error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job removed");
 
+  self->disposed = TRUE;
   cancel_restart_timer (self);
   if (self->start_cancellable != NULL)
     g_cancellable_cancel (self->start_cancellable);

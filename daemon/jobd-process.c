@@ -106,6 +106,32 @@ jobd_pidfd_open_verified (GPid pid, guint64 start_ticks, GError **error)
   return pidfd;
 }
 
+/* jobd's children that a JobdProcess reaps through its pidfd: a subreaper
+ * reaping orphans must leave them alone (jobd_process_is_watched_child). */
+static GHashTable *watched_children;
+
+static void
+watch_child (GPid pid)
+{
+  if (watched_children == NULL)
+    watched_children = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (watched_children, GINT_TO_POINTER (pid));
+}
+
+static void
+unwatch_child (GPid pid)
+{
+  if (watched_children != NULL)
+    g_hash_table_remove (watched_children, GINT_TO_POINTER (pid));
+}
+
+gboolean
+jobd_process_is_watched_child (GPid pid)
+{
+  return watched_children != NULL &&
+         g_hash_table_contains (watched_children, GINT_TO_POINTER (pid));
+}
+
 static void
 jobd_process_report_exit (JobdProcess *self, int code, int signo)
 {
@@ -133,9 +159,9 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
 
   /* Our child is a zombie now and still holds its PID (and so its process
    * group ID): the right moment to clear away what it left. A re-adopted
-   * process may already be reaped by someone else, so it is left alone. */
-  if (priv->is_child)
-    jobd_process_cleanup (self);
+   * process may already be reaped by someone else: the backend clears away
+   * only what it can still name for sure (is_child tells it). */
+  jobd_process_cleanup (self);
 
   if (priv->is_child)
     {
@@ -158,6 +184,7 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
         }
       else
         g_warning ("waitid for PID %d failed: %s", (int) priv->pid, g_strerror (errno));
+      unwatch_child (priv->pid);
     }
 
   g_object_ref (self);
@@ -178,6 +205,8 @@ jobd_process_setup (JobdProcess *self, GPid pid, int pidfd, gboolean is_child)
   priv->pid = pid;
   priv->pidfd = pidfd;
   priv->is_child = is_child;
+  if (is_child)
+    watch_child (pid);
   if (!jobd_proc_start_ticks (pid, &priv->start_ticks, &error))
     g_debug ("start time of PID %d unknown: %s", (int) pid, error->message);
   priv->exit_watch = jobd_fd_watch_add (NULL, pidfd, G_IO_IN, on_pidfd_readable, self,
@@ -289,10 +318,21 @@ jobd_process_cleanup (JobdProcess *self)
     klass->cleanup (self);
 }
 
+gboolean
+jobd_process_is_child (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->is_child;
+}
+
 void
 jobd_process_save_record (JobdProcess *self, JsonObject *record)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (klass->save_record != NULL)
+    klass->save_record (self, record);
 
   json_object_set_int_member (record, "pid", priv->pid);
   json_object_set_int_member (record, "start-ticks", (gint64) priv->start_ticks);
@@ -348,6 +388,9 @@ jobd_process_finalize (GObject *object)
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
 
   g_clear_pointer (&priv->exit_watch, jobd_fd_watch_remove);
+  /* Not reaped through the pidfd (jobd exiting): an orphan reaper may. */
+  if (priv->is_child)
+    unwatch_child (priv->pid);
   if (priv->pidfd >= 0)
     close (priv->pidfd);
   if (priv->out_fd >= 0)

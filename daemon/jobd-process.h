@@ -37,6 +37,8 @@ struct _JobdProcessClass {
   /* Called after the main process exited: remove what is left of the job
    * (e.g. SIGKILL the rest of the process group). */
   void (*cleanup) (JobdProcess *process);
+  /* Add what the backend needs to take the job back to its record. */
+  void (*save_record) (JobdProcess *process, JsonObject *record);
 };
 
 /* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
@@ -46,6 +48,10 @@ GPid jobd_process_get_pid (JobdProcess *process);
 const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
 void jobd_process_set_unit (JobdProcess *process, const char *unit);
 gboolean jobd_process_has_exited (JobdProcess *process);
+/* jobd started it (it is jobd's child and jobd reaps it). */
+gboolean jobd_process_is_child (JobdProcess *process);
+/* pid is the main process of a JobdProcess that reaps it itself. */
+gboolean jobd_process_is_watched_child (GPid pid);
 /* The exit "exited" reported, for a caller that connected too late (the
  * spawner's result and the pidfd wake-up can arrive in one main-loop
  * iteration, the exit first); FALSE while the process runs. */

@@ -12,12 +12,14 @@
 #include <glib/gstdio.h>
 
 #include "jobd-child.h"
+#include "jobd-containment.h"
 #include "jobd-error.h"
 #include "jobd-fifo.h"
 #include "jobd-memory.h"
 
 struct _JobdDirectProcess {
   JobdProcess parent_instance;
+  JobdContainment *containment;   /* NULL: a job an older jobd started */
 };
 
 G_DEFINE_FINAL_TYPE (JobdDirectProcess, jobd_direct_process, JOBD_TYPE_PROCESS)
@@ -25,8 +27,12 @@ G_DEFINE_FINAL_TYPE (JobdDirectProcess, jobd_direct_process, JOBD_TYPE_PROCESS)
 static gboolean
 direct_process_kill_all (JobdProcess *process, int signo, GError **error)
 {
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
   GPid pgid = jobd_process_get_pid (process);
 
+  if (self->containment != NULL)
+    return jobd_containment_kill (self->containment, pgid,
+                                  !jobd_process_has_exited (process), signo, error);
   if (jobd_process_has_exited (process))
     return TRUE;
   if (killpg (pgid, signo) < 0 && errno != ESRCH)
@@ -46,8 +52,13 @@ direct_process_get_memory (JobdProcess *process,
                            const char **source,
                            GError **error)
 {
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
   GPid sid = jobd_process_get_pid (process);
 
+  /* The same set of processes that stop and kill reach. */
+  if (self->containment != NULL)
+    return jobd_containment_memory (self->containment, sid,
+                                    !jobd_process_has_exited (process), bytes, source, error);
   *source = "process-tree";
   if (snapshot != NULL)
     {
@@ -60,11 +71,40 @@ direct_process_get_memory (JobdProcess *process,
 static void
 direct_process_cleanup (JobdProcess *process)
 {
-  /* Called while the exited main process is still a zombie holding its PID,
-   * so the process group ID cannot have been reused yet. */
-  if (killpg (jobd_process_get_pid (process), SIGKILL) == 0)
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+  gboolean is_child = jobd_process_is_child (process);
+
+  /* Called while an exited child is still a zombie holding its PID, so its
+   * session and process group IDs cannot have been reused yet; a re-adopted
+   * main process is gone for good, and only the job's cgroup or tag still
+   * names what it left. */
+  if (self->containment != NULL)
+    {
+      jobd_containment_kill (self->containment, jobd_process_get_pid (process), is_child,
+                             SIGKILL, NULL);
+      return;
+    }
+  if (is_child && killpg (jobd_process_get_pid (process), SIGKILL) == 0)
     g_debug ("killed what PID %d left in its process group",
              (int) jobd_process_get_pid (process));
+}
+
+static void
+direct_process_save_record (JobdProcess *process, JsonObject *record)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+
+  if (self->containment != NULL)
+    jobd_containment_save_record (self->containment, record);
+}
+
+static void
+jobd_direct_process_finalize (GObject *object)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (object);
+
+  g_clear_pointer (&self->containment, jobd_containment_free);
+  G_OBJECT_CLASS (jobd_direct_process_parent_class)->finalize (object);
 }
 
 static void
@@ -75,6 +115,8 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
   process_class->kill_all = direct_process_kill_all;
   process_class->get_memory = direct_process_get_memory;
   process_class->cleanup = direct_process_cleanup;
+  process_class->save_record = direct_process_save_record;
+  G_OBJECT_CLASS (klass)->finalize = jobd_direct_process_finalize;
 }
 
 static void
@@ -93,6 +135,15 @@ jobd_direct_process_adopt (GPid pid, guint64 start_ticks, GError **error)
   process = g_object_new (JOBD_TYPE_DIRECT_PROCESS, NULL);
   jobd_process_setup (process, pid, pidfd, FALSE);
   return process;
+}
+
+static void
+direct_process_set_containment (JobdProcess *process, JobdContainment *containment)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+
+  g_clear_pointer (&self->containment, jobd_containment_free);
+  self->containment = containment;
 }
 
 /* ---- the spawner ---- */
@@ -118,6 +169,7 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
 {
   g_auto(JobdChildSpec) spec = { 0 };
   g_autoptr(JobdProcess) process = NULL;
+  g_autoptr(JobdContainment) containment = NULL;
   int out_read = -1, err_read = -1, out_job = -1, err_job = -1;
   int pidfd = -1;
   GPid pid = 0;
@@ -126,6 +178,15 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
   if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
                              request->owner_uid, error))
     return NULL;
+  containment = jobd_containment_new (request->job_name, request->runtime_dir,
+                                      request->settings, error);
+  if (containment == NULL)
+    return NULL;
+  /* Set last: the job's own environment settings cannot change it. */
+  if (jobd_containment_get_tag (containment) != NULL)
+    spec.envp = g_environ_setenv (spec.envp, "JOBD_JOB_TAG",
+                                  jobd_containment_get_tag (containment), TRUE);
+  jobd_containment_child_fds (containment, spec.cgroup_fds);
 
   out_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stdout",
                                     &out_job, error);
@@ -143,6 +204,7 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
   spec.stdout_fd = out_job;
   spec.stderr_fd = err_job;
   spawned = jobd_child_spawn (&spec, &pid, &pidfd, error);
+  jobd_containment_spawned (containment);
   close (out_job);
   close (err_job);
   if (!spawned)
@@ -154,6 +216,7 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
 
   process = g_object_new (JOBD_TYPE_DIRECT_PROCESS, NULL);
   jobd_process_setup (process, pid, pidfd, TRUE);
+  direct_process_set_containment (process, g_steal_pointer (&containment));
   jobd_process_set_output_fds (process, out_read, err_read);
   return g_steal_pointer (&process);
 }
@@ -170,6 +233,10 @@ spawner_direct_spawn_async (JobdSpawner *spawner,
   JobdProcess *process;
 
   g_task_set_source_tag (task, spawner_direct_spawn_async);
+  /* Once a process exists it is reported, cancelled or not: the job takes
+   * it and stops it. Dropped here it would run on untracked and end up as
+   * jobd's zombie (a Stop between this call and its report). */
+  g_task_set_check_cancellable (task, FALSE);
   /* Starting the child waits on nothing but the kernel (it returns once
    * the child has exec'd): done synchronously, reported asynchronously
    * like the systemd backend. */
@@ -213,15 +280,23 @@ spawner_direct_adopt_async (JobdSpawner *spawner,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  direct_process_set_containment (process, jobd_containment_from_record (record));
   jobd_process_set_output_fds (process,
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stdout"),
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stderr"));
   g_task_return_pointer (task, process, g_object_unref);
 }
 
+static char **
+spawner_direct_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings)
+{
+  return jobd_containment_unenforced_limits (settings);
+}
+
 static void
 jobd_spawner_direct_iface_init (JobdSpawnerInterface *iface)
 {
+  iface->unenforced_limits = spawner_direct_unenforced_limits;
   iface->get_name = spawner_direct_get_name;
   iface->spawn_async = spawner_direct_spawn_async;
   iface->spawn_finish = spawner_direct_spawn_finish;
@@ -242,5 +317,6 @@ jobd_spawner_direct_init (JobdSpawnerDirect *self)
 JobdSpawner *
 jobd_spawner_direct_new (void)
 {
+  jobd_containment_setup ();
   return g_object_new (JOBD_TYPE_SPAWNER_DIRECT, NULL);
 }

@@ -1,9 +1,11 @@
 /* jobd-spawner-direct.h — the direct backend: fork/exec, no systemd.
  *
  * Each job runs in a new session (its main PID is session and process group
- * ID); stop and kill signal the whole process group; memory is the resident
- * memory summed over the session. When the main process exits, whatever it
- * left in its process group is killed, so a job never leaks processes.
+ * ID) and is contained as jobd-containment.h says (its own cgroup, or jobd
+ * as subreaper and a tag): stop, kill, memory and the clean-up when the main
+ * process exits all reach that set, so a job never leaks processes. A job
+ * taken back from an older jobd (no containment in its record) keeps the
+ * process group rule.
  *
  * Output goes through FIFOs (jobd-fifo.h), so it survives a jobd restart.
  */

@@ -18,6 +18,17 @@ jobd_spawner_get_name (JobdSpawner *spawner)
   return JOBD_SPAWNER_GET_IFACE (spawner)->get_name (spawner);
 }
 
+char **
+jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings)
+{
+  JobdSpawnerInterface *iface = JOBD_SPAWNER_GET_IFACE (spawner);
+  char **names = NULL;
+
+  if (iface->unenforced_limits != NULL)
+    names = iface->unenforced_limits (spawner, settings);
+  return names != NULL ? names : g_new0 (char *, 1);
+}
+
 void
 jobd_spawner_spawn_async (JobdSpawner *spawner,
                           const JobdSpawnRequest *request,

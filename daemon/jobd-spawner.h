@@ -54,9 +54,15 @@ struct _JobdSpawnerInterface {
   JobdProcess *(*adopt_finish) (JobdSpawner *spawner,
                                 GAsyncResult *result,
                                 GError **error);
+
+  /* Names of the limits set in settings that this backend does not
+   * enforce (optional; NULL = it enforces them all). */
+  char **(*unenforced_limits) (JobdSpawner *spawner, const JobdSettings *settings);
 };
 
 const char *jobd_spawner_get_name (JobdSpawner *spawner);
+/* Never NULL; an empty vector when every limit set is enforced. */
+char **jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings);
 /* The request is copied as needed; it need not outlive the call. */
 void jobd_spawner_spawn_async (JobdSpawner *spawner,
                                const JobdSpawnRequest *request,

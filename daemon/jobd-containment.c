@@ -1,0 +1,714 @@
+/* jobd-containment.c — a direct job's processes: its own cgroup, or the
+ * processes it tagged while jobd is their subreaper (see the header). */
+#include "config.h"
+
+#include "jobd-containment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include "jobd-cgroup.h"
+#include "jobd-error.h"
+#include "jobd-memory.h"
+#include "jobd-process.h"
+
+#define TAG_VAR "JOBD_JOB_TAG"
+
+struct _JobdContainment {
+  JobdContainMode kind;
+  char *cgroup_dir;     /* cgroup: the job's v2 cgroup directory */
+  char *memcg_dir;      /* cgroup: its memory cgroup (v1) when it has a limit */
+  int fds[2];           /* cgroup.procs of both, open during a spawn */
+  char *tag;            /* subreaper: JOBD_JOB_TAG's value */
+};
+
+/* What jobd_containment_setup() found. */
+static struct {
+  gboolean done;
+  JobdContainMode mode;
+  char *v2_dir;         /* jobd's own cgroup on the v2 hierarchy, writable */
+  char *v1_memory_dir;  /* jobd's own v1 memory cgroup, writable */
+  int sigchld_pipe[2];
+} setup = { FALSE, JOBD_CONTAIN_SUBREAPER, NULL, NULL, { -1, -1 } };
+
+const char *
+jobd_containment_mode_name (JobdContainMode mode)
+{
+  return mode == JOBD_CONTAIN_CGROUP ? "cgroup" : "subreaper";
+}
+
+/* ---- probing ---- */
+
+/* The mount point of the first mount of fstype whose super options
+ * contain option (NULL: any), from /proc/self/mountinfo. */
+static char *
+find_mount (const char *fstype, const char *option)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      /* ID parent major:minor root mount-point options [optional...] - type source super */
+      const char *sep = strstr (lines[i], " - ");
+      g_auto(GStrv) head = NULL, tail = NULL;
+
+      if (sep == NULL)
+        continue;
+      head = g_strsplit (lines[i], " ", 6);
+      tail = g_strsplit (sep + 3, " ", 3);
+      if (g_strv_length (head) < 6 || g_strv_length (tail) < 3 ||
+          !g_str_equal (tail[0], fstype) || !g_str_equal (head[3], "/"))
+        continue;
+      if (option != NULL)
+        {
+          g_auto(GStrv) opts = g_strsplit (tail[2], ",", -1);
+          if (!g_strv_contains ((const char *const *) opts, option))
+            continue;
+        }
+      return g_strdup (head[4]);
+    }
+  return NULL;
+}
+
+/* jobd's own cgroup path in the hierarchy whose /proc/self/cgroup
+ * controller field is controller ("" = the unified one, "0::"). */
+static char *
+own_cgroup (const char *controller)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/cgroup", &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ":", 3);
+      g_auto(GStrv) controllers = NULL;
+
+      if (g_strv_length (fields) < 3 || fields[2][0] != '/')
+        continue;
+      if (controller[0] == '\0')
+        {
+          if (g_str_equal (fields[0], "0") && fields[1][0] == '\0')
+            return g_strdup (fields[2]);
+          continue;
+        }
+      controllers = g_strsplit (fields[1], ",", -1);
+      if (g_strv_contains ((const char *const *) controllers, controller))
+        return g_strdup (fields[2]);
+    }
+  return NULL;
+}
+
+/* <mount of the hierarchy><jobd's cgroup there>, when jobd may create
+ * cgroups in it and move processes (root, or a delegated subtree). */
+static char *
+writable_own_dir (const char *fstype, const char *option, const char *controller)
+{
+  g_autofree char *mount = find_mount (fstype, option);
+  g_autofree char *own = own_cgroup (controller);
+  g_autofree char *dir = NULL;
+  g_autofree char *procs = NULL;
+
+  if (mount == NULL || own == NULL)
+    return NULL;
+  dir = g_build_filename (mount, own, NULL);
+  procs = g_build_filename (dir, "cgroup.procs", NULL);
+  if (access (dir, W_OK) < 0 || access (procs, W_OK) < 0)
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+static void
+on_sigchld (int signo)
+{
+  int saved = errno;
+  ssize_t unused G_GNUC_UNUSED = write (setup.sigchld_pipe[1], "c", 1);
+  errno = saved;
+}
+
+/* Reap every child of jobd that no JobdProcess waits for: orphans of jobs
+ * that were re-parented to jobd, the subreaper. The main processes of jobs
+ * are reaped through their pidfds (jobd-process.c). */
+static void
+reap_orphans (void)
+{
+  g_autoptr(GDir) tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+
+  while (tasks != NULL && (tid = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/children", tid);
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) pids = NULL;
+
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      pids = g_strsplit (g_strstrip (contents), " ", -1);
+      for (guint i = 0; pids[i] != NULL; i++)
+        {
+          GPid pid = (GPid) g_ascii_strtoll (pids[i], NULL, 10);
+
+          if (pid > 0 && !jobd_process_is_watched_child (pid) &&
+              waitpid (pid, NULL, WNOHANG) == pid)
+            g_debug ("reaped orphan PID %d", (int) pid);
+        }
+    }
+}
+
+static gboolean
+on_sigchld_pipe (int fd, GIOCondition condition, gpointer user_data)
+{
+  char buf[64];
+
+  while (read (fd, buf, sizeof buf) > 0)
+    ;
+  reap_orphans ();
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+become_subreaper (void)
+{
+  struct sigaction action = { 0 };
+
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    {
+      g_warning ("cannot become a child subreaper: %s; a job's orphans escape stop",
+                 g_strerror (errno));
+      return FALSE;
+    }
+  if (pipe2 (setup.sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    {
+      g_warning ("cannot set up reaping orphans: %s", g_strerror (errno));
+      return FALSE;
+    }
+  g_unix_fd_add (setup.sigchld_pipe[0], G_IO_IN, on_sigchld_pipe, NULL);
+  action.sa_handler = on_sigchld;
+  action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGCHLD, &action, NULL);
+  return TRUE;
+}
+
+JobdContainMode
+jobd_containment_setup (void)
+{
+  const char *forced = g_getenv ("JOBD_DIRECT_CONTAINMENT");
+
+  if (setup.done)
+    return setup.mode;
+  setup.done = TRUE;
+
+  setup.v2_dir = writable_own_dir ("cgroup2", NULL, "");
+  if (forced != NULL && g_str_equal (forced, "subreaper"))
+    g_clear_pointer (&setup.v2_dir, g_free);
+  else if (forced != NULL && g_str_equal (forced, "cgroup") && setup.v2_dir == NULL)
+    g_warning ("JOBD_DIRECT_CONTAINMENT=cgroup, but no writable cgroup v2 hierarchy");
+
+  if (setup.v2_dir != NULL)
+    {
+      setup.mode = JOBD_CONTAIN_CGROUP;
+      setup.v1_memory_dir = writable_own_dir ("cgroup", "memory", "memory");
+    }
+  else
+    {
+      setup.mode = JOBD_CONTAIN_SUBREAPER;
+      become_subreaper ();
+    }
+  g_message ("direct backend: jobs are contained by %s%s%s",
+             setup.mode == JOBD_CONTAIN_CGROUP ? "a cgroup of their own under " :
+             "jobd as child subreaper and a tag in their environment",
+             setup.v2_dir ? setup.v2_dir : "",
+             setup.v1_memory_dir ? " (memory-max through the v1 memory controller)" : "");
+  return setup.mode;
+}
+
+/* ---- limits ---- */
+
+static gboolean
+v2_memory_delegated (void)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) controllers = NULL;
+
+  if (setup.v2_dir == NULL)
+    return FALSE;
+  path = g_build_filename (setup.v2_dir, "cgroup.controllers", NULL);
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+  controllers = g_strsplit_set (g_strstrip (contents), " ", -1);
+  return g_strv_contains ((const char *const *) controllers, "memory");
+}
+
+char **
+jobd_containment_unenforced_limits (const JobdSettings *settings)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  jobd_containment_setup ();
+  if (settings->memory_max > 0 && setup.v1_memory_dir == NULL && !v2_memory_delegated ())
+    g_strv_builder_add (builder, "memory-max");
+  if (settings->cpu_quota > 0)
+    g_strv_builder_add (builder, "cpu-quota");
+  if (settings->tasks_max > 0)
+    g_strv_builder_add (builder, "tasks-max");
+  return g_strv_builder_end (builder);
+}
+
+/* ---- one job's cgroups ---- */
+
+static gboolean
+write_file (const char *dir, const char *file, const char *value, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot open %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  n = write (fd, value, strlen (value));
+  if (n < 0)
+    {
+      int saved = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot write %s to %s: %s", value, path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* dir/<jobd instance>/job-<name>: the instance part keeps two jobds with
+ * other runtime directories apart; the same job reuses its directory. */
+static char *
+job_cgroup_dir (const char *base, const char *runtime_dir, const char *job_name, GError **error)
+{
+  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, runtime_dir, -1);
+  g_autofree char *instance = g_strdup_printf ("jobd-%.12s", hash);
+  g_autofree char *parent = g_build_filename (base, instance, NULL);
+  g_autofree char *leaf = g_strconcat ("job-", job_name, NULL);
+  g_autofree char *dir = g_build_filename (parent, leaf, NULL);
+
+  if ((mkdir (parent, 0755) < 0 && errno != EEXIST) ||
+      (mkdir (dir, 0755) < 0 && errno != EEXIST))
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "cannot create the job's cgroup %s: %s", dir, g_strerror (saved));
+      return NULL;
+    }
+  return g_steal_pointer (&dir);
+}
+
+/* Anything still in a cgroup the job is about to reuse is left over from an
+ * earlier run of it: it goes. */
+static void
+clear_leftovers (JobdContainment *c)
+{
+  g_autoptr(GArray) pids = jobd_cgroup_dir_pids (c->cgroup_dir, NULL);
+
+  if (pids != NULL && pids->len > 0)
+    {
+      g_debug ("cgroup %s still held %u processes of an earlier run; killing them",
+                 c->cgroup_dir, pids->len);
+      jobd_containment_kill (c, 0, FALSE, SIGKILL, NULL);
+    }
+}
+
+static gboolean
+setup_memory_limit (JobdContainment *c, const JobdSettings *settings,
+                    const char *runtime_dir, const char *job_name, GError **error)
+{
+  g_autofree char *value = NULL;
+
+  if (settings->memory_max == 0)
+    return TRUE;
+  value = g_strdup_printf ("%" G_GUINT64_FORMAT, settings->memory_max);
+  if (v2_memory_delegated ())
+    {
+      g_autofree char *parent = g_path_get_dirname (c->cgroup_dir);
+      /* Best effort: a parent that already delegates memory says nothing. */
+      write_file (parent, "cgroup.subtree_control", "+memory", NULL);
+      return write_file (c->cgroup_dir, "memory.max", value, error);
+    }
+  if (setup.v1_memory_dir == NULL)
+    return TRUE;   /* reported as not enforced */
+  c->memcg_dir = job_cgroup_dir (setup.v1_memory_dir, runtime_dir, job_name, error);
+  if (c->memcg_dir == NULL)
+    return FALSE;
+  /* Swap too where it is accounted, so the limit is not a swap quota. */
+  write_file (c->memcg_dir, "memory.memsw.limit_in_bytes", "-1", NULL);
+  if (!write_file (c->memcg_dir, "memory.limit_in_bytes", value, error))
+    return FALSE;
+  write_file (c->memcg_dir, "memory.memsw.limit_in_bytes", value, NULL);
+  return TRUE;
+}
+
+static int
+open_procs (const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "cgroup.procs", NULL);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                   "cannot open %s: %s", path, g_strerror (saved));
+    }
+  return fd;
+}
+
+static JobdContainment *
+containment_alloc (JobdContainMode kind)
+{
+  JobdContainment *c = g_new0 (JobdContainment, 1);
+
+  c->kind = kind;
+  c->fds[0] = c->fds[1] = -1;
+  return c;
+}
+
+JobdContainment *
+jobd_containment_new (const char *job_name,
+                      const char *runtime_dir,
+                      const JobdSettings *settings,
+                      GError **error)
+{
+  g_autoptr(JobdContainment) c = containment_alloc (jobd_containment_setup ());
+
+  if (c->kind == JOBD_CONTAIN_SUBREAPER)
+    {
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, runtime_dir, -1);
+      c->tag = g_strdup_printf ("%s@%.12s", job_name, hash);
+      return g_steal_pointer (&c);
+    }
+
+  c->cgroup_dir = job_cgroup_dir (setup.v2_dir, runtime_dir, job_name, error);
+  if (c->cgroup_dir == NULL)
+    return NULL;
+  clear_leftovers (c);
+  if (!setup_memory_limit (c, settings, runtime_dir, job_name, error))
+    return NULL;
+  c->fds[0] = open_procs (c->cgroup_dir, error);
+  if (c->fds[0] < 0)
+    return NULL;
+  if (c->memcg_dir != NULL)
+    {
+      c->fds[1] = open_procs (c->memcg_dir, error);
+      if (c->fds[1] < 0)
+        return NULL;
+    }
+  return g_steal_pointer (&c);
+}
+
+JobdContainment *
+jobd_containment_from_record (JsonObject *record)
+{
+  const char *kind = json_object_get_string_member_with_default (record, "containment", NULL);
+  JobdContainment *c;
+
+  if (g_strcmp0 (kind, "cgroup") == 0)
+    {
+      const char *dir = json_object_get_string_member_with_default (record, "cgroup", NULL);
+      const char *memcg = json_object_get_string_member_with_default (record, "memcg", NULL);
+
+      if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR))
+        return NULL;
+      c = containment_alloc (JOBD_CONTAIN_CGROUP);
+      c->cgroup_dir = g_strdup (dir);
+      if (memcg != NULL && g_file_test (memcg, G_FILE_TEST_IS_DIR))
+        c->memcg_dir = g_strdup (memcg);
+      return c;
+    }
+  if (g_strcmp0 (kind, "subreaper") == 0)
+    {
+      const char *tag = json_object_get_string_member_with_default (record, "tag", NULL);
+
+      if (tag == NULL)
+        return NULL;
+      c = containment_alloc (JOBD_CONTAIN_SUBREAPER);
+      c->tag = g_strdup (tag);
+      return c;
+    }
+  return NULL;
+}
+
+void
+jobd_containment_spawned (JobdContainment *c)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (c->fds); i++)
+    if (c->fds[i] >= 0)
+      {
+        close (c->fds[i]);
+        c->fds[i] = -1;
+      }
+}
+
+void
+jobd_containment_free (JobdContainment *c)
+{
+  if (c == NULL)
+    return;
+  jobd_containment_spawned (c);
+  /* Empty by now when the job ended; busy (and kept) while it dies. */
+  if (c->cgroup_dir != NULL)
+    g_rmdir (c->cgroup_dir);
+  if (c->memcg_dir != NULL)
+    g_rmdir (c->memcg_dir);
+  g_free (c->cgroup_dir);
+  g_free (c->memcg_dir);
+  g_free (c->tag);
+  g_free (c);
+}
+
+const char *
+jobd_containment_get_tag (JobdContainment *c)
+{
+  return c->tag;
+}
+
+void
+jobd_containment_child_fds (JobdContainment *c, int fds[2])
+{
+  fds[0] = c->fds[0];
+  fds[1] = c->fds[1];
+}
+
+void
+jobd_containment_save_record (JobdContainment *c, JsonObject *record)
+{
+  json_object_set_string_member (record, "containment", jobd_containment_mode_name (c->kind));
+  if (c->cgroup_dir != NULL)
+    json_object_set_string_member (record, "cgroup", c->cgroup_dir);
+  if (c->memcg_dir != NULL)
+    json_object_set_string_member (record, "memcg", c->memcg_dir);
+  if (c->tag != NULL)
+    json_object_set_string_member (record, "tag", c->tag);
+}
+
+/* ---- the set of processes (subreaper) ---- */
+
+typedef struct {
+  GPid pid, ppid, sid;
+  int member;           /* -1 unknown, 0 no, 1 yes */
+} ProcEntry;
+
+static gboolean
+read_stat (const char *pid_name, ProcEntry *entry)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", pid_name);
+  g_autofree char *contents = NULL;
+  const char *p;
+  char state;
+  int ppid, pgrp, sid;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+  p = strrchr (contents, ')');
+  if (p == NULL || sscanf (p + 2, "%c %d %d %d", &state, &ppid, &pgrp, &sid) != 4)
+    return FALSE;
+  if (state == 'Z' || state == 'X')
+    return FALSE;   /* nothing to signal or to measure */
+  entry->pid = (GPid) g_ascii_strtoll (pid_name, NULL, 10);
+  entry->ppid = ppid;
+  entry->sid = sid;
+  entry->member = -1;
+  return TRUE;
+}
+
+static gboolean
+has_tag (GPid pid, const char *assignment, gsize len)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/environ", (int) pid);
+  g_autofree char *contents = NULL;
+  gsize size;
+
+  if (!g_file_get_contents (path, &contents, &size, NULL))
+    return FALSE;
+  for (gsize at = 0; at < size; at += strlen (contents + at) + 1)
+    if (size - at >= len && memcmp (contents + at, assignment, len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static int
+resolve_member (GHashTable *by_pid, ProcEntry *entry, guint depth)
+{
+  ProcEntry *parent;
+
+  if (entry->member >= 0)
+    return entry->member;
+  parent = depth < 64 ? g_hash_table_lookup (by_pid, GINT_TO_POINTER (entry->ppid)) : NULL;
+  entry->member = parent != NULL ? resolve_member (by_pid, parent, depth + 1) : 0;
+  return entry->member;
+}
+
+static GArray *
+tracked_pids (JobdContainment *c, GPid main_pid, gboolean main_alive)
+{
+  g_autofree char *assignment = g_strdup_printf ("%s=%s", TAG_VAR, c->tag);
+  gsize len = strlen (assignment) + 1;   /* with its NUL: the whole value */
+  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (ProcEntry));
+  g_autoptr(GHashTable) by_pid = g_hash_table_new (NULL, NULL);
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+  GPid self = getpid ();
+  const char *name;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      ProcEntry entry;
+
+      if (!g_ascii_isdigit (name[0]) || !read_stat (name, &entry) || entry.pid == self)
+        continue;
+      if (main_alive && (entry.pid == main_pid || entry.sid == main_pid))
+        entry.member = 1;
+      else if (has_tag (entry.pid, assignment, len))
+        entry.member = 1;
+      else if (entry.ppid == self || entry.ppid <= 1)
+        entry.member = 0;
+      g_array_append_val (entries, entry);
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ProcEntry *e = &g_array_index (entries, ProcEntry, i);
+      g_hash_table_insert (by_pid, GINT_TO_POINTER (e->pid), e);
+    }
+  /* Descendants of a member belong to the job even without the tag. */
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ProcEntry *e = &g_array_index (entries, ProcEntry, i);
+      if (resolve_member (by_pid, e, 0) == 1)
+        g_array_append_val (pids, e->pid);
+    }
+  return pids;
+}
+
+/* ---- the set, stop, kill, memory ---- */
+
+GArray *
+jobd_containment_pids (JobdContainment *c, GPid main_pid, gboolean main_alive)
+{
+  if (c->kind == JOBD_CONTAIN_CGROUP)
+    {
+      GArray *pids = jobd_cgroup_dir_pids (c->cgroup_dir, NULL);
+      return pids != NULL ? pids : g_array_new (FALSE, FALSE, sizeof (GPid));
+    }
+  return tracked_pids (c, main_pid, main_alive);
+}
+
+static gboolean
+kill_each (GArray *pids, int signo, GError **error)
+{
+  for (guint i = 0; i < pids->len; i++)
+    {
+      GPid pid = g_array_index (pids, GPid, i);
+
+      if (kill (pid, signo) < 0 && errno != ESRCH)
+        {
+          int saved = errno;
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                       "cannot signal PID %d: %s", (int) pid, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_containment_kill (JobdContainment *c,
+                       GPid main_pid,
+                       gboolean main_alive,
+                       int signo,
+                       GError **error)
+{
+  /* SIGKILL again while new processes show up: one that forked between
+   * the listing and the signal is caught by the next round. */
+  guint rounds = signo == SIGKILL ? 4 : 1;
+
+  if (c->kind == JOBD_CONTAIN_CGROUP && signo == SIGKILL &&
+      write_file (c->cgroup_dir, "cgroup.kill", "1", NULL))
+    return TRUE;   /* the kernel kills all of it, forks included */
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      g_autoptr(GArray) pids = jobd_containment_pids (c, main_pid, main_alive);
+
+      if (pids->len == 0)
+        break;
+      if (!kill_each (pids, signo, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_containment_memory (JobdContainment *c,
+                         GPid main_pid,
+                         gboolean main_alive,
+                         guint64 *bytes,
+                         const char **source,
+                         GError **error)
+{
+  g_autoptr(GArray) pids = NULL;
+  guint64 total = 0;
+
+  if (c->memcg_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (c->memcg_dir, "memory.usage_in_bytes", NULL);
+      g_autofree char *contents = NULL;
+
+      if (g_file_get_contents (path, &contents, NULL, NULL))
+        {
+          *bytes = g_ascii_strtoull (contents, NULL, 10);
+          *source = JOBD_CGROUP_SOURCE_V1;
+          return TRUE;
+        }
+    }
+  if (c->cgroup_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (c->cgroup_dir, "memory.current", NULL);
+      g_autofree char *contents = NULL;
+
+      if (g_file_get_contents (path, &contents, NULL, NULL))
+        {
+          *bytes = g_ascii_strtoull (contents, NULL, 10);
+          *source = JOBD_CGROUP_SOURCE_V2;
+          return TRUE;
+        }
+    }
+
+  pids = jobd_containment_pids (c, main_pid, main_alive);
+  for (guint i = 0; i < pids->len; i++)
+    {
+      guint64 rss = 0;
+      if (jobd_memory_process_rss (g_array_index (pids, GPid, i), &rss, NULL))
+        total += rss;
+    }
+  *bytes = total;
+  *source = c->kind == JOBD_CONTAIN_CGROUP ? JOBD_CGROUP_SOURCE_PROCS : "process-tree";
+  return TRUE;
+}
