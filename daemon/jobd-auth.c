@@ -67,3 +67,11 @@ jobd_auth_check (JobdAccess access,
       return FALSE;
     }
 }
+
+gboolean
+jobd_auth_may_read_secrets (guint caller_uid, const char *admin_group, JobdJob *job)
+{
+  return caller_uid == 0 ||
+         (job != NULL && jobd_job_get_owner_uid (job) == caller_uid) ||
+         jobd_auth_uid_in_group (caller_uid, admin_group);
+}

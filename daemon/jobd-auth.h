@@ -31,6 +31,11 @@ gboolean jobd_auth_check (JobdAccess access,
                           JobdJob *job,
                           GError **error);
 
+/* Whether caller_uid may read a job's secret values (its environment):
+ * root, the job's owner, or a member of admin_group (may be NULL). Others
+ * see the variables' names only. */
+gboolean jobd_auth_may_read_secrets (guint caller_uid, const char *admin_group, JobdJob *job);
+
 /* Whether uid belongs to the group (primary or supplementary). */
 gboolean jobd_auth_uid_in_group (guint uid, const char *group);
 
