@@ -4,6 +4,7 @@
 #include "jobd-dbus-listener.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <glib/gstdio.h>
 
 #define REFUSAL_LOG_INTERVAL_USEC (10 * G_USEC_PER_SEC)
@@ -270,6 +271,9 @@ jobd_dbus_listener_new (const char *socket_path,
   g_signal_connect (self->observer, "allow-mechanism", G_CALLBACK (on_allow_mechanism), NULL);
   /* A thread per connection while it authenticates: the caps bound them. */
   self->service = g_threaded_socket_service_new (-1);
+  /* GLib's default backlog of 10 refuses bursts of clients (jobctl calls
+   * from a script); refusals are ours to make, after accept(). */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), SOMAXCONN);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
                                       NULL, NULL, error))
