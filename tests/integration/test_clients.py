@@ -82,6 +82,23 @@ def add_match_blob(serial):
                             "AddMatch", GLib.Variant("(s)", ("type='signal'",)))
 
 
+def connect_idle(address):
+    """A connection that never says a word. A full listen backlog makes a
+    Unix connect() fail with EAGAIN: retry until jobd accepts, with a deadline."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    end = time.monotonic() + DEADLINE
+    while True:
+        try:
+            s.connect(bus_path(address))
+            return s
+        except BlockingIOError:
+            if time.monotonic() > end:
+                s.close()
+                raise AssertionError("jobd did not accept a connection within %ss" % DEADLINE)
+            time.sleep(0.001)
+
+
 def is_closed(sock):
     """Whether the peer closed sock (EOF now), without blocking."""
     sock.setblocking(False)
@@ -205,10 +222,7 @@ class UnauthenticatedConnections(JobdTestCase):
             peak[0] = max(peak[0], fd_count(pid))
         try:
             for i in range(2000):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.settimeout(DEADLINE)
-                s.connect(bus_path(self.jobd.address))
-                socks.append(s)
+                socks.append(connect_idle(self.jobd.address))
                 if i % 50 == 49:
                     sample()
             # Another user is not starved by root's idle connections.
@@ -248,10 +262,7 @@ class UnauthenticatedConnections(JobdTestCase):
         socks = []
         try:
             for _ in range(200):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.settimeout(DEADLINE)
-                s.connect(bus_path(self.jobd.address))
-                socks.append(s)
+                socks.append(connect_idle(self.jobd.address))
             # Those over the cap see EOF promptly (long before AuthTimeoutSec
             # would close the ones let in).
             wait_until(lambda: sum(is_closed(s) for s in socks) >= 200 - 64,
