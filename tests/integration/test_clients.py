@@ -129,8 +129,7 @@ def drain_until_eof(sock, deadline, limit):
     return False
 
 
-class NonReadingClient(JobdTestCase):
-    config_extra = "\n[DBus]\nMaxQueuedBytes=8388608\n"
+class NonReadingBase(JobdTestCase):
 
     def flap(self, name):
         self.bus.add(name, "/bin/true", restart="always", restart_delay_ms=1,
@@ -139,41 +138,48 @@ class NonReadingClient(JobdTestCase):
         self.bus.call("Start", name)
         self.bus.wait_state(name, "starting", since=mark)
 
-    def test_memory_bounded_and_client_dropped(self):
-        pid = self.jobd.proc.pid
-        sock = raw_authenticated(self.jobd.address)
-        sock.sendall(add_match_blob(1))
-        rss_before = rss_bytes(pid)
-        self.flap("flapper")
-        # Big settings make every Update a large PropertiesChanged, so the
-        # non-reader's backlog grows fast, as with many flapping jobs.
-        big = {"BLOB%d" % i: "x" * 4096 for i in range(64)}    # ~256 KiB
-        peak = rss_before
-        dropped = False
-        end = time.monotonic() + 20
-        for i in range(400):                        # bounded: ~100 MiB offered
-            if time.monotonic() > end:
-                break
-            big["ROUND"] = str(i)
-            self.bus.call("Update", "flapper", {"environment": big})
-            peak = max(peak, rss_bytes(pid))
-            if "disconnecting a D-Bus client" in self.jobd.stderr():
-                dropped = True
-                break
-        growth = peak - rss_before
-        sys.stderr.write("RSS %d -> peak %d MiB (growth %.1f MiB), dropped=%s\n"
-                         % (rss_before // MIB, peak // MIB, growth / MIB, dropped))
-        self.assertTrue(dropped, "the non-reading client was never cut off; jobd grew %.1f MiB"
-                        % (growth / MIB))
-        self.assertLess(growth, 48 * MIB, "jobd grew %.1f MiB" % (growth / MIB))
+    def cut_off(self):
+        return "disconnecting a D-Bus client" in self.jobd.stderr()
+
+    def assert_dropped(self, sock):
         # Cut off: the client reads what is in its socket, then EOF.
         self.assertTrue(drain_until_eof(sock, DEADLINE, 64 * MIB),
                         "jobd kept the dropped connection open")
         sock.close()
         self.assertEqual(self.jobd.stderr().count("disconnecting a D-Bus client"), 1)
+
+
+class NonReadingClient(NonReadingBase):
+    config_extra = "\n[DBus]\nMaxQueuedBytes=8388608\n"
+
+    def test_memory_bounded_and_client_dropped(self):
+        """Large signals: every Update of a job with big settings is a large
+        PropertiesChanged, while the job flaps."""
+        pid = self.jobd.proc.pid
+        sock = raw_authenticated(self.jobd.address)
+        sock.sendall(add_match_blob(1))
+        rss_before = rss_bytes(pid)
+        self.flap("flapper")
+        big = {"BLOB%d" % i: "x" * 4096 for i in range(64)}    # ~256 KiB
+        peak = rss_before
+        end = time.monotonic() + 20
+        for i in range(400):                        # bounded: ~100 MiB offered
+            if time.monotonic() > end or self.cut_off():
+                break
+            big["ROUND"] = str(i)
+            self.bus.call("Update", "flapper", {"environment": big})
+            peak = max(peak, rss_bytes(pid))
+        growth = peak - rss_before
+        sys.stderr.write("RSS %d -> peak %d MiB (growth %.1f MiB), dropped=%s\n"
+                         % (rss_before // MIB, peak // MIB, growth / MIB, self.cut_off()))
+        self.assertTrue(self.cut_off(), "the non-reading client was never cut off; "
+                        "jobd grew %.1f MiB" % (growth / MIB))
+        self.assertLess(growth, 48 * MIB, "jobd grew %.1f MiB" % (growth / MIB))
+        self.assert_dropped(sock)
         # Everyone else is still served, and the job still flaps.
         self.assertIn(self.bus.call("Status", "flapper"), ("starting", "up", "down"))
         self.bus.call("Stop", "flapper")
+
 
     def test_reply_backlog_of_pipelined_calls_is_bounded(self):
         """A client that pipelines calls with large replies and never reads."""
@@ -202,6 +208,34 @@ class NonReadingClient(JobdTestCase):
         sock.close()
         self.assertEqual(self.bus.call("Status", "big"), "down")
 
+
+class NonReadingClientFlap(NonReadingBase):
+    """Only a flapping job: many small signals (bound lowered to 1 MiB so
+    it is reached within seconds)."""
+    config_extra = "\n[DBus]\nMaxQueuedBytes=1048576\n"
+
+    def test_memory_bounded_and_client_dropped(self):
+        pid = self.jobd.proc.pid
+        sock = raw_authenticated(self.jobd.address)
+        sock.sendall(add_match_blob(1))
+        rss_before = rss_bytes(pid)
+        self.flap("flapper")
+        peak = [rss_before]
+
+        def dropped():
+            peak[0] = max(peak[0], rss_bytes(pid))
+            return self.cut_off()
+        try:
+            wait_until(dropped, "the non-reading client to be cut off", timeout=30,
+                       interval=0.1)
+        finally:
+            growth = peak[0] - rss_before
+            sys.stderr.write("RSS %d -> peak %d MiB (growth %.1f MiB), %s restarts\n"
+                             % (rss_before // MIB, peak[0] // MIB, growth / MIB,
+                                self.bus.call("GetRuntime", "flapper").get("restarts")))
+        self.assertLess(growth, 16 * MIB, "jobd grew %.1f MiB" % (growth / MIB))
+        self.assert_dropped(sock)
+        self.bus.call("Stop", "flapper")
 
 class UnauthenticatedConnections(JobdTestCase):
     config_extra = "\n[DBus]\nAuthTimeoutSec=2\nMaxConnectionsPerUser=64\n"
