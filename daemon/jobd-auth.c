@@ -69,8 +69,9 @@ jobd_auth_check (JobdAccess access,
 }
 
 gboolean
-jobd_auth_may_read_secrets (guint uid, const char *admin_group, JobdJob *job)
+jobd_auth_may_read_secrets (guint caller_uid, const char *admin_group, JobdJob *job)
 {
-  return uid == 0 || jobd_job_get_owner_uid (job) == uid
-    || jobd_auth_uid_in_group (uid, admin_group);
+  return caller_uid == 0 ||
+         (job != NULL && jobd_job_get_owner_uid (job) == caller_uid) ||
+         jobd_auth_uid_in_group (caller_uid, admin_group);
 }

@@ -2,7 +2,7 @@
  *
  * Every D-Bus method is listed in jobd-dbus-service.c with the access it
  * needs; this file decides whether a caller (by uid) has it:
- *   READ   anyone (but environment values: jobd_auth_may_read_secrets);
+ *   READ   anyone;
  *   CREATE anyone (a non-root caller's job runs as that caller);
  *   MODIFY root, a member of the configured admin group, or the job's owner;
  *   ADMIN  root or a member of the admin group (server-wide changes).
@@ -31,10 +31,10 @@ gboolean jobd_auth_check (JobdAccess access,
                           JobdJob *job,
                           GError **error);
 
-/* Whether uid may see the secrets of job (the values of its environment):
- * root, a member of admin_group (may be NULL) or the job's owner. Everyone
- * else sees the variable names only. Every front end applies it. */
-gboolean jobd_auth_may_read_secrets (guint uid, const char *admin_group, JobdJob *job);
+/* Whether caller_uid may read a job's secret values (its environment):
+ * root, the job's owner, or a member of admin_group (may be NULL). Others
+ * see the variables' names only. */
+gboolean jobd_auth_may_read_secrets (guint caller_uid, const char *admin_group, JobdJob *job);
 
 /* Whether uid belongs to the group (primary or supplementary). */
 gboolean jobd_auth_uid_in_group (guint uid, const char *group);

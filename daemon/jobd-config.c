@@ -22,6 +22,10 @@ jobd_config_new (void)
   /* Jobs outlive jobd by default: a restart or upgrade takes them back. */
   config->stop_jobs_on_exit = FALSE;
   config->restore_jobs = TRUE;
+  config->dbus_max_queued_bytes = 8 * 1024 * 1024;
+  config->dbus_max_connections_per_user = 64;
+  config->dbus_max_connections = 1024;
+  config->dbus_auth_timeout_sec = 5;
   return config;
 }
 
@@ -136,6 +140,49 @@ read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
   return TRUE;
 }
 
+/* ---- [DBus]: bounds of the private socket ---- */
+
+static gboolean
+read_dbus_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
+                guint64 *field, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint64 value;
+
+  if (!g_key_file_has_key (keyfile, "DBus", key, NULL))
+    return TRUE;
+  value = g_key_file_get_uint64 (keyfile, "DBus", key, &local_error);
+  if (local_error != NULL || value < min || value > max)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[DBus] %s: expected a number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   key, min, max);
+      return FALSE;
+    }
+  *field = value;
+  return TRUE;
+}
+
+static gboolean
+read_dbus_limits (JobdConfig *config, GError **error)
+{
+  guint64 queued = config->dbus_max_queued_bytes;
+  guint64 per_user = config->dbus_max_connections_per_user;
+  guint64 total = config->dbus_max_connections;
+  guint64 auth = config->dbus_auth_timeout_sec;
+
+  if (!read_dbus_uint (config->keyfile, "MaxQueuedBytes", 65536, G_GUINT64_CONSTANT (1) << 32, &queued, error) ||
+      !read_dbus_uint (config->keyfile, "MaxConnectionsPerUser", 1, 65536, &per_user, error) ||
+      !read_dbus_uint (config->keyfile, "MaxConnections", 1, 65536, &total, error) ||
+      !read_dbus_uint (config->keyfile, "AuthTimeoutSec", 1, 3600, &auth, error))
+    return FALSE;
+  config->dbus_max_queued_bytes = queued;
+  config->dbus_max_connections_per_user = (guint) per_user;
+  config->dbus_max_connections = (guint) total;
+  config->dbus_auth_timeout_sec = (guint) auth;
+  return TRUE;
+}
+
 gboolean
 jobd_config_load (JobdConfig *config,
                   const char *path,
@@ -161,7 +208,8 @@ jobd_config_load (JobdConfig *config,
       !read_string (config->keyfile, "AdminGroup", &config->admin_group, error) ||
       !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
       !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error) ||
-      !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error))
+      !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error) ||
+      !read_dbus_limits (config, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
@@ -224,6 +272,10 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->admin_group = g_steal_pointer (&fresh->admin_group);
       config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
       config->restore_jobs = fresh->restore_jobs;
+      config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;
+      config->dbus_max_connections_per_user = fresh->dbus_max_connections_per_user;
+      config->dbus_max_connections = fresh->dbus_max_connections;
+      config->dbus_auth_timeout_sec = fresh->dbus_auth_timeout_sec;
       g_key_file_unref (config->keyfile);
       config->keyfile = g_key_file_ref (fresh->keyfile);
       g_message ("reloaded %s", config->config_file);

@@ -7,6 +7,10 @@
  * RestoreJobs=true       start again the jobs that were running last time
  * TimeZone=              for log file names and prefixes (default: local)
  * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
+ * [DBus]                 limits of the private socket (jobd-dbus-listener.c)
+ * MaxQueuedBytes=8388608 what jobd holds for one client that does not read
+ * MaxConnectionsPerUser=64, MaxConnections=1024
+ * AuthTimeoutSec=5       a connection not authenticated by then is closed
  *
  * Paths come from the mode (system / user / embedded), systemd's
  * STATE_DIRECTORY / LOGS_DIRECTORY / RUNTIME_DIRECTORY, and --state-dir,
@@ -36,6 +40,12 @@ typedef struct {
   gboolean stop_jobs_on_exit;
   gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
+
+  /* [DBus]: per-client bounds of the private socket */
+  guint64 dbus_max_queued_bytes;
+  guint dbus_max_connections_per_user;
+  guint dbus_max_connections;
+  guint dbus_auth_timeout_sec;
 } JobdConfig;
 
 JobdConfig *jobd_config_new (void);

@@ -3,6 +3,7 @@
 
 #include "jobd-dbus-peer.h"
 
+#include "jobd-dbus-client.h"
 #include "jobd-dbus-service.h"
 
 #define JOBD_PEER_UNIQUE_NAME ":1.0"
@@ -45,10 +46,28 @@ bus_driver_method_call (GDBusConnection *connection,
       g_autofree char *unique = g_strdup_printf (":1.%u", g_random_int_range (1, G_MAXINT));
       g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", unique));
     }
-  else if (g_str_equal (method_name, "AddMatch") || g_str_equal (method_name, "RemoveMatch"))
+  else if (g_str_equal (method_name, "AddMatch"))
     {
-      /* jobd sends every signal to every peer anyway. */
-      g_dbus_method_invocation_return_value (invocation, NULL);
+      /* Signals go only to peers that asked for them (jobd-dbus-client.h). */
+      JobdDBusClient *client = jobd_dbus_client_get (connection);
+
+      if (client != NULL && !jobd_dbus_client_add_match (client))
+        g_dbus_method_invocation_return_dbus_error (invocation,
+                                                    "org.freedesktop.DBus.Error.LimitsExceeded",
+                                                    "too many match rules");
+      else
+        g_dbus_method_invocation_return_value (invocation, NULL);
+    }
+  else if (g_str_equal (method_name, "RemoveMatch"))
+    {
+      JobdDBusClient *client = jobd_dbus_client_get (connection);
+
+      if (client != NULL && !jobd_dbus_client_remove_match (client))
+        g_dbus_method_invocation_return_dbus_error (invocation,
+                                                    "org.freedesktop.DBus.Error.MatchRuleNotFound",
+                                                    "no match rule to remove");
+      else
+        g_dbus_method_invocation_return_value (invocation, NULL);
     }
   else if (g_str_equal (method_name, "GetNameOwner"))
     {

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "jobd-auth.h"
+#include "jobd-dbus-client.h"
 #include "jobd-dbus-generated.h"
+#include "jobd-dbus-listener.h"
 #include "jobd-dbus-peer.h"
 #include "jobd-error.h"
 #include "jobd-memory.h"
@@ -29,7 +31,7 @@ struct _JobdDBusService {
 
   JobdManager *manager;
   JobdDBusManager *skeleton;
-  GDBusServer *server;
+  JobdDBusListener *listener;
   char *socket_path;
   GPtrArray *connections;       /* GDBusConnection*, every one we serve */
   GHashTable *subtree_ids;      /* GDBusConnection* → registration id */
@@ -115,18 +117,18 @@ static const MethodEntry method_table[] = {
 static void
 return_error (GDBusMethodInvocation *invocation, const GError *error)
 {
-  if (error->domain == JOBD_ERROR)
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    g_dbus_method_invocation_return_error_literal (invocation, JOBD_ERROR,
-                                                   JOBD_ERROR_FAILED, error->message);
+  g_autoptr(GError) failed = NULL;
+
+  if (error->domain != JOBD_ERROR)
+    error = failed = g_error_new_literal (JOBD_ERROR, JOBD_ERROR_FAILED, error->message);
+  jobd_dbus_client_return_gerror (invocation, error);
 }
 
 static void
 return_ok_or_error (GDBusMethodInvocation *invocation, gboolean ok, const GError *error)
 {
   if (ok)
-    g_dbus_method_invocation_return_value (invocation, NULL);
+    jobd_dbus_client_return_value (invocation, NULL, NULL);
   else
     return_error (invocation, error);
 }
@@ -213,15 +215,14 @@ on_method_call (MethodBinding *binding, GDBusMethodInvocation *invocation)
   if (sender == NULL)
     {
       /* Peer-to-peer: the kernel told us who is on the other end. */
-      GCredentials *credentials = g_dbus_connection_get_peer_credentials (connection);
-      uid_t uid = credentials != NULL ? g_credentials_get_unix_user (credentials, NULL) : (uid_t) -1;
+      JobdDBusClient *client = jobd_dbus_client_get (connection);
 
-      if (uid == (uid_t) -1)
+      if (client == NULL)
         g_dbus_method_invocation_return_error_literal (invocation, JOBD_ERROR,
                                                        JOBD_ERROR_ACCESS_DENIED,
                                                        "cannot identify the caller");
       else
-        dispatch_call (binding, invocation, uid);
+        dispatch_call (binding, invocation, jobd_dbus_client_get_uid (client));
       return TRUE;
     }
 
@@ -270,7 +271,7 @@ method_add (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid,
       return;
     }
   path = jobd_dbus_job_path (name);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(o)", path), NULL);
 }
 
 static void
@@ -302,15 +303,69 @@ method_get_job (JobdDBusService *self, GDBusMethodInvocation *invocation, guint 
 {
   g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
 
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(o)", path), NULL);
+}
+
+/* The job's settings as caller_uid may see them: environment values are
+ * for the owner, the admin group and root; others get the names, each
+ * value replaced by JOBD_HIDDEN_VALUE. */
+#define JOBD_HIDDEN_VALUE "(hidden)"
+
+static GVariant *
+hide_environment (GVariant *settings)
+{
+  GVariantBuilder builder;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, settings);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      if (g_str_equal (key, "environment") && g_variant_is_of_type (value, G_VARIANT_TYPE ("a{ss}")))
+        {
+          GVariantBuilder env;
+          GVariantIter env_iter;
+          const char *name;
+
+          g_variant_builder_init (&env, G_VARIANT_TYPE ("a{ss}"));
+          g_variant_iter_init (&env_iter, value);
+          while (g_variant_iter_next (&env_iter, "{&s&s}", &name, NULL))
+            g_variant_builder_add (&env, "{ss}", name, JOBD_HIDDEN_VALUE);
+          g_variant_builder_add (&builder, "{sv}", key, g_variant_builder_end (&env));
+        }
+      else
+        g_variant_builder_add (&builder, "{sv}", key, value);
+    }
+  g_variant_unref (settings);
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+settings_variant (JobdJob *job, gboolean may_read_secrets)
+{
+  GVariant *settings = jobd_settings_to_variant (jobd_job_get_settings (job));
+
+  if (may_read_secrets)
+    return settings;
+  return hide_environment (g_variant_ref_sink (settings));
+}
+
+static gboolean
+may_read_secrets (JobdDBusService *self, guint uid, JobdJob *job)
+{
+  JobdConfig *config = jobd_manager_get_config (self->manager);
+
+  return jobd_auth_may_read_secrets (uid, config->admin_group, job);
 }
 
 static void
 method_get_settings (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
-  GVariant *settings = jobd_settings_to_variant (jobd_job_get_settings (job));
+  GVariant *settings = settings_variant (job, may_read_secrets (self, uid, job));
 
-  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&settings, 1));
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&settings, 1), NULL);
 }
 
 static void
@@ -318,7 +373,7 @@ method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, gu
 {
   GVariant *runtime = jobd_job_get_runtime_variant (job);
 
-  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&runtime, 1));
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
 }
 
 /* Fills row; the path is allocated into paths, which owns it. */
@@ -362,14 +417,14 @@ method_list (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid
   for (guint i = 0; i < jobs->len; i++)
     list_row (jobs->pdata[i], &snapshot, paths, &rows[i]);
   list = jobd_variant_new_list_rows (rows, jobs->len);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&list, 1));
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&list, 1), NULL);
 }
 
 static void
 method_status (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
-  g_dbus_method_invocation_return_value (invocation,
-      g_variant_new ("(s)", jobd_state_to_string (jobd_job_get_state (job))));
+  jobd_dbus_client_return_value (invocation,
+      g_variant_new ("(s)", jobd_state_to_string (jobd_job_get_state (job))), NULL);
 }
 
 static void
@@ -389,7 +444,7 @@ method_status_all (JobdDBusService *self, GDBusMethodInvocation *invocation, gui
       states[i] = jobd_state_to_string (jobd_job_get_state (jobs->pdata[i]));
     }
   dict = jobd_variant_new_string_dict (names, states, jobs->len);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&dict, 1));
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&dict, 1), NULL);
 }
 
 static void
@@ -472,7 +527,7 @@ method_read_output (JobdDBusService *self, GDBusMethodInvocation *invocation, gu
       g_variant_builder_add (&builder, "(tss)", (guint64) line->time_usec,
                              jobd_stream_to_string (line->stream), line->text);
     }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(tss))", &builder));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a(tss))", &builder), NULL);
 }
 
 static void
@@ -496,9 +551,7 @@ method_follow_output (JobdDBusService *self, GDBusMethodInvocation *invocation, 
       return_error (invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value_with_unix_fd_list (invocation,
-                                                           g_variant_new ("(h)", index),
-                                                           fd_list);
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(h)", index), fd_list);
 }
 
 static void
@@ -513,7 +566,7 @@ method_get_memory (JobdDBusService *self, GDBusMethodInvocation *invocation, gui
       return_error (invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ts)", bytes, source));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(ts)", bytes, source), NULL);
 }
 
 static void
@@ -527,7 +580,7 @@ method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocati
       return_error (invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", bytes));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(t)", bytes), NULL);
 }
 
 static void
@@ -538,8 +591,8 @@ method_get_server_log (JobdDBusService *self, GDBusMethodInvocation *invocation,
 
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(u)", &max_lines);
   lines = jobd_server_log_get_lines (max_lines);
-  g_dbus_method_invocation_return_value (invocation,
-      g_variant_new ("(^as)", lines));
+  jobd_dbus_client_return_value (invocation,
+      g_variant_new ("(^as)", lines), NULL);
 }
 
 static void
@@ -601,7 +654,7 @@ job_for_node (JobdDBusService *self, const char *node)
 }
 
 static GVariant *
-job_property_value (JobdJob *job, const char *property)
+job_property_value (JobdJob *job, const char *property, gboolean may_read_secrets)
 {
   JobdProcess *process = jobd_job_get_process (job);
   const char *unit = process != NULL ? jobd_process_get_unit (process) : NULL;
@@ -633,7 +686,7 @@ job_property_value (JobdJob *job, const char *property)
   if (g_str_equal (property, "Unit"))
     return g_variant_new_string (unit != NULL ? unit : "");
   if (g_str_equal (property, "Settings"))
-    return jobd_settings_to_variant (jobd_job_get_settings (job));
+    return settings_variant (job, may_read_secrets);
   return NULL;
 }
 
@@ -649,7 +702,18 @@ job_get_property (GDBusConnection *connection,
   JobdDBusService *self = user_data;
   const char *node = strrchr (object_path, '/') + 1;
   JobdJob *job = job_for_node (self, node);
-  GVariant *value = job != NULL ? job_property_value (job, property_name) : NULL;
+  JobdDBusClient *client = jobd_dbus_client_get (connection);
+  gpointer cached = sender != NULL ? g_hash_table_lookup (self->bus_uid_cache, sender) : NULL;
+  gboolean secrets = FALSE;
+  GVariant *value;
+
+  /* A property getter cannot wait: a bus caller jobd does not know yet sees
+   * no secret values (GetSettings asks the bus who it is). */
+  if (job != NULL && client != NULL)
+    secrets = may_read_secrets (self, jobd_dbus_client_get_uid (client), job);
+  else if (job != NULL && cached != NULL)
+    secrets = may_read_secrets (self, GPOINTER_TO_UINT (cached) - 1, job);
+  value = job != NULL ? job_property_value (job, property_name, secrets) : NULL;
 
   if (value == NULL)
     g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY,
@@ -722,7 +786,7 @@ static const GDBusSubtreeVTable subtree_vtable = {
 
 /* The job's properties, all of them or all but Settings. */
 static GVariant *
-job_properties (JobdJob *job, gboolean with_settings)
+job_properties (JobdJob *job, gboolean with_settings, gboolean may_read_secrets)
 {
   GDBusInterfaceInfo *info = jobd_dbus_job_interface_info ();
   GVariantBuilder builder;
@@ -733,29 +797,70 @@ job_properties (JobdJob *job, gboolean with_settings)
       const char *name = info->properties[i]->name;
 
       if (with_settings || !g_str_equal (name, "Settings"))
-        g_variant_builder_add (&builder, "{sv}", name, job_property_value (job, name));
+        g_variant_builder_add (&builder, "{sv}", name,
+                               job_property_value (job, name, may_read_secrets));
     }
   return g_variant_builder_end (&builder);
 }
 
 /* Settings, the bulk of the properties, go out only when they changed:
  * a start announces two state changes. */
+/* A signal to every connection that asked for signals: on a peer
+ * connection that is one that called AddMatch (jobd-dbus-peer.c); on a bus,
+ * the bus routes by match rules. Each goes through jobd_dbus_client_send(),
+ * so what waits for a peer that does not read is bounded. */
+static void
+emit_to (GDBusConnection *connection, const char *path, const char *interface,
+         const char *member, GVariant *parameters)
+{
+  g_autoptr(GDBusMessage) message = g_dbus_message_new_signal (path, interface, member);
+
+  g_dbus_message_set_body (message, parameters);
+  jobd_dbus_client_send (connection, message);
+}
+
+static void
+emit_signal (JobdDBusService *self, const char *path, const char *interface,
+             const char *member, GVariant *parameters)
+{
+  g_autoptr(GVariant) sunk = g_variant_ref_sink (parameters);
+
+  for (guint i = 0; i < self->connections->len; i++)
+    if (jobd_dbus_client_wants_signals (self->connections->pdata[i]))
+      emit_to (self->connections->pdata[i], path, interface, member, sunk);
+}
+
+/* Settings, the bulk of the properties, go out only when they changed:
+ * a start announces two state changes. With settings, environment values
+ * go only to peers that may read them; a bus broadcasts to everyone, so
+ * there they are always hidden. */
 static void
 emit_job_properties_changed (JobdDBusService *self, JobdJob *job, gboolean settings_changed)
 {
   g_autofree char *path = NULL;
-  g_autoptr(GVariant) parameters = NULL;
+  g_autoptr(GVariant) hidden = NULL;
+  g_autoptr(GVariant) full = NULL;
 
   if (self->connections->len == 0)
     return;
   path = jobd_dbus_job_path (jobd_job_get_name (job));
-  parameters = g_variant_ref_sink (g_variant_new ("(s@a{sv}as)", "org.jobd1.Job",
-                                                  job_properties (job, settings_changed),
-                                                  NULL));
   for (guint i = 0; i < self->connections->len; i++)
-    g_dbus_connection_emit_signal (self->connections->pdata[i], NULL, path,
-                                   "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                   parameters, NULL);
+    {
+      GDBusConnection *connection = self->connections->pdata[i];
+      JobdDBusClient *client = jobd_dbus_client_get (connection);
+      gboolean secrets = client != NULL && settings_changed &&
+                         may_read_secrets (self, jobd_dbus_client_get_uid (client), job);
+      GVariant **parameters = secrets ? &full : &hidden;
+
+      if (!jobd_dbus_client_wants_signals (connection))
+        continue;
+      if (*parameters == NULL)
+        *parameters = g_variant_ref_sink (g_variant_new ("(s@a{sv}as)", "org.jobd1.Job",
+                                                         job_properties (job, settings_changed, secrets),
+                                                         NULL));
+      emit_to (connection, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+               *parameters);
+    }
 }
 
 /* ---- manager events → signals ---- */
@@ -766,7 +871,8 @@ on_job_added (JobdManager *manager, JobdJob *job, gpointer user_data)
   JobdDBusService *self = user_data;
   g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
 
-  jobd_dbus_manager_emit_job_added (self->skeleton, jobd_job_get_name (job), path);
+  emit_signal (self, JOBD_DBUS_PATH, "org.jobd1.Manager", "JobAdded",
+               g_variant_new ("(so)", jobd_job_get_name (job), path));
 }
 
 static void
@@ -775,7 +881,8 @@ on_job_removed (JobdManager *manager, JobdJob *job, gpointer user_data)
   JobdDBusService *self = user_data;
   g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
 
-  jobd_dbus_manager_emit_job_removed (self->skeleton, jobd_job_get_name (job), path);
+  emit_signal (self, JOBD_DBUS_PATH, "org.jobd1.Manager", "JobRemoved",
+               g_variant_new ("(so)", jobd_job_get_name (job), path));
 }
 
 static void
@@ -784,10 +891,10 @@ on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new
 {
   JobdDBusService *self = user_data;
 
-  jobd_dbus_manager_emit_job_state_changed (self->skeleton, jobd_job_get_name (job),
-                                            jobd_state_to_string (old_state),
-                                            jobd_state_to_string (new_state),
-                                            details);
+  emit_signal (self, JOBD_DBUS_PATH, "org.jobd1.Manager", "JobStateChanged",
+               g_variant_new ("(sss@a{sv})", jobd_job_get_name (job),
+                              jobd_state_to_string (old_state),
+                              jobd_state_to_string (new_state), details));
 }
 
 static void
@@ -843,28 +950,23 @@ on_peer_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GErr
   unexport_from (user_data, connection);
 }
 
-static gboolean
-on_new_connection (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
+static void
+on_new_connection (GDBusConnection *connection, GSocket *socket, guint uid, gpointer user_data)
 {
   JobdDBusService *self = user_data;
+  JobdConfig *config = jobd_manager_get_config (self->manager);
   g_autoptr(GError) error = NULL;
 
+  jobd_dbus_client_attach (connection, socket, uid, config->dbus_max_queued_bytes);
   if (!export_on (self, connection, &error) ||
       jobd_dbus_peer_register_bus_driver (connection, &error) == 0)
     {
       g_warning ("cannot serve a new client: %s", error->message);
       unexport_from (self, connection);
-      return FALSE;
+      g_dbus_connection_close (connection, NULL, NULL, NULL);
+      return;
     }
   g_signal_connect_object (connection, "closed", G_CALLBACK (on_peer_closed), self, 0);
-  return TRUE;
-}
-
-static gboolean
-on_allow_mechanism (GDBusAuthObserver *observer, const char *mechanism, gpointer user_data)
-{
-  /* Only EXTERNAL tells us the caller's uid, which authorization needs. */
-  return g_strcmp0 (mechanism, "EXTERNAL") == 0;
 }
 
 gboolean
@@ -874,8 +976,6 @@ jobd_dbus_service_listen_private (JobdDBusService *self,
 {
   g_autofree char *escaped = g_dbus_address_escape_value (socket_path);
   g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
-  g_autofree char *guid = g_dbus_generate_guid ();
-  g_autoptr(GDBusAuthObserver) observer = g_dbus_auth_observer_new ();
 
   /* A socket file left by a jobd that died; we hold the runtime dir. */
   if (g_unlink (socket_path) < 0 && errno != ENOENT)
@@ -885,16 +985,10 @@ jobd_dbus_service_listen_private (JobdDBusService *self,
                    "cannot remove stale socket %s: %s", socket_path, g_strerror (saved));
       return FALSE;
     }
-  g_signal_connect (observer, "allow-mechanism", G_CALLBACK (on_allow_mechanism), NULL);
-  self->server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid,
-                                         observer, NULL, error);
-  if (self->server == NULL)
+  self->listener = jobd_dbus_listener_new (socket_path, jobd_manager_get_config (self->manager),
+                                           on_new_connection, self, error);
+  if (self->listener == NULL)
     return FALSE;
-  g_signal_connect_object (self->server, "new-connection", G_CALLBACK (on_new_connection), self, 0);
-  g_dbus_server_start (self->server);
-  /* Any local user may connect; the method table decides what they may do. */
-  if (g_chmod (socket_path, 0666) < 0)
-    g_warning ("cannot open %s to other users: %s", socket_path, g_strerror (errno));
   self->socket_path = g_strdup (socket_path);
   g_message ("listening on %s", address);
   return TRUE;
@@ -987,10 +1081,9 @@ jobd_dbus_service_stop (JobdDBusService *self)
 {
   g_clear_handle_id (&self->own_name_id, g_bus_unown_name);
   g_clear_handle_id (&self->own_retry_id, g_source_remove);
-  if (self->server != NULL)
+  if (self->listener != NULL)
     {
-      g_dbus_server_stop (self->server);
-      g_clear_object (&self->server);
+      g_clear_pointer (&self->listener, jobd_dbus_listener_free);
       if (self->socket_path != NULL)
         g_unlink (self->socket_path);
     }

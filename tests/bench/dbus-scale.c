@@ -253,6 +253,10 @@ main (int argc, char **argv)
   g_dbus_connection_signal_subscribe (conn, NULL, MANAGER_IFACE, "JobStateChanged",
                                       MANAGER_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                       on_state_changed, &scale, NULL);
+  /* On jobd's private socket signals go only to peers that ask for them. */
+  g_dbus_connection_call_sync (conn, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "AddMatch", g_variant_new ("(s)", "type='signal'"), NULL,
+                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
   if (add > 0)
     {
       run_phase (&scale, PHASE_ADD_START, add, start, "up", timeout_s);

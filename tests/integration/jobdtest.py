@@ -169,6 +169,11 @@ class Client:
         self.conn.signal_subscribe(None, "org.freedesktop.DBus.Properties",
                                    "PropertiesChanged", None, None,
                                    Gio.DBusSignalFlags.NONE, self._on_props)
+        # On the private socket jobd sends signals only to a peer that asked
+        # (signal_subscribe does not tell it on a peer connection).
+        self.conn.call_sync(None, "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch",
+                            GLib.Variant("(s)", ("type='signal'",)), None,
+                            Gio.DBusCallFlags.NONE, int(DEADLINE * 1000), None)
 
     def _on_manager_signal(self, conn, sender, path, iface, member, params):
         self.events.append((member, path, params.unpack()))
