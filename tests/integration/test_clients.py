@@ -214,6 +214,29 @@ class NonReadingClient(NonReadingBase):
         self.assertEqual(self.bus.call("Status", "big"), "down")
 
 
+class NonReadingClientAtExit(NonReadingBase):
+    """jobd exits promptly on SIGTERM though a client under its bound has a
+    backlog it never reads (jobd used to wait for it forever)."""
+    config_extra = "\n[DBus]\nMaxQueuedBytes=1073741824\n"
+
+    def test_exit_not_held(self):
+        sock = raw_authenticated(self.jobd.address)
+        self.addCleanup(sock.close)
+        sock.sendall(add_match_blob(1))
+        self.flap("flapper")
+        # ~2 KB of signals a restart: 300 fill jobd's socket buffer.
+        wait_until(lambda: self.bus.call("GetRuntime", "flapper")["restarts"] >= 300,
+                   "300 restarts", timeout=60, interval=0.1)
+        self.bus.call("Stop", "flapper")
+        started = time.monotonic()
+        self.jobd.stop()            # asserts it exits (within 2 × DEADLINE) with status 0
+        sys.stderr.write("jobd exited %.2f s after SIGTERM\n" % (time.monotonic() - started))
+        self.assertLess(time.monotonic() - started, DEADLINE)
+
+    def tearDown(self):
+        pass                        # stopped by the test
+
+
 class NonReadingClientFlap(NonReadingBase):
     """Only a flapping job: many small signals (bound lowered to 1 MiB so
     it is reached within seconds)."""
