@@ -709,9 +709,11 @@ job_get_property (GDBusConnection *connection,
 
   /* A property getter cannot wait: a bus caller jobd does not know yet sees
    * no secret values (GetSettings asks the bus who it is). */
-  if (job != NULL && client != NULL)
+  if (job == NULL || !g_str_equal (property_name, "Settings"))
+    ;   /* the group lookup only where it matters */
+  else if (client != NULL)
     secrets = may_read_secrets (self, jobd_dbus_client_get_uid (client), job);
-  else if (job != NULL && cached != NULL)
+  else if (cached != NULL)
     secrets = may_read_secrets (self, GPOINTER_TO_UINT (cached) - 1, job);
   value = job != NULL ? job_property_value (job, property_name, secrets) : NULL;
 
