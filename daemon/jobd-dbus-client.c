@@ -73,8 +73,8 @@ message_charge (GDBusMessage *message)
 }
 
 /* Any thread; the caller holds no lock. Logs once. */
-static void
-cut_off (JobdDBusClient *client, const char *why)
+void
+jobd_dbus_client_cut_off (JobdDBusClient *client, const char *why)
 {
   gboolean first;
   guint64 queued;
@@ -126,7 +126,7 @@ client_filter (GDBusConnection *connection, GDBusMessage *message, gboolean inco
   g_mutex_unlock (&client->lock);
 
   if (too_many)
-    cut_off (client, "too many calls whose replies it does not read");
+    jobd_dbus_client_cut_off (client, "too many calls whose replies it does not read");
   if (incoming && (cut || too_many))
     {
       g_object_unref (message);
@@ -222,7 +222,7 @@ jobd_dbus_client_send (GDBusConnection *connection, GDBusMessage *message)
   g_mutex_unlock (&client->lock);
   if (over)
     {
-      cut_off (client, "it does not read what jobd sends");
+      jobd_dbus_client_cut_off (client, "it does not read what jobd sends");
       return;
     }
   /* Charged before it is queued, so the writer never gives back more than

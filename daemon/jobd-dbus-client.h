@@ -61,6 +61,9 @@ void jobd_dbus_client_return_value (GDBusMethodInvocation *invocation,
 void jobd_dbus_client_return_gerror (GDBusMethodInvocation *invocation,
                                      const GError *error);
 
+/* Disconnect the client now (any thread; logged once, with why). */
+void jobd_dbus_client_cut_off (JobdDBusClient *client, const char *why);
+
 /* Bytes held for the client now (for tests and logs). */
 guint64 jobd_dbus_client_get_queued (JobdDBusClient *client);
 

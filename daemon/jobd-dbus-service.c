@@ -709,9 +709,11 @@ job_get_property (GDBusConnection *connection,
 
   /* A property getter cannot wait: a bus caller jobd does not know yet sees
    * no secret values (GetSettings asks the bus who it is). */
-  if (job != NULL && client != NULL)
+  if (job == NULL || !g_str_equal (property_name, "Settings"))
+    ;   /* the group lookup only where it matters */
+  else if (client != NULL)
     secrets = may_read_secrets (self, jobd_dbus_client_get_uid (client), job);
-  else if (job != NULL && cached != NULL)
+  else if (cached != NULL)
     secrets = may_read_secrets (self, GPOINTER_TO_UINT (cached) - 1, job);
   value = job != NULL ? job_property_value (job, property_name, secrets) : NULL;
 
@@ -1076,6 +1078,61 @@ jobd_dbus_service_own_name (JobdDBusService *self,
 }
 
 
+/* What jobd sent before exiting reaches the clients that read; one that
+ * does not must not hold jobd's exit (a flush waits for the queue to be
+ * written): after FLUSH_MSEC the peers still behind are cut off, which
+ * fails their stuck writes and ends the flush. */
+#define FLUSH_MSEC 1000
+
+typedef struct {
+  GPtrArray *connections;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} Flusher;
+
+static gpointer
+flush_thread (gpointer data)
+{
+  Flusher *flusher = data;
+
+  for (guint i = 0; i < flusher->connections->len; i++)
+    g_dbus_connection_flush_sync (flusher->connections->pdata[i], NULL, NULL);
+  g_mutex_lock (&flusher->lock);
+  flusher->done = TRUE;
+  g_cond_signal (&flusher->cond);
+  g_mutex_unlock (&flusher->lock);
+  return NULL;
+}
+
+static void
+flush_all (GPtrArray *connections)
+{
+  Flusher flusher = { .connections = connections };
+  gint64 deadline = g_get_monotonic_time () + FLUSH_MSEC * G_TIME_SPAN_MILLISECOND;
+  GThread *thread;
+  gboolean done;
+
+  g_mutex_init (&flusher.lock);
+  g_cond_init (&flusher.cond);
+  thread = g_thread_new ("jobd-flush", flush_thread, &flusher);
+  g_mutex_lock (&flusher.lock);
+  while (!flusher.done && g_cond_wait_until (&flusher.cond, &flusher.lock, deadline))
+    ;
+  done = flusher.done;
+  g_mutex_unlock (&flusher.lock);
+  for (guint i = 0; !done && i < connections->len; i++)
+    {
+      JobdDBusClient *client = jobd_dbus_client_get (connections->pdata[i]);
+
+      if (client != NULL)
+        jobd_dbus_client_cut_off (client, "jobd is exiting and it does not read");
+    }
+  g_thread_join (thread);
+  g_mutex_clear (&flusher.lock);
+  g_cond_clear (&flusher.cond);
+}
+
 void
 jobd_dbus_service_stop (JobdDBusService *self)
 {
@@ -1087,12 +1144,15 @@ jobd_dbus_service_stop (JobdDBusService *self)
       if (self->socket_path != NULL)
         g_unlink (self->socket_path);
     }
-  while (self->connections->len > 0)
+  if (self->connections->len > 0)
     {
-      GDBusConnection *connection = g_object_ref (self->connections->pdata[0]);
-      unexport_from (self, connection);
-      g_dbus_connection_flush_sync (connection, NULL, NULL);
-      g_object_unref (connection);
+      g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = 0; i < self->connections->len; i++)
+        g_ptr_array_add (connections, g_object_ref (self->connections->pdata[i]));
+      for (guint i = 0; i < connections->len; i++)
+        unexport_from (self, connections->pdata[i]);
+      flush_all (connections);
     }
 }
 
