@@ -708,13 +708,33 @@ jobd_manager_list_jobs (JobdManager *self)
 
 /* ---- process verbs ---- */
 
+/* A started job's process is recorded before the caller hears "started":
+ * unrecorded, a jobd killed now would leave it running, unknown to the next
+ * one. If it cannot be recorded, the start is undone and reported. */
+static gboolean
+record_started (JobdManager *self, JobdJob *job, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  g_autoptr(GError) local = NULL;
+
+  g_ptr_array_add (jobs, job);
+  if (persist_jobs (self, jobs, FALSE, &local))
+    {
+      g_hash_table_remove (self->dirty, jobd_job_get_name (job));
+      return TRUE;
+    }
+  jobd_job_stop (job, NULL);
+  return persist_error (error, g_steal_pointer (&local));
+}
+
 static void
 on_job_started (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error) ||
+      !record_started (g_task_get_source_object (task), JOBD_JOB (source), &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);

@@ -100,8 +100,18 @@ class ReadOnlyState(DurabilityCase):
 
     def test_read_only_state_refuses_changes_and_loses_none(self):
         self.bus.add("keep", "/bin/true", buffer_size=11)
+        self.bus.add("sleeper", "/bin/sleep", ["1000"])
         self.restart_jobd()             # registry folded: jobd writes nothing now
         mount("-o", "remount,ro", self.jobd.state_dir)
+
+        # A process the next jobd could not find is not left running.
+        mark = self.bus.mark()
+        name, message = self.bus.call_error("Start", "sleeper")
+        self.assertEqual(name, ERR + "Failed", message)
+        up = self.bus.wait_state("sleeper", "up", since=mark)
+        self.jobd.note_pid(up["main-pid"])
+        self.bus.wait_state("sleeper", "down", since=mark)
+        wait_until(lambda: not pid_alive(up["main-pid"]), "the unrecorded job to be stopped")
 
         name, message = self.bus.call_error("Add", "new", {"command": "/bin/true"})
         self.assertEqual(name, ERR + "Failed", message)
@@ -118,7 +128,7 @@ class ReadOnlyState(DurabilityCase):
                                 ("DELETE", {"jobname": "keep"})):
             self.assertEqual(self.legacy_cmd(command, params)["code"], "FAILED", command)
         # What jobd shows is what is on disk.
-        self.assertEqual(self.names(), {"keep"})
+        self.assertEqual(self.names(), {"keep", "sleeper"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
         mount("-o", "remount,rw", self.jobd.state_dir)
@@ -126,7 +136,7 @@ class ReadOnlyState(DurabilityCase):
         self.assertEqual(self.legacy_cmd("ADD", {"jobname": "tcp-after", "command": "/bin/true"}),
                          {"code": "OK"})
         self.crash_jobd()
-        self.assertEqual(self.names(), {"keep", "after", "tcp-after"})
+        self.assertEqual(self.names(), {"keep", "sleeper", "after", "tcp-after"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
     def test_started_on_read_only_state(self):
