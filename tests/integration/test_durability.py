@@ -428,6 +428,21 @@ class CrashLoop(DurabilityCase):
                 self.bus.call("Remove", name)
         self.assertEqual(lost, [])
 
+    def test_compaction_from_state_changes(self):
+        # Each state change of this job journals a 20 kB line: the journal
+        # is folded into jobs.json from the runtime-record path many times.
+        mark = self.bus.mark()
+        self.bus.add("churn", "/bin/true", ["q" * 20000], restart="always",
+                     restart_delay_ms=1, restart_delay_max_ms=1, start_limit_burst=60,
+                     start_limit_interval_ms=600000)
+        self.bus.call("Start", "churn")
+        self.bus.wait_state("churn", "failed", since=mark, timeout=DEADLINE * 4)
+        self.assertEqual(self.bus.runtime("churn")["restarts"], 60)
+        self.bus.call("StatusAll")
+        self.crash_jobd()
+        rt = self.bus.runtime("churn")
+        self.assertEqual((rt["state"], rt["restarts"]), ("failed", 60))
+
     def crash_jobd_only(self):
         for client in self.jobd.clients:
             client.close()
