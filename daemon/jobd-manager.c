@@ -86,7 +86,6 @@ static JobdStoredJob *
 stored_job_from (JobdManager *self, JobdJob *job)
 {
   JobdStoredJob *stored = g_new0 (JobdStoredJob, 1);
-
   JsonObject *unrestored = g_hash_table_lookup (self->records, jobd_job_get_name (job));
 
   stored->name = g_strdup (jobd_job_get_name (job));
@@ -125,7 +124,7 @@ stored_job_from (JobdManager *self, JobdJob *job)
   return stored;
 }
 
-static gboolean on_save_idle (gpointer user_data);
+static gboolean flush_dirty (JobdManager *self, GError **error);
 
 /* The reason a change could not be made, for the caller. */
 static gboolean
@@ -152,8 +151,8 @@ jobd_manager_save (JobdManager *self, GError **error)
   /* Runtime records still waiting for the journal go there first: the
    * previous generation plus the journals must describe the same jobs as
    * the new snapshot, in case the new one is ever unreadable. */
-  if (g_hash_table_size (self->dirty) > 0 && !self->loading && !self->frozen)
-    on_save_idle (self);
+  if (!self->loading && !self->frozen && !flush_dirty (self, error))
+    return FALSE;
   g_clear_handle_id (&self->save_idle, g_source_remove);
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (stored, stored_job_from (self, jobs->pdata[i]));
@@ -234,6 +233,8 @@ persist_removal (JobdManager *self, const char *name, GError **error)
          persist_error (error, g_steal_pointer (&local));
 }
 
+static gboolean on_save_idle (gpointer user_data);
+
 static gboolean
 on_retry_timer (gpointer user_data)
 {
@@ -244,41 +245,56 @@ on_retry_timer (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Write the runtime records of the jobs whose state changed (no
+ * compaction: jobd_manager_save() calls this too). */
 static gboolean
-on_save_idle (gpointer user_data)
+flush_dirty (JobdManager *self, GError **error)
 {
-  JobdManager *self = user_data;
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
   GHashTableIter iter;
   gpointer name;
 
-  self->save_idle = 0;
   g_hash_table_iter_init (&iter, self->dirty);
   while (g_hash_table_iter_next (&iter, &name, NULL))
     {
       JobdJob *job = g_hash_table_lookup (self->jobs, name);
       if (job != NULL)
-        g_ptr_array_add (jobs, job);
+        g_ptr_array_add (stored, stored_job_from (self, job));
     }
   /* Runtime records (PIDs, states) change with every start and exit: no
    * fsync on the main loop for them. They survive jobd being killed; after
    * a power loss the processes they describe are gone anyway. */
-  if (!persist_jobs (self, jobs, FALSE, &error))
+  if (!jobd_store_put (self->store, stored, FALSE, error))
+    return FALSE;
+  g_hash_table_remove_all (self->dirty);
+  return TRUE;
+}
+
+static gboolean
+on_save_idle (gpointer user_data)
+{
+  JobdManager *self = user_data;
+  g_autoptr(GError) error = NULL;
+  guint n = g_hash_table_size (self->dirty);
+
+  self->save_idle = 0;
+  if (self->loading || self->frozen)
+    return G_SOURCE_REMOVE;
+  if (!flush_dirty (self, &error))
     {
       /* Keep them dirty and try again, less and less often, until the
        * disk takes them: a runtime record is how the next jobd finds the
        * job's process. */
       self->retry_delay_s = CLAMP (self->retry_delay_s * 2, 1, 60);
       g_warning ("cannot record the state of %u jobs (trying again in %u s): %s",
-                 jobs->len, self->retry_delay_s, error->message);
+                 n, self->retry_delay_s, error->message);
       if (self->retry_timer == 0)
         self->retry_timer = g_timeout_add_seconds (self->retry_delay_s, on_retry_timer, self);
       return G_SOURCE_REMOVE;
     }
   self->retry_delay_s = 0;
   g_clear_handle_id (&self->retry_timer, g_source_remove);
-  g_hash_table_remove_all (self->dirty);
+  compact_if_due (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -708,13 +724,33 @@ jobd_manager_list_jobs (JobdManager *self)
 
 /* ---- process verbs ---- */
 
+/* A started job's process is recorded before the caller hears "started":
+ * unrecorded, a jobd killed now would leave it running, unknown to the next
+ * one. If it cannot be recorded, the start is undone and reported. */
+static gboolean
+record_started (JobdManager *self, JobdJob *job, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  g_autoptr(GError) local = NULL;
+
+  g_ptr_array_add (jobs, job);
+  if (persist_jobs (self, jobs, FALSE, &local))
+    {
+      g_hash_table_remove (self->dirty, jobd_job_get_name (job));
+      return TRUE;
+    }
+  jobd_job_stop (job, NULL);
+  return persist_error (error, g_steal_pointer (&local));
+}
+
 static void
 on_job_started (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error) ||
+      !record_started (g_task_get_source_object (task), JOBD_JOB (source), &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);

@@ -461,6 +461,33 @@ append_json_line (GString *lines, JsonNode *node)
   g_string_append_c (lines, '\n');
 }
 
+static gboolean
+replay_line (GPtrArray *jobs, GHashTable *index, const char *line, char **problem);
+
+/* A change a caller is waiting for is read back as replay will read it
+ * before it is written (runtime records, written often and without sync,
+ * change no settings and skip this). */
+static gboolean
+verify_lines (const char *lines, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) split = g_strsplit (lines, "\n", -1);
+
+  for (guint i = 0; split[i] != NULL; i++)
+    {
+      g_autofree char *problem = NULL;
+
+      if (*split[i] != '\0' && !replay_line (jobs, index, split[i], &problem))
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "this change would not read back: %s", problem);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error)
 {
@@ -483,6 +510,8 @@ jobd_store_put (JobdStore *store, GPtrArray *jobs, gboolean sync, GError **error
       json_node_take_object (line, change);
       append_json_line (lines, line);
     }
+  if (sync && !verify_lines (lines->str, error))
+    return FALSE;
   return lines->len == 0 || journal_append (store, lines, sync, error);
 }
 

@@ -100,8 +100,18 @@ class ReadOnlyState(DurabilityCase):
 
     def test_read_only_state_refuses_changes_and_loses_none(self):
         self.bus.add("keep", "/bin/true", buffer_size=11)
+        self.bus.add("sleeper", "/bin/sleep", ["1000"])
         self.restart_jobd()             # registry folded: jobd writes nothing now
         mount("-o", "remount,ro", self.jobd.state_dir)
+
+        # A process the next jobd could not find is not left running.
+        mark = self.bus.mark()
+        name, message = self.bus.call_error("Start", "sleeper")
+        self.assertEqual(name, ERR + "Failed", message)
+        up = self.bus.wait_state("sleeper", "up", since=mark)
+        self.jobd.note_pid(up["main-pid"])
+        self.bus.wait_state("sleeper", "down", since=mark)
+        wait_until(lambda: not pid_alive(up["main-pid"]), "the unrecorded job to be stopped")
 
         name, message = self.bus.call_error("Add", "new", {"command": "/bin/true"})
         self.assertEqual(name, ERR + "Failed", message)
@@ -118,7 +128,7 @@ class ReadOnlyState(DurabilityCase):
                                 ("DELETE", {"jobname": "keep"})):
             self.assertEqual(self.legacy_cmd(command, params)["code"], "FAILED", command)
         # What jobd shows is what is on disk.
-        self.assertEqual(self.names(), {"keep"})
+        self.assertEqual(self.names(), {"keep", "sleeper"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
         mount("-o", "remount,rw", self.jobd.state_dir)
@@ -126,7 +136,7 @@ class ReadOnlyState(DurabilityCase):
         self.assertEqual(self.legacy_cmd("ADD", {"jobname": "tcp-after", "command": "/bin/true"}),
                          {"code": "OK"})
         self.crash_jobd()
-        self.assertEqual(self.names(), {"keep", "after", "tcp-after"})
+        self.assertEqual(self.names(), {"keep", "sleeper", "after", "tcp-after"})
         self.assertEqual(self.bus.call("GetSettings", "keep")["buffer-size"], 11)
 
     def test_started_on_read_only_state(self):
@@ -417,6 +427,21 @@ class CrashLoop(DurabilityCase):
             for name in names:
                 self.bus.call("Remove", name)
         self.assertEqual(lost, [])
+
+    def test_compaction_from_state_changes(self):
+        # Each state change of this job journals a 20 kB line: the journal
+        # is folded into jobs.json from the runtime-record path many times.
+        mark = self.bus.mark()
+        self.bus.add("churn", "/bin/true", ["q" * 20000], restart="always",
+                     restart_delay_ms=1, restart_delay_max_ms=1, start_limit_burst=60,
+                     start_limit_interval_ms=600000)
+        self.bus.call("Start", "churn")
+        self.bus.wait_state("churn", "failed", since=mark, timeout=DEADLINE * 4)
+        self.assertEqual(self.bus.runtime("churn")["restarts"], 60)
+        self.bus.call("StatusAll")
+        self.crash_jobd()
+        rt = self.bus.runtime("churn")
+        self.assertEqual((rt["state"], rt["restarts"]), ("failed", 60))
 
     def crash_jobd_only(self):
         for client in self.jobd.clients:
