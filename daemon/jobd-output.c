@@ -576,24 +576,44 @@ scratch_pipe_ready (void)
   return TRUE;
 }
 
+/* Where looked-at bytes go when they need not be copied again. */
+static int devnull_fd = -1;
+
 /* Copy up to size bytes out of fd without taking them (fd must be a pipe or
- * FIFO). > 0 bytes copied into buf; 0 at EOF; -1 with errno (EINVAL: fd
- * is not a pipe, use read()). */
+ * FIFO), except the first skip bytes, which were looked at before: they
+ * are dropped without a copy (splice to /dev/null) and buf gets the bytes
+ * after them. Returns the total (skipped ones included) > 0; 0 at EOF; -1
+ * with errno (EINVAL: fd is not a pipe, use read()). */
 static ssize_t
-peek_pipe (int fd, char *buf, gsize size)
+peek_pipe_after (int fd, char *buf, gsize size, gsize skip)
 {
-  ssize_t n, got;
+  ssize_t n, got = 0;
+  gsize dropped = 0;
 
   if (!scratch_pipe_ready ())
     {
       errno = EINVAL;
       return -1;
     }
+  if (skip > 0 && devnull_fd < 0)
+    devnull_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull_fd < 0)
+    skip = 0;
   n = tee (fd, scratch_pipe[1], size, SPLICE_F_NONBLOCK);
   if (n <= 0)
     return n;
-  got = read (scratch_pipe[0], buf, n);
-  if (got != n)
+  skip = MIN (skip, (gsize) n);
+  while (dropped < skip)
+    {
+      ssize_t d = splice (scratch_pipe[0], NULL, devnull_fd, NULL, skip - dropped,
+                          SPLICE_F_NONBLOCK);
+      if (d <= 0)
+        break;
+      dropped += d;
+    }
+  if (dropped < (gsize) n)
+    got = read (scratch_pipe[0], buf, n - dropped);
+  if (got < 0 || dropped + got != (gsize) n)
     {
       /* Cannot happen with an empty scratch pipe; never leave it dirty. */
       char drain[READ_CHUNK];
@@ -603,6 +623,12 @@ peek_pipe (int fd, char *buf, gsize size)
       return -1;
     }
   return n;
+}
+
+static ssize_t
+peek_pipe (int fd, char *buf, gsize size)
+{
+  return peek_pipe_after (fd, buf, size, 0);
 }
 
 /* Take n bytes that were peeked at out of fd (buf: room for n bytes). */
@@ -715,15 +741,30 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
 
   if (os->peekable)
     {
+      /* An incomplete line waits and the job wrote more: look only at what
+       * is new (a line written a byte at a time must not cost its length
+       * in copies per byte). No newline in it yet: wait on. */
+      if (os->waited > 0 && !final)
+        {
+          n = peek_pipe_after (os->fd, buf, PEEK_SIZE, os->waited);
+          if (n > (ssize_t) os->waited && n < JOBD_LINE_MAX
+              && memchr (buf, '\n', n - os->waited) == NULL)
+            {
+              os->waited = n;
+              os->waiting = TRUE;
+              errno = EAGAIN;
+              return -1;
+            }
+        }
       n = peek_pipe (os->fd, buf, PEEK_SIZE);
       if (n > 0)
         {
           gsize take = output_stream_take (os, buf, n, final);
 
           os->waiting = take == 0;
+          os->waited = take == 0 ? (gsize) n : 0;
           if (take == 0)
             {
-              os->waited = n;
               errno = EAGAIN;
               return -1;
             }
@@ -870,6 +911,7 @@ output_stream_close (OutputStream *os, gboolean flush)
   if (os->edge)
     waiting_remove (os);
   os->waiting = os->edge = os->after_cut = FALSE;
+  os->waited = 0;
   if (os->splitter != NULL && flush)
     jobd_line_splitter_flush (os->splitter);
   g_clear_pointer (&os->splitter, jobd_line_splitter_free);
