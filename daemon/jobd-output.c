@@ -65,6 +65,7 @@ typedef struct {
   JobdLineSplitter *splitter;
   gboolean peekable;         /* fd is a pipe: look with tee() before taking */
   gboolean waiting;          /* only an incomplete line in the pipe */
+  gsize waited;              /* its length when last looked at */
   gboolean edge;             /* the watch is edge-triggered (while waiting) */
   gboolean after_cut;        /* a line was cut at JOBD_LINE_MAX: a newline
                               * right after it ends it, not a new line */
@@ -575,24 +576,44 @@ scratch_pipe_ready (void)
   return TRUE;
 }
 
+/* Where looked-at bytes go when they need not be copied again. */
+static int devnull_fd = -1;
+
 /* Copy up to size bytes out of fd without taking them (fd must be a pipe or
- * FIFO). > 0 bytes copied into buf; 0 at EOF; -1 with errno (EINVAL: fd
- * is not a pipe, use read()). */
+ * FIFO), except the first skip bytes, which were looked at before: they
+ * are dropped without a copy (splice to /dev/null) and buf gets the bytes
+ * after them. Returns the total (skipped ones included) > 0; 0 at EOF; -1
+ * with errno (EINVAL: fd is not a pipe, use read()). */
 static ssize_t
-peek_pipe (int fd, char *buf, gsize size)
+peek_pipe_after (int fd, char *buf, gsize size, gsize skip)
 {
-  ssize_t n, got;
+  ssize_t n, got = 0;
+  gsize dropped = 0;
 
   if (!scratch_pipe_ready ())
     {
       errno = EINVAL;
       return -1;
     }
+  if (skip > 0 && devnull_fd < 0)
+    devnull_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull_fd < 0)
+    skip = 0;
   n = tee (fd, scratch_pipe[1], size, SPLICE_F_NONBLOCK);
   if (n <= 0)
     return n;
-  got = read (scratch_pipe[0], buf, n);
-  if (got != n)
+  skip = MIN (skip, (gsize) n);
+  while (dropped < skip)
+    {
+      ssize_t d = splice (scratch_pipe[0], NULL, devnull_fd, NULL, skip - dropped,
+                          SPLICE_F_NONBLOCK);
+      if (d <= 0)
+        break;
+      dropped += d;
+    }
+  if (dropped < (gsize) n)
+    got = read (scratch_pipe[0], buf, n - dropped);
+  if (got < 0 || dropped + got != (gsize) n)
     {
       /* Cannot happen with an empty scratch pipe; never leave it dirty. */
       char drain[READ_CHUNK];
@@ -602,6 +623,12 @@ peek_pipe (int fd, char *buf, gsize size)
       return -1;
     }
   return n;
+}
+
+static ssize_t
+peek_pipe (int fd, char *buf, gsize size)
+{
+  return peek_pipe_after (fd, buf, size, 0);
 }
 
 /* Take n bytes that were peeked at out of fd (buf: room for n bytes). */
@@ -714,12 +741,28 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
 
   if (os->peekable)
     {
+      /* An incomplete line waits and the job wrote more: look only at what
+       * is new (a line written a byte at a time must not cost its length
+       * in copies per byte). No newline in it yet: wait on. */
+      if (os->waited > 0 && !final)
+        {
+          n = peek_pipe_after (os->fd, buf, PEEK_SIZE, os->waited);
+          if (n > (ssize_t) os->waited && n < JOBD_LINE_MAX
+              && memchr (buf, '\n', n - os->waited) == NULL)
+            {
+              os->waited = n;
+              os->waiting = TRUE;
+              errno = EAGAIN;
+              return -1;
+            }
+        }
       n = peek_pipe (os->fd, buf, PEEK_SIZE);
       if (n > 0)
         {
           gsize take = output_stream_take (os, buf, n, final);
 
           os->waiting = take == 0;
+          os->waited = take == 0 ? (gsize) n : 0;
           if (take == 0)
             {
               errno = EAGAIN;
@@ -773,6 +816,68 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
   return TRUE;
 }
 
+/* Edge-triggered wake-ups on every write to a pipe are what Linux does
+ * (again) since 5.14; from 5.5 to 5.13 an edge-triggered reader was woken
+ * only when the pipe had been empty, which a waiting incomplete line never
+ * lets it be. So while any stream waits, one timer (not one per job) looks
+ * at the waiting pipes once a second and reads those that grew. */
+#define WAITING_RECHECK_SECONDS 1
+
+static GPtrArray *waiting_streams;   /* OutputStream *, edge-triggered */
+static GSource *waiting_timer;
+
+static void output_stream_update_trigger (OutputStream *os);
+static void output_stream_close (OutputStream *os, gboolean flush);
+
+static gboolean
+on_waiting_recheck (gpointer user_data)
+{
+  g_autoptr(GPtrArray) streams = g_ptr_array_copy (waiting_streams, NULL, NULL);
+
+  for (guint i = 0; i < streams->len; i++)
+    {
+      OutputStream *os = g_ptr_array_index (streams, i);
+      int queued = 0;
+
+      /* Read (and unlisted) by an earlier one's sink: skip it. */
+      if (!g_ptr_array_find (waiting_streams, os, NULL)
+          || ioctl (os->fd, FIONREAD, &queued) < 0 || (gsize) queued <= os->waited)
+        continue;
+      if (!output_stream_read (os, READ_BUDGET, FALSE))
+        output_stream_close (os, TRUE);
+      else
+        output_stream_update_trigger (os);
+      output_flush_log (os->output);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+waiting_add (OutputStream *os)
+{
+  if (waiting_streams == NULL)
+    waiting_streams = g_ptr_array_new ();
+  g_ptr_array_add (waiting_streams, os);
+  if (waiting_timer == NULL)
+    {
+      waiting_timer = g_timeout_source_new_seconds (WAITING_RECHECK_SECONDS);
+      g_source_set_callback (waiting_timer, on_waiting_recheck, NULL, NULL);
+      g_source_attach (waiting_timer, os->output->context);
+    }
+}
+
+static void
+waiting_remove (OutputStream *os)
+{
+  if (waiting_streams == NULL || !g_ptr_array_remove_fast (waiting_streams, os))
+    return;
+  if (waiting_streams->len == 0 && waiting_timer != NULL)
+    {
+      g_source_destroy (waiting_timer);
+      g_clear_pointer (&waiting_timer, g_source_unref);
+    }
+}
+
 /* Level-triggered while there is something to take, edge-triggered while
  * only an incomplete line waits (level would call back at once, forever). */
 static void
@@ -782,11 +887,17 @@ output_stream_update_trigger (OutputStream *os)
 
   if (os->watch == NULL || os->waiting == os->edge)
     return;
-  if (jobd_fd_watch_modify (os->watch, G_IO_IN, os->waiting, &error))
-    os->edge = os->waiting;
+  if (!jobd_fd_watch_modify (os->watch, G_IO_IN, os->waiting, &error))
+    {
+      g_warning ("Watching %s of job %s: %s", jobd_stream_to_string (os->stream),
+                 os->output->job_name, error->message);
+      return;
+    }
+  os->edge = os->waiting;
+  if (os->edge)
+    waiting_add (os);
   else
-    g_warning ("Watching %s of job %s: %s", jobd_stream_to_string (os->stream),
-               os->output->job_name, error->message);
+    waiting_remove (os);
 }
 
 /* Stop watching and close; with flush, the partial line becomes a line. */
@@ -797,7 +908,10 @@ output_stream_close (OutputStream *os, gboolean flush)
   if (os->fd >= 0)
     g_close (os->fd, NULL);
   os->fd = -1;
+  if (os->edge)
+    waiting_remove (os);
   os->waiting = os->edge = os->after_cut = FALSE;
+  os->waited = 0;
   if (os->splitter != NULL && flush)
     jobd_line_splitter_flush (os->splitter);
   g_clear_pointer (&os->splitter, jobd_line_splitter_free);

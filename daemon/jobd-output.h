@@ -8,10 +8,13 @@
  *   - a line sink callback (the journal, under the systemd backend).
  *
  * Reading is bounded per main-loop dispatch, so a job printing as fast as it
- * can neither grows jobd's memory (lines are capped at JOBD_LINE_MAX bytes and
- * the ring at buffer_size lines) nor starves other sources. Lines are made
- * valid UTF-8 without NULs (invalid bytes become U+FFFD) so they are safe in
- * D-Bus strings.
+ * can neither grows jobd's memory (lines are capped at JOBD_LINE_MAX bytes,
+ * after U+FFFD replacement too, and the ring at buffer_size lines and a byte
+ * budget) nor starves other sources. Lines are made valid UTF-8 without NULs
+ * (invalid bytes become U+FFFD) so they are safe in D-Bus strings.
+ *
+ * From a pipe (the FIFOs) only complete lines are taken, after they went
+ * out: what jobd has not delivered stays in the pipe for the next jobd.
  *
  * The file descriptors may outlive jobd (FIFOs, the fd store): JobdOutput
  * only reads them; whoever hands them in decides what closing means.

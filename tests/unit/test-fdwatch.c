@@ -241,6 +241,35 @@ test_bad_fd (void)
   g_assert_true (error->domain == G_IO_ERROR);
 }
 
+/* Edge-triggered: data left unread does not fire again; a new write does.
+ * Back to level-triggered, the unread data fires again. */
+static void
+test_edge_triggered (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  Pipe p = { 0 };
+
+  pipe_init (&p, context);
+  write_byte (&p, 1);
+  g_assert_true (jobd_fd_watch_modify (p.watch, G_IO_IN, TRUE, &error));
+  g_assert_no_error (error);
+  iterate_until (context, called_once, &p);
+  for (int i = 0; i < 5; i++)
+    g_main_context_iteration (context, FALSE);
+  g_assert_cmpuint (p.calls, ==, 1);          /* unread, yet not again */
+  p.calls = 0;
+  write_byte (&p, 1);
+  iterate_until (context, called_once, &p);   /* the write woke it */
+  for (int i = 0; i < 5; i++)
+    g_main_context_iteration (context, FALSE);
+  g_assert_cmpuint (p.calls, ==, 1);
+  p.calls = 0;
+  g_assert_true (jobd_fd_watch_modify (p.watch, G_IO_IN, FALSE, &error));
+  iterate_until (context, called_three_times, &p);
+  pipe_clear (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -251,5 +280,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fdwatch/many-ready", test_many_ready);
   g_test_add_func ("/fdwatch/contexts-apart", test_contexts_apart);
   g_test_add_func ("/fdwatch/bad-fd", test_bad_fd);
+  g_test_add_func ("/fdwatch/edge-triggered", test_edge_triggered);
   return g_test_run ();
 }

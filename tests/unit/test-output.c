@@ -771,6 +771,45 @@ test_partial_line_stays_in_pipe (void)
   g_close (fds[1], NULL);
 }
 
+static gboolean
+context_idle (gpointer data)
+{
+  return !g_main_context_pending (NULL);
+}
+
+/* A line written in many small pieces, jobd looking in between: one line,
+ * whole, when its newline comes; nothing before. */
+static void
+test_line_in_small_pieces (void)
+{
+  g_autoptr(JobdOutput) output = jobd_output_new ("pieces", 10);
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GString) want = g_string_new (NULL);
+  int fds[2];
+
+  make_pipe (fds);
+  jobd_output_attach (output, JOBD_STREAM_STDOUT, fds[0]);
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree char *piece = g_strdup_printf ("%u,", i);
+
+      g_string_append (want, piece);
+      write_all (fds[1], piece);
+      if (i % 10 == 0)
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+    }
+  g_assert_true (iterate_until (context_idle, NULL, DEADLINE_MS));
+  g_assert_cmpuint (jobd_output_get_lines_total (output), ==, 0);
+  write_all (fds[1], "end\n");
+  wait_for_lines (output, 1);
+  g_string_append (want, "end");
+  lines = jobd_output_read (output, 0);
+  g_assert_cmpuint (lines->len, ==, 1);
+  g_assert_cmpstr (((JobdLine *) lines->pdata[0])->text, ==, want->str);
+  g_close (fds[1], NULL);
+}
+
 /* The job ended: the incomplete last line is a line. */
 static void
 test_partial_line_final_on_detach (void)
@@ -811,6 +850,7 @@ main (int argc, char **argv)
   g_test_add_func ("/output/closed-follower-dropped", test_closed_follower_dropped);
   g_test_add_func ("/output/ring-byte-budget", test_ring_byte_budget);
   g_test_add_func ("/output/partial-line-stays-in-pipe", test_partial_line_stays_in_pipe);
+  g_test_add_func ("/output/line-in-small-pieces", test_line_in_small_pieces);
   g_test_add_func ("/output/partial-line-final-on-detach", test_partial_line_final_on_detach);
   g_test_add_func ("/output/dispose-closes", test_dispose_closes);
 
