@@ -23,6 +23,7 @@
 typedef struct {
   JobdLegacyCode code;
   JsonNode *data;
+  JobdLegacyLogStream *stream;   /* instead of code and data */
 } Reply;
 
 static void
@@ -31,6 +32,7 @@ reply_free (gpointer data)
   Reply *reply = data;
 
   g_clear_pointer (&reply->data, json_node_unref);
+  g_clear_pointer (&reply->stream, jobd_legacy_log_stream_free);
   g_free (reply);
 }
 
@@ -41,6 +43,16 @@ jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data)
 
   reply->code = code;
   reply->data = data;
+  g_task_return_pointer (task, reply, reply_free);
+}
+
+void
+jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream)
+{
+  Reply *reply = g_new0 (Reply, 1);
+
+  reply->code = JOBD_LEGACY_CODE_OK;
+  reply->stream = stream;
   g_task_return_pointer (task, reply, reply_free);
 }
 
@@ -221,34 +233,14 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
     g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
 }
 
-/* Parse and check a request: the command to run, or NULL with the code of
- * the answer (the request is refused). */
+/* The command of an authorised request, or NULL with the code of the
+ * answer (unknown command, bad job name). */
 static const JobdLegacyCommand *
-check_request (JobdLegacy *legacy,
-               const void *payload,
-               gsize len,
-               JobdLegacyRequest **request_out,
-               JobdLegacyCode *code)
+find_command (JobdLegacy *legacy, JobdLegacyRequest *request, JobdLegacyCode *code)
 {
-  g_autoptr(JobdLegacyRequest) request = NULL;
   g_autoptr(GError) error = NULL;
   const JobdLegacyCommand *command;
 
-  request = jobd_legacy_request_parse (payload, len, &error);
-  if (request == NULL)
-    {
-      g_debug ("legacy request rejected: %s", error->message);
-      *code = g_error_matches (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
-              ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED;
-      return NULL;
-    }
-
-  if (legacy->auth != NULL
-      && !jobd_legacy_auth_check (legacy->auth, request->command, request->params))
-    {
-      *code = JOBD_LEGACY_CODE_DENIED;
-      return NULL;
-    }
   /* Credentials are never stored as job or user settings. */
   json_object_remove_member (request->params, "auth");
 
@@ -269,8 +261,122 @@ check_request (JobdLegacy *legacy,
           return NULL;
         }
     }
-  *request_out = g_steal_pointer (&request);
   return command;
+}
+
+/* Run an authorised request: a query or a refusal is answered in *code and
+ * *data and the result is NULL; a handler gets the task, made from
+ * task_args unless *task is set, and it is returned. */
+typedef struct {
+  GCancellable *cancellable;
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} TaskArgs;
+
+static const JobdLegacyCommand *
+run_command (JobdLegacy *legacy, JobdLegacyRequest *request, GTask *task,
+             const TaskArgs *task_args, JobdLegacyCode *code, JsonNode **data)
+{
+  const JobdLegacyCommand *command = find_command (legacy, request, code);
+
+  if (command != NULL && command->query != NULL)
+    {
+      *code = command->query (legacy, request->params, data);
+      return NULL;
+    }
+  if (command != NULL)
+    {
+      if (task == NULL)
+        {
+          task = g_task_new (NULL, task_args->cancellable, task_args->callback,
+                             task_args->user_data);
+          g_task_set_source_tag (task, jobd_legacy_dispatch);
+        }
+      else
+        g_object_ref (task);
+      command->handler (legacy, request->params, task);
+      g_object_unref (task);
+    }
+  return command;
+}
+
+/* The password check ran off the main loop; the request goes on. */
+typedef struct {
+  JobdLegacy *legacy;
+  JobdLegacyRequest *request;
+  GTask *task;
+} AuthHop;
+
+static void
+auth_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AuthHop *hop = user_data;
+  JobdLegacy *legacy = hop->legacy;
+  g_autoptr(JobdLegacyRequest) request = hop->request;
+  g_autoptr(GTask) task = hop->task;
+  JobdLegacyCode code = JOBD_LEGACY_CODE_DENIED;
+  JsonNode *data = NULL;
+
+  g_free (hop);
+  /* Only allowed while the plugin (and so legacy) is alive. */
+  if (!jobd_legacy_auth_check_finish (result)
+      || run_command (legacy, request, task, NULL, &code, &data) == NULL)
+    jobd_legacy_return (task, code, data);
+}
+
+char *
+jobd_legacy_dispatch_client (JobdLegacy *legacy,
+                             JobdLegacyClient *client,
+                             const void *payload,
+                             gsize len,
+                             gsize *response_len,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(JobdLegacyRequest) request = NULL;
+  g_autoptr(JsonNode) data = NULL;
+  g_autoptr(GError) error = NULL;
+  JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
+  JobdLegacyAuthVerdict verdict = JOBD_LEGACY_AUTH_ALLOW;
+  const TaskArgs task_args = { cancellable, callback, user_data };
+
+  /* Unparseable parameters answer before the auth plugin looks. */
+  request = jobd_legacy_request_parse (payload, len, &error);
+  if (request == NULL)
+    {
+      g_debug ("legacy request rejected: %s", error->message);
+      code = g_error_matches (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
+             ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED;
+      return jobd_legacy_response_build (code, NULL, response_len);
+    }
+
+  if (legacy->auth != NULL)
+    {
+      AuthHop *hop = g_new0 (AuthHop, 1);
+
+      hop->legacy = legacy;
+      hop->request = request;
+      verdict = jobd_legacy_auth_check_async (legacy->auth,
+                                              client != NULL ? &client->auth : NULL,
+                                              client != NULL ? client->peer : NULL,
+                                              request->command, request->params,
+                                              auth_checked, hop);
+      if (verdict == JOBD_LEGACY_AUTH_PENDING)
+        {
+          /* auth_checked runs from the main loop, never before this. */
+          hop->task = g_task_new (NULL, cancellable, callback, user_data);
+          g_task_set_source_tag (hop->task, jobd_legacy_dispatch);
+          request = NULL;
+          return NULL;
+        }
+      g_free (hop);
+    }
+  if (verdict == JOBD_LEGACY_AUTH_DENY)
+    code = JOBD_LEGACY_CODE_DENIED;
+  else if (run_command (legacy, request, NULL, &task_args, &code, &data) != NULL)
+    return NULL;
+  return jobd_legacy_response_build (code, data, response_len);
 }
 
 char *
@@ -282,29 +388,15 @@ jobd_legacy_dispatch (JobdLegacy *legacy,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_autoptr(JobdLegacyRequest) request = NULL;
-  g_autoptr(JsonNode) data = NULL;
-  JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
-  const JobdLegacyCommand *command;
-
-  command = check_request (legacy, payload, len, &request, &code);
-  if (command != NULL && command->query != NULL)
-    code = command->query (legacy, request->params, &data);
-  else if (command != NULL)
-    {
-      g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, jobd_legacy_dispatch);
-      command->handler (legacy, request->params, task);
-      return NULL;
-    }
-  return jobd_legacy_response_build (code, data, response_len);
+  return jobd_legacy_dispatch_client (legacy, NULL, payload, len, response_len,
+                                      cancellable, callback, user_data);
 }
 
 char *
-jobd_legacy_dispatch_finish (JobdLegacy *legacy,
-                             GAsyncResult *result,
-                             gsize *len)
+jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
+                                    GAsyncResult *result,
+                                    gsize *len,
+                                    JobdLegacyLogStream **stream)
 {
   g_autoptr(GError) error = NULL;
   Reply *reply;
@@ -312,13 +404,41 @@ jobd_legacy_dispatch_finish (JobdLegacy *legacy,
 
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
+  *stream = NULL;
   reply = g_task_propagate_pointer (G_TASK (result), &error);
   if (reply == NULL)
     {
       /* Only cancellation (shutdown) gets here. */
       return jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, len);
     }
+  if (reply->stream != NULL)
+    {
+      *stream = g_steal_pointer (&reply->stream);
+      *len = jobd_legacy_log_stream_size (*stream);
+      reply_free (reply);
+      return NULL;
+    }
   text = jobd_legacy_response_build (reply->code, reply->data, len);
   reply_free (reply);
+  return text;
+}
+
+char *
+jobd_legacy_dispatch_finish (JobdLegacy *legacy,
+                             GAsyncResult *result,
+                             gsize *len)
+{
+  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  char *text = jobd_legacy_dispatch_finish_stream (legacy, result, len, &stream);
+
+  if (text != NULL)
+    return text;
+  text = jobd_legacy_log_stream_read_all (stream, len, &error);
+  if (text == NULL)
+    {
+      g_debug ("legacy: %s", error->message);
+      text = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, len);
+    }
   return text;
 }
