@@ -423,6 +423,81 @@ jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
   return text;
 }
 
+typedef struct {
+  char *text;
+  gsize len;
+  JobdLegacyLogStream *stream;
+} Built;
+
+static void
+built_free (gpointer data)
+{
+  Built *built = data;
+
+  g_free (built->text);
+  g_clear_pointer (&built->stream, jobd_legacy_log_stream_free);
+  g_free (built);
+}
+
+/* The reply's tree is the handler's own (the records are copies), so it
+ * can be written out on another thread. */
+static void
+build_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Reply *reply = task_data;
+  Built *built = g_new0 (Built, 1);
+
+  built->text = jobd_legacy_response_build (reply->code, reply->data, &built->len);
+  g_task_return_pointer (task, built, built_free);
+}
+
+void
+jobd_legacy_dispatch_finish_async (GAsyncResult *result,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  Reply *reply = g_task_propagate_pointer (G_TASK (result), &error);
+  Built *built;
+
+  g_task_set_source_tag (task, jobd_legacy_dispatch_finish_async);
+  if (reply != NULL && reply->stream == NULL && reply->data != NULL)
+    {
+      g_task_set_task_data (task, reply, reply_free);
+      g_task_run_in_thread (task, build_thread);
+      return;
+    }
+  built = g_new0 (Built, 1);
+  if (reply == NULL)
+    built->text = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, &built->len);
+  else if (reply->stream != NULL)
+    {
+      built->stream = g_steal_pointer (&reply->stream);
+      built->len = jobd_legacy_log_stream_size (built->stream);
+    }
+  else
+    built->text = jobd_legacy_response_build (reply->code, NULL, &built->len);
+  g_clear_pointer (&reply, reply_free);
+  g_task_return_pointer (task, built, built_free);
+}
+
+char *
+jobd_legacy_dispatch_finish_built (GAsyncResult *result,
+                                   gsize *len,
+                                   JobdLegacyLogStream **stream)
+{
+  Built *built = g_task_propagate_pointer (G_TASK (result), NULL);
+  char *text;
+
+  g_assert (built != NULL);
+  *len = built->len;
+  *stream = g_steal_pointer (&built->stream);
+  text = g_steal_pointer (&built->text);
+  built_free (built);
+  return text;
+}
+
 char *
 jobd_legacy_dispatch_finish (JobdLegacy *legacy,
                              GAsyncResult *result,

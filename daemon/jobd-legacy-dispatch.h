@@ -119,6 +119,16 @@ char *jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
                                           gsize *len,
                                           JobdLegacyLogStream **stream);
 
+/* The same, with the response payload written out on a worker thread
+ * (for answers that may be large, so the main loop is not held up);
+ * callback gets it from jobd_legacy_dispatch_finish_built(). */
+void jobd_legacy_dispatch_finish_async (GAsyncResult *result,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+char *jobd_legacy_dispatch_finish_built (GAsyncResult *result,
+                                         gsize *len,
+                                         JobdLegacyLogStream **stream);
+
 /* Complete a handler's task with a streamed answer (transfer full). */
 void jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream);
 /* Complete a handler's task. data (transfer full) may be NULL. */

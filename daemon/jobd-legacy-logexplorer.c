@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -502,6 +503,22 @@ read_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     g_task_return_pointer (task, stream, (GDestroyNotify) jobd_legacy_log_stream_free);
 }
 
+/* Measuring runs on two threads of its own at a lower priority: many
+ * clients asking for large files must not take the CPU from the main loop
+ * (GLib's shared pool would run ten at a time). Lives as long as jobd. */
+#define MEASURE_THREADS 2
+static GThreadPool *measure_pool;
+
+static void
+measure_thread (gpointer data, gpointer user_data)
+{
+  GTask *task = data;
+
+  (void) setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
+  read_thread (task, NULL, g_task_get_task_data (task), NULL);
+  g_object_unref (task);
+}
+
 static void
 read_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -527,7 +544,9 @@ answer_read (JobdLegacy *legacy, GTask *task, const char *command,
   job->components = g_strdupv ((char **) components);
   job->command = command;
   g_task_set_task_data (thread_task, job, read_job_free);
-  g_task_run_in_thread (thread_task, read_thread);
+  if (measure_pool == NULL)
+    measure_pool = g_thread_pool_new (measure_thread, NULL, MEASURE_THREADS, FALSE, NULL);
+  g_thread_pool_push (measure_pool, g_steal_pointer (&thread_task), NULL);
 }
 
 /* Fetch the named string parameters; FALSE (task answered) on error. */

@@ -54,7 +54,7 @@
 #define ACCEPT_PAUSE_MSEC 100
 /* A streamed answer is produced at most this much per wakeup of its
  * connection, so that many of them do not hold up the main loop. */
-#define STREAM_BURST (256 * 1024)
+#define STREAM_BURST (64 * 1024)
 
 typedef enum {
   PROBLEM_TOO_LARGE,
@@ -98,6 +98,7 @@ struct _JobdLegacyServer {
   gsize max_answer;            /* MaxAnswerSize: one answer in memory */
   gsize max_queued;            /* MaxQueuedAnswerBytes: all of them */
   gsize queued;                /* bytes in every connection's out */
+  guint large_in_flight;       /* requests with large answers being dispatched */
   GQueue waiting;              /* Conn* (a reference each) waiting for queued < max_queued */
   GSource *resume_source;      /* idle: let waiting connections go on */
   GSocket *listener;           /* NULL while not listening */
@@ -124,6 +125,7 @@ struct _Conn {
   gsize out_sent;              /* from this offset */
   gint64 deadline_usec;        /* next whole frame due; 0: not waiting for one */
   gboolean busy;               /* a request is being dispatched */
+  gboolean busy_large;         /* ... one whose answer may be large */
   gboolean close_when_sent;    /* after a frame that was too large */
   gboolean waiting;            /* in server->waiting */
   JobdLegacyLogStream *stream; /* the rest of a streamed answer */
@@ -134,6 +136,7 @@ struct _Conn {
 };
 
 static void conn_process (Conn *conn);
+static void budget_released (JobdLegacyServer *server);
 
 static void
 log_problem (JobdLegacyServer *server, Problem problem, const char *detail)
@@ -186,6 +189,12 @@ conn_close (Conn *conn)
   if (conn->waiting && g_queue_remove (&server->waiting, conn))
     conn_unref (conn);
   conn->waiting = FALSE;
+  if (conn->busy_large)
+    {
+      conn->busy_large = FALSE;
+      server->large_in_flight--;
+      budget_released (server);
+    }
   g_source_destroy (&conn->source->source);
   g_source_unref (&conn->source->source);
   conn->source = NULL;
@@ -263,8 +272,22 @@ out_reset (Conn *conn)
   server->queued -= conn->out->len;
   g_byte_array_set_size (conn->out, 0);
   conn->out_sent = 0;
-  if (server->queued < server->max_queued && server->waiting.length > 0
-      && server->resume_source == NULL)
+  budget_released (server);
+}
+
+/* Has a request with a large answer room to be dispatched now? */
+static gboolean
+budget_allows (JobdLegacyServer *server)
+{
+  return server->queued < server->max_queued && server->large_in_flight == 0;
+}
+
+/* Let waiting connections go on (from an idle callback, not from inside
+ * another connection's work) when there is room again. */
+static void
+budget_released (JobdLegacyServer *server)
+{
+  if (budget_allows (server) && server->waiting.length > 0 && server->resume_source == NULL)
     {
       server->resume_source = g_idle_source_new ();
       g_source_set_callback (server->resume_source, resume_waiting, server, NULL);
@@ -431,6 +454,42 @@ conn_answer_stream (Conn *conn, JobdLegacyLogStream *stream, gsize len)
   return conn_flush (conn);
 }
 
+/* The answer is here: send it, go on with the next request. */
+static void
+conn_answered (Conn *conn, char *payload, gsize len, JobdLegacyLogStream *stream)
+{
+  gboolean open;
+
+  if (conn->busy_large)      /* then conn->server is set: conn_close clears it */
+    {
+      conn->busy_large = FALSE;
+      conn->server->large_in_flight--;
+      budget_released (conn->server);
+    }
+  open = stream != NULL ? conn_answer_stream (conn, stream, len)
+                        : conn_answer (conn, payload, len);
+  if (open)
+    {
+      conn->busy = FALSE;
+      conn_process (conn);
+    }
+}
+
+static void
+built_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Conn *conn = user_data;
+  gsize len = 0;
+  JobdLegacyLogStream *stream = NULL;
+  g_autofree char *payload = jobd_legacy_dispatch_finish_built (result, &len, &stream);
+
+  if (conn->server == NULL)
+    g_clear_pointer (&stream, jobd_legacy_log_stream_free);
+  else
+    conn_answered (conn, payload, len, stream);
+  conn_unref (conn);
+}
+
 static void
 dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -438,22 +497,20 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize len = 0;
   JobdLegacyLogStream *stream = NULL;
   g_autofree char *payload = NULL;
-  gboolean open;
 
+  /* A large answer (GETALL of jobs with large extras) is written out on a
+   * worker thread; one at a time (large_in_flight). */
+  if (conn->server != NULL && conn->busy_large)
+    {
+      jobd_legacy_dispatch_finish_async (result, built_done, conn);
+      return;
+    }
   payload = jobd_legacy_dispatch_finish_stream (conn->server != NULL ? conn->server->legacy : NULL,
                                                 result, &len, &stream);
   if (conn->server == NULL)
     g_clear_pointer (&stream, jobd_legacy_log_stream_free);
   else
-    {
-      open = stream != NULL ? conn_answer_stream (conn, stream, len)
-                            : conn_answer (conn, payload, len);
-      if (open)
-        {
-          conn->busy = FALSE;
-          conn_process (conn);
-        }
-    }
+    conn_answered (conn, payload, len, stream);
   conn_unref (conn);
 }
 
@@ -511,6 +568,7 @@ conn_process (Conn *conn)
   while (conn->server != NULL && !conn->busy && conn->out->len == 0 && conn->stream == NULL)
     {
       gsize payload_len = 0;
+      gboolean large;
       const guint8 *frame = conn->in->data + done;
       JobdLegacyFrameStatus status = jobd_legacy_frame_check (frame, conn->in->len - done,
                                                               conn->server->max_frame,
@@ -523,9 +581,11 @@ conn_process (Conn *conn)
         }
       if (status == JOBD_LEGACY_FRAME_INCOMPLETE)
         break;
-      /* Too many answers wait for their readers: this request waits too. */
-      if (conn->server->queued >= conn->server->max_queued
-          && !answer_is_small (frame + JOBD_LEGACY_FRAME_HEADER, payload_len))
+      /* Too many answers wait for their readers, or another large one is
+       * being made: this request waits. Large answers are made one at a
+       * time, so they are counted in queued before the next one starts. */
+      large = !answer_is_small (frame + JOBD_LEGACY_FRAME_HEADER, payload_len);
+      if (large && !budget_allows (conn->server))
         {
           conn->waiting = TRUE;
           conn->deadline_usec = 0;
@@ -542,6 +602,11 @@ conn_process (Conn *conn)
       if (answer == NULL)
         {
           conn->busy = TRUE;       /* until dispatch_done, which drops the ref */
+          if (large)
+            {
+              conn->busy_large = TRUE;
+              conn->server->large_in_flight++;
+            }
           continue;
         }
       conn_unref (conn);           /* answered at once: no callback */
@@ -564,7 +629,7 @@ resume_waiting (gpointer user_data)
   JobdLegacyServer *server = user_data;
 
   g_clear_pointer (&server->resume_source, g_source_unref);
-  while (server->queued < server->max_queued && server->waiting.length > 0)
+  while (budget_allows (server) && server->waiting.length > 0)
     {
       Conn *conn = g_queue_pop_head (&server->waiting);
 
