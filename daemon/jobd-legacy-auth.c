@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "jobd-error.h"
@@ -571,8 +570,6 @@ verify_thread (gpointer data, gpointer user_data)
   GTask *task = data;
   Verify *v = g_task_get_task_data (task);
 
-  /* Below the main loop: a flood of checks must not take its CPU. */
-  (void) setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
   if (!g_task_return_error_if_cancelled (task))
     {
       verify_run (v);

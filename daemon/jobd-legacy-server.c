@@ -514,18 +514,21 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
   conn_unref (conn);
 }
 
-/* Requests whose answers are small whatever the registry holds (or
- * streamed): they never wait for the answer budget, so a client asking
- * STATUS is not held up by others that do not read their GETALL. */
-static const char *const small_answers[] = {
-  "STATUS", "MEM", "SERVERMEM", "START", "STOP", "RESTART", "ADD", "DELETE", "UPDATE",
-  "AUTH.GETENABLE", "AUTH.SETENABLE", "AUTH.ADD", "AUTH.UPDATE", "AUTH.DELETE",
-  "SCHEDULER.ADD", "SCHEDULER.DELETE", "SCHEDULER.UPDATE",
-  "LOGEXPLORER.GET", "LOGEXPLORER.SERVERGET",
+/* Requests whose answers grow with what jobd holds (job records with
+ * their extras, output, users, schedules, listings). Only these wait for
+ * the answer budget, and they are made one at a time: a client asking
+ * STATUS or STATUSALL is never held up by others that do not read their
+ * GETALL. Log files (LOGEXPLORER.GET) are streamed, so they are not here. */
+static const char *const large_answers[] = {
+  "GET", "GETALL", "READ", "SERVERREAD",
+  "AUTH.GET", "AUTH.GETALL",
+  "SCHEDULER.GET", "SCHEDULER.GETALL", "SCHEDULER.GETLOG",
+  "LOGEXPLORER.LISTDIR", "LOGEXPLORER.LISTFILE",
+  "LOGEXPLORER.SERVERLISTDIR", "LOGEXPLORER.SERVERLISTFILE",
 };
 
 static gboolean
-answer_is_small (const guint8 *payload, gsize len)
+answer_may_be_large (const guint8 *payload, gsize len)
 {
   gsize start = 0, end;
 
@@ -533,9 +536,9 @@ answer_is_small (const guint8 *payload, gsize len)
     start++;
   for (end = start; end < len && !g_ascii_isspace (payload[end]); end++)
     ;
-  for (guint i = 0; i < G_N_ELEMENTS (small_answers); i++)
-    if (strlen (small_answers[i]) == end - start
-        && memcmp (small_answers[i], payload + start, end - start) == 0)
+  for (guint i = 0; i < G_N_ELEMENTS (large_answers); i++)
+    if (strlen (large_answers[i]) == end - start
+        && memcmp (large_answers[i], payload + start, end - start) == 0)
       return TRUE;
   return FALSE;
 }
@@ -584,7 +587,7 @@ conn_process (Conn *conn)
       /* Too many answers wait for their readers, or another large one is
        * being made: this request waits. Large answers are made one at a
        * time, so they are counted in queued before the next one starts. */
-      large = !answer_is_small (frame + JOBD_LEGACY_FRAME_HEADER, payload_len);
+      large = answer_may_be_large (frame + JOBD_LEGACY_FRAME_HEADER, payload_len);
       if (large && !budget_allows (conn->server))
         {
           conn->waiting = TRUE;
