@@ -1,10 +1,12 @@
 /* jobd-legacy-auth.c — the legacy "auth" plugin.
  *
  * Deliberate difference from the old server: it stored and returned plain
- * passwords; here only a salted PBKDF2-HMAC-SHA256 hash is kept, compared
- * in constant time, and records are returned without it. Hashing costs
- * milliseconds on the main loop, so a successful check is remembered (as a
- * keyed digest, never the password) and repeated requests stay cheap.
+ * passwords; here only a yescrypt hash is kept, compared in constant time,
+ * and records are returned without it. A yescrypt run costs tens of
+ * milliseconds and 16 MiB, so every run for a client (checking a password,
+ * hashing a new one) happens on a small pool of threads, throttled when
+ * it is a failure, and a successful check is remembered for a few minutes
+ * (as a keyed digest, never the password) so repeated requests stay cheap.
  */
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-auth.h"
@@ -564,12 +566,36 @@ client_failed (JobdLegacyAuthClient *client, gint64 now)
                                   (gint64) CONN_DELAY_MAX_MSEC) * 1000;
 }
 
+/* A new password for AUTH.ADD or AUTH.UPDATE, hashed on the pool. */
+typedef struct {
+  JobdLegacy *legacy;
+  JsonObject *params;
+  GTask *task;
+  void (*run) (JobdLegacy *, JsonObject *, const char *, GTask *);
+  char *password;
+  char *hash;
+} HashJob;
+
+/* The pool runs both password checks (task data: Verify, callback
+ * verify_done) and hashes of new passwords (HashJob, no source tag). */
 static void
 verify_thread (gpointer data, gpointer user_data)
 {
   GTask *task = data;
   Verify *v = g_task_get_task_data (task);
 
+  if (g_task_get_source_tag (task) != verify_thread)
+    {
+      HashJob *job = g_task_get_task_data (task);
+
+      if (!g_task_return_error_if_cancelled (task))
+        {
+          job->hash = jobd_legacy_auth_hash_password (job->password);
+          g_task_return_boolean (task, TRUE);
+        }
+      g_object_unref (task);
+      return;
+    }
   if (!g_task_return_error_if_cancelled (task))
     {
       verify_run (v);
@@ -663,6 +689,7 @@ jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
   pending->command = g_strdup (command);
 
   task = g_task_new (NULL, auth->shutdown, verify_done, pending);
+  g_task_set_source_tag (task, verify_thread);
   g_task_set_task_data (task, v, verify_free);
   g_thread_pool_push (auth->pool, task, NULL);   /* the thread drops this ref */
   return JOBD_LEGACY_AUTH_PENDING;
@@ -693,8 +720,10 @@ normalize_privileges (const char *privileges)
 }
 
 /* Apply username/password/privileges/extras from params to record. */
+/* hash: the new password's hash made beforehand (off the main loop), or
+ * NULL to hash it here. */
 static gboolean
-apply_user_params (JsonObject *record, JsonObject *params, GError **error)
+apply_user_params (JsonObject *record, JsonObject *params, const char *hash, GError **error)
 {
   const char *password = NULL, *privileges = NULL;
   g_autoptr(GList) members = NULL;
@@ -720,8 +749,9 @@ apply_user_params (JsonObject *record, JsonObject *params, GError **error)
     }
   if (password != NULL)
     {
-      g_autofree char *hash = jobd_legacy_auth_hash_password (password);
-      json_object_set_string_member (record, "password-hash", hash);
+      g_autofree char *made = hash == NULL ? jobd_legacy_auth_hash_password (password) : NULL;
+
+      json_object_set_string_member (record, "password-hash", hash != NULL ? hash : made);
     }
   if (privileges != NULL)
     {
@@ -796,7 +826,7 @@ get_username (JsonObject *params, const char **username, GError **error)
 }
 
 static void
-cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
+run_add (JobdLegacy *legacy, JsonObject *params, const char *hash, GTask *task)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) record = json_object_new ();
@@ -805,7 +835,7 @@ cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
   if (!get_username (params, &username, &error)
       || !jobd_legacy_param_string (params, "password", TRUE, &password, &error)
       || !jobd_legacy_param_string (params, "privileges", TRUE, &privileges, &error)
-      || !apply_user_params (record, params, &error))
+      || !apply_user_params (record, params, hash, &error))
     {
       jobd_legacy_fail (task, "AUTH.ADD", error);
       return;
@@ -820,7 +850,7 @@ cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
 }
 
 static void
-cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
+run_update (JobdLegacy *legacy, JsonObject *params, const char *hash, GTask *task)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) record = json_object_new ();
@@ -840,13 +870,87 @@ cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
   for (GList *l = members; l != NULL; l = l->next)
     json_object_set_member (record, l->data,
                             json_node_copy (json_object_get_member (current, l->data)));
-  if (!apply_user_params (record, params, &error))
+  if (!apply_user_params (record, params, hash, &error))
     {
       jobd_legacy_fail (task, "AUTH.UPDATE", error);
       return;
     }
   json_object_set_object_member (AUTH (legacy)->users, username, g_steal_pointer (&record));
   answer_saved (AUTH (legacy), task, "AUTH.UPDATE");
+}
+
+/* AUTH.ADD and AUTH.UPDATE with a password: hash it on the pool first
+ * (HashJob is above, with the pool's thread function). */
+
+static void
+hash_job_free (gpointer data)
+{
+  HashJob *job = data;
+
+  json_object_unref (job->params);
+  g_clear_object (&job->task);
+  if (job->password != NULL)
+    explicit_bzero (job->password, strlen (job->password));
+  g_free (job->password);
+  g_free (job->hash);
+  g_free (job);
+}
+
+static void
+hashed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *hash_task = G_TASK (result);
+  HashJob *job = g_task_get_task_data (hash_task);
+
+  /* Cancelled: the plugin (and legacy) are gone. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (hash_task)))
+    jobd_legacy_return (job->task, JOBD_LEGACY_CODE_FAILED, NULL);
+  else
+    job->run (job->legacy, job->params, job->hash, job->task);
+}
+
+static void
+with_hash (JobdLegacy *legacy, JsonObject *params, GTask *task,
+           void (*run) (JobdLegacy *, JsonObject *, const char *, GTask *))
+{
+  JobdLegacyAuth *auth = AUTH (legacy);
+  const char *password = NULL;
+  GTask *hash_task;
+  HashJob *job;
+
+  if (!jobd_legacy_param_string (params, "password", FALSE, &password, NULL)
+      || password == NULL || strlen (password) > PASSWORD_MAX)
+    {
+      run (legacy, params, NULL, task);    /* nothing to hash, or refused there */
+      return;
+    }
+  if (g_thread_pool_unprocessed (auth->pool) >= VERIFY_QUEUE_MAX)
+    {
+      g_debug ("legacy auth: too many password hashes queued");
+      jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
+      return;
+    }
+  job = g_new0 (HashJob, 1);
+  job->legacy = legacy;
+  job->params = json_object_ref (params);
+  job->task = g_object_ref (task);
+  job->run = run;
+  job->password = g_strdup (password);
+  hash_task = g_task_new (NULL, auth->shutdown, hashed, NULL);
+  g_task_set_task_data (hash_task, job, hash_job_free);
+  g_thread_pool_push (auth->pool, hash_task, NULL);   /* the thread drops this ref */
+}
+
+static void
+cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
+{
+  with_hash (legacy, params, task, run_add);
+}
+
+static void
+cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
+{
+  with_hash (legacy, params, task, run_update);
 }
 
 static void
@@ -939,7 +1043,7 @@ jobd_legacy_auth_import (JobdLegacyAuth *auth,
       JsonNode *node = json_object_get_member (users, name);
 
       if (!JSON_NODE_HOLDS_OBJECT (node)
-          || !apply_user_params (record, json_node_get_object (node), &local))
+          || !apply_user_params (record, json_node_get_object (node), NULL, &local))
         {
           g_string_append_printf (report, "auth: skipped user %s: %s\n", name,
                                   local != NULL ? local->message : "not an object");
