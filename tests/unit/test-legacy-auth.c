@@ -25,11 +25,12 @@ test_hash_format (void)
 {
   g_autofree char *a = jobd_legacy_auth_hash_password ("s3cret");
   g_autofree char *b = jobd_legacy_auth_hash_password ("s3cret");
+  g_auto(GStrv) parts = g_strsplit (a, "$", 0);
 
   /* yescrypt through libxcrypt ("$y$<params>$<salt>$<hash>"). */
   g_assert_true (g_str_has_prefix (a, "$y$"));
   g_assert_true (jobd_legacy_auth_hash_is_current (a));
-  g_assert_cmpuint (g_strv_length (g_strsplit (a, "$", 0)), ==, 5);
+  g_assert_cmpuint (g_strv_length (parts), ==, 5);
   /* Salted: the same password never hashes the same twice. */
   g_assert_cmpstr (a, !=, b);
   g_assert_null (strstr (a, "s3cret"));
@@ -252,6 +253,7 @@ test_upgrade (Fixture *f, gconstpointer data)
 {
   g_autofree char *old_hash = jobd_legacy_auth_hash_password_pbkdf2 ("pw", 20000);
   g_autofree char *path = g_build_filename (f->dir, "plugins", "auth.json", NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *json = g_strdup_printf ("{\"enable\":true,\"users\":{\"admin\":"
                                            "{\"password-hash\":\"%s\",\"privileges\":\"*\"}}}",
                                            old_hash);
@@ -259,7 +261,7 @@ test_upgrade (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   g_clear_pointer (&f->auth, jobd_legacy_auth_free);
-  g_assert_cmpint (g_mkdir_with_parents (g_path_get_dirname (path), 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (path, json, -1, &error));
   f->auth = jobd_legacy_auth_new (f->dir, &error);
   g_assert_no_error (error);
