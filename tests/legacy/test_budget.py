@@ -18,7 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import JOBD, Jobd, frame, read_response, wait_for  # noqa: E402
+from legacy import DEADLINE, JOBD, Jobd as PlainJobd, frame, read_response, wait_for  # noqa: E402
+from jobdharness import stop_pid  # noqa: E402
 
 ATTACKERS = 64
 LOG_SIZE = 16 * 1024 * 1024 - 4096
@@ -37,6 +38,18 @@ def sanitized(exe):
 
 # Worst STATUS latency allowed, seconds.
 STATUS_BOUND = 1.5 if sanitized(JOBD) else 0.5
+
+
+class Jobd(PlainJobd):
+    def stop(self):
+        """Stop, then fail on any sanitizer report in jobd's output."""
+        stop_pid(self.proc, DEADLINE)
+        self.stderr.flush()
+        self.stderr.seek(0)
+        text = self.stderr.read()
+        super().stop()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, text[text.index(marker) - 200:][:3000]
 
 
 def status_kb(pid, field):

@@ -26,8 +26,8 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import JOBD, Jobd, frame, read_response, wait_for  # noqa: E402
-from jobdharness import JobdProcess, jobd_env  # noqa: E402
+from legacy import DEADLINE, JOBD, Jobd, frame, read_response, wait_for  # noqa: E402
+from jobdharness import JobdProcess, jobd_env, stop_pid  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -64,6 +64,14 @@ class VerboseJobd(Jobd):
         if self.before_start is not None:
             self.before_start(self)
         return super().spawn(out, "-v", *extra)
+
+    def stop(self):
+        """Stop, then fail on any sanitizer report in jobd's output."""
+        stop_pid(self.proc, DEADLINE)
+        text = self.log()
+        super().stop()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, text[text.index(marker) - 200:][:3000]
 
     def log(self):
         self.stderr.flush()
