@@ -76,6 +76,7 @@ typedef struct {
   char *password;
   char *stored;               /* the user's hash, or the dummy setting */
   char *upgraded;             /* set by the thread: the new yescrypt hash */
+  char *dummy;                /* the dummy setting, for PBKDF2-era users */
   JobdLegacyAuthClient *client;
   char *peer;
   gboolean ok;
@@ -92,6 +93,7 @@ verify_free (gpointer data)
   g_free (v->password);
   g_free (v->stored);
   g_free (v->upgraded);
+  g_free (v->dummy);
   g_free (v->peer);
   g_free (v);
 }
@@ -448,6 +450,7 @@ check_prepare (JobdLegacyAuth *auth, const char *command, JsonObject *params,
   v->username = stored != NULL ? g_strdup (username) : NULL;
   v->password = g_strdup (password);
   v->stored = g_strdup (stored != NULL ? stored : auth->dummy_setting);
+  v->dummy = g_strdup (auth->dummy_setting);
   *verify_out = v;
   return CHECK_VERIFY;
 }
@@ -457,8 +460,14 @@ static void
 verify_run (Verify *v)
 {
   v->ok = jobd_legacy_auth_verify_password (v->password, v->stored) && v->username != NULL;
-  if (v->ok && !jobd_legacy_auth_hash_is_current (v->stored))
+  if (jobd_legacy_auth_hash_is_current (v->stored))
+    return;
+  /* A PBKDF2-era user: one yescrypt run either way, so that it does not
+   * answer faster than a user that does not exist. */
+  if (v->ok)
     v->upgraded = jobd_legacy_auth_hash_password (v->password);
+  else
+    (void) verify_yescrypt (v->password, v->dummy);
 }
 
 /* Back on the main loop: upgrade a PBKDF2-era hash, remember success. */
