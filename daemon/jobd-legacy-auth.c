@@ -1,36 +1,102 @@
 /* jobd-legacy-auth.c — the legacy "auth" plugin.
  *
  * Deliberate difference from the old server: it stored and returned plain
- * passwords; here only a salted PBKDF2-HMAC-SHA256 hash is kept, compared
- * in constant time, and records are returned without it. Hashing costs
- * milliseconds on the main loop, so a successful check is remembered (as a
- * keyed digest, never the password) and repeated requests stay cheap.
+ * passwords; here only a yescrypt hash is kept, compared in constant time,
+ * and records are returned without it. A yescrypt run costs tens of
+ * milliseconds and 16 MiB, so every run for a client (checking a password,
+ * hashing a new one) happens on a small pool of threads, throttled when
+ * it is a failure, and a successful check is remembered for a few minutes
+ * (as a keyed digest, never the password) so repeated requests stay cheap.
  */
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-auth.h"
 
+#include <crypt.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "jobd-error.h"
 
 #define AUTH_FILE "auth.json"
-#define HASH_SCHEME "pbkdf2-sha256"
-#define HASH_ITERATIONS 20000
+/* The PBKDF2 era: still verified, upgraded to yescrypt on the next login. */
+#define PBKDF2_SCHEME "pbkdf2-sha256"
+#define PBKDF2_ITERATIONS 20000
 #define HASH_LEN 32
 #define SALT_LEN 16
+#define YESCRYPT_PREFIX "$y$"
 #define CACHE_MAX 256
+/* A verified (user, password) is remembered this long: a PHP client sends
+ * its credentials with every request, and a yescrypt run per request would
+ * cost more than everything else jobd does for it. */
+#define CACHE_TTL_USEC (300 * G_USEC_PER_SEC)
 #define USERNAME_MAX 256
 #define PASSWORD_MAX 1024
+/* Password checks run on this many threads, never on the main loop; at most
+ * VERIFY_QUEUE_MAX more wait (beyond that: DENIED at once). yescrypt's
+ * default cost uses 16 MiB per run, so this also bounds that memory. */
+#define VERIFY_THREADS 2
+#define VERIFY_QUEUE_MAX 32
+/* After the n-th wrong password on a connection, its next password check
+ * waits CONN_DELAY_BASE_MSEC * 2^(n-1), at most CONN_DELAY_MAX_MSEC;
+ * earlier attempts are DENIED without running the KDF. */
+#define CONN_DELAY_BASE_MSEC 250
+#define CONN_DELAY_MAX_MSEC 30000
+/* Per peer address, a token bucket: PEER_BURST checks, then one more per
+ * PEER_REFILL_MSEC; a successful check gives its token back. */
+#define PEER_BURST 10.0
+#define PEER_REFILL_MSEC 1000
+#define PEERS_MAX 4096
+
+typedef struct {
+  double tokens;
+  gint64 updated_usec;
+} PeerBucket;
 
 struct _JobdLegacyAuth {
   char *path;
   gboolean enable;
   JsonObject *users;          /* username → record (with "password-hash") */
-  GHashTable *good;           /* keyed digests of verified credentials */
+  GHashTable *good;           /* keyed digest of verified credentials → gint64 expiry */
   guint8 cache_key[32];
+  /* yescrypt settings (salt and cost) that no password matches: an unknown
+   * user costs one KDF run, as a known one does. */
+  char dummy_setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  GHashTable *peers;          /* peer address → PeerBucket */
+  GThreadPool *pool;
+  GCancellable *shutdown;     /* cancelled when the plugin goes away */
+  guint kdf_runs;
 };
+
+/* One password check, prepared on the main loop, run on a pool thread. */
+typedef struct {
+  JobdLegacyAuth *auth;       /* valid while auth->shutdown is not cancelled */
+  char *username;             /* NULL: unknown user, checked against the dummy */
+  char *password;
+  char *stored;               /* the user's hash, or the dummy setting */
+  char *upgraded;             /* set by the thread: the new yescrypt hash */
+  char *dummy;                /* the dummy setting, for PBKDF2-era users */
+  JobdLegacyAuthClient *client;
+  char *peer;
+  gboolean ok;
+} Verify;
+
+static void
+verify_free (gpointer data)
+{
+  Verify *v = data;
+
+  g_free (v->username);
+  if (v->password != NULL)
+    explicit_bzero (v->password, strlen (v->password));
+  g_free (v->password);
+  g_free (v->stored);
+  g_free (v->upgraded);
+  g_free (v->dummy);
+  g_free (v->peer);
+  g_free (v);
+}
 
 static gboolean
 fill_random (guint8 *buf, gsize len, GError **error)
@@ -89,7 +155,7 @@ pbkdf2_sha256 (const char *password,
 }
 
 char *
-jobd_legacy_auth_hash_password (const char *password)
+jobd_legacy_auth_hash_password_pbkdf2 (const char *password, guint iterations)
 {
   guint8 salt[SALT_LEN];
   guint8 hash[HASH_LEN];
@@ -99,10 +165,41 @@ jobd_legacy_auth_hash_password (const char *password)
 
   if (!fill_random (salt, sizeof salt, &error))
     g_error ("cannot hash a password without randomness: %s", error->message);
-  pbkdf2_sha256 (password, salt, sizeof salt, HASH_ITERATIONS, hash);
+  pbkdf2_sha256 (password, salt, sizeof salt, iterations, hash);
   salt64 = g_base64_encode (salt, sizeof salt);
   hash64 = g_base64_encode (hash, sizeof hash);
-  return g_strdup_printf (HASH_SCHEME "$%u$%s$%s", HASH_ITERATIONS, salt64, hash64);
+  return g_strdup_printf (PBKDF2_SCHEME "$%u$%s$%s", iterations, salt64, hash64);
+}
+
+/* yescrypt settings with libxcrypt's default cost (its current guidance)
+ * and a salt from the kernel's random source. */
+static void
+yescrypt_setting (char setting[CRYPT_GENSALT_OUTPUT_SIZE])
+{
+  if (crypt_gensalt_rn (YESCRYPT_PREFIX, 0, NULL, 0, setting, CRYPT_GENSALT_OUTPUT_SIZE) == NULL)
+    g_error ("crypt_gensalt_rn(yescrypt): %s", g_strerror (errno));
+}
+
+char *
+jobd_legacy_auth_hash_password (const char *password)
+{
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  g_autofree struct crypt_data *data = g_new0 (struct crypt_data, 1);
+  char *hash;
+
+  yescrypt_setting (setting);
+  hash = crypt_rn (password, setting, data, sizeof *data);
+  if (hash == NULL || hash[0] == '*')
+    g_error ("yescrypt failed: %s", g_strerror (errno));
+  hash = g_strdup (hash);
+  explicit_bzero (data, sizeof *data);
+  return hash;
+}
+
+gboolean
+jobd_legacy_auth_hash_is_current (const char *stored)
+{
+  return stored != NULL && g_str_has_prefix (stored, YESCRYPT_PREFIX);
 }
 
 static gboolean
@@ -115,8 +212,8 @@ equal_constant_time (const guint8 *a, const guint8 *b, gsize len)
   return diff == 0;
 }
 
-gboolean
-jobd_legacy_auth_verify_password (const char *password, const char *stored)
+static gboolean
+verify_pbkdf2 (const char *password, const char *stored)
 {
   g_auto(GStrv) parts = NULL;
   g_autofree guint8 *salt = NULL;
@@ -125,10 +222,8 @@ jobd_legacy_auth_verify_password (const char *password, const char *stored)
   guint64 iterations;
   guint8 hash[HASH_LEN];
 
-  if (password == NULL || stored == NULL)
-    return FALSE;
   parts = g_strsplit (stored, "$", 0);
-  if (g_strv_length (parts) != 4 || !g_str_equal (parts[0], HASH_SCHEME)
+  if (g_strv_length (parts) != 4 || !g_str_equal (parts[0], PBKDF2_SCHEME)
       || !g_ascii_string_to_unsigned (parts[1], 10, 1, 10000000, &iterations, NULL))
     return FALSE;
   salt = g_base64_decode (parts[2], &salt_len);
@@ -137,6 +232,32 @@ jobd_legacy_auth_verify_password (const char *password, const char *stored)
     return FALSE;
   pbkdf2_sha256 (password, salt, salt_len, (guint) iterations, hash);
   return equal_constant_time (hash, expected, HASH_LEN);
+}
+
+/* Only "$y$": crypt_rn() would take anything else as another (weaker)
+ * scheme, down to DES. */
+static gboolean
+verify_yescrypt (const char *password, const char *stored)
+{
+  g_autofree struct crypt_data *data = g_new0 (struct crypt_data, 1);
+  const char *hash = crypt_rn (password, stored, data, sizeof *data);
+  gsize len = strlen (stored);
+  gboolean ok;
+
+  ok = hash != NULL && hash[0] != '*' && strlen (hash) == len
+       && equal_constant_time ((const guint8 *) hash, (const guint8 *) stored, len);
+  explicit_bzero (data, sizeof *data);
+  return ok;
+}
+
+gboolean
+jobd_legacy_auth_verify_password (const char *password, const char *stored)
+{
+  if (password == NULL || stored == NULL)
+    return FALSE;
+  if (jobd_legacy_auth_hash_is_current (stored))
+    return verify_yescrypt (password, stored);
+  return verify_pbkdf2 (password, stored);
 }
 
 /* A digest naming (user, password, stored hash) under a per-process key. */
@@ -151,6 +272,30 @@ cache_id (JobdLegacyAuth *auth, const char *username, const char *password,
   g_hmac_update (h, (const guchar *) password, strlen (password) + 1);
   g_hmac_update (h, (const guchar *) stored, strlen (stored) + 1);
   return g_strdup (g_hmac_get_string (h));
+}
+
+static gboolean
+cache_lookup (JobdLegacyAuth *auth, const char *id)
+{
+  gint64 *expiry = g_hash_table_lookup (auth->good, id);
+
+  if (expiry == NULL)
+    return FALSE;
+  if (*expiry > g_get_monotonic_time ())
+    return TRUE;
+  g_hash_table_remove (auth->good, id);
+  return FALSE;
+}
+
+static void
+cache_add (JobdLegacyAuth *auth, char *id)
+{
+  gint64 *expiry = g_new (gint64, 1);
+
+  *expiry = g_get_monotonic_time () + CACHE_TTL_USEC;
+  if (g_hash_table_size (auth->good) >= CACHE_MAX)
+    g_hash_table_remove_all (auth->good);
+  g_hash_table_replace (auth->good, id, expiry);
 }
 
 static gboolean
@@ -187,6 +332,8 @@ save (JobdLegacyAuth *auth, GError **error)
   return jobd_legacy_datafile_save (auth->path, root, error);
 }
 
+static void verify_thread (gpointer data, gpointer user_data);
+
 JobdLegacyAuth *
 jobd_legacy_auth_new (const char *state_dir, GError **error)
 {
@@ -194,9 +341,15 @@ jobd_legacy_auth_new (const char *state_dir, GError **error)
 
   auth->path = g_build_filename (state_dir, "plugins", AUTH_FILE, NULL);
   auth->users = json_object_new ();
-  auth->good = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  auth->good = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  auth->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  auth->shutdown = g_cancellable_new ();
+  yescrypt_setting (auth->dummy_setting);
   if (!fill_random (auth->cache_key, sizeof auth->cache_key, error)
       || !load (auth, error))
+    return NULL;
+  auth->pool = g_thread_pool_new (verify_thread, NULL, VERIFY_THREADS, FALSE, error);
+  if (auth->pool == NULL)
     return NULL;
   return g_steal_pointer (&auth);
 }
@@ -206,10 +359,23 @@ jobd_legacy_auth_free (JobdLegacyAuth *auth)
 {
   if (auth == NULL)
     return;
+  /* Checks still queued see the cancellation and skip the KDF; their
+   * callbacks answer DENIED without looking at auth. */
+  g_cancellable_cancel (auth->shutdown);
+  if (auth->pool != NULL)
+    g_thread_pool_free (auth->pool, FALSE, TRUE);
+  g_clear_object (&auth->shutdown);
   g_free (auth->path);
   g_clear_pointer (&auth->users, json_object_unref);
   g_clear_pointer (&auth->good, g_hash_table_unref);
+  g_clear_pointer (&auth->peers, g_hash_table_unref);
   g_free (auth);
+}
+
+guint
+jobd_legacy_auth_kdf_runs (JobdLegacyAuth *auth)
+{
+  return auth->kdf_runs;
 }
 
 static gboolean
@@ -228,41 +394,320 @@ has_privilege (const char *privileges, const char *command)
   return FALSE;
 }
 
-gboolean
-jobd_legacy_auth_check (JobdLegacyAuth *auth, const char *command, JsonObject *params)
+static gboolean
+user_may (JobdLegacyAuth *auth, const char *username, const char *command)
 {
-  JsonObject *cred = NULL, *user;
-  const char *username = NULL, *password = NULL, *stored;
+  JsonObject *user;
+
+  if (username == NULL || !json_object_has_member (auth->users, username))
+    return FALSE;
+  user = json_object_get_object_member (auth->users, username);
+  return user != NULL
+         && has_privilege (json_object_get_string_member_with_default (user, "privileges", NULL),
+                           command);
+}
+
+typedef enum {
+  CHECK_ALLOW,
+  CHECK_DENY,
+  CHECK_VERIFY,    /* *verify_out is the KDF run to do */
+} CheckStep;
+
+/* Everything but the KDF: credentials present, cached, user known. A user
+ * that does not exist (or has no hash) is checked against the dummy
+ * setting, so answering costs the same. */
+static CheckStep
+check_prepare (JobdLegacyAuth *auth, const char *command, JsonObject *params,
+               Verify **verify_out)
+{
+  JsonObject *cred = NULL, *user = NULL;
+  const char *username = NULL, *password = NULL, *stored = NULL;
   g_autofree char *id = NULL;
+  Verify *v;
 
   if (!auth->enable || json_object_get_size (auth->users) == 0)
-    return TRUE;
+    return CHECK_ALLOW;
 
   if (!jobd_legacy_param_object (params, "auth", FALSE, &cred, NULL) || cred == NULL
       || !jobd_legacy_param_string (cred, "username", TRUE, &username, NULL)
       || !jobd_legacy_param_string (cred, "password", TRUE, &password, NULL)
-      || !json_object_has_member (auth->users, username)
-      || strlen (password) > PASSWORD_MAX)
-    return FALSE;
+      || strlen (username) > USERNAME_MAX || strlen (password) > PASSWORD_MAX)
+    return CHECK_DENY;
 
-  user = json_object_get_object_member (auth->users, username);
-  if (user == NULL)
-    return FALSE;
-  stored = json_object_get_string_member_with_default (user, "password-hash", NULL);
-  if (stored == NULL)
-    return FALSE;
-
-  id = cache_id (auth, username, password, stored);
-  if (!g_hash_table_contains (auth->good, id))
+  if (json_object_has_member (auth->users, username))
+    user = json_object_get_object_member (auth->users, username);
+  if (user != NULL)
+    stored = json_object_get_string_member_with_default (user, "password-hash", NULL);
+  if (stored != NULL)
     {
-      if (!jobd_legacy_auth_verify_password (password, stored))
-        return FALSE;
-      if (g_hash_table_size (auth->good) >= CACHE_MAX)
-        g_hash_table_remove_all (auth->good);
-      g_hash_table_add (auth->good, g_steal_pointer (&id));
+      id = cache_id (auth, username, password, stored);
+      if (cache_lookup (auth, id))
+        return user_may (auth, username, command) ? CHECK_ALLOW : CHECK_DENY;
     }
-  return has_privilege (json_object_get_string_member_with_default (user, "privileges", NULL),
-                        command);
+
+  v = g_new0 (Verify, 1);
+  v->auth = auth;
+  v->username = stored != NULL ? g_strdup (username) : NULL;
+  v->password = g_strdup (password);
+  v->stored = g_strdup (stored != NULL ? stored : auth->dummy_setting);
+  v->dummy = g_strdup (auth->dummy_setting);
+  *verify_out = v;
+  return CHECK_VERIFY;
+}
+
+/* The KDF (on a pool thread, or inline for jobd_legacy_auth_check()). */
+static void
+verify_run (Verify *v)
+{
+  v->ok = jobd_legacy_auth_verify_password (v->password, v->stored) && v->username != NULL;
+  if (jobd_legacy_auth_hash_is_current (v->stored))
+    return;
+  /* A PBKDF2-era user: one yescrypt run either way, so that it does not
+   * answer faster than a user that does not exist. */
+  if (v->ok)
+    v->upgraded = jobd_legacy_auth_hash_password (v->password);
+  else
+    (void) verify_yescrypt (v->password, v->dummy);
+}
+
+/* Back on the main loop: upgrade a PBKDF2-era hash, remember success. */
+static gboolean
+verify_apply (JobdLegacyAuth *auth, Verify *v, const char *command)
+{
+  JsonObject *user;
+  const char *stored;
+
+  if (!v->ok)
+    return FALSE;
+  if (!json_object_has_member (auth->users, v->username))
+    return FALSE;
+  user = json_object_get_object_member (auth->users, v->username);
+  stored = user != NULL ? json_object_get_string_member_with_default (user, "password-hash",
+                                                                      NULL) : NULL;
+  /* Changed meanwhile (AUTH.UPDATE): that password no longer counts. */
+  if (stored == NULL || !g_str_equal (stored, v->stored))
+    return FALSE;
+  if (v->upgraded != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      json_object_set_string_member (user, "password-hash", v->upgraded);
+      if (!save (auth, &error))
+        g_warning ("legacy auth: cannot save the upgraded hash of user %s: %s",
+                   v->username, error->message);
+      else
+        g_message ("legacy auth: password hash of user %s upgraded to yescrypt", v->username);
+      stored = v->upgraded;
+    }
+  cache_add (auth, cache_id (auth, v->username, v->password, stored));
+  return user_may (auth, v->username, command);
+}
+
+gboolean
+jobd_legacy_auth_check (JobdLegacyAuth *auth, const char *command, JsonObject *params)
+{
+  Verify *v = NULL;
+  gboolean ok;
+
+  switch (check_prepare (auth, command, params, &v))
+    {
+    case CHECK_ALLOW:
+      return TRUE;
+    case CHECK_DENY:
+      return FALSE;
+    case CHECK_VERIFY:
+    default:
+      break;
+    }
+  auth->kdf_runs++;
+  verify_run (v);
+  ok = verify_apply (auth, v, command);
+  verify_free (v);
+  return ok;
+}
+
+/* Refill the peer's bucket and take a token; FALSE when it is empty. */
+static gboolean
+peer_take (JobdLegacyAuth *auth, const char *peer, gint64 now)
+{
+  PeerBucket *bucket;
+
+  if (peer == NULL)
+    return TRUE;
+  bucket = g_hash_table_lookup (auth->peers, peer);
+  if (bucket == NULL)
+    {
+      if (g_hash_table_size (auth->peers) >= PEERS_MAX)
+        g_hash_table_remove_all (auth->peers);   /* crude, but bounded */
+      bucket = g_new (PeerBucket, 1);
+      bucket->tokens = PEER_BURST;
+      bucket->updated_usec = now;
+      g_hash_table_insert (auth->peers, g_strdup (peer), bucket);
+    }
+  bucket->tokens = MIN (PEER_BURST, bucket->tokens + (double) (now - bucket->updated_usec)
+                                                     / (PEER_REFILL_MSEC * 1000.0));
+  bucket->updated_usec = now;
+  if (bucket->tokens < 1.0)
+    return FALSE;
+  bucket->tokens -= 1.0;
+  return TRUE;
+}
+
+static void
+peer_refund (JobdLegacyAuth *auth, const char *peer)
+{
+  PeerBucket *bucket = peer != NULL ? g_hash_table_lookup (auth->peers, peer) : NULL;
+
+  if (bucket != NULL)
+    bucket->tokens = MIN (PEER_BURST, bucket->tokens + 1.0);
+}
+
+static void
+client_failed (JobdLegacyAuthClient *client, gint64 now)
+{
+  guint shift;
+
+  if (client == NULL)
+    return;
+  shift = MIN (client->failures, 16u);
+  client->failures++;
+  client->retry_usec = now + MIN ((gint64) CONN_DELAY_BASE_MSEC << shift,
+                                  (gint64) CONN_DELAY_MAX_MSEC) * 1000;
+}
+
+/* A new password for AUTH.ADD or AUTH.UPDATE, hashed on the pool. */
+typedef struct {
+  JobdLegacy *legacy;
+  JsonObject *params;
+  GTask *task;
+  void (*run) (JobdLegacy *, JsonObject *, const char *, GTask *);
+  char *password;
+  char *hash;
+} HashJob;
+
+/* The pool runs both password checks (task data: Verify, callback
+ * verify_done) and hashes of new passwords (HashJob, no source tag). */
+static void
+verify_thread (gpointer data, gpointer user_data)
+{
+  GTask *task = data;
+  Verify *v = g_task_get_task_data (task);
+
+  if (g_task_get_source_tag (task) != verify_thread)
+    {
+      HashJob *job = g_task_get_task_data (task);
+
+      if (!g_task_return_error_if_cancelled (task))
+        {
+          job->hash = jobd_legacy_auth_hash_password (job->password);
+          g_task_return_boolean (task, TRUE);
+        }
+      g_object_unref (task);
+      return;
+    }
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      verify_run (v);
+      g_task_return_boolean (task, v->ok);
+    }
+  g_object_unref (task);
+}
+
+typedef struct {
+  GTask *outer;
+  char *command;
+} Pending;
+
+static void
+verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pending *pending = user_data;
+  GTask *task = G_TASK (result);
+  Verify *v = g_task_get_task_data (task);
+  gboolean allowed = FALSE;
+
+  /* Cancelled: auth is gone; answer without touching it. */
+  if (!g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    {
+      JobdLegacyAuth *auth = v->auth;
+
+      allowed = verify_apply (auth, v, pending->command);
+      if (v->ok)
+        {
+          peer_refund (auth, v->peer);
+          if (v->client != NULL)
+            v->client->failures = 0;
+        }
+      else
+        {
+          client_failed (v->client, g_get_monotonic_time ());
+          g_debug ("legacy auth: wrong password from %s", v->peer != NULL ? v->peer : "?");
+        }
+    }
+  g_task_return_boolean (pending->outer, allowed);
+  g_object_unref (pending->outer);
+  g_free (pending->command);
+  g_free (pending);
+}
+
+JobdLegacyAuthVerdict
+jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
+                              JobdLegacyAuthClient *client,
+                              const char *peer,
+                              const char *command,
+                              JsonObject *params,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  Verify *v = NULL;
+  gint64 now;
+  GTask *task;
+  Pending *pending;
+
+  switch (check_prepare (auth, command, params, &v))
+    {
+    case CHECK_ALLOW:
+      return JOBD_LEGACY_AUTH_ALLOW;
+    case CHECK_DENY:
+      return JOBD_LEGACY_AUTH_DENY;
+    case CHECK_VERIFY:
+    default:
+      break;
+    }
+
+  /* Throttled: DENIED without running the KDF. */
+  now = g_get_monotonic_time ();
+  if ((client != NULL && now < client->retry_usec)
+      || g_thread_pool_unprocessed (auth->pool) >= VERIFY_QUEUE_MAX
+      || !peer_take (auth, peer, now))
+    {
+      g_debug ("legacy auth: password check throttled for %s", peer != NULL ? peer : "?");
+      verify_free (v);
+      return JOBD_LEGACY_AUTH_DENY;
+    }
+
+  v->client = client;
+  v->peer = g_strdup (peer);
+  auth->kdf_runs++;
+  g_debug ("legacy auth: password check %u (from %s)", auth->kdf_runs,
+           peer != NULL ? peer : "?");
+
+  pending = g_new0 (Pending, 1);
+  pending->outer = g_task_new (NULL, NULL, callback, user_data);
+  g_task_set_source_tag (pending->outer, jobd_legacy_auth_check_async);
+  pending->command = g_strdup (command);
+
+  task = g_task_new (NULL, auth->shutdown, verify_done, pending);
+  g_task_set_source_tag (task, verify_thread);
+  g_task_set_task_data (task, v, verify_free);
+  g_thread_pool_push (auth->pool, task, NULL);   /* the thread drops this ref */
+  return JOBD_LEGACY_AUTH_PENDING;
+}
+
+gboolean
+jobd_legacy_auth_check_finish (GAsyncResult *result)
+{
+  return g_task_propagate_boolean (G_TASK (result), NULL);
 }
 
 /* "*" wins; otherwise the list without duplicates, as the old server kept it. */
@@ -284,8 +729,10 @@ normalize_privileges (const char *privileges)
 }
 
 /* Apply username/password/privileges/extras from params to record. */
+/* hash: the new password's hash made beforehand (off the main loop), or
+ * NULL to hash it here. */
 static gboolean
-apply_user_params (JsonObject *record, JsonObject *params, GError **error)
+apply_user_params (JsonObject *record, JsonObject *params, const char *hash, GError **error)
 {
   const char *password = NULL, *privileges = NULL;
   g_autoptr(GList) members = NULL;
@@ -311,8 +758,9 @@ apply_user_params (JsonObject *record, JsonObject *params, GError **error)
     }
   if (password != NULL)
     {
-      g_autofree char *hash = jobd_legacy_auth_hash_password (password);
-      json_object_set_string_member (record, "password-hash", hash);
+      g_autofree char *made = hash == NULL ? jobd_legacy_auth_hash_password (password) : NULL;
+
+      json_object_set_string_member (record, "password-hash", hash != NULL ? hash : made);
     }
   if (privileges != NULL)
     {
@@ -387,7 +835,7 @@ get_username (JsonObject *params, const char **username, GError **error)
 }
 
 static void
-cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
+run_add (JobdLegacy *legacy, JsonObject *params, const char *hash, GTask *task)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) record = json_object_new ();
@@ -396,7 +844,7 @@ cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
   if (!get_username (params, &username, &error)
       || !jobd_legacy_param_string (params, "password", TRUE, &password, &error)
       || !jobd_legacy_param_string (params, "privileges", TRUE, &privileges, &error)
-      || !apply_user_params (record, params, &error))
+      || !apply_user_params (record, params, hash, &error))
     {
       jobd_legacy_fail (task, "AUTH.ADD", error);
       return;
@@ -411,7 +859,7 @@ cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
 }
 
 static void
-cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
+run_update (JobdLegacy *legacy, JsonObject *params, const char *hash, GTask *task)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) record = json_object_new ();
@@ -431,13 +879,87 @@ cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
   for (GList *l = members; l != NULL; l = l->next)
     json_object_set_member (record, l->data,
                             json_node_copy (json_object_get_member (current, l->data)));
-  if (!apply_user_params (record, params, &error))
+  if (!apply_user_params (record, params, hash, &error))
     {
       jobd_legacy_fail (task, "AUTH.UPDATE", error);
       return;
     }
   json_object_set_object_member (AUTH (legacy)->users, username, g_steal_pointer (&record));
   answer_saved (AUTH (legacy), task, "AUTH.UPDATE");
+}
+
+/* AUTH.ADD and AUTH.UPDATE with a password: hash it on the pool first
+ * (HashJob is above, with the pool's thread function). */
+
+static void
+hash_job_free (gpointer data)
+{
+  HashJob *job = data;
+
+  json_object_unref (job->params);
+  g_clear_object (&job->task);
+  if (job->password != NULL)
+    explicit_bzero (job->password, strlen (job->password));
+  g_free (job->password);
+  g_free (job->hash);
+  g_free (job);
+}
+
+static void
+hashed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *hash_task = G_TASK (result);
+  HashJob *job = g_task_get_task_data (hash_task);
+
+  /* Cancelled: the plugin (and legacy) are gone. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (hash_task)))
+    jobd_legacy_return (job->task, JOBD_LEGACY_CODE_FAILED, NULL);
+  else
+    job->run (job->legacy, job->params, job->hash, job->task);
+}
+
+static void
+with_hash (JobdLegacy *legacy, JsonObject *params, GTask *task,
+           void (*run) (JobdLegacy *, JsonObject *, const char *, GTask *))
+{
+  JobdLegacyAuth *auth = AUTH (legacy);
+  const char *password = NULL;
+  GTask *hash_task;
+  HashJob *job;
+
+  if (!jobd_legacy_param_string (params, "password", FALSE, &password, NULL)
+      || password == NULL || strlen (password) > PASSWORD_MAX)
+    {
+      run (legacy, params, NULL, task);    /* nothing to hash, or refused there */
+      return;
+    }
+  if (g_thread_pool_unprocessed (auth->pool) >= VERIFY_QUEUE_MAX)
+    {
+      g_debug ("legacy auth: too many password hashes queued");
+      jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
+      return;
+    }
+  job = g_new0 (HashJob, 1);
+  job->legacy = legacy;
+  job->params = json_object_ref (params);
+  job->task = g_object_ref (task);
+  job->run = run;
+  job->password = g_strdup (password);
+  hash_task = g_task_new (NULL, auth->shutdown, hashed, NULL);
+  g_task_set_task_data (hash_task, job, hash_job_free);
+  g_thread_pool_push (auth->pool, hash_task, NULL);   /* the thread drops this ref */
+}
+
+static void
+cmd_add (JobdLegacy *legacy, JsonObject *params, GTask *task)
+{
+  with_hash (legacy, params, task, run_add);
+}
+
+static void
+cmd_update (JobdLegacy *legacy, JsonObject *params, GTask *task)
+{
+  with_hash (legacy, params, task, run_update);
 }
 
 static void
@@ -530,7 +1052,7 @@ jobd_legacy_auth_import (JobdLegacyAuth *auth,
       JsonNode *node = json_object_get_member (users, name);
 
       if (!JSON_NODE_HOLDS_OBJECT (node)
-          || !apply_user_params (record, json_node_get_object (node), &local))
+          || !apply_user_params (record, json_node_get_object (node), NULL, &local))
         {
           g_string_append_printf (report, "auth: skipped user %s: %s\n", name,
                                   local != NULL ? local->message : "not an object");

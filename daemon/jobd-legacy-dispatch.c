@@ -24,6 +24,7 @@
 typedef struct {
   JobdLegacyCode code;
   JsonNode *data;
+  JobdLegacyLogStream *stream;   /* instead of code and data */
 } Reply;
 
 static void
@@ -32,6 +33,7 @@ reply_free (gpointer data)
   Reply *reply = data;
 
   g_clear_pointer (&reply->data, json_node_unref);
+  g_clear_pointer (&reply->stream, jobd_legacy_log_stream_free);
   g_free (reply);
 }
 
@@ -42,6 +44,16 @@ jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data)
 
   reply->code = code;
   reply->data = data;
+  g_task_return_pointer (task, reply, reply_free);
+}
+
+void
+jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream)
+{
+  Reply *reply = g_new0 (Reply, 1);
+
+  reply->code = JOBD_LEGACY_CODE_OK;
+  reply->stream = stream;
   g_task_return_pointer (task, reply, reply_free);
 }
 
@@ -222,36 +234,16 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
     g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
 }
 
-/* Parse and check a request: the command to run, or NULL with the code of
- * the answer (the request is refused). */
+/* The command of an authorised request, or NULL with the code of the
+ * answer (unknown command, bad job name). */
 static const JobdLegacyCommand *
-check_request (JobdLegacy *legacy,
-               guint peer_uid,
-               const void *payload,
-               gsize len,
-               JobdLegacyRequest **request_out,
-               JobdLegacyCode *code)
+find_command (JobdLegacy *legacy, JobdLegacyRequest *request, guint peer_uid,
+              JobdLegacyCode *code)
 {
-  g_autoptr(JobdLegacyRequest) request = NULL;
   g_autoptr(GError) error = NULL;
   const JobdLegacyCommand *command;
   JobdJob *job;
 
-  request = jobd_legacy_request_parse (payload, len, &error);
-  if (request == NULL)
-    {
-      g_debug ("legacy request rejected: %s", error->message);
-      *code = g_error_matches (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
-              ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED;
-      return NULL;
-    }
-
-  if (legacy->auth != NULL
-      && !jobd_legacy_auth_check (legacy->auth, request->command, request->params))
-    {
-      *code = JOBD_LEGACY_CODE_DENIED;
-      return NULL;
-    }
   /* Credentials are never stored as job or user settings. */
   json_object_remove_member (request->params, "auth");
 
@@ -281,8 +273,140 @@ check_request (JobdLegacy *legacy,
           return NULL;
         }
     }
-  *request_out = g_steal_pointer (&request);
   return command;
+}
+
+/* Run an authorised request: a query or a refusal is answered in *code and
+ * *data and the result is NULL; a handler gets the task, made from
+ * task_args unless *task is set, and it is returned. */
+typedef struct {
+  GCancellable *cancellable;
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} TaskArgs;
+
+static const JobdLegacyCommand *
+run_command (JobdLegacy *legacy, JobdLegacyRequest *request, guint peer_uid, GTask *task,
+             const TaskArgs *task_args, JobdLegacyCode *code, JsonNode **data)
+{
+  const JobdLegacyCommand *command = find_command (legacy, request, peer_uid, code);
+
+  if (command != NULL && command->query != NULL)
+    {
+      *code = command->query (legacy, request->params, data);
+      return NULL;
+    }
+  if (command != NULL)
+    {
+      if (task == NULL)
+        {
+          task = g_task_new (NULL, task_args->cancellable, task_args->callback,
+                             task_args->user_data);
+          g_task_set_source_tag (task, jobd_legacy_dispatch);
+        }
+      else
+        g_object_ref (task);
+      command->handler (legacy, request->params, task);
+      g_object_unref (task);
+    }
+  return command;
+}
+
+/* The password check ran off the main loop; the request goes on. */
+typedef struct {
+  JobdLegacy *legacy;
+  JobdLegacyRequest *request;
+  guint peer_uid;
+  GTask *task;
+} AuthHop;
+
+static void
+auth_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AuthHop *hop = user_data;
+  JobdLegacy *legacy = hop->legacy;
+  g_autoptr(JobdLegacyRequest) request = hop->request;
+  g_autoptr(GTask) task = hop->task;
+  JobdLegacyCode code = JOBD_LEGACY_CODE_DENIED;
+  JsonNode *data = NULL;
+  guint hop_peer_uid = hop->peer_uid;
+
+  g_free (hop);
+  /* Only allowed while the plugin (and so legacy) is alive. */
+  if (!jobd_legacy_auth_check_finish (result)
+      || run_command (legacy, request, hop_peer_uid, task, NULL, &code, &data) == NULL)
+    jobd_legacy_return (task, code, data);
+}
+
+static char *
+dispatch (JobdLegacy *legacy,
+          JobdLegacyClient *client,
+          guint peer_uid,
+          const void *payload,
+          gsize len,
+          gsize *response_len,
+          GCancellable *cancellable,
+          GAsyncReadyCallback callback,
+          gpointer user_data)
+{
+  g_autoptr(JobdLegacyRequest) request = NULL;
+  g_autoptr(JsonNode) data = NULL;
+  g_autoptr(GError) error = NULL;
+  JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
+  JobdLegacyAuthVerdict verdict = JOBD_LEGACY_AUTH_ALLOW;
+  const TaskArgs task_args = { cancellable, callback, user_data };
+
+  /* Unparseable parameters answer before the auth plugin looks. */
+  request = jobd_legacy_request_parse (payload, len, &error);
+  if (request == NULL)
+    {
+      g_debug ("legacy request rejected: %s", error->message);
+      code = g_error_matches (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND)
+             ? JOBD_LEGACY_CODE_UNKNOWN : JOBD_LEGACY_CODE_FAILED;
+      return jobd_legacy_response_build (code, NULL, response_len);
+    }
+
+  if (legacy->auth != NULL)
+    {
+      AuthHop *hop = g_new0 (AuthHop, 1);
+
+      hop->legacy = legacy;
+      hop->request = request;
+      hop->peer_uid = peer_uid;
+      verdict = jobd_legacy_auth_check_async (legacy->auth,
+                                              client != NULL ? &client->auth : NULL,
+                                              client != NULL ? client->peer : NULL,
+                                              request->command, request->params,
+                                              auth_checked, hop);
+      if (verdict == JOBD_LEGACY_AUTH_PENDING)
+        {
+          /* auth_checked runs from the main loop, never before this. */
+          hop->task = g_task_new (NULL, cancellable, callback, user_data);
+          g_task_set_source_tag (hop->task, jobd_legacy_dispatch);
+          request = NULL;
+          return NULL;
+        }
+      g_free (hop);
+    }
+  if (verdict == JOBD_LEGACY_AUTH_DENY)
+    code = JOBD_LEGACY_CODE_DENIED;
+  else if (run_command (legacy, request, peer_uid, NULL, &task_args, &code, &data) != NULL)
+    return NULL;
+  return jobd_legacy_response_build (code, data, response_len);
+}
+
+char *
+jobd_legacy_dispatch_client (JobdLegacy *legacy,
+                             JobdLegacyClient *client,
+                             const void *payload,
+                             gsize len,
+                             gsize *response_len,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  return dispatch (legacy, client, client->peer_uid, payload, len, response_len,
+                   cancellable, callback, user_data);
 }
 
 char *
@@ -295,29 +419,15 @@ jobd_legacy_dispatch (JobdLegacy *legacy,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  g_autoptr(JobdLegacyRequest) request = NULL;
-  g_autoptr(JsonNode) data = NULL;
-  JobdLegacyCode code = JOBD_LEGACY_CODE_FAILED;
-  const JobdLegacyCommand *command;
-
-  command = check_request (legacy, peer_uid, payload, len, &request, &code);
-  if (command != NULL && command->query != NULL)
-    code = command->query (legacy, request->params, &data);
-  else if (command != NULL)
-    {
-      g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-      g_task_set_source_tag (task, jobd_legacy_dispatch);
-      command->handler (legacy, request->params, task);
-      return NULL;
-    }
-  return jobd_legacy_response_build (code, data, response_len);
+  return dispatch (legacy, NULL, peer_uid, payload, len, response_len,
+                   cancellable, callback, user_data);
 }
 
 char *
-jobd_legacy_dispatch_finish (JobdLegacy *legacy,
-                             GAsyncResult *result,
-                             gsize *len)
+jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
+                                    GAsyncResult *result,
+                                    gsize *len,
+                                    JobdLegacyLogStream **stream)
 {
   g_autoptr(GError) error = NULL;
   Reply *reply;
@@ -325,13 +435,116 @@ jobd_legacy_dispatch_finish (JobdLegacy *legacy,
 
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
+  *stream = NULL;
   reply = g_task_propagate_pointer (G_TASK (result), &error);
   if (reply == NULL)
     {
       /* Only cancellation (shutdown) gets here. */
       return jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, len);
     }
+  if (reply->stream != NULL)
+    {
+      *stream = g_steal_pointer (&reply->stream);
+      *len = jobd_legacy_log_stream_size (*stream);
+      reply_free (reply);
+      return NULL;
+    }
   text = jobd_legacy_response_build (reply->code, reply->data, len);
   reply_free (reply);
+  return text;
+}
+
+typedef struct {
+  char *text;
+  gsize len;
+  JobdLegacyLogStream *stream;
+} Built;
+
+static void
+built_free (gpointer data)
+{
+  Built *built = data;
+
+  g_free (built->text);
+  g_clear_pointer (&built->stream, jobd_legacy_log_stream_free);
+  g_free (built);
+}
+
+/* The reply's tree is the handler's own (the records are copies), so it
+ * can be written out on another thread. */
+static void
+build_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Reply *reply = task_data;
+  Built *built = g_new0 (Built, 1);
+
+  built->text = jobd_legacy_response_build (reply->code, reply->data, &built->len);
+  g_task_return_pointer (task, built, built_free);
+}
+
+void
+jobd_legacy_dispatch_finish_async (GAsyncResult *result,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  Reply *reply = g_task_propagate_pointer (G_TASK (result), &error);
+  Built *built;
+
+  g_task_set_source_tag (task, jobd_legacy_dispatch_finish_async);
+  if (reply != NULL && reply->stream == NULL && reply->data != NULL)
+    {
+      g_task_set_task_data (task, reply, reply_free);
+      g_task_run_in_thread (task, build_thread);
+      return;
+    }
+  built = g_new0 (Built, 1);
+  if (reply == NULL)
+    built->text = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, &built->len);
+  else if (reply->stream != NULL)
+    {
+      built->stream = g_steal_pointer (&reply->stream);
+      built->len = jobd_legacy_log_stream_size (built->stream);
+    }
+  else
+    built->text = jobd_legacy_response_build (reply->code, NULL, &built->len);
+  g_clear_pointer (&reply, reply_free);
+  g_task_return_pointer (task, built, built_free);
+}
+
+char *
+jobd_legacy_dispatch_finish_built (GAsyncResult *result,
+                                   gsize *len,
+                                   JobdLegacyLogStream **stream)
+{
+  Built *built = g_task_propagate_pointer (G_TASK (result), NULL);
+  char *text;
+
+  g_assert (built != NULL);
+  *len = built->len;
+  *stream = g_steal_pointer (&built->stream);
+  text = g_steal_pointer (&built->text);
+  built_free (built);
+  return text;
+}
+
+char *
+jobd_legacy_dispatch_finish (JobdLegacy *legacy,
+                             GAsyncResult *result,
+                             gsize *len)
+{
+  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  char *text = jobd_legacy_dispatch_finish_stream (legacy, result, len, &stream);
+
+  if (text != NULL)
+    return text;
+  text = jobd_legacy_log_stream_read_all (stream, len, &error);
+  if (text == NULL)
+    {
+      g_debug ("legacy: %s", error->message);
+      text = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, len);
+    }
   return text;
 }

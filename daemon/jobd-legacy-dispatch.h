@@ -23,6 +23,8 @@
 G_BEGIN_DECLS
 
 typedef struct _JobdLegacy JobdLegacy;
+/* A response produced piece by piece (jobd-legacy-logexplorer.h). */
+typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
 
 /* The peer's uid when jobd cannot tell (not loopback, no answer from the
  * kernel, the fuzz target): no rights beyond the legacy identity's jobs. */
@@ -41,6 +43,21 @@ struct _JobdLegacy {
   gpointer logcleaner;       /* JobdLegacyLogCleaner*, NULL when not loaded */
   char *log_dir;             /* the log directory (logexplorer) */
 };
+
+/* Per-connection password throttling (jobd-legacy-auth.c), zeroed at
+ * first. */
+typedef struct {
+  guint failures;         /* wrong passwords in a row */
+  gint64 retry_usec;      /* no KDF run for this connection before then */
+} JobdLegacyAuthClient;
+
+/* Who sends the requests: one per TCP connection, kept alive by the
+ * caller until every request's answer has come. */
+typedef struct {
+  const char *peer;       /* the peer's address, NULL when unknown */
+  guint peer_uid;         /* its uid, or JOBD_LEGACY_PEER_UNKNOWN */
+  JobdLegacyAuthClient auth;
+} JobdLegacyClient;
 
 typedef void (*JobdLegacyHandler) (JobdLegacy *legacy,
                                    JsonObject *params,
@@ -89,11 +106,42 @@ char *jobd_legacy_dispatch (JobdLegacy *legacy,
                             GCancellable *cancellable,
                             GAsyncReadyCallback callback,
                             gpointer user_data);
+/* The same for a request from client (its peer_uid is the caller's): the auth plugin
+ * throttles password checks per client and per peer. A check that runs
+ * the KDF is done off the main loop, so the answer comes through callback. */
+char *jobd_legacy_dispatch_client (JobdLegacy *legacy,
+                                   JobdLegacyClient *client,
+                                   const void *payload,
+                                   gsize len,
+                                   gsize *response_len,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
 /* The response payload (JSON text), free with g_free. */
 char *jobd_legacy_dispatch_finish (JobdLegacy *legacy,
                                    GAsyncResult *result,
                                    gsize *len);
 
+/* Like jobd_legacy_dispatch_finish(), but a streamed answer (a log file)
+ * comes as *stream (transfer full; NULL returned, *len its size) instead of
+ * being built in memory. */
+char *jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
+                                          GAsyncResult *result,
+                                          gsize *len,
+                                          JobdLegacyLogStream **stream);
+
+/* The same, with the response payload written out on a worker thread
+ * (for answers that may be large, so the main loop is not held up);
+ * callback gets it from jobd_legacy_dispatch_finish_built(). */
+void jobd_legacy_dispatch_finish_async (GAsyncResult *result,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data);
+char *jobd_legacy_dispatch_finish_built (GAsyncResult *result,
+                                         gsize *len,
+                                         JobdLegacyLogStream **stream);
+
+/* Complete a handler's task with a streamed answer (transfer full). */
+void jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream);
 /* Complete a handler's task. data (transfer full) may be NULL. */
 void jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data);
 void jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data);

@@ -12,6 +12,15 @@
  * idle one makes room). Problems are logged once per kind per minute, not
  * per client.
  *
+ * Answers are bounded too: per connection one answer at a time, held in
+ * memory only up to MaxAnswerSize (larger ones answer FAILED); a log file
+ * (LOGEXPLORER.GET) is streamed a slice at a time as the socket drains,
+ * never built whole. Across connections, while the answers waiting for
+ * their clients exceed MaxQueuedAnswerBytes, no further request is
+ * processed: those connections wait, unread, until the clients read (or
+ * are dropped: an answer that makes no progress for ReadTimeoutSec drops
+ * its connection).
+ *
  * GSocketService and the GIO stream calls cost several times what parsing
  * and answering a STATUS costs (tasks, idle sources and a main-loop turn per
  * read and per write), hence plain recv()/sendmsg() here.
@@ -21,9 +30,11 @@
 #include "jobd-legacy-peer.h"
 
 #include "jobd-fdstore.h"
+#include "jobd-legacy-logexplorer.h"
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -42,6 +53,9 @@
 /* Out of descriptors: wait this long before trying accept() again, rather
  * than spinning on a listening socket that stays readable. */
 #define ACCEPT_PAUSE_MSEC 100
+/* A streamed answer is produced at most this much per wakeup of its
+ * connection, so that many of them do not hold up the main loop. */
+#define STREAM_BURST (64 * 1024)
 
 typedef enum {
   PROBLEM_TOO_LARGE,
@@ -50,6 +64,9 @@ typedef enum {
   PROBLEM_FULL,
   PROBLEM_IO,
   PROBLEM_ACCEPT,
+  PROBLEM_UNREAD,
+  PROBLEM_ANSWER_TOO_LARGE,
+  PROBLEM_STREAM,
   N_PROBLEMS,
 } Problem;
 
@@ -60,6 +77,9 @@ static const char *const problem_text[N_PROBLEMS] = {
   "MaxConnections reached, oldest idle connection dropped",
   "connection error",
   "cannot accept connections",
+  "answer not read within ReadTimeoutSec, connection dropped",
+  "answer larger than MaxAnswerSize, answered FAILED",
+  "streamed answer failed, connection dropped",
 };
 
 typedef struct {
@@ -76,6 +96,12 @@ struct _JobdLegacyServer {
   gsize max_frame;
   guint read_timeout_sec;
   guint max_connections;
+  gsize max_answer;            /* MaxAnswerSize: one answer in memory */
+  gsize max_queued;            /* MaxQueuedAnswerBytes: all of them */
+  gsize queued;                /* bytes in every connection's out */
+  guint large_in_flight;       /* requests with large answers being dispatched */
+  GQueue waiting;              /* Conn* (a reference each) waiting for queued < max_queued */
+  GSource *resume_source;      /* idle: let waiting connections go on */
   GSocket *listener;           /* NULL while not listening */
   GSource *accept_source;      /* on the listener, or the pause after EMFILE */
   GQueue connections;          /* Conn*, oldest first */
@@ -100,13 +126,18 @@ struct _Conn {
   gsize out_sent;              /* from this offset */
   gint64 deadline_usec;        /* next whole frame due; 0: not waiting for one */
   gboolean busy;               /* a request is being dispatched */
+  gboolean busy_large;         /* ... one whose answer may be large */
   gboolean close_when_sent;    /* after a frame that was too large */
-  guint peer_uid;              /* the client's uid, or JOBD_LEGACY_PEER_UNKNOWN */
+  gboolean waiting;            /* in server->waiting */
+  JobdLegacyLogStream *stream; /* the rest of a streamed answer */
+  JobdLegacyClient client;     /* throttling of password checks */
+  char peer[INET6_ADDRSTRLEN];
   GList link;
   gint refs;
 };
 
 static void conn_process (Conn *conn);
+static void budget_released (JobdLegacyServer *server);
 
 static void
 log_problem (JobdLegacyServer *server, Problem problem, const char *detail)
@@ -153,6 +184,18 @@ conn_close (Conn *conn)
     return;
   conn->server = NULL;
   g_queue_unlink (&server->connections, &conn->link);
+  server->queued -= conn->out->len;
+  g_byte_array_set_size (conn->out, 0);
+  g_clear_pointer (&conn->stream, jobd_legacy_log_stream_free);
+  if (conn->waiting && g_queue_remove (&server->waiting, conn))
+    conn_unref (conn);
+  conn->waiting = FALSE;
+  if (conn->busy_large)
+    {
+      conn->busy_large = FALSE;
+      server->large_in_flight--;
+      budget_released (server);
+    }
   g_source_destroy (&conn->source->source);
   g_source_unref (&conn->source->source);
   conn->source = NULL;
@@ -167,7 +210,8 @@ conn_close (Conn *conn)
 static void
 conn_update_events (Conn *conn)
 {
-  GIOCondition events = conn->busy ? 0 : conn->out->len > 0 ? G_IO_OUT : G_IO_IN;
+  GIOCondition events = conn->busy || conn->waiting ? 0
+                        : conn->out->len > 0 || conn->stream != NULL ? G_IO_OUT : G_IO_IN;
 
   if (events != conn->events)
     {
@@ -205,19 +249,103 @@ conn_check_deadline (Conn *conn, gint64 now)
       g_source_set_ready_time (&conn->source->source, conn->deadline_usec);
       return;
     }
-  log_problem (conn->server, PROBLEM_TIMEOUT, NULL);
+  log_problem (conn->server,
+               conn->out->len > 0 || conn->stream != NULL ? PROBLEM_UNREAD : PROBLEM_TIMEOUT,
+               NULL);
   conn_close (conn);
 }
 
-/* Send what is pending; FALSE when the connection was closed. */
+static gboolean resume_waiting (gpointer user_data);
+
+static void
+out_append (Conn *conn, const void *data, gsize len)
+{
+  g_byte_array_append (conn->out, data, len);
+  conn->server->queued += len;
+}
+
+/* Everything in conn->out was sent. */
+static void
+out_reset (Conn *conn)
+{
+  JobdLegacyServer *server = conn->server;
+
+  server->queued -= conn->out->len;
+  g_byte_array_set_size (conn->out, 0);
+  conn->out_sent = 0;
+  budget_released (server);
+}
+
+/* Has a request with a large answer room to be dispatched now? */
+static gboolean
+budget_allows (JobdLegacyServer *server)
+{
+  return server->queued < server->max_queued && server->large_in_flight == 0;
+}
+
+/* Let waiting connections go on (from an idle callback, not from inside
+ * another connection's work) when there is room again. */
+static void
+budget_released (JobdLegacyServer *server)
+{
+  if (budget_allows (server) && server->waiting.length > 0 && server->resume_source == NULL)
+    {
+      server->resume_source = g_idle_source_new ();
+      g_source_set_callback (server->resume_source, resume_waiting, server, NULL);
+      g_source_set_static_name (server->resume_source, "jobd legacy answer budget");
+      g_source_attach (server->resume_source, NULL);
+    }
+}
+
+/* The next piece of a streamed answer into conn->out; FALSE when the
+ * connection was closed. */
+static gboolean
+conn_refill (Conn *conn)
+{
+  g_autoptr(GError) error = NULL;
+  gsize before = conn->out->len;
+
+  if (jobd_legacy_log_stream_done (conn->stream))
+    {
+      g_clear_pointer (&conn->stream, jobd_legacy_log_stream_free);
+      return TRUE;
+    }
+  if (!jobd_legacy_log_stream_next (conn->stream, conn->out, &error))
+    {
+      log_problem (conn->server, PROBLEM_STREAM, error->message);
+      conn_close (conn);
+      return FALSE;
+    }
+  conn->server->queued += conn->out->len - before;
+  return TRUE;
+}
+
+/* Send what is pending (producing a streamed answer as it goes); FALSE
+ * when the connection was closed. */
 static gboolean
 conn_flush (Conn *conn)
 {
-  while (conn->out->len > 0)
-    {
-      ssize_t n = send (conn->fd, conn->out->data + conn->out_sent,
-                        conn->out->len - conn->out_sent, MSG_NOSIGNAL);
+  gboolean progress = FALSE;
+  gsize produced = 0;
 
+  for (;;)
+    {
+      ssize_t n;
+
+      if (conn->out->len == 0 && conn->stream != NULL)
+        {
+          /* Level-triggered: a writable socket brings us back. */
+          if (produced >= STREAM_BURST)
+            break;
+          if (!conn_refill (conn))
+            return FALSE;
+          produced += conn->out->len;
+          continue;
+        }
+      if (conn->out->len == 0)
+        break;
+      n = send (conn->fd, conn->out->data + conn->out_sent,
+                conn->out->len - conn->out_sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -228,18 +356,22 @@ conn_flush (Conn *conn)
           conn_close (conn);
           return FALSE;
         }
+      progress = TRUE;
       conn->out_sent += n;
       if (conn->out_sent == conn->out->len)
-        {
-          g_byte_array_set_size (conn->out, 0);
-          conn->out_sent = 0;
-        }
+        out_reset (conn);
     }
   if (conn->out->len == 0 && conn->close_when_sent)
     {
       conn_close (conn);
       return FALSE;
     }
+  /* A client that takes nothing of its answer for ReadTimeoutSec is
+   * dropped; once all is sent, the next frame gets a deadline of its own. */
+  if (conn->out->len == 0)
+    conn->deadline_usec = 0;
+  else if (progress)
+    conn_arm_deadline (conn);
   return TRUE;
 }
 
@@ -280,11 +412,83 @@ conn_send (Conn *conn, const char *payload, gsize len)
     }
   sent = n < 0 ? 0 : (gsize) n;
   if (sent < sizeof header)
-    g_byte_array_append (conn->out, header + sent, sizeof header - sent);
+    out_append (conn, header + sent, sizeof header - sent);
   sent = sent > sizeof header ? sent - sizeof header : 0;
   if (sent < len)
-    g_byte_array_append (conn->out, (const guint8 *) payload + sent, len - sent);
+    out_append (conn, (const guint8 *) payload + sent, len - sent);
+  if (conn->out->len > 0)
+    conn_arm_deadline (conn);
   return TRUE;
+}
+
+/* Send an answer built in memory, unless it is over MaxAnswerSize. */
+static gboolean
+conn_answer (Conn *conn, const char *payload, gsize len)
+{
+  g_autofree char *failed = NULL;
+
+  if (len > conn->server->max_answer)
+    {
+      g_autofree char *detail = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes", len);
+
+      log_problem (conn->server, PROBLEM_ANSWER_TOO_LARGE, detail);
+      failed = jobd_legacy_response_build (JOBD_LEGACY_CODE_FAILED, NULL, &len);
+      payload = failed;
+    }
+  return conn_send (conn, payload, len);
+}
+
+/* Start a streamed answer: its header now, the rest as the socket drains. */
+static gboolean
+conn_answer_stream (Conn *conn, JobdLegacyLogStream *stream, gsize len)
+{
+  guint8 header[JOBD_LEGACY_FRAME_HEADER];
+
+  if (len > G_MAXUINT32)
+    {
+      jobd_legacy_log_stream_free (stream);
+      return conn_answer (conn, "{\"code\":\"FAILED\"}", strlen ("{\"code\":\"FAILED\"}"));
+    }
+  jobd_legacy_frame_header (header, len);
+  out_append (conn, header, sizeof header);
+  conn->stream = stream;
+  return conn_flush (conn);
+}
+
+/* The answer is here: send it, go on with the next request. */
+static void
+conn_answered (Conn *conn, char *payload, gsize len, JobdLegacyLogStream *stream)
+{
+  gboolean open;
+
+  if (conn->busy_large)      /* then conn->server is set: conn_close clears it */
+    {
+      conn->busy_large = FALSE;
+      conn->server->large_in_flight--;
+      budget_released (conn->server);
+    }
+  open = stream != NULL ? conn_answer_stream (conn, stream, len)
+                        : conn_answer (conn, payload, len);
+  if (open)
+    {
+      conn->busy = FALSE;
+      conn_process (conn);
+    }
+}
+
+static void
+built_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Conn *conn = user_data;
+  gsize len = 0;
+  JobdLegacyLogStream *stream = NULL;
+  g_autofree char *payload = jobd_legacy_dispatch_finish_built (result, &len, &stream);
+
+  if (conn->server == NULL)
+    g_clear_pointer (&stream, jobd_legacy_log_stream_free);
+  else
+    conn_answered (conn, payload, len, stream);
+  conn_unref (conn);
 }
 
 static void
@@ -292,16 +496,52 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Conn *conn = user_data;
   gsize len = 0;
+  JobdLegacyLogStream *stream = NULL;
   g_autofree char *payload = NULL;
 
-  payload = jobd_legacy_dispatch_finish (conn->server != NULL ? conn->server->legacy : NULL,
-                                         result, &len);
-  if (conn->server != NULL && conn_send (conn, payload, len))
+  /* A large answer (GETALL of jobs with large extras) is written out on a
+   * worker thread; one at a time (large_in_flight). */
+  if (conn->server != NULL && conn->busy_large)
     {
-      conn->busy = FALSE;
-      conn_process (conn);
+      jobd_legacy_dispatch_finish_async (result, built_done, conn);
+      return;
     }
+  payload = jobd_legacy_dispatch_finish_stream (conn->server != NULL ? conn->server->legacy : NULL,
+                                                result, &len, &stream);
+  if (conn->server == NULL)
+    g_clear_pointer (&stream, jobd_legacy_log_stream_free);
+  else
+    conn_answered (conn, payload, len, stream);
   conn_unref (conn);
+}
+
+/* Requests whose answers grow with what jobd holds (job records with
+ * their extras, output, users, schedules, listings). Only these wait for
+ * the answer budget, and they are made one at a time: a client asking
+ * STATUS or STATUSALL is never held up by others that do not read their
+ * GETALL. Log files (LOGEXPLORER.GET) are streamed, so they are not here. */
+static const char *const large_answers[] = {
+  "GET", "GETALL", "READ", "SERVERREAD",
+  "AUTH.GET", "AUTH.GETALL",
+  "SCHEDULER.GET", "SCHEDULER.GETALL", "SCHEDULER.GETLOG",
+  "LOGEXPLORER.LISTDIR", "LOGEXPLORER.LISTFILE",
+  "LOGEXPLORER.SERVERLISTDIR", "LOGEXPLORER.SERVERLISTFILE",
+};
+
+static gboolean
+answer_may_be_large (const guint8 *payload, gsize len)
+{
+  gsize start = 0, end;
+
+  while (start < len && g_ascii_isspace (payload[start]))
+    start++;
+  for (end = start; end < len && !g_ascii_isspace (payload[end]); end++)
+    ;
+  for (guint i = 0; i < G_N_ELEMENTS (large_answers); i++)
+    if (strlen (large_answers[i]) == end - start
+        && memcmp (large_answers[i], payload + start, end - start) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 /* Answer FAILED, then drop: the rest of the stream cannot be resynchronised. */
@@ -329,9 +569,10 @@ conn_process (Conn *conn)
   g_autofree char *answer = NULL;
   gsize answer_len = 0;
 
-  while (conn->server != NULL && !conn->busy && conn->out->len == 0)
+  while (conn->server != NULL && !conn->busy && conn->out->len == 0 && conn->stream == NULL)
     {
       gsize payload_len = 0;
+      gboolean large;
       const guint8 *frame = conn->in->data + done;
       JobdLegacyFrameStatus status = jobd_legacy_frame_check (frame, conn->in->len - done,
                                                               conn->server->max_frame,
@@ -344,28 +585,64 @@ conn_process (Conn *conn)
         }
       if (status == JOBD_LEGACY_FRAME_INCOMPLETE)
         break;
+      /* Too many answers wait for their readers, or another large one is
+       * being made: this request waits. Large answers are made one at a
+       * time, so they are counted in queued before the next one starts. */
+      large = answer_may_be_large (frame + JOBD_LEGACY_FRAME_HEADER, payload_len);
+      if (large && !budget_allows (conn->server))
+        {
+          conn->waiting = TRUE;
+          conn->deadline_usec = 0;
+          g_queue_push_tail (&conn->server->waiting, conn_ref (conn));
+          break;
+        }
 
       done += JOBD_LEGACY_FRAME_HEADER + payload_len;
       conn->deadline_usec = 0;     /* a new one for the next frame */
       /* The dispatcher parses the payload before it returns. */
-      answer = jobd_legacy_dispatch (conn->server->legacy, conn->peer_uid,
-                                     frame + JOBD_LEGACY_FRAME_HEADER, payload_len,
-                                     &answer_len, NULL, dispatch_done, conn_ref (conn));
+      answer = jobd_legacy_dispatch_client (conn->server->legacy, &conn->client,
+                                            frame + JOBD_LEGACY_FRAME_HEADER, payload_len,
+                                            &answer_len, NULL, dispatch_done, conn_ref (conn));
       if (answer == NULL)
         {
           conn->busy = TRUE;       /* until dispatch_done, which drops the ref */
+          if (large)
+            {
+              conn->busy_large = TRUE;
+              conn->server->large_in_flight++;
+            }
           continue;
         }
       conn_unref (conn);           /* answered at once: no callback */
-      conn_send (conn, answer, answer_len);
+      conn_answer (conn, answer, answer_len);
       g_clear_pointer (&answer, g_free);
     }
   g_byte_array_remove_range (conn->in, 0, done);
   if (conn->server == NULL)
     return;
-  if (!conn->busy && conn->out->len == 0 && conn->deadline_usec == 0)
+  if (!conn->busy && !conn->waiting && conn->deadline_usec == 0)
     conn_arm_deadline (conn);
   conn_update_events (conn);
+}
+
+/* Answers were read: let the connections that wait for the budget go on,
+ * oldest first, while it lasts. */
+static gboolean
+resume_waiting (gpointer user_data)
+{
+  JobdLegacyServer *server = user_data;
+
+  g_clear_pointer (&server->resume_source, g_source_unref);
+  while (budget_allows (server) && server->waiting.length > 0)
+    {
+      Conn *conn = g_queue_pop_head (&server->waiting);
+
+      conn->waiting = FALSE;
+      if (conn->server != NULL)
+        conn_process (conn);
+      conn_unref (conn);
+    }
+  return G_SOURCE_REMOVE;
 }
 
 /* Read what is there (one chunk: level-triggered polling brings us back for
@@ -466,11 +743,24 @@ conn_new (JobdLegacyServer *server, int fd)
   /* Answers are whole frames in one call: no reason to hold them back. */
   setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
+  struct sockaddr_storage address;
+  socklen_t address_len = sizeof address;
+
+  if (getpeername (fd, (struct sockaddr *) &address, &address_len) == 0)
+    {
+      const void *raw = address.ss_family == AF_INET6
+                        ? (const void *) &((struct sockaddr_in6 *) &address)->sin6_addr
+                        : (const void *) &((struct sockaddr_in *) &address)->sin_addr;
+
+      if (inet_ntop (address.ss_family, raw, conn->peer, sizeof conn->peer) == NULL)
+        conn->peer[0] = '\0';
+    }
+  conn->client.peer = conn->peer[0] != '\0' ? conn->peer : NULL;
   conn->refs = 1;   /* held by server->connections until conn_close */
   conn->server = server;
   conn->fd = fd;
   /* Once per connection: the socket's owner does not change. */
-  conn->peer_uid = jobd_legacy_peer_uid (fd);
+  conn->client.peer_uid = jobd_legacy_peer_uid (fd);
   conn->in = g_byte_array_sized_new (READ_CHUNK);
   conn->out = g_byte_array_new ();
   conn->link.data = conn;
@@ -494,7 +784,7 @@ evict_oldest_idle (JobdLegacyServer *server)
     {
       Conn *conn = l->data;
 
-      if (!conn->busy && conn->out->len == 0)
+      if (!conn->busy && !conn->waiting && conn->out->len == 0 && conn->stream == NULL)
         {
           log_problem (server, PROBLEM_FULL, NULL);
           conn_close (conn);
@@ -583,9 +873,11 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
   g_autoptr(JobdLegacyServer) server = g_new0 (JobdLegacyServer, 1);
   GKeyFile *keyfile = config->keyfile;
   guint64 max_frame = JOBD_LEGACY_FRAME_MAX_DEFAULT, timeout = 10, max_conn = 512;
+  guint64 max_answer = JOBD_LEGACY_ANSWER_MAX_DEFAULT, max_queued = JOBD_LEGACY_QUEUED_MAX_DEFAULT;
   g_autoptr(GError) local = NULL;
 
   g_queue_init (&server->connections);
+  g_queue_init (&server->waiting);
   server->enable = g_key_file_get_boolean (keyfile, JOBD_LEGACY_GROUP, "Enable", &local);
   if (local != NULL)
     {
@@ -603,8 +895,14 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
     server->listen = g_strdup (JOBD_LEGACY_LISTEN_DEFAULT);
   if (!jobd_legacy_config_uint (keyfile, "MaxFrameSize", 64, G_MAXUINT32, &max_frame, error)
       || !jobd_legacy_config_uint (keyfile, "ReadTimeoutSec", 1, 3600, &timeout, error)
-      || !jobd_legacy_config_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error))
+      || !jobd_legacy_config_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error)
+      || !jobd_legacy_config_uint (keyfile, "MaxAnswerSize", 4096, G_MAXUINT32,
+                                   &max_answer, error)
+      || !jobd_legacy_config_uint (keyfile, "MaxQueuedAnswerBytes", 4096, G_MAXSIZE,
+                                   &max_queued, error))
     return NULL;
+  server->max_answer = max_answer;
+  server->max_queued = max_queued;
   server->max_frame = max_frame;
   server->read_timeout_sec = timeout;
   server->max_connections = max_conn;
@@ -630,6 +928,11 @@ jobd_legacy_server_stop (JobdLegacyServer *server)
     }
   while (server->connections.head != NULL)
     conn_close (server->connections.head->data);
+  if (server->resume_source != NULL)
+    {
+      g_source_destroy (server->resume_source);
+      g_clear_pointer (&server->resume_source, g_source_unref);
+    }
 }
 
 void

@@ -9,6 +9,10 @@
  *   ReadTimeoutSec=10         a request must arrive whole within this time
  *   MaxConnections=512        open connections; the oldest idle one is
  *                             dropped to make room
+ *   MaxAnswerSize=67108864    largest answer held in memory for one client
+ *                             (bigger: FAILED; log files are streamed)
+ *   MaxQueuedAnswerBytes=33554432  answers waiting for their clients, all
+ *                             together; over it, requests wait unprocessed
  *   User=, Interpreter=php, Plugins=auth,logexplorer (jobd-legacy-dispatch.h)
  *
  * Non-blocking I/O on the main loop, no thread per client. A socket from
@@ -27,6 +31,8 @@ G_BEGIN_DECLS
 
 #define JOBD_LEGACY_SOCKET_NAME "jobd-legacy"
 #define JOBD_LEGACY_LISTEN_DEFAULT "127.0.0.1:13123"
+#define JOBD_LEGACY_ANSWER_MAX_DEFAULT (64 * 1024 * 1024)
+#define JOBD_LEGACY_QUEUED_MAX_DEFAULT (32 * 1024 * 1024)
 
 typedef struct _JobdLegacyServer JobdLegacyServer;
 

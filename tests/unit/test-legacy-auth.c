@@ -26,20 +26,21 @@ test_hash_format (void)
   g_autofree char *a = jobd_legacy_auth_hash_password ("s3cret");
   g_autofree char *b = jobd_legacy_auth_hash_password ("s3cret");
   g_auto(GStrv) parts = g_strsplit (a, "$", 0);
-  g_autofree guint8 *salt = NULL;
-  g_autofree guint8 *hash = NULL;
-  gsize salt_len = 0, hash_len = 0;
 
-  g_assert_cmpuint (g_strv_length (parts), ==, 4);
-  g_assert_cmpstr (parts[0], ==, "pbkdf2-sha256");
-  g_assert_cmpuint (g_ascii_strtoull (parts[1], NULL, 10), >=, 10000);
-  salt = g_base64_decode (parts[2], &salt_len);
-  hash = g_base64_decode (parts[3], &hash_len);
-  g_assert_cmpuint (salt_len, >=, 16);
-  g_assert_cmpuint (hash_len, ==, 32);
+  /* yescrypt through libxcrypt ("$y$<params>$<salt>$<hash>"). */
+  g_assert_true (g_str_has_prefix (a, "$y$"));
+  g_assert_true (jobd_legacy_auth_hash_is_current (a));
+  g_assert_cmpuint (g_strv_length (parts), ==, 5);
   /* Salted: the same password never hashes the same twice. */
   g_assert_cmpstr (a, !=, b);
   g_assert_null (strstr (a, "s3cret"));
+  g_assert_true (jobd_legacy_auth_verify_password ("s3cret", a));
+  g_assert_true (jobd_legacy_auth_verify_password ("s3cret", b));
+  g_assert_false (jobd_legacy_auth_verify_password ("s3creT", a));
+  /* Another crypt() scheme is not taken (crypt would fall back to DES). */
+  g_assert_false (jobd_legacy_auth_verify_password ("s3cret", "ab01FAX.bQRSU"));
+  g_assert_false (jobd_legacy_auth_verify_password ("s3cret", "$1$salt$hash"));
+  g_assert_false (jobd_legacy_auth_verify_password ("s3cret", "$y$"));
 }
 
 /* RFC 7914 §11 test vector for PBKDF2-HMAC-SHA256, one iteration:
@@ -63,8 +64,8 @@ test_verify_known_vector (void)
 static void
 test_verify (void)
 {
-  g_autofree char *stored = jobd_legacy_auth_hash_password ("correct horse");
-  g_autofree char *empty = jobd_legacy_auth_hash_password ("");
+  g_autofree char *stored = jobd_legacy_auth_hash_password_pbkdf2 ("correct horse", 20000);
+  g_autofree char *empty = jobd_legacy_auth_hash_password_pbkdf2 ("", 20000);
   g_auto(GStrv) parts = g_strsplit (stored, "$", 0);
   g_autofree guint8 *hash = NULL;
   gsize len = 0;
@@ -213,7 +214,8 @@ test_store_and_import (Fixture *f, gconstpointer data)
   text = test_read_text (path);
   g_assert_null (strstr (text, "\"pw\""));
   g_assert_null (strstr (text, "\"v\""));
-  g_assert_nonnull (strstr (text, "pbkdf2-sha256$"));
+  g_assert_nonnull (strstr (text, "\"$y$"));
+  g_assert_null (strstr (text, "pbkdf2-sha256$"));
   g_assert_cmpint (stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0077, ==, 0);
 
@@ -244,6 +246,141 @@ test_store_and_import (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (report->str, "skipped user y"));
 }
 
+/* A user stored in the PBKDF2 era logs in with the same password; the
+ * stored hash is then yescrypt, on disk too, and still works. */
+static void
+test_upgrade (Fixture *f, gconstpointer data)
+{
+  g_autofree char *old_hash = jobd_legacy_auth_hash_password_pbkdf2 ("pw", 20000);
+  g_autofree char *path = g_build_filename (f->dir, "plugins", "auth.json", NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *json = g_strdup_printf ("{\"enable\":true,\"users\":{\"admin\":"
+                                           "{\"password-hash\":\"%s\",\"privileges\":\"*\"}}}",
+                                           old_hash);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&f->auth, jobd_legacy_auth_free);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, json, -1, &error));
+  f->auth = jobd_legacy_auth_new (f->dir, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (check (f, "STATUS", "{\"auth\":{\"username\":\"admin\",\"password\":\"PW\"}}"));
+  text = test_read_text (path);
+  g_assert_nonnull (strstr (text, "pbkdf2-sha256$"));   /* no upgrade on failure */
+  g_clear_pointer (&text, g_free);
+
+  g_assert_true (check (f, "STATUS", ADMIN));
+  text = test_read_text (path);
+  g_assert_null (strstr (text, "pbkdf2-sha256$"));
+  g_assert_nonnull (strstr (text, "\"$y$"));
+
+  /* From disk again: the new hash verifies, the wrong password does not. */
+  g_clear_pointer (&f->auth, jobd_legacy_auth_free);
+  f->auth = jobd_legacy_auth_new (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (check (f, "STATUS", ADMIN));
+  g_assert_false (check (f, "STATUS", "{\"auth\":{\"username\":\"admin\",\"password\":\"PW\"}}"));
+}
+
+/* An unknown user costs a KDF run like a known one; a cached good
+ * credential costs none. */
+static void
+test_unknown_user_costs_the_same (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) report = g_string_new (NULL);
+  guint runs;
+
+  import (f, users, FALSE, report);
+  runs = jobd_legacy_auth_kdf_runs (f->auth);
+  g_assert_false (check (f, "STATUS", "{\"auth\":{\"username\":\"admin\",\"password\":\"x\"}}"));
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 1);
+  g_assert_false (check (f, "STATUS", "{\"auth\":{\"username\":\"ghost\",\"password\":\"x\"}}"));
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 2);
+  g_assert_true (check (f, "STATUS", ADMIN));
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 3);
+  g_assert_true (check (f, "STATUS", ADMIN));
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 3);
+}
+
+typedef struct {
+  gboolean done;
+  gboolean allowed;
+} Verdict;
+
+static void
+verdict_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Verdict *v = user_data;
+
+  v->allowed = jobd_legacy_auth_check_finish (result);
+  v->done = TRUE;
+}
+
+/* The asynchronous check: the KDF runs on a thread; after a wrong password
+ * the same connection gets DENIED at once (no KDF) until its delay has
+ * passed; the peer's bucket runs dry after a burst. */
+static void
+test_throttle (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) report = g_string_new (NULL);
+  g_autoptr(JsonObject) wrong = object_from ("{\"auth\":{\"username\":\"admin\",\"password\":\"x\"}}");
+  g_autoptr(JsonObject) good = object_from (ADMIN);
+  JobdLegacyAuthClient client = { 0 };
+  Verdict v = { 0 };
+  guint runs;
+  gint64 start;
+
+  import (f, users, FALSE, report);
+  runs = jobd_legacy_auth_kdf_runs (f->auth);
+  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS", wrong,
+                                                 verdict_cb, &v), ==, JOBD_LEGACY_AUTH_PENDING);
+  while (!v.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (v.allowed);
+  g_assert_cmpuint (client.failures, ==, 1);
+  g_assert_cmpint (client.retry_usec, >, g_get_monotonic_time ());
+  /* Throttled: no KDF, even with the right password. */
+  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS", good,
+                                                 verdict_cb, &v), ==, JOBD_LEGACY_AUTH_DENY);
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 1);
+
+  /* Fresh connections from the same peer: the bucket allows a burst of
+   * 10, then refills one a second. */
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < 20; i++)
+    {
+      JobdLegacyAuthClient other = { 0 };
+      Verdict w = { 0 };
+
+      if (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.9", "STATUS", wrong,
+                                        verdict_cb, &w) == JOBD_LEGACY_AUTH_DENY)
+        continue;
+      while (!w.done)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_false (w.allowed);
+    }
+  g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), <=,
+                    runs + 1 + 10 + 1 + (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
+  /* Another peer is not affected by that one. */
+  {
+    JobdLegacyAuthClient other = { 0 };
+    Verdict w = { 0 };
+
+    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.10", "STATUS",
+                                                   good, verdict_cb, &w),
+                     ==, JOBD_LEGACY_AUTH_PENDING);
+    while (!w.done)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (w.allowed);
+    /* Cached now: allowed at once, even from the throttled peer. */
+    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS",
+                                                   good, verdict_cb, &w),
+                     ==, JOBD_LEGACY_AUTH_ALLOW);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -252,6 +389,12 @@ main (int argc, char **argv)
   g_test_add_func ("/legacy-auth/hash/format", test_hash_format);
   g_test_add_func ("/legacy-auth/hash/known-vector", test_verify_known_vector);
   g_test_add_func ("/legacy-auth/hash/verify", test_verify);
+  g_test_add ("/legacy-auth/upgrade", Fixture, NULL, fixture_setup, test_upgrade,
+              fixture_teardown);
+  g_test_add ("/legacy-auth/unknown-user", Fixture, NULL, fixture_setup,
+              test_unknown_user_costs_the_same, fixture_teardown);
+  g_test_add ("/legacy-auth/throttle", Fixture, NULL, fixture_setup, test_throttle,
+              fixture_teardown);
   g_test_add ("/legacy-auth/check", Fixture, NULL, fixture_setup, test_check, fixture_teardown);
   g_test_add ("/legacy-auth/disabled", Fixture, NULL, fixture_setup, test_disabled,
               fixture_teardown);
