@@ -709,6 +709,7 @@ jobd_containment_memory (JobdContainment *c,
         total += rss;
     }
   *bytes = total;
-  *source = c->kind == JOBD_CONTAIN_CGROUP ? JOBD_CGROUP_SOURCE_PROCS : "process-tree";
+  /* The resident memory summed over the job's processes, as before. */
+  *source = "process-tree";
   return TRUE;
 }
