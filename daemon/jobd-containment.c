@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -467,17 +468,106 @@ jobd_containment_spawned (JobdContainment *c)
       }
 }
 
+/* ---- removing a job's cgroups once they are empty ---- */
+
+/* Job cgroups to remove once empty: inotify watch descriptor of their
+ * cgroup.events (which changes when "populated" does) → a strv of the v2
+ * directory and, when there is one, the v1 memory cgroup of the same
+ * processes. */
+static int empty_watch_fd = -1;
+static GHashTable *empty_watches;
+
+/* rmdir dir, and its parent (jobd's per-instance directory) when that was
+ * the last job in it. */
+static gboolean
+remove_cgroup (const char *dir)
+{
+  g_autofree char *parent = NULL;
+
+  if (g_rmdir (dir) < 0)
+    return errno == ENOENT;
+  parent = g_path_get_dirname (dir);
+  g_rmdir (parent);
+  return TRUE;
+}
+
+/* The v2 cgroup first: once it is empty the memory cgroup, holding the
+ * same processes, is too. */
+static gboolean
+remove_cgroups (char **dirs)
+{
+  if (!remove_cgroup (dirs[0]))
+    return FALSE;
+  if (dirs[1] != NULL)
+    remove_cgroup (dirs[1]);
+  return TRUE;
+}
+
+static gboolean
+on_cgroup_events (int fd, GIOCondition condition, gpointer user_data)
+{
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  ssize_t n;
+
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    for (char *p = buf; p < buf + n;
+         p += sizeof (struct inotify_event) + ((struct inotify_event *) p)->len)
+      {
+        const struct inotify_event *event = (const struct inotify_event *) p;
+        char **dirs = g_hash_table_lookup (empty_watches, GINT_TO_POINTER (event->wd));
+
+        if (event->mask & IN_IGNORED)
+          g_hash_table_remove (empty_watches, GINT_TO_POINTER (event->wd));
+        else if (dirs != NULL && remove_cgroups (dirs))
+          {
+            g_hash_table_remove (empty_watches, GINT_TO_POINTER (event->wd));
+            inotify_rm_watch (fd, event->wd);
+          }
+      }
+  return G_SOURCE_CONTINUE;
+}
+
+/* The processes of a job that just ended may still be dying: its cgroups
+ * go when the kernel says they are empty, without polling. A job still
+ * running while jobd exits keeps them (and the next jobd takes them). */
+static void
+remove_cgroups_when_empty (const char *dir, const char *memcg)
+{
+  char *dirs[3] = { (char *) dir, (char *) memcg, NULL };
+  g_autofree char *events = NULL;
+  int wd;
+
+  if (remove_cgroups (dirs) || errno != EBUSY)
+    return;
+  if (empty_watch_fd < 0)
+    {
+      empty_watch_fd = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+      if (empty_watch_fd < 0)
+        return;
+      empty_watches = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_strfreev);
+      g_unix_fd_add (empty_watch_fd, G_IO_IN, on_cgroup_events, NULL);
+    }
+  events = g_build_filename (dir, "cgroup.events", NULL);
+  wd = inotify_add_watch (empty_watch_fd, events, IN_MODIFY);
+  if (wd < 0)
+    return;
+  g_hash_table_replace (empty_watches, GINT_TO_POINTER (wd), g_strdupv (dirs));
+  /* It may have emptied before the watch was in place. */
+  if (remove_cgroups (dirs))
+    {
+      g_hash_table_remove (empty_watches, GINT_TO_POINTER (wd));
+      inotify_rm_watch (empty_watch_fd, wd);
+    }
+}
+
 void
 jobd_containment_free (JobdContainment *c)
 {
   if (c == NULL)
     return;
   jobd_containment_spawned (c);
-  /* Empty by now when the job ended; busy (and kept) while it dies. */
   if (c->cgroup_dir != NULL)
-    g_rmdir (c->cgroup_dir);
-  if (c->memcg_dir != NULL)
-    g_rmdir (c->memcg_dir);
+    remove_cgroups_when_empty (c->cgroup_dir, c->memcg_dir);
   g_free (c->cgroup_dir);
   g_free (c->memcg_dir);
   g_free (c->tag);
