@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -467,17 +468,106 @@ jobd_containment_spawned (JobdContainment *c)
       }
 }
 
+/* ---- removing a job's cgroups once they are empty ---- */
+
+/* Job cgroups to remove once empty: inotify watch descriptor of their
+ * cgroup.events (which changes when "populated" does) → a strv of the v2
+ * directory and, when there is one, the v1 memory cgroup of the same
+ * processes. */
+static int empty_watch_fd = -1;
+static GHashTable *empty_watches;
+
+/* rmdir dir, and its parent (jobd's per-instance directory) when that was
+ * the last job in it. */
+static gboolean
+remove_cgroup (const char *dir)
+{
+  g_autofree char *parent = NULL;
+
+  if (g_rmdir (dir) < 0)
+    return errno == ENOENT;
+  parent = g_path_get_dirname (dir);
+  g_rmdir (parent);
+  return TRUE;
+}
+
+/* The v2 cgroup first: once it is empty the memory cgroup, holding the
+ * same processes, is too. */
+static gboolean
+remove_cgroups (char **dirs)
+{
+  if (!remove_cgroup (dirs[0]))
+    return FALSE;
+  if (dirs[1] != NULL)
+    remove_cgroup (dirs[1]);
+  return TRUE;
+}
+
+static gboolean
+on_cgroup_events (int fd, GIOCondition condition, gpointer user_data)
+{
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  ssize_t n;
+
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    for (char *p = buf; p < buf + n;
+         p += sizeof (struct inotify_event) + ((struct inotify_event *) p)->len)
+      {
+        const struct inotify_event *event = (const struct inotify_event *) p;
+        char **dirs = g_hash_table_lookup (empty_watches, GINT_TO_POINTER (event->wd));
+
+        if (event->mask & IN_IGNORED)
+          g_hash_table_remove (empty_watches, GINT_TO_POINTER (event->wd));
+        else if (dirs != NULL && remove_cgroups (dirs))
+          {
+            g_hash_table_remove (empty_watches, GINT_TO_POINTER (event->wd));
+            inotify_rm_watch (fd, event->wd);
+          }
+      }
+  return G_SOURCE_CONTINUE;
+}
+
+/* The processes of a job that just ended may still be dying: its cgroups
+ * go when the kernel says they are empty, without polling. A job still
+ * running while jobd exits keeps them (and the next jobd takes them). */
+static void
+remove_cgroups_when_empty (const char *dir, const char *memcg)
+{
+  char *dirs[3] = { (char *) dir, (char *) memcg, NULL };
+  g_autofree char *events = NULL;
+  int wd;
+
+  if (remove_cgroups (dirs) || errno != EBUSY)
+    return;
+  if (empty_watch_fd < 0)
+    {
+      empty_watch_fd = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+      if (empty_watch_fd < 0)
+        return;
+      empty_watches = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_strfreev);
+      g_unix_fd_add (empty_watch_fd, G_IO_IN, on_cgroup_events, NULL);
+    }
+  events = g_build_filename (dir, "cgroup.events", NULL);
+  wd = inotify_add_watch (empty_watch_fd, events, IN_MODIFY);
+  if (wd < 0)
+    return;
+  g_hash_table_replace (empty_watches, GINT_TO_POINTER (wd), g_strdupv (dirs));
+  /* It may have emptied before the watch was in place. */
+  if (remove_cgroups (dirs))
+    {
+      g_hash_table_remove (empty_watches, GINT_TO_POINTER (wd));
+      inotify_rm_watch (empty_watch_fd, wd);
+    }
+}
+
 void
 jobd_containment_free (JobdContainment *c)
 {
   if (c == NULL)
     return;
   jobd_containment_spawned (c);
-  /* Empty by now when the job ended; busy (and kept) while it dies. */
   if (c->cgroup_dir != NULL)
-    g_rmdir (c->cgroup_dir);
-  if (c->memcg_dir != NULL)
-    g_rmdir (c->memcg_dir);
+    remove_cgroups_when_empty (c->cgroup_dir, c->memcg_dir);
   g_free (c->cgroup_dir);
   g_free (c->memcg_dir);
   g_free (c->tag);
@@ -513,8 +603,25 @@ jobd_containment_save_record (JobdContainment *c, JsonObject *record)
 
 typedef struct {
   GPid pid, ppid, sid;
+  char *tag;            /* JOBD_JOB_TAG's value, or NULL */
   int member;           /* -1 unknown, 0 no, 1 yes */
 } ProcEntry;
+
+/* Every process but jobd: what deciding membership needs, read once. */
+typedef struct {
+  GArray *entries;      /* ProcEntry */
+  GHashTable *by_pid;   /* pid → index + 1 */
+} ProcTable;
+
+static void
+proc_table_free (ProcTable *table)
+{
+  for (guint i = 0; i < table->entries->len; i++)
+    g_free (g_array_index (table->entries, ProcEntry, i).tag);
+  g_array_unref (table->entries);
+  g_hash_table_unref (table->by_pid);
+  g_free (table);
+}
 
 static gboolean
 read_stat (const char *pid_name, ProcEntry *entry)
@@ -536,74 +643,110 @@ read_stat (const char *pid_name, ProcEntry *entry)
   entry->ppid = ppid;
   entry->sid = sid;
   entry->member = -1;
+  entry->tag = NULL;
   return TRUE;
 }
 
-static gboolean
-has_tag (GPid pid, const char *assignment, gsize len)
+static char *
+read_tag (const char *pid_name)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/environ", (int) pid);
+  g_autofree char *path = g_strdup_printf ("/proc/%s/environ", pid_name);
   g_autofree char *contents = NULL;
-  gsize size;
+  gsize size, len = strlen (TAG_VAR "=");
 
   if (!g_file_get_contents (path, &contents, &size, NULL))
-    return FALSE;
+    return NULL;
   for (gsize at = 0; at < size; at += strlen (contents + at) + 1)
-    if (size - at >= len && memcmp (contents + at, assignment, len) == 0)
-      return TRUE;
-  return FALSE;
+    if (strncmp (contents + at, TAG_VAR "=", len) == 0)
+      return g_strdup (contents + at + len);
+  return NULL;
 }
 
-static int
-resolve_member (GHashTable *by_pid, ProcEntry *entry, guint depth)
+static ProcTable *
+proc_table_new (void)
 {
-  ProcEntry *parent;
-
-  if (entry->member >= 0)
-    return entry->member;
-  parent = depth < 64 ? g_hash_table_lookup (by_pid, GINT_TO_POINTER (entry->ppid)) : NULL;
-  entry->member = parent != NULL ? resolve_member (by_pid, parent, depth + 1) : 0;
-  return entry->member;
-}
-
-static GArray *
-tracked_pids (JobdContainment *c, GPid main_pid, gboolean main_alive)
-{
-  g_autofree char *assignment = g_strdup_printf ("%s=%s", TAG_VAR, c->tag);
-  gsize len = strlen (assignment) + 1;   /* with its NUL: the whole value */
-  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (ProcEntry));
-  g_autoptr(GHashTable) by_pid = g_hash_table_new (NULL, NULL);
+  ProcTable *table = g_new0 (ProcTable, 1);
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
   GPid self = getpid ();
   const char *name;
 
+  table->entries = g_array_new (FALSE, FALSE, sizeof (ProcEntry));
+  table->by_pid = g_hash_table_new (NULL, NULL);
   while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
     {
       ProcEntry entry;
 
       if (!g_ascii_isdigit (name[0]) || !read_stat (name, &entry) || entry.pid == self)
         continue;
-      if (main_alive && (entry.pid == main_pid || entry.sid == main_pid))
-        entry.member = 1;
-      else if (has_tag (entry.pid, assignment, len))
-        entry.member = 1;
-      else if (entry.ppid == self || entry.ppid <= 1)
-        entry.member = 0;
-      g_array_append_val (entries, entry);
+      entry.tag = read_tag (name);
+      g_array_append_val (table->entries, entry);
+      g_hash_table_insert (table->by_pid, GINT_TO_POINTER (entry.pid),
+                           GUINT_TO_POINTER (table->entries->len));
     }
-  for (guint i = 0; i < entries->len; i++)
+  return table;
+}
+
+static int
+resolve_member (ProcTable *table, ProcEntry *entry, guint depth)
+{
+  guint parent;
+
+  if (entry->member >= 0)
+    return entry->member;
+  parent = depth < 64 ? GPOINTER_TO_UINT (g_hash_table_lookup (table->by_pid,
+                                                               GINT_TO_POINTER (entry->ppid)))
+                      : 0;
+  entry->member = parent > 0
+    ? resolve_member (table, &g_array_index (table->entries, ProcEntry, parent - 1), depth + 1)
+    : 0;
+  return entry->member;
+}
+
+/* The job: its main process and session while the main process lives,
+ * the processes with its tag, and the descendants of all these. */
+static GArray *
+proc_table_members (ProcTable *table, const char *tag, GPid main_pid, gboolean main_alive)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+  GPid self = getpid ();
+
+  for (guint i = 0; i < table->entries->len; i++)
     {
-      ProcEntry *e = &g_array_index (entries, ProcEntry, i);
-      g_hash_table_insert (by_pid, GINT_TO_POINTER (e->pid), e);
+      ProcEntry *e = &g_array_index (table->entries, ProcEntry, i);
+
+      e->member = -1;
+      if ((main_alive && (e->pid == main_pid || e->sid == main_pid)) ||
+          g_strcmp0 (e->tag, tag) == 0)
+        e->member = 1;
+      else if (e->ppid == self || e->ppid <= 1)
+        e->member = 0;   /* other jobs' main processes, and orphans */
     }
-  /* Descendants of a member belong to the job even without the tag. */
-  for (guint i = 0; i < entries->len; i++)
+  for (guint i = 0; i < table->entries->len; i++)
     {
-      ProcEntry *e = &g_array_index (entries, ProcEntry, i);
-      if (resolve_member (by_pid, e, 0) == 1)
+      ProcEntry *e = &g_array_index (table->entries, ProcEntry, i);
+      if (resolve_member (table, e, 0) == 1)
         g_array_append_val (pids, e->pid);
     }
+  return pids;
+}
+
+/* snapshot: one table for every job measured in it (List, StatusAll). */
+static GArray *
+tracked_pids (JobdContainment *c, GPid main_pid, gboolean main_alive,
+              JobdMemorySnapshot *snapshot)
+{
+  ProcTable *table = snapshot != NULL ? jobd_memory_snapshot_get_data (snapshot) : NULL;
+  GArray *pids;
+
+  if (table == NULL)
+    {
+      table = proc_table_new ();
+      if (snapshot != NULL)
+        jobd_memory_snapshot_set_data (snapshot, table, (GDestroyNotify) proc_table_free);
+    }
+  pids = proc_table_members (table, c->tag, main_pid, main_alive);
+  if (snapshot == NULL)
+    proc_table_free (table);
   return pids;
 }
 
@@ -617,7 +760,7 @@ jobd_containment_pids (JobdContainment *c, GPid main_pid, gboolean main_alive)
       GArray *pids = jobd_cgroup_dir_pids (c->cgroup_dir, NULL);
       return pids != NULL ? pids : g_array_new (FALSE, FALSE, sizeof (GPid));
     }
-  return tracked_pids (c, main_pid, main_alive);
+  return tracked_pids (c, main_pid, main_alive, NULL);
 }
 
 static gboolean
@@ -669,6 +812,7 @@ gboolean
 jobd_containment_memory (JobdContainment *c,
                          GPid main_pid,
                          gboolean main_alive,
+                         JobdMemorySnapshot *snapshot,
                          guint64 *bytes,
                          const char **source,
                          GError **error)
@@ -701,7 +845,8 @@ jobd_containment_memory (JobdContainment *c,
         }
     }
 
-  pids = jobd_containment_pids (c, main_pid, main_alive);
+  pids = c->kind == JOBD_CONTAIN_SUBREAPER ? tracked_pids (c, main_pid, main_alive, snapshot)
+                                           : jobd_containment_pids (c, main_pid, main_alive);
   for (guint i = 0; i < pids->len; i++)
     {
       guint64 rss = 0;
@@ -709,6 +854,7 @@ jobd_containment_memory (JobdContainment *c,
         total += rss;
     }
   *bytes = total;
-  *source = c->kind == JOBD_CONTAIN_CGROUP ? JOBD_CGROUP_SOURCE_PROCS : "process-tree";
+  /* The resident memory summed over the job's processes, as before. */
+  *source = "process-tree";
   return TRUE;
 }

@@ -29,6 +29,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "jobd-memory.h"
 #include "jobd-settings.h"
 
 G_BEGIN_DECLS
@@ -75,9 +76,11 @@ gboolean jobd_containment_kill (JobdContainment *c,
                                 gboolean main_alive,
                                 int signo,
                                 GError **error);
+/* snapshot (may be NULL): several jobs measured at once read /proc once. */
 gboolean jobd_containment_memory (JobdContainment *c,
                                   GPid main_pid,
                                   gboolean main_alive,
+                                  JobdMemorySnapshot *snapshot,
                                   guint64 *bytes,
                                   const char **source,
                                   GError **error);

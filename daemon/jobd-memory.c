@@ -13,6 +13,8 @@
 
 struct _JobdMemorySnapshot {
   GHashTable *rss_by_session;   /* GINT_TO_POINTER(sid) → guint64* bytes */
+  gpointer data;                /* a backend's own table, built on demand */
+  GDestroyNotify data_destroy;
 };
 
 /* Reads a small /proc file (path relative to dir_fd, or absolute) into buf,
@@ -138,7 +140,24 @@ jobd_memory_snapshot_free (JobdMemorySnapshot *snapshot)
   if (snapshot == NULL)
     return;
   g_hash_table_unref (snapshot->rss_by_session);
+  if (snapshot->data_destroy != NULL)
+    snapshot->data_destroy (snapshot->data);
   g_free (snapshot);
+}
+
+gpointer
+jobd_memory_snapshot_get_data (JobdMemorySnapshot *snapshot)
+{
+  return snapshot->data;
+}
+
+void
+jobd_memory_snapshot_set_data (JobdMemorySnapshot *snapshot, gpointer data, GDestroyNotify destroy)
+{
+  if (snapshot->data_destroy != NULL)
+    snapshot->data_destroy (snapshot->data);
+  snapshot->data = data;
+  snapshot->data_destroy = destroy;
 }
 
 guint64

@@ -17,6 +17,12 @@ void jobd_memory_snapshot_free (JobdMemorySnapshot *snapshot);
 /* Sum of RSS in bytes of every process whose session ID is sid. */
 guint64 jobd_memory_snapshot_session_rss (JobdMemorySnapshot *snapshot, GPid sid);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdMemorySnapshot, jobd_memory_snapshot_free)
+/* One slot for what a backend reads once per snapshot rather than once per
+ * job (jobd-containment.c's process table); freed with the snapshot. */
+gpointer jobd_memory_snapshot_get_data (JobdMemorySnapshot *snapshot);
+void jobd_memory_snapshot_set_data (JobdMemorySnapshot *snapshot,
+                                    gpointer data,
+                                    GDestroyNotify destroy);
 
 /* RSS of one process in bytes (from /proc/PID/statm). */
 gboolean jobd_memory_process_rss (GPid pid, guint64 *bytes, GError **error);

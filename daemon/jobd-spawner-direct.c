@@ -58,7 +58,8 @@ direct_process_get_memory (JobdProcess *process,
   /* The same set of processes that stop and kill reach. */
   if (self->containment != NULL)
     return jobd_containment_memory (self->containment, sid,
-                                    !jobd_process_has_exited (process), bytes, source, error);
+                                    !jobd_process_has_exited (process), snapshot,
+                                    bytes, source, error);
   *source = "process-tree";
   if (snapshot != NULL)
     {

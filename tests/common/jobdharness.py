@@ -73,6 +73,63 @@ def kill_pids(pids):
             pass
 
 
+def _own_cgroup_dirs():
+    """jobd's parents for job cgroups when it runs as we do: our cgroup on
+    the v2 hierarchy and in the v1 memory controller (see
+    daemon/jobd-containment.c)."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            head, _, tail = line.partition(" - ")
+            fields, tfields = head.split(), tail.split()
+            if len(fields) < 5 or len(tfields) < 3 or fields[3] != "/":
+                continue
+            if tfields[0] == "cgroup2":
+                mounts.setdefault("", fields[4])
+            elif tfields[0] == "cgroup" and "memory" in tfields[2].split(","):
+                mounts.setdefault("memory", fields[4])
+    dirs = []
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _hid, controllers, path = line.rstrip("\n").split(":", 2)
+            key = "" if controllers == "" else ("memory" if "memory" in controllers.split(",")
+                                                else None)
+            if key in mounts:
+                dirs.append(mounts[key] + path)
+    return dirs
+
+
+def remove_job_cgroups(runtime_dir, timeout=5):
+    """Remove the cgroups a jobd on runtime_dir made for its jobs (direct
+    backend as root), once the jobs killed by the test are gone: a jobd
+    that exits leaves running jobs their cgroups, and a test that kills
+    those jobs afterwards would leave them empty for ever."""
+    import hashlib
+    instance = "jobd-" + hashlib.sha256(runtime_dir.encode()).hexdigest()[:12]
+    for base in _own_cgroup_dirs():
+        parent = os.path.join(base, instance)
+        if not os.path.isdir(parent):
+            continue
+        for entry in os.listdir(parent):
+            path = os.path.join(parent, entry)
+            if entry.startswith("job-") and os.path.isdir(path):
+                try:
+                    wait_until(lambda: _rmdir(path), "cgroup %s to empty" % path, timeout)
+                except AssertionError:
+                    pass
+        _rmdir(parent)
+
+
+def _rmdir(path):
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
 def free_port():
     """A TCP port that is free on 127.0.0.1 at the time of the call."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

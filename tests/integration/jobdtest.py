@@ -443,6 +443,7 @@ class Jobd(JobdProcess):
             _live.discard(self)
             self.kill_leftovers()
             kill_pids(self.processes_holding_our_files())
+            jobdharness.remove_job_cgroups(self.runtime_dir)
             if self.owns_root:
                 shutil.rmtree(self.root, ignore_errors=True)
 
