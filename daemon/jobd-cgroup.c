@@ -72,7 +72,9 @@ append_procs_file (const char *path, GArray *pids, GError **error)
     {
       guint64 pid;
 
-      if (lines[i][0] == '\0')
+      /* "0": a process outside jobd's PID namespace, or one so far into
+       * its exit that it has no PID left here; nothing jobd can signal. */
+      if (lines[i][0] == '\0' || g_str_equal (lines[i], "0"))
         continue;
       if (!g_ascii_string_to_unsigned (lines[i], 10, 1, G_MAXINT32, &pid, NULL))
         {
