@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 
+#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 gboolean
@@ -69,14 +70,13 @@ jobd_legacy_config_uint (GKeyFile *keyfile,
 {
   g_autofree char *text = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, key, NULL);
 
-  if (text == NULL)
-    return TRUE;
-  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
+  if (text != NULL && !g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                    "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
                    " to %" G_GUINT64_FORMAT, key, text, min, max);
       return FALSE;
     }
+  jobd_config_effective_note_uint (JOBD_LEGACY_GROUP, key, *value);
   return TRUE;
 }
