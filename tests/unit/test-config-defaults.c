@@ -144,7 +144,6 @@ test_documented_defaults (void)
   g_autofree char *tmp = g_dir_make_tmp ("jobd-config-defaults-XXXXXX", NULL);
   g_autoptr(GKeyFile) builtin = NULL;
   g_autoptr(GKeyFile) from_doc = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *rm = NULL;
   Documented doc = { 0 };
 
