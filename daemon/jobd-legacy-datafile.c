@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "jobd-legacy-datafile.h"
+#include "jobd-json.h"
 
 #include <errno.h>
 
@@ -47,7 +48,7 @@ jobd_legacy_datafile_save (const char *path, JsonNode *root, GError **error)
 
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, &len);
+  text = jobd_json_generator_to_data (generator, &len);
   if (g_mkdir_with_parents (dir, 0700) < 0)
     {
       int saved = errno;

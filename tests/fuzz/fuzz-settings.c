@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobd-json.h"
 #include "jobd-settings.h"
 #include "strict-json.h"
 
@@ -38,7 +39,7 @@ settings_json (const JobdSettings *settings)
 {
   g_autoptr(JsonNode) node = jobd_settings_to_json (settings);
 
-  return json_to_string (node, FALSE);
+  return jobd_json_to_string (node, FALSE);   /* as jobd-store.c writes it */
 }
 
 static void
