@@ -9,6 +9,7 @@
  */
 #include "jobd-settings.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,6 +729,48 @@ merge_signal (Merge *m, const Field *f, const Value *v, GError **error)
   return TRUE;
 }
 
+/* A double anywhere inside value that JSON cannot hold (NaN, ±Inf, also
+ * what a JSON 1e400 reads as)? The state file and the legacy answers could
+ * not be read back (fuzz-settings, fuzz-legacy-request). */
+static gboolean
+has_non_finite (GVariant *value)
+{
+  GVariantIter iter;
+  GVariant *child;
+
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    return !isfinite (g_variant_get_double (value));
+  if (!g_variant_is_container (value))
+    return FALSE;
+  g_variant_iter_init (&iter, value);
+  while ((child = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      gboolean bad = has_non_finite (child);
+
+      g_variant_unref (child);
+      if (bad)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Keep value (a full reference, consumed) under key, unless it cannot be
+ * written back. */
+static gboolean
+keep_extra (Merge *m, const char *key, GVariant *value, GError **error)
+{
+  if (has_non_finite (value))
+    {
+      g_variant_unref (value);
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "%s: numbers must be finite (NaN, infinity and overflowing "
+                   "numbers cannot be stored)", key);
+      return FALSE;
+    }
+  g_hash_table_insert (m->extra, g_strdup (key), value);
+  return TRUE;
+}
+
 /* Unknown JSON values are kept as json-glib types them (int64, av, a{sv}…),
  * which serialize back to the same JSON. */
 static gboolean
@@ -742,8 +785,7 @@ merge_extra_json (Merge *m, const char *key, JsonNode *node, GError **error)
                    "%s: cannot keep this value: %s", key, local->message);
       return FALSE;
     }
-  g_hash_table_insert (m->extra, g_strdup (key), g_variant_ref_sink (value));
-  return TRUE;
+  return keep_extra (m, key, g_variant_ref_sink (value), error);
 }
 
 static gboolean
@@ -757,7 +799,8 @@ merge_extra (Merge *m, const Field *f, const Value *v, GError **error)
       GVariant *value;
       g_variant_iter_init (&iter, v->variant);
       while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-        g_hash_table_insert (m->extra, g_strdup (key), value);
+        if (!keep_extra (m, key, value, error))
+          return FALSE;
     }
   else if (v->json != NULL && JSON_NODE_HOLDS_OBJECT (v->json))
     {
@@ -802,8 +845,7 @@ merge_one (Merge *m, const char *key, const Value *v, GError **error)
     }
   if (v->json != NULL)
     return merge_extra_json (m, key, v->json, error);
-  g_hash_table_insert (m->extra, g_strdup (key), g_variant_ref (v->variant));
-  return TRUE;
+  return keep_extra (m, key, g_variant_ref (v->variant), error);
 }
 
 static int

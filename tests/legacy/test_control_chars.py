@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Every control character a client stores comes back as strict JSON.
+"""What a client stores comes back as strict JSON: every control character,
+and numbers JSON cannot hold are refused.
 
 json-glib 1.6 writes U+001F raw inside strings; strict readers (PHP's
 json_decode, Python's json.loads) refuse such a text, so one job holding it
@@ -70,6 +71,17 @@ class ControlChars(unittest.TestCase):
                     json.loads(part)
                     read += 1
         self.assertGreater(read, 0, "no state file to check")
+
+    def test_overflowing_number_refused(self):
+        """1e400 reads as infinity, which no JSON can hold: refused, nothing stored."""
+        r = self.jobd.raw(frame('ADD {"jobname":"big","command":"/bin/true","x":1e400}'))
+        self.assertEqual(r["code"], "FAILED", r)
+        self.assertEqual(self.jobd.cmd("GET", {"jobname": "big"})["code"], "FAILED")
+        self.assertEqual(self.jobd.cmd("ADD", {"jobname": "ok", "command": "/bin/true"})["code"],
+                         "OK")
+        r = self.raw_answer('UPDATE {"jobname":"ok","y":[1,-1e400]}')
+        self.assertEqual(self.assertStrict(r)["code"], "FAILED")
+        self.assertStrict(self.raw_answer("GETALL"))
 
 
 if __name__ == "__main__":
