@@ -43,8 +43,11 @@
  * earlier attempts are DENIED without running the KDF. */
 #define CONN_DELAY_BASE_MSEC 250
 #define CONN_DELAY_MAX_MSEC 30000
-/* Per peer address, a token bucket: PEER_BURST checks, then one more per
- * PEER_REFILL_MSEC; a successful check gives its token back. */
+/* Per peer, a token bucket: PEER_BURST checks, then one more per
+ * PEER_REFILL_MSEC; a successful check gives its token back. A local peer
+ * is its uid (every local user comes from 127.0.0.1, and one user's wrong
+ * passwords must not lock out another; nor may a user escape the bucket by
+ * binding another loopback address), a remote one its address. */
 #define PEER_BURST 10.0
 #define PEER_REFILL_MSEC 1000
 #define PEERS_MAX 4096
@@ -63,7 +66,7 @@ struct _JobdLegacyAuth {
   /* yescrypt settings (salt and cost) that no password matches: an unknown
    * user costs one KDF run, as a known one does. */
   char dummy_setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  GHashTable *peers;          /* peer address → PeerBucket */
+  GHashTable *peers;          /* throttle_key() → PeerBucket */
   GThreadPool *pool;
   GCancellable *shutdown;     /* cancelled when the plugin goes away */
   guint kdf_runs;
@@ -78,7 +81,8 @@ typedef struct {
   char *upgraded;             /* set by the thread: the new yescrypt hash */
   char *dummy;                /* the dummy setting, for PBKDF2-era users */
   JobdLegacyAuthClient *client;
-  char *peer;
+  char *peer;                 /* the peer's address, for the log */
+  char *key;                  /* its bucket: throttle_key() */
   gboolean ok;
 } Verify;
 
@@ -95,6 +99,7 @@ verify_free (gpointer data)
   g_free (v->upgraded);
   g_free (v->dummy);
   g_free (v->peer);
+  g_free (v->key);
   g_free (v);
 }
 
@@ -526,6 +531,16 @@ jobd_legacy_auth_check (JobdLegacyAuth *auth, const char *command, JsonObject *p
   return ok;
 }
 
+/* The peer's bucket: "uid N" when its uid is known, else its address
+ * (NULL: neither known, not throttled per peer). */
+static char *
+throttle_key (const char *peer, guint peer_uid)
+{
+  if (peer_uid != JOBD_LEGACY_PEER_UNKNOWN)
+    return g_strdup_printf ("uid %u", peer_uid);
+  return g_strdup (peer);
+}
+
 /* Refill the peer's bucket and take a token; FALSE when it is empty. */
 static gboolean
 peer_take (JobdLegacyAuth *auth, const char *peer, gint64 now)
@@ -634,7 +649,7 @@ verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
       allowed = verify_apply (auth, v, pending->command);
       if (v->ok)
         {
-          peer_refund (auth, v->peer);
+          peer_refund (auth, v->key);
           if (v->client != NULL)
             v->client->failures = 0;
         }
@@ -654,11 +669,13 @@ JobdLegacyAuthVerdict
 jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
                               JobdLegacyAuthClient *client,
                               const char *peer,
+                              guint peer_uid,
                               const char *command,
                               JsonObject *params,
                               GAsyncReadyCallback callback,
                               gpointer user_data)
 {
+  g_autofree char *key = throttle_key (peer, peer_uid);
   Verify *v = NULL;
   gint64 now;
   GTask *task;
@@ -679,15 +696,17 @@ jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
   now = g_get_monotonic_time ();
   if ((client != NULL && now < client->retry_usec)
       || g_thread_pool_unprocessed (auth->pool) >= VERIFY_QUEUE_MAX
-      || !peer_take (auth, peer, now))
+      || !peer_take (auth, key, now))
     {
-      g_debug ("legacy auth: password check throttled for %s", peer != NULL ? peer : "?");
+      g_debug ("legacy auth: password check throttled for %s (%s)", peer != NULL ? peer : "?",
+               key != NULL ? key : "?");
       verify_free (v);
       return JOBD_LEGACY_AUTH_DENY;
     }
 
   v->client = client;
   v->peer = g_strdup (peer);
+  v->key = g_steal_pointer (&key);
   auth->kdf_runs++;
   g_debug ("legacy auth: password check %u (from %s)", auth->kdf_runs,
            peer != NULL ? peer : "?");
