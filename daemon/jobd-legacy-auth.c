@@ -61,6 +61,10 @@ struct _JobdLegacyAuth {
   char *path;
   gboolean enable;
   JsonObject *users;          /* username → record (with "password-hash") */
+  /* What the file holds: when a save fails, memory goes back to it, so a
+   * change answered FAILED is not shown, nor written by a later save. */
+  JsonObject *saved_users;
+  gboolean saved_enable;
   GHashTable *good;           /* keyed digest of verified credentials → gint64 expiry */
   guint8 cache_key[32];
   /* yescrypt settings (salt and cost) that no password matches: an unknown
@@ -323,6 +327,44 @@ load (JobdLegacyAuth *auth, GError **error)
   return TRUE;
 }
 
+/* A copy of the users deep enough for every change made here: records are
+ * changed in place (a new hash), their values only replaced. */
+static JsonObject *
+users_copy (JsonObject *users)
+{
+  JsonObject *copy = json_object_new ();
+  g_autoptr(GList) names = json_object_get_members (users);
+
+  for (GList *n = names; n != NULL; n = n->next)
+    {
+      JsonNode *node = json_object_get_member (users, n->data);
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        {
+          JsonObject *record = json_node_get_object (node);
+          JsonObject *record_copy = json_object_new ();
+          g_autoptr(GList) keys = json_object_get_members (record);
+
+          for (GList *k = keys; k != NULL; k = k->next)
+            json_object_set_member (record_copy, k->data,
+                                    json_node_copy (json_object_get_member (record, k->data)));
+          json_object_set_object_member (copy, n->data, record_copy);
+        }
+      else
+        json_object_set_member (copy, n->data, json_node_copy (node));
+    }
+  return copy;
+}
+
+static void
+remember_saved (JobdLegacyAuth *auth)
+{
+  g_clear_pointer (&auth->saved_users, json_object_unref);
+  auth->saved_users = users_copy (auth->users);
+  auth->saved_enable = auth->enable;
+}
+
+/* Write the users; when that fails, the change is undone in memory too. */
 static gboolean
 save (JobdLegacyAuth *auth, GError **error)
 {
@@ -334,7 +376,15 @@ save (JobdLegacyAuth *auth, GError **error)
   root = json_node_init_object (json_node_alloc (), object);
   /* Cached good credentials may be stale now. */
   g_hash_table_remove_all (auth->good);
-  return jobd_legacy_datafile_save (auth->path, root, error);
+  if (!jobd_legacy_datafile_save (auth->path, root, error))
+    {
+      json_object_unref (auth->users);
+      auth->users = users_copy (auth->saved_users);
+      auth->enable = auth->saved_enable;
+      return FALSE;
+    }
+  remember_saved (auth);
+  return TRUE;
 }
 
 static void verify_thread (gpointer data, gpointer user_data);
@@ -353,6 +403,7 @@ jobd_legacy_auth_new (const char *state_dir, GError **error)
   if (!fill_random (auth->cache_key, sizeof auth->cache_key, error)
       || !load (auth, error))
     return NULL;
+  remember_saved (auth);
   auth->pool = g_thread_pool_new (verify_thread, NULL, VERIFY_THREADS, FALSE, error);
   if (auth->pool == NULL)
     return NULL;
@@ -372,6 +423,7 @@ jobd_legacy_auth_free (JobdLegacyAuth *auth)
   g_clear_object (&auth->shutdown);
   g_free (auth->path);
   g_clear_pointer (&auth->users, json_object_unref);
+  g_clear_pointer (&auth->saved_users, json_object_unref);
   g_clear_pointer (&auth->good, g_hash_table_unref);
   g_clear_pointer (&auth->peers, g_hash_table_unref);
   g_free (auth);
