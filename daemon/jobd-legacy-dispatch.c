@@ -396,6 +396,7 @@ dispatch (JobdLegacy *legacy,
       verdict = jobd_legacy_auth_check_async (legacy->auth,
                                               client != NULL ? &client->auth : NULL,
                                               client != NULL ? client->peer : NULL,
+                                              peer_uid,
                                               request->command, request->params,
                                               auth_checked, hop);
       if (verdict == JOBD_LEGACY_AUTH_PENDING)
