@@ -169,6 +169,20 @@ def read_registry(state_dir):
     return jobs
 
 
+# Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
+# default) before reuse and counts as RSS, which would hide any bound on
+# jobd's memory; a small one keeps use-after-free detection for recent frees.
+SMALL_ASAN_QUARANTINE = "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
+
+
+def measure_rss_under_asan():
+    """Tests that bound jobd's RSS call this before starting jobd: appended,
+    so it wins over the ASAN_OPTIONS CI exports (later options override)."""
+    saved = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "detect_leaks=1:") + \
+        SMALL_ASAN_QUARANTINE
+
+
 def jobd_env():
     """The environment for jobd: ours without SCRUBBED_ENV, and complete
     sanitizer reports when jobd is built with ASan/UBSan."""

@@ -17,10 +17,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, main  # noqa: E402
+from jobdtest import JobdTestCase, jobdharness, main  # noqa: E402
 
-# As in test_clients: a small ASan quarantine, so freed memory shows.
-os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:quarantine_size_mb=4")
+# RSS is measured: a small ASan quarantine, even when CI sets ASAN_OPTIONS.
+jobdharness.measure_rss_under_asan()
 
 MIB = 1024 * 1024
 CHUNK = 64 * 1024

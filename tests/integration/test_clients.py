@@ -27,14 +27,12 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobdtest import (DEADLINE, MANAGER_IFACE, MANAGER_PATH, PYTHON,  # noqa: E402
                       Client, JobdTestCase, as_nobody, call_as_nobody, job_path,
-                      main, wait_until)
+                      jobdharness, main, wait_until)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-# Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
-# default) before reuse, which would hide any bound on jobd's RSS; a small one
-# keeps use-after-free detection for recent frees.
-os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:quarantine_size_mb=4")
+# RSS is measured: a small ASan quarantine, even when CI sets ASAN_OPTIONS.
+jobdharness.measure_rss_under_asan()
 
 NOBODY = 65534
 HIDDEN = "(hidden)"

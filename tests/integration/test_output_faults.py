@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, JOBCTL, DEADLINE, wait_until, main  # noqa: E402
+from jobdtest import JobdTestCase, JOBCTL, DEADLINE, jobdharness, wait_until, main  # noqa: E402
 
 LINE_MAX = 64 * 1024
 
@@ -118,8 +118,7 @@ class RingBudget(JobdTestCase):
         # Under ASan freed memory waits in a quarantine (256 MB by default)
         # and would count as RSS: keep it small for this measurement.
         saved = os.environ.get("ASAN_OPTIONS")
-        os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "detect_leaks=1:") + \
-            "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
+        jobdharness.measure_rss_under_asan()
         try:
             super().setUp()
         finally:
