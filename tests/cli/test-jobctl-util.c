@@ -1,5 +1,5 @@
 /* test-jobctl-util.c — unit tests of jobctl's parsing and formatting
- * helpers (cli/jobctl-util.c): what users type (durations, sizes,
+ * helpers (common/jobd-parse.c): what users type (durations, sizes,
  * percentages, signals, KEY=VALUE) and what they read (sizes, durations,
  * uptimes, display widths).
  */
