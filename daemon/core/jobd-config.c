@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <systemd/sd-daemon.h>
 
+#include "jobd-config-effective.h"
 #include "jobd-error.h"
 #include "jobd-names.h"
 
@@ -112,13 +113,17 @@ read_string (GKeyFile *keyfile, const char *key, char **field, GError **error)
     {
       if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
           g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        return TRUE;
+        {
+          jobd_config_effective_note ("Daemon", key, *field);
+          return TRUE;
+        }
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "[Daemon] %s: ", key);
       return FALSE;
     }
   g_strstrip (value);
   g_free (*field);
   *field = *value != '\0' ? g_steal_pointer (&value) : NULL;
+  jobd_config_effective_note ("Daemon", key, *field);
   return TRUE;
 }
 
@@ -129,7 +134,10 @@ read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
   gboolean value;
 
   if (!g_key_file_has_key (keyfile, "Daemon", key, NULL))
-    return TRUE;
+    {
+      jobd_config_effective_note_bool ("Daemon", key, *field);
+      return TRUE;
+    }
   value = g_key_file_get_boolean (keyfile, "Daemon", key, &local_error);
   if (local_error != NULL)
     {
@@ -138,6 +146,7 @@ read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
       return FALSE;
     }
   *field = value;
+  jobd_config_effective_note_bool ("Daemon", key, value);
   return TRUE;
 }
 
@@ -151,7 +160,10 @@ read_dbus_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
   guint64 value;
 
   if (!g_key_file_has_key (keyfile, "DBus", key, NULL))
-    return TRUE;
+    {
+      jobd_config_effective_note_uint ("DBus", key, *field);
+      return TRUE;
+    }
   value = g_key_file_get_uint64 (keyfile, "DBus", key, &local_error);
   if (local_error != NULL || value < min || value > max)
     {
@@ -161,6 +173,7 @@ read_dbus_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
       return FALSE;
     }
   *field = value;
+  jobd_config_effective_note_uint ("DBus", key, value);
   return TRUE;
 }
 

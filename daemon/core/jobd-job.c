@@ -929,14 +929,19 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
   self->started_at = started_at > 0 ? started_at : g_get_real_time ();
   /* Uptime so far counts toward resetting the backoff. */
   self->started_mono = g_get_monotonic_time () - MAX (0, g_get_real_time () - self->started_at);
-  self->wanted_up = TRUE;
+  /* Not wanted: it was being stopped (an acknowledged Stop) when the last
+   * jobd went; its exit must not look like a crash to the restart policy. */
+  self->wanted_up = json_object_get_boolean_member_with_default (record, "wanted-up", TRUE);
   attach_process (self, process);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string ("adopted"));
   g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
   set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
-  handle_early_exit (self);
+  if (handle_early_exit (self) || self->wanted_up)
+    return;
+  g_message ("job %s: it was being stopped, stopping it again", self->name);
+  jobd_job_stop (self, NULL);
 }
 
 /* ---- GObject ---- */

@@ -106,7 +106,8 @@ gboolean jobd_job_reload (JobdJob *job, GError **error);
 gboolean jobd_job_kill (JobdJob *job, int signo, GError **error);
 
 /* After a jobd restart: the job's process still runs. Restores state up
- * with the recorded start time and restart count. */
+ * with the recorded start time and restart count; when the record says it
+ * is not wanted up (it was being stopped), stops it. */
 void jobd_job_adopt (JobdJob *job, JobdProcess *process, JsonObject *record);
 /* The runtime record persisted with the job (NULL when nothing runs):
  * the process record plus started-at, restarts, last-restart-reason. */

@@ -734,7 +734,9 @@ record_started (JobdManager *self, JobdJob *job, GError **error)
   g_autoptr(GError) local = NULL;
 
   g_ptr_array_add (jobs, job);
-  if (persist_jobs (self, jobs, FALSE, &local))
+  /* Synced: the record also says the job is wanted up, and after a crash
+   * (or power loss) the next jobd must not lose what the caller was told. */
+  if (persist_jobs (self, jobs, TRUE, &local))
     {
       g_hash_table_remove (self->dirty, jobd_job_get_name (job));
       return TRUE;
@@ -800,12 +802,39 @@ jobd_manager_start_job_finish (JobdManager *self, GAsyncResult *result, GError *
 }
 
 
+/* A stopped job's wanted state is synced before the caller hears "stopped":
+ * left to the next idle save, a jobd killed right after the answer would be
+ * followed by one that starts the job again (restart policy, or restore). */
+static gboolean
+record_stopped (JobdManager *self, JobdJob *job, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+  g_autoptr(GError) local = NULL;
+
+  g_ptr_array_add (jobs, job);
+  if (persist_jobs (self, jobs, TRUE, &local))
+    {
+      g_hash_table_remove (self->dirty, jobd_job_get_name (job));
+      return TRUE;
+    }
+  /* The stop cannot be taken back (the signal is sent): say so, and leave
+   * the record to the idle save, which keeps trying. */
+  schedule_save (self, job);
+  g_warning ("job %s: stopping, but its wanted state cannot be saved: %s",
+             jobd_job_get_name (job), local->message);
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+               "job '%s' is being stopped, but that it should stay down could not be saved "
+               "(a jobd restart may start it again): %s",
+               jobd_job_get_name (job), local->message);
+  return FALSE;
+}
+
 gboolean
 jobd_manager_stop_job (JobdManager *self, const char *name, GError **error)
 {
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
-  return job != NULL && jobd_job_stop (job, error);
+  return job != NULL && jobd_job_stop (job, error) && record_stopped (self, job, error);
 }
 
 static void

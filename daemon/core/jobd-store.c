@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* renameat2 */
 #endif
 #include "jobd-store.h"
+#include "jobd-json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,7 +250,7 @@ jobs_to_data (GPtrArray *jobs, gsize *len, GError **error)
   json_node_set_object (root_node, root);
   json_generator_set_root (generator, root_node);
   json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, len);
+  return jobd_json_generator_to_data (generator, len);
 }
 
 static gboolean
@@ -456,7 +457,7 @@ append_json_line (GString *lines, JsonNode *node)
   g_autofree char *text = NULL;
 
   json_generator_set_root (generator, node);
-  text = json_generator_to_data (generator, NULL);
+  text = jobd_json_generator_to_data (generator, NULL);
   g_string_append (lines, text);
   g_string_append_c (lines, '\n');
 }

@@ -2,12 +2,17 @@
 #include "config.h"
 
 #include "jobd-dbus-listener.h"
+#include "jobd-dbus-authstream.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 #include <glib/gstdio.h>
 
 #define REFUSAL_LOG_INTERVAL_USEC (10 * G_USEC_PER_SEC)
+/* What a client may send before it is authenticated: GDBus reads SASL lines
+ * with no length limit, and an EXTERNAL exchange is a few hundred bytes
+ * (plus what GDBus's line buffer may read ahead: 4 KiB). */
+#define AUTH_BYTES_MAX (16 * 1024)
 
 /* Live connections, authenticating or not; shared (refcounted) with every
  * connection, which may outlive the listener. Main thread only. */
@@ -184,15 +189,20 @@ on_run (GThreadedSocketService *service, GSocketConnection *stream, GObject *sou
 {
   Pending *pending = g_object_get_qdata (G_OBJECT (stream), pending_quark ());
   g_autoptr(GError) error = NULL;
+  /* The same socket, read through a bound until authenticated. */
+  g_autoptr(GIOStream) bounded =
+    jobd_dbus_auth_connection_new (g_socket_connection_get_socket (stream), AUTH_BYTES_MAX);
 
   /* Only the pending's own fields here: the listener may go meanwhile. */
   pending->connection =
-    g_dbus_connection_new_sync (G_IO_STREAM (stream), pending->guid,
+    g_dbus_connection_new_sync (bounded, pending->guid,
                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER |
                                 G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
                                 pending->observer, pending->cancellable, &error);
   if (pending->connection == NULL)
     g_debug ("a D-Bus client did not authenticate: %s", error->message);
+  else
+    jobd_dbus_auth_connection_unbound (JOBD_DBUS_AUTH_CONNECTION (bounded));
   g_main_context_invoke (NULL, on_auth_done, pending);
   return TRUE;
 }

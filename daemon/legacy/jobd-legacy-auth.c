@@ -43,8 +43,11 @@
  * earlier attempts are DENIED without running the KDF. */
 #define CONN_DELAY_BASE_MSEC 250
 #define CONN_DELAY_MAX_MSEC 30000
-/* Per peer address, a token bucket: PEER_BURST checks, then one more per
- * PEER_REFILL_MSEC; a successful check gives its token back. */
+/* Per peer, a token bucket: PEER_BURST checks, then one more per
+ * PEER_REFILL_MSEC; a successful check gives its token back. A local peer
+ * is its uid (every local user comes from 127.0.0.1, and one user's wrong
+ * passwords must not lock out another; nor may a user escape the bucket by
+ * binding another loopback address), a remote one its address. */
 #define PEER_BURST 10.0
 #define PEER_REFILL_MSEC 1000
 #define PEERS_MAX 4096
@@ -58,12 +61,16 @@ struct _JobdLegacyAuth {
   char *path;
   gboolean enable;
   JsonObject *users;          /* username → record (with "password-hash") */
+  /* What the file holds: when a save fails, memory goes back to it, so a
+   * change answered FAILED is not shown, nor written by a later save. */
+  JsonObject *saved_users;
+  gboolean saved_enable;
   GHashTable *good;           /* keyed digest of verified credentials → gint64 expiry */
   guint8 cache_key[32];
   /* yescrypt settings (salt and cost) that no password matches: an unknown
    * user costs one KDF run, as a known one does. */
   char dummy_setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  GHashTable *peers;          /* peer address → PeerBucket */
+  GHashTable *peers;          /* throttle_key() → PeerBucket */
   GThreadPool *pool;
   GCancellable *shutdown;     /* cancelled when the plugin goes away */
   guint kdf_runs;
@@ -78,7 +85,8 @@ typedef struct {
   char *upgraded;             /* set by the thread: the new yescrypt hash */
   char *dummy;                /* the dummy setting, for PBKDF2-era users */
   JobdLegacyAuthClient *client;
-  char *peer;
+  char *peer;                 /* the peer's address, for the log */
+  char *key;                  /* its bucket: throttle_key() */
   gboolean ok;
 } Verify;
 
@@ -95,6 +103,7 @@ verify_free (gpointer data)
   g_free (v->upgraded);
   g_free (v->dummy);
   g_free (v->peer);
+  g_free (v->key);
   g_free (v);
 }
 
@@ -318,6 +327,44 @@ load (JobdLegacyAuth *auth, GError **error)
   return TRUE;
 }
 
+/* A copy of the users deep enough for every change made here: records are
+ * changed in place (a new hash), their values only replaced. */
+static JsonObject *
+users_copy (JsonObject *users)
+{
+  JsonObject *copy = json_object_new ();
+  g_autoptr(GList) names = json_object_get_members (users);
+
+  for (GList *n = names; n != NULL; n = n->next)
+    {
+      JsonNode *node = json_object_get_member (users, n->data);
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        {
+          JsonObject *record = json_node_get_object (node);
+          JsonObject *record_copy = json_object_new ();
+          g_autoptr(GList) keys = json_object_get_members (record);
+
+          for (GList *k = keys; k != NULL; k = k->next)
+            json_object_set_member (record_copy, k->data,
+                                    json_node_copy (json_object_get_member (record, k->data)));
+          json_object_set_object_member (copy, n->data, record_copy);
+        }
+      else
+        json_object_set_member (copy, n->data, json_node_copy (node));
+    }
+  return copy;
+}
+
+static void
+remember_saved (JobdLegacyAuth *auth)
+{
+  g_clear_pointer (&auth->saved_users, json_object_unref);
+  auth->saved_users = users_copy (auth->users);
+  auth->saved_enable = auth->enable;
+}
+
+/* Write the users; when that fails, the change is undone in memory too. */
 static gboolean
 save (JobdLegacyAuth *auth, GError **error)
 {
@@ -329,7 +376,15 @@ save (JobdLegacyAuth *auth, GError **error)
   root = json_node_init_object (json_node_alloc (), object);
   /* Cached good credentials may be stale now. */
   g_hash_table_remove_all (auth->good);
-  return jobd_legacy_datafile_save (auth->path, root, error);
+  if (!jobd_legacy_datafile_save (auth->path, root, error))
+    {
+      json_object_unref (auth->users);
+      auth->users = users_copy (auth->saved_users);
+      auth->enable = auth->saved_enable;
+      return FALSE;
+    }
+  remember_saved (auth);
+  return TRUE;
 }
 
 static void verify_thread (gpointer data, gpointer user_data);
@@ -348,6 +403,7 @@ jobd_legacy_auth_new (const char *state_dir, GError **error)
   if (!fill_random (auth->cache_key, sizeof auth->cache_key, error)
       || !load (auth, error))
     return NULL;
+  remember_saved (auth);
   auth->pool = g_thread_pool_new (verify_thread, NULL, VERIFY_THREADS, FALSE, error);
   if (auth->pool == NULL)
     return NULL;
@@ -367,6 +423,7 @@ jobd_legacy_auth_free (JobdLegacyAuth *auth)
   g_clear_object (&auth->shutdown);
   g_free (auth->path);
   g_clear_pointer (&auth->users, json_object_unref);
+  g_clear_pointer (&auth->saved_users, json_object_unref);
   g_clear_pointer (&auth->good, g_hash_table_unref);
   g_clear_pointer (&auth->peers, g_hash_table_unref);
   g_free (auth);
@@ -526,6 +583,16 @@ jobd_legacy_auth_check (JobdLegacyAuth *auth, const char *command, JsonObject *p
   return ok;
 }
 
+/* The peer's bucket: "uid N" when its uid is known, else its address
+ * (NULL: neither known, not throttled per peer). */
+static char *
+throttle_key (const char *peer, guint peer_uid)
+{
+  if (peer_uid != JOBD_LEGACY_PEER_UNKNOWN)
+    return g_strdup_printf ("uid %u", peer_uid);
+  return g_strdup (peer);
+}
+
 /* Refill the peer's bucket and take a token; FALSE when it is empty. */
 static gboolean
 peer_take (JobdLegacyAuth *auth, const char *peer, gint64 now)
@@ -634,7 +701,7 @@ verify_done (GObject *source, GAsyncResult *result, gpointer user_data)
       allowed = verify_apply (auth, v, pending->command);
       if (v->ok)
         {
-          peer_refund (auth, v->peer);
+          peer_refund (auth, v->key);
           if (v->client != NULL)
             v->client->failures = 0;
         }
@@ -654,11 +721,13 @@ JobdLegacyAuthVerdict
 jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
                               JobdLegacyAuthClient *client,
                               const char *peer,
+                              guint peer_uid,
                               const char *command,
                               JsonObject *params,
                               GAsyncReadyCallback callback,
                               gpointer user_data)
 {
+  g_autofree char *key = throttle_key (peer, peer_uid);
   Verify *v = NULL;
   gint64 now;
   GTask *task;
@@ -679,15 +748,17 @@ jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
   now = g_get_monotonic_time ();
   if ((client != NULL && now < client->retry_usec)
       || g_thread_pool_unprocessed (auth->pool) >= VERIFY_QUEUE_MAX
-      || !peer_take (auth, peer, now))
+      || !peer_take (auth, key, now))
     {
-      g_debug ("legacy auth: password check throttled for %s", peer != NULL ? peer : "?");
+      g_debug ("legacy auth: password check throttled for %s (%s)", peer != NULL ? peer : "?",
+               key != NULL ? key : "?");
       verify_free (v);
       return JOBD_LEGACY_AUTH_DENY;
     }
 
   v->client = client;
   v->peer = g_strdup (peer);
+  v->key = g_steal_pointer (&key);
   auth->kdf_runs++;
   g_debug ("legacy auth: password check %u (from %s)", auth->kdf_runs,
            peer != NULL ? peer : "?");

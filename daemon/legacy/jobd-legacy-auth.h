@@ -44,10 +44,12 @@ typedef enum {
 /* The same check for the server: a verdict at once when no KDF run is
  * needed (or it is throttled), else PENDING and callback is called on the
  * main loop; jobd_legacy_auth_check_finish() is the verdict. client and
- * peer (the peer's address) may be NULL. */
+ * peer (the peer's address) may be NULL; peer_uid (JOBD_LEGACY_PEER_UNKNOWN
+ * when not known) keys the per-peer throttle instead of the address. */
 JobdLegacyAuthVerdict jobd_legacy_auth_check_async (JobdLegacyAuth *auth,
                                                     JobdLegacyAuthClient *client,
                                                     const char *peer,
+                                                    guint peer_uid,
                                                     const char *command,
                                                     JsonObject *params,
                                                     GAsyncReadyCallback callback,

@@ -5,6 +5,7 @@
  * before json-glib sees them.
  */
 #include "jobd-legacy-codec.h"
+#include "jobd-json.h"
 
 #include <math.h>
 #include <string.h>
@@ -536,7 +537,7 @@ append_json (GString *text, JsonNode *data)
       g_string_append_c (text, '"');
       return;
     }
-  json = json_to_string (data, FALSE);
+  json = jobd_json_to_string (data, FALSE);
   g_string_append (text, json);
 }
 

@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include "jobd-legacy-datafile.h"
+#include "jobd-json.h"
 
 #include <errno.h>
 
 #include <glib/gstdio.h>
 
+#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 gboolean
@@ -46,7 +48,7 @@ jobd_legacy_datafile_save (const char *path, JsonNode *root, GError **error)
 
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, &len);
+  text = jobd_json_generator_to_data (generator, &len);
   if (g_mkdir_with_parents (dir, 0700) < 0)
     {
       int saved = errno;
@@ -69,14 +71,13 @@ jobd_legacy_config_uint (GKeyFile *keyfile,
 {
   g_autofree char *text = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, key, NULL);
 
-  if (text == NULL)
-    return TRUE;
-  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
+  if (text != NULL && !g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                    "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
                    " to %" G_GUINT64_FORMAT, key, text, min, max);
       return FALSE;
     }
+  jobd_config_effective_note_uint (JOBD_LEGACY_GROUP, key, *value);
   return TRUE;
 }

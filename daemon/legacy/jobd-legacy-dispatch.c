@@ -8,6 +8,7 @@
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-dispatch.h"
 
+#include "jobd-config-effective.h"
 #include "jobd-error.h"
 #include "jobd-legacy-auth.h"
 #include "jobd-legacy-logcleaner.h"
@@ -34,6 +35,21 @@ plugin_enabled (GKeyFile *keyfile, const char *plugin)
         return TRUE;
     }
   return FALSE;
+}
+
+/* The plugins that load, in a fixed order, for the effective-config record. */
+static void
+note_plugins (GKeyFile *keyfile)
+{
+  static const char *const all[] = { "auth", "logexplorer", "scheduler", "logcleaner" };
+  g_autoptr(GPtrArray) enabled = g_ptr_array_new_null_terminated (G_N_ELEMENTS (all), NULL, TRUE);
+  g_autofree char *joined = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    if (plugin_enabled (keyfile, all[i]))
+      g_ptr_array_add (enabled, (gpointer) all[i]);
+  joined = g_strjoinv (",", (char **) enabled->pdata);
+  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Plugins", joined);
 }
 
 static gboolean
@@ -69,6 +85,10 @@ jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error)
   interpreter = g_key_file_get_string (config->keyfile, JOBD_LEGACY_GROUP, "Interpreter", NULL);
   legacy->interpreter = g_strdup (interpreter != NULL && *interpreter != '\0'
                                   ? interpreter : "php");
+  /* Empty means the automatic choice (jobd-legacy, else nobody; yourself when not root). */
+  jobd_config_effective_note (JOBD_LEGACY_GROUP, "User", user);
+  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Interpreter", legacy->interpreter);
+  note_plugins (config->keyfile);
 
   jobd_legacy_register (legacy, jobd_legacy_core_commands ());
 
@@ -269,6 +289,7 @@ dispatch (JobdLegacy *legacy,
       verdict = jobd_legacy_auth_check_async (legacy->auth,
                                               client != NULL ? &client->auth : NULL,
                                               client != NULL ? client->peer : NULL,
+                                              peer_uid,
                                               request->command, request->params,
                                               auth_checked, hop);
       if (verdict == JOBD_LEGACY_AUTH_PENDING)

@@ -732,13 +732,21 @@ jobd_legacy_scheduler_delete (JobdLegacyScheduler *scheduler,
                               GError **error)
 {
   GHashTable *table = job_table (scheduler, jobname, FALSE);
+  Schedule *s = lookup (scheduler, jobname, uuid, error);
 
-  if (lookup (scheduler, jobname, uuid, error) == NULL)
+  if (s == NULL)
     return FALSE;
-  g_hash_table_remove (table, uuid);
+  g_hash_table_steal (table, uuid);
+  if (!commit (scheduler, error))
+    {
+      /* Not deleted on disk: not in memory either. */
+      insert (scheduler, s);
+      return FALSE;
+    }
+  schedule_free (s);
   if (g_hash_table_size (table) == 0)
     g_hash_table_remove (scheduler->jobs, jobname);
-  return commit (scheduler, error);
+  return TRUE;
 }
 
 JsonNode *

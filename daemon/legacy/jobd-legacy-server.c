@@ -43,6 +43,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 #define READ_CHUNK 16384
@@ -893,6 +894,8 @@ jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error
   server->listen = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, "Listen", NULL);
   if (server->listen == NULL)
     server->listen = g_strdup (JOBD_LEGACY_LISTEN_DEFAULT);
+  jobd_config_effective_note_bool (JOBD_LEGACY_GROUP, "Enable", server->enable);
+  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Listen", server->listen);
   if (!jobd_legacy_config_uint (keyfile, "MaxFrameSize", 64, G_MAXUINT32, &max_frame, error)
       || !jobd_legacy_config_uint (keyfile, "ReadTimeoutSec", 1, 3600, &timeout, error)
       || !jobd_legacy_config_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error)

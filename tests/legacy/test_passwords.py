@@ -36,6 +36,30 @@ with warnings.catch_warnings():
 ADMIN = {"username": "admin", "password": "s3cret"}
 STATUS_BOUND = 0.5
 
+# One request from a given uid and loopback address, timed where it is sent:
+# the per-peer throttle keys a local client by its uid.
+ASK_AS = r"""
+import json, socket, struct, sys, time
+port, peer, payload = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(30)
+s.bind((peer, 0))
+s.connect(("127.0.0.1", port))
+start = time.monotonic()
+s.sendall(struct.pack("<I", len(payload)) + payload)
+(n,) = struct.unpack("<I", recv_exact(s, 4))
+code = json.loads(recv_exact(s, n))["code"]
+print(json.dumps({"code": code, "seconds": time.monotonic() - start}))
+"""
+
 
 def auth_json_path(jobd):
     return os.path.join(jobd.state, "plugins", "auth.json")
@@ -93,6 +117,15 @@ class VerboseJobd(Jobd):
         with self.connect_from(peer) as s:
             s.sendall(frame(command + " " + json.dumps(params)))
             return read_response(s)
+
+    def ask_as(self, uid, command, params, peer="127.0.0.1"):
+        """ask() from another uid; returns (code, seconds)."""
+        out = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                              "--clear-groups", sys.executable, "-c", ASK_AS, str(self.port),
+                              peer, command + " " + json.dumps(params)],
+                             capture_output=True, text=True, timeout=60, check=True)
+        r = json.loads(out.stdout)
+        return r["code"], r["seconds"]
 
 
 def with_users(jobd):
@@ -189,20 +222,23 @@ class Flood(unittest.TestCase):
         self.assertGreaterEqual(runs, 1)
         # A burst of 10, then one a second.
         self.assertLessEqual(runs, 10 + int(elapsed) + 2, "failures from one peer not throttled")
-        # Another peer, and the right password, are not locked out.
-        self.assertEqual(self.jobd.ask("STATUSALL", {"auth": ADMIN}, "127.0.0.4")["code"], "OK")
+        # Another local user (a local peer is its uid), with the right
+        # password, is not locked out.
+        self.assertEqual(self.jobd.ask_as(65534, "STATUSALL", {"auth": ADMIN}, "127.0.0.4")[0],
+                         "OK")
 
     def test_unknown_user_costs_the_same(self):
         known, unknown, peers = [], [], []
         for i in range(6):
             for user, times in (("admin", known), ("nosuchuser", unknown)):
-                # A fresh peer each time: nothing throttled.
-                peer = "127.0.1.%d" % (2 * i + (user == "admin") + 1)
-                start = time.monotonic()
-                r = self.jobd.ask("STATUSALL", {"auth": {"username": user, "password": "x%d" % i}},
-                                  peer)
-                times.append(time.monotonic() - start)
-                self.assertEqual(r, {"code": "DENIED"})
+                # A fresh peer (uid and address) each time: nothing throttled.
+                k = 2 * i + (user == "admin") + 1
+                peer = "127.0.1.%d" % k
+                code, seconds = self.jobd.ask_as(60000 + k, "STATUSALL",
+                                                 {"auth": {"username": user, "password": "x%d" % i}},
+                                                 peer)
+                times.append(seconds)
+                self.assertEqual(code, "DENIED")
                 peers.append((peer, user))
         k, u = statistics.median(known), statistics.median(unknown)
         sys.stderr.write("wrong password, median answer: known user %.1f ms, unknown %.1f ms\n"

@@ -334,7 +334,7 @@ test_throttle (Fixture *f, gconstpointer data)
 
   import (f, users, FALSE, report);
   runs = jobd_legacy_auth_kdf_runs (f->auth);
-  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS", wrong,
+  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", JOBD_LEGACY_PEER_UNKNOWN, "STATUS", wrong,
                                                  verdict_cb, &v), ==, JOBD_LEGACY_AUTH_PENDING);
   while (!v.done)
     g_main_context_iteration (NULL, TRUE);
@@ -342,7 +342,7 @@ test_throttle (Fixture *f, gconstpointer data)
   g_assert_cmpuint (client.failures, ==, 1);
   g_assert_cmpint (client.retry_usec, >, g_get_monotonic_time ());
   /* Throttled: no KDF, even with the right password. */
-  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS", good,
+  g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", JOBD_LEGACY_PEER_UNKNOWN, "STATUS", good,
                                                  verdict_cb, &v), ==, JOBD_LEGACY_AUTH_DENY);
   g_assert_cmpuint (jobd_legacy_auth_kdf_runs (f->auth), ==, runs + 1);
 
@@ -354,7 +354,7 @@ test_throttle (Fixture *f, gconstpointer data)
       JobdLegacyAuthClient other = { 0 };
       Verdict w = { 0 };
 
-      if (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.9", "STATUS", wrong,
+      if (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.9", JOBD_LEGACY_PEER_UNKNOWN, "STATUS", wrong,
                                         verdict_cb, &w) == JOBD_LEGACY_AUTH_DENY)
         continue;
       while (!w.done)
@@ -368,14 +368,14 @@ test_throttle (Fixture *f, gconstpointer data)
     JobdLegacyAuthClient other = { 0 };
     Verdict w = { 0 };
 
-    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.10", "STATUS",
+    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &other, "127.0.0.10", JOBD_LEGACY_PEER_UNKNOWN, "STATUS",
                                                    good, verdict_cb, &w),
                      ==, JOBD_LEGACY_AUTH_PENDING);
     while (!w.done)
       g_main_context_iteration (NULL, TRUE);
     g_assert_true (w.allowed);
     /* Cached now: allowed at once, even from the throttled peer. */
-    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", "STATUS",
+    g_assert_cmpint (jobd_legacy_auth_check_async (f->auth, &client, "127.0.0.9", JOBD_LEGACY_PEER_UNKNOWN, "STATUS",
                                                    good, verdict_cb, &w),
                      ==, JOBD_LEGACY_AUTH_ALLOW);
   }

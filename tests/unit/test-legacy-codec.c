@@ -2,6 +2,7 @@
  * builder and parameter validators (daemon/legacy/jobd-legacy-codec.c). */
 #include <string.h>
 
+#include "jobd-json.h"
 #include "jobd-legacy-codec.h"
 
 /* Header and payload in one buffer, as a client sends them. */
@@ -292,11 +293,18 @@ test_response (void)
   assert_response (JOBD_LEGACY_CODE_OK, boolean, "{\"code\":\"OK\",\"data\":true}");
   assert_response (JOBD_LEGACY_CODE_OK, obj, "{\"code\":\"OK\",\"data\":{\"a\":\"UP\"}}");
 
+  /* Every control character escaped: json-glib 1.6 writes U+001F raw. */
+  {
+    g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), "\x01\x1f\x7f");
+    assert_response (JOBD_LEGACY_CODE_OK, node,
+                     "{\"code\":\"OK\",\"data\":\"\\u0001\\u001f\\u007f\"}");
+  }
+
   /* Strings are written by hand unless they need escaping: same bytes. */
   for (gsize i = 0; i < G_N_ELEMENTS (strings); i++)
     {
       g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), strings[i]);
-      g_autofree char *json = json_to_string (node, FALSE);
+      g_autofree char *json = jobd_json_to_string (node, FALSE);
       g_autofree char *expected = g_strdup_printf ("{\"code\":\"OK\",\"data\":%s}", json);
 
       assert_response (JOBD_LEGACY_CODE_OK, node, expected);
