@@ -15,10 +15,7 @@
 #include <unistd.h>
 
 #include "jobctl.h"
-
-#define JOBD_BUS_NAME "org.jobd1"
-#define JOBD_OBJECT_PATH "/org/jobd1"
-#define JOBD_SYSTEM_SOCKET "/run/jobd/bus"
+#include "jobd-names.h"
 
 static GVariant *
 call_bus_driver (GDBusConnection *connection, const char *method, GVariant *parameters,
@@ -43,18 +40,18 @@ lookup_owner (GDBusConnection *connection, GError **error)
   g_autoptr(GError) local_error = NULL;
   char *owner = NULL;
 
-  reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_BUS_NAME),
+  reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_DBUS_NAME),
                            "(s)", &local_error);
   if (reply == NULL)
     {
       started = call_bus_driver (connection, "StartServiceByName",
-                                 g_variant_new ("(su)", JOBD_BUS_NAME, 0), "(u)", NULL);
+                                 g_variant_new ("(su)", JOBD_DBUS_NAME, 0), "(u)", NULL);
       if (started == NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
-      reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_BUS_NAME),
+      reply = call_bus_driver (connection, "GetNameOwner", g_variant_new ("(s)", JOBD_DBUS_NAME),
                                "(s)", error);
       if (reply == NULL)
         return NULL;
@@ -119,7 +116,7 @@ private_sockets (void)
 
   if (geteuid () != 0 && runtime_dir != NULL && *runtime_dir != '\0')
     {
-      g_autofree char *path = g_build_filename (runtime_dir, "jobd", "bus", NULL);
+      g_autofree char *path = g_build_filename (runtime_dir, JOBD_RUNTIME_SUBDIR, JOBD_SOCKET_NAME, NULL);
 
       g_ptr_array_add (addresses, socket_address (path));
     }
@@ -197,7 +194,7 @@ jobctl_connect (Jobctl *jobctl, GError **error)
                                       G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
                                       | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
                                       | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                      jobctl->bus_name, JOBD_OBJECT_PATH,
+                                      jobctl->bus_name, JOBD_DBUS_PATH,
                                       NULL, error);
   return jobctl->manager != NULL;
 }

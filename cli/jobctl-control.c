@@ -7,7 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "jobctl.h"
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 int
 jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
@@ -40,7 +40,7 @@ jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 
   if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 1, 1, &argc, &argv, &error))
     return jobctl_fail (error);
-  if (signal_text != NULL && !jobctl_parse_signal (signal_text, &signo, &error))
+  if (signal_text != NULL && !jobd_parse_signal (signal_text, &signo, &error))
     {
       g_prefix_error (&error, "--signal: ");
       return jobctl_fail (error);
@@ -101,7 +101,7 @@ jobctl_verb_mem (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
     g_print ("%" G_GUINT64_FORMAT "\n", bytes);
   else
     {
-      g_autofree char *human = jobctl_format_size (bytes);
+      g_autofree char *human = jobd_format_size (bytes);
       g_print ("%s (%s)\n", human, source);
     }
   return JOBCTL_EXIT_OK;

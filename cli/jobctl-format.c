@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "jobctl.h"
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 #include "jobd-error.h"
 
 /* ---- aligned output ---------------------------------------------------- */
@@ -79,7 +79,7 @@ jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
 
   for (guint i = first_row * table->n_columns; i < table->cells->len; i++)
     widths[i % table->n_columns] = MAX (widths[i % table->n_columns],
-                                        jobctl_display_width (table->cells->pdata[i]));
+                                        jobd_display_width (table->cells->pdata[i]));
 
   for (guint row = first_row; row < n_rows; row++)
     {
@@ -91,7 +91,7 @@ jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
           const char *text = table->cells->pdata[i];
           gboolean right = (table->right_aligned >> column) & 1;
           gboolean last = column + 1 == table->n_columns;
-          gsize padding = widths[column] - jobctl_display_width (text);
+          gsize padding = widths[column] - jobd_display_width (text);
 
           append_cell (line, text, table->sgrs->pdata[i], color,
                        last && !right ? 0 : padding, right);
@@ -138,12 +138,12 @@ jobctl_fields_print (GArray *fields, gboolean color)
   gsize width = 0;
 
   for (guint i = 0; i < fields->len; i++)
-    width = MAX (width, jobctl_display_width (g_array_index (fields, Field, i).label));
+    width = MAX (width, jobd_display_width (g_array_index (fields, Field, i).label));
   for (guint i = 0; i < fields->len; i++)
     {
       Field *field = &g_array_index (fields, Field, i);
       g_autofree char *shown = jobctl_colorize (color, field->sgr, field->value);
-      gsize padding = width - jobctl_display_width (field->label);
+      gsize padding = width - jobd_display_width (field->label);
 
       g_print ("%*s%s: %s\n", (int) padding, "", field->label, shown);
     }
@@ -217,8 +217,8 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
       jobctl_table_add (table, name, NULL);
       jobctl_table_add (table, state, jobctl_state_sgr (state));
       jobctl_table_take (table, format_pid (pid));
-      jobctl_table_take (table, running ? jobctl_format_size (memory) : g_strdup ("-"));
-      jobctl_table_take (table, running ? jobctl_format_uptime (started_at, now)
+      jobctl_table_take (table, running ? jobd_format_size (memory) : g_strdup ("-"));
+      jobctl_table_take (table, running ? jobd_format_uptime (started_at, now)
                                         : g_strdup ("-"));
       jobctl_table_take (table, g_strdup_printf ("%u", restarts));
     }
@@ -351,9 +351,9 @@ format_number (ShowKind kind, guint64 number)
   switch (kind)
     {
     case SHOW_DURATION:
-      return jobctl_format_duration_ms (number);
+      return jobd_format_duration_ms (number);
     case SHOW_SIZE:
-      return jobctl_format_size (number);
+      return jobd_format_size (number);
     case SHOW_PERCENT:
       return g_strdup_printf ("%" G_GUINT64_FORMAT "%%", number);
     default:
@@ -463,7 +463,7 @@ format_last_exit (GVariant *runtime)
 {
   guint64 code = lookup_uint (runtime, "exit-code");
   guint64 signo = lookup_uint (runtime, "exit-signal");
-  const char *name = jobctl_signal_name ((int) signo);
+  const char *name = jobd_signal_to_string ((int) signo);
 
   if (signo != 0 && name != NULL)
     return g_strdup_printf (_("killed by %s"), name);
@@ -496,7 +496,7 @@ format_started (GVariant *runtime, const char *state)
   when = jobctl_format_timestamp (started_at, FALSE);
   if (g_strcmp0 (state, "up") != 0)
     return g_steal_pointer (&when);
-  uptime = jobctl_format_uptime (started_at, g_get_real_time ());
+  uptime = jobd_format_uptime (started_at, g_get_real_time ());
   /* TRANSLATORS: a start time, then for how long the job has been up. */
   return g_strdup_printf (_("%s (up %s)"), when, uptime);
 }
@@ -598,7 +598,7 @@ print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
       g_autofree char *human = NULL;
 
       g_variant_get (memory, "(t&s)", &bytes, &source);
-      human = jobctl_format_size (bytes);
+      human = jobd_format_size (bytes);
       memory_text = g_strdup_printf ("%s (%s)", human, source);
     }
   add_runtime_fields (fields, name, runtime, memory_text);

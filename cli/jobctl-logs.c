@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "jobctl.h"
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 #define STDERR_SGR "31"
 

@@ -8,7 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "jobctl.h"
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 #define SERVER_LOG_LINES 20
 
@@ -69,7 +69,7 @@ print_server (Jobctl *jobctl, GVariant *properties, guint64 memory,
   fields = jobctl_fields_new ();
   jobctl_fields_add (fields, _("Version"), g_strdup (property_string (properties, "Version")), NULL);
   jobctl_fields_add (fields, _("Backend"), g_strdup (property_string (properties, "Backend")), NULL);
-  jobctl_fields_add (fields, _("Memory"), jobctl_format_size (memory), NULL);
+  jobctl_fields_add (fields, _("Memory"), jobd_format_size (memory), NULL);
   jobctl_fields_print (fields, jobctl->color);
   if (log[0] == NULL)
     return;

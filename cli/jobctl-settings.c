@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "jobctl.h"
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 typedef enum {
   KIND_STRING,    /* s */
@@ -130,7 +130,7 @@ add_key_value (SettingsBuilder *builder, Kind kind, const char *value,
   g_autofree char *key = NULL;
   g_autofree char *text = NULL;
 
-  if (!jobctl_parse_key_value (value, &key, &text, error))
+  if (!jobd_parse_key_value (value, &key, &text, error))
     return FALSE;
   if (kind == KIND_ENV)
     {
@@ -156,9 +156,9 @@ add_signal (SettingsBuilder *builder, const char *key, const char *value,
   int signo;
   const char *name;
 
-  if (!jobctl_parse_signal (value, &signo, error))
+  if (!jobd_parse_signal (value, &signo, error))
     return FALSE;
-  name = jobctl_signal_name (signo);
+  name = jobd_signal_to_string (signo);
   if (name != NULL)
     g_variant_dict_insert (&builder->dict, key, "s", name);
   else
@@ -177,19 +177,19 @@ parse_number (Kind kind, const char *value, GError **error)
   switch (kind)
     {
     case KIND_COUNT:
-      return jobctl_parse_uint (value, G_MAXUINT32, FALSE, &number64, error)
+      return jobd_parse_uint (value, G_MAXUINT32, FALSE, &number64, error)
              ? g_variant_new_uint32 ((guint32) number64) : NULL;
     case KIND_DURATION:
-      return jobctl_parse_duration_ms (value, &number32, error)
+      return jobd_parse_duration_ms (value, &number32, error)
              ? g_variant_new_uint32 (number32) : NULL;
     case KIND_SIZE:
-      return jobctl_parse_size (value, &number64, error)
+      return jobd_parse_size (value, &number64, error)
              ? g_variant_new_uint64 (number64) : NULL;
     case KIND_PERCENT:
-      return jobctl_parse_percent (value, &number32, error)
+      return jobd_parse_percent (value, &number32, error)
              ? g_variant_new_uint32 (number32) : NULL;
     case KIND_LIMIT:
-      return jobctl_parse_uint (value, G_MAXUINT64, TRUE, &number64, error)
+      return jobd_parse_uint (value, G_MAXUINT64, TRUE, &number64, error)
              ? g_variant_new_uint64 (number64) : NULL;
     default:
       g_assert_not_reached ();
@@ -212,7 +212,7 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
       g_variant_dict_insert (dict, key, "s", value);
       return TRUE;
     case KIND_BOOL:
-      if (value != NULL && !jobctl_parse_bool (value, &flag, error))
+      if (value != NULL && !jobd_parse_bool (value, &flag, error))
         return FALSE;
       g_variant_dict_insert (dict, key, "b", flag);
       return TRUE;

@@ -27,6 +27,7 @@
 #include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
 #include "jobd-manager.h"
+#include "jobd-names.h"
 #include "jobd-serverlog.h"
 #include "jobd-spawner-direct.h"
 #include "jobd-spawner-scope.h"
@@ -366,7 +367,7 @@ on_bus_name_acquired (gpointer user_data)
 static gboolean
 start_serving (Daemon *daemon, GError **error)
 {
-  g_autofree char *socket_path = g_build_filename (daemon->config->runtime_dir, "bus", NULL);
+  g_autofree char *socket_path = g_build_filename (daemon->config->runtime_dir, JOBD_SOCKET_NAME, NULL);
 
   daemon->dbus = jobd_dbus_service_new (daemon->manager);
   if (!jobd_dbus_service_listen_private (daemon->dbus, socket_path, error))

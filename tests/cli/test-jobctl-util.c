@@ -1,5 +1,5 @@
 /* test-jobctl-util.c — unit tests of jobctl's parsing and formatting
- * helpers (cli/jobctl-util.c): what users type (durations, sizes,
+ * helpers (common/jobd-parse.c): what users type (durations, sizes,
  * percentages, signals, KEY=VALUE) and what they read (sizes, durations,
  * uptimes, display widths).
  */
@@ -8,7 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 typedef struct {
   const char *text;
@@ -24,7 +24,7 @@ static gboolean
 parse_duration (const char *text, guint64 *out, GError **error)
 {
   guint32 value = (guint32) *out;
-  gboolean ok = jobctl_parse_duration_ms (text, &value, error);
+  gboolean ok = jobd_parse_duration_ms (text, &value, error);
 
   *out = value;
   return ok;
@@ -34,7 +34,7 @@ static gboolean
 parse_percent (const char *text, guint64 *out, GError **error)
 {
   guint32 value = (guint32) *out;
-  gboolean ok = jobctl_parse_percent (text, &value, error);
+  gboolean ok = jobd_parse_percent (text, &value, error);
 
   *out = value;
   return ok;
@@ -105,11 +105,11 @@ test_duration_round_trip (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
     {
-      g_autofree char *text = jobctl_format_duration_ms (values[i]);
+      g_autofree char *text = jobd_format_duration_ms (values[i]);
       guint32 parsed = 1;
 
       g_test_message ("%u → %s", values[i], text);
-      g_assert_true (jobctl_parse_duration_ms (text, &parsed, NULL));
+      g_assert_true (jobd_parse_duration_ms (text, &parsed, NULL));
       g_assert_cmpuint (parsed, ==, values[i]);
     }
 }
@@ -127,7 +127,7 @@ test_duration_format (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *text = jobctl_format_duration_ms (cases[i].ms);
+      g_autofree char *text = jobd_format_duration_ms (cases[i].ms);
 
       g_assert_cmpstr (text, ==, cases[i].expected);
     }
@@ -143,7 +143,7 @@ test_size_valid (void)
     { "2T", G_GUINT64_CONSTANT (2) << 40 },
   };
 
-  assert_parses (jobctl_parse_size, cases, G_N_ELEMENTS (cases));
+  assert_parses (jobd_parse_size, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -153,7 +153,7 @@ test_size_invalid (void)
     "", "M", "12Q", "-5", "1.5G", "64 M", "99999999999T", "18446744073709551616",
   };
 
-  assert_rejects (jobctl_parse_size, cases, G_N_ELEMENTS (cases));
+  assert_rejects (jobd_parse_size, cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -172,20 +172,20 @@ test_uint (void)
   g_autoptr(GError) error = NULL;
   guint64 value = 0;
 
-  g_assert_true (jobctl_parse_uint ("42", 100, FALSE, &value, NULL));
+  g_assert_true (jobd_parse_uint ("42", 100, FALSE, &value, NULL));
   g_assert_cmpuint (value, ==, 42);
-  g_assert_true (jobctl_parse_uint ("100", 100, FALSE, &value, NULL));
+  g_assert_true (jobd_parse_uint ("100", 100, FALSE, &value, NULL));
   g_assert_cmpuint (value, ==, 100);
-  g_assert_true (jobctl_parse_uint ("none", 100, TRUE, &value, NULL));
+  g_assert_true (jobd_parse_uint ("none", 100, TRUE, &value, NULL));
   g_assert_cmpuint (value, ==, 0);
 
-  g_assert_false (jobctl_parse_uint ("101", 100, FALSE, &value, &error));
+  g_assert_false (jobd_parse_uint ("101", 100, FALSE, &value, &error));
   g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
   g_clear_error (&error);
-  g_assert_false (jobctl_parse_uint ("none", 100, FALSE, &value, &error));
+  g_assert_false (jobd_parse_uint ("none", 100, FALSE, &value, &error));
   g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
   g_clear_error (&error);
-  g_assert_false (jobctl_parse_uint ("4x", 100, FALSE, &value, &error));
+  g_assert_false (jobd_parse_uint ("4x", 100, FALSE, &value, &error));
   g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
 }
 
@@ -200,12 +200,12 @@ test_bool (void)
   for (gsize i = 0; i < G_N_ELEMENTS (yes); i++)
     {
       value = FALSE;
-      g_assert_true (jobctl_parse_bool (yes[i], &value, NULL));
+      g_assert_true (jobd_parse_bool (yes[i], &value, NULL));
       g_assert_true (value);
-      g_assert_true (jobctl_parse_bool (no[i], &value, NULL));
+      g_assert_true (jobd_parse_bool (no[i], &value, NULL));
       g_assert_false (value);
     }
-  g_assert_false (jobctl_parse_bool ("maybe", &value, &error));
+  g_assert_false (jobd_parse_bool ("maybe", &value, &error));
   g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
 }
 
@@ -223,7 +223,7 @@ test_key_value (void)
       g_autofree char *key = NULL;
       g_autofree char *value = NULL;
 
-      g_assert_true (jobctl_parse_key_value (valid[i].text, &key, &value, NULL));
+      g_assert_true (jobd_parse_key_value (valid[i].text, &key, &value, NULL));
       g_assert_cmpstr (key, ==, valid[i].key);
       g_assert_cmpstr (value, ==, valid[i].value);
     }
@@ -233,7 +233,7 @@ test_key_value (void)
       char *key = NULL;
       char *value = NULL;
 
-      g_assert_false (jobctl_parse_key_value (invalid[i], &key, &value, &error));
+      g_assert_false (jobd_parse_key_value (invalid[i], &key, &value, &error));
       g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
       g_assert_null (key);
       g_assert_null (value);
@@ -254,7 +254,7 @@ test_signal (void)
     {
       int signo = 0;
 
-      g_assert_true (jobctl_parse_signal (valid[i].text, &signo, NULL));
+      g_assert_true (jobd_parse_signal (valid[i].text, &signo, NULL));
       g_assert_cmpint (signo, ==, valid[i].signo);
     }
   for (gsize i = 0; i < G_N_ELEMENTS (invalid); i++)
@@ -263,14 +263,14 @@ test_signal (void)
       int signo = 0;
 
       g_test_message ("“%s”", invalid[i]);
-      g_assert_false (jobctl_parse_signal (invalid[i], &signo, &error));
+      g_assert_false (jobd_parse_signal (invalid[i], &signo, &error));
       g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
     }
 
-  g_assert_cmpstr (jobctl_signal_name (SIGTERM), ==, "SIGTERM");
-  g_assert_cmpstr (jobctl_signal_name (SIGKILL), ==, "SIGKILL");
-  g_assert_null (jobctl_signal_name (SIGRTMIN));
-  g_assert_null (jobctl_signal_name (0));
+  g_assert_cmpstr (jobd_signal_to_string (SIGTERM), ==, "SIGTERM");
+  g_assert_cmpstr (jobd_signal_to_string (SIGKILL), ==, "SIGKILL");
+  g_assert_null (jobd_signal_to_string (SIGRTMIN));
+  g_assert_null (jobd_signal_to_string (0));
 }
 
 static void
@@ -287,7 +287,7 @@ test_format_size (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *text = jobctl_format_size (cases[i].bytes);
+      g_autofree char *text = jobd_format_size (cases[i].bytes);
 
       g_assert_cmpstr (text, ==, cases[i].expected);
     }
@@ -305,14 +305,14 @@ test_format_uptime (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *text = jobctl_format_uptime ((guint64) (now - cases[i].ago_usec), now);
+      g_autofree char *text = jobd_format_uptime ((guint64) (now - cases[i].ago_usec), now);
 
       g_assert_cmpstr (text, ==, cases[i].expected);
     }
 
   {
-    g_autofree char *never = jobctl_format_uptime (0, now);
-    g_autofree char *future = jobctl_format_uptime ((guint64) now + G_USEC_PER_SEC, now);
+    g_autofree char *never = jobd_format_uptime (0, now);
+    g_autofree char *future = jobd_format_uptime ((guint64) now + G_USEC_PER_SEC, now);
 
     g_assert_cmpstr (never, ==, "-");
     g_assert_cmpstr (future, ==, "-");
@@ -322,13 +322,13 @@ test_format_uptime (void)
 static void
 test_display_width (void)
 {
-  g_assert_cmpuint (jobctl_display_width (""), ==, 0);
-  g_assert_cmpuint (jobctl_display_width ("NAME"), ==, 4);
+  g_assert_cmpuint (jobd_display_width (""), ==, 0);
+  g_assert_cmpuint (jobd_display_width ("NAME"), ==, 4);
   /* Wide CJK characters take two columns. */
-  g_assert_cmpuint (jobctl_display_width ("名称"), ==, 4);
-  g_assert_cmpuint (jobctl_display_width ("état"), ==, 4);
+  g_assert_cmpuint (jobd_display_width ("名称"), ==, 4);
+  g_assert_cmpuint (jobd_display_width ("état"), ==, 4);
   /* Not UTF-8: one column a byte rather than a crash. */
-  g_assert_cmpuint (jobctl_display_width ("\xff\xfe"), ==, 2);
+  g_assert_cmpuint (jobd_display_width ("\xff\xfe"), ==, 2);
 }
 
 int

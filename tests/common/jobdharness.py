@@ -76,7 +76,7 @@ def kill_pids(pids):
 def _own_cgroup_dirs():
     """jobd's parents for job cgroups when it runs as we do: our cgroup on
     the v2 hierarchy and in the v1 memory controller (see
-    daemon/jobd-containment.c)."""
+    daemon/spawn/jobd-containment.c)."""
     mounts = {}
     with open("/proc/self/mountinfo") as f:
         for line in f:

@@ -1,7 +1,7 @@
 /* test-edge-values.c — values that could not be written back and read
  * again are refused where they enter: strict RFC 8259 JSON on the legacy
- * port (daemon/jobd-legacy-codec.c), finite numbers in job extras
- * (daemon/jobd-settings.c). */
+ * port (daemon/legacy/jobd-legacy-codec.c), finite numbers in job extras
+ * (daemon/core/jobd-settings.c). */
 #include <math.h>
 #include <string.h>
 

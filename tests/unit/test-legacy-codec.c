@@ -1,5 +1,5 @@
 /* test-legacy-codec.c — the legacy frame codec, request parser, response
- * builder and parameter validators (daemon/jobd-legacy-codec.c). */
+ * builder and parameter validators (daemon/legacy/jobd-legacy-codec.c). */
 #include <string.h>
 
 #include "jobd-json.h"

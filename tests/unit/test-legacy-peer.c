@@ -1,5 +1,5 @@
 /* test-legacy-peer.c — the uid of a legacy connection's local peer
- * (daemon/jobd-legacy-peer.c), over real loopback TCP connections. */
+ * (daemon/legacy/jobd-legacy-peer.c), over real loopback TCP connections. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>

@@ -11,9 +11,12 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+/* Job names and signal names are shared with jobctl (common/). */
+#include "jobd-names.h"
+#include "jobd-signal.h"
+
 G_BEGIN_DECLS
 
-#define JOBD_NAME_MAX 128
 #define JOBD_BUFFER_SIZE_DEFAULT 20
 #define JOBD_BUFFER_SIZE_MAX 100000
 
@@ -91,15 +94,6 @@ JsonNode *jobd_settings_to_json (const JobdSettings *settings);
 char **jobd_settings_build_argv (const JobdSettings *settings, GError **error);
 /* The working directory to use: the setting, or the command's folder. */
 char *jobd_settings_get_working_directory (const JobdSettings *settings);
-
-/* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
-gboolean jobd_name_validate (const char *name, GError **error);
-
-/* "TERM", "SIGTERM", "15" → 15; -1 with error when unknown. */
-int jobd_signal_from_string (const char *text, GError **error);
-/* 15 → "SIGTERM"; a static string, "SIG<n>" form for unnamed ones is not
- * static so this returns NULL for them. */
-const char *jobd_signal_to_string (int signo);
 
 const char *jobd_restart_policy_to_string (JobdRestartPolicy policy);
 gboolean jobd_restart_policy_from_string (const char *text,

@@ -8,10 +8,6 @@
 #include "jobd-legacy-datafile.h"
 #include "jobd-legacy-dispatch.h"
 
-#include <errno.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include "jobd-config-effective.h"
 #include "jobd-error.h"
 #include "jobd-legacy-auth.h"
@@ -19,109 +15,6 @@
 #include "jobd-legacy-logexplorer.h"
 #include "jobd-legacy-peer.h"
 #include "jobd-legacy-scheduler.h"
-
-#define LEGACY_DEFAULT_USER "jobd-legacy"
-
-typedef struct {
-  JobdLegacyCode code;
-  JsonNode *data;
-  JobdLegacyLogStream *stream;   /* instead of code and data */
-} Reply;
-
-static void
-reply_free (gpointer data)
-{
-  Reply *reply = data;
-
-  g_clear_pointer (&reply->data, json_node_unref);
-  g_clear_pointer (&reply->stream, jobd_legacy_log_stream_free);
-  g_free (reply);
-}
-
-void
-jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data)
-{
-  Reply *reply = g_new0 (Reply, 1);
-
-  reply->code = code;
-  reply->data = data;
-  g_task_return_pointer (task, reply, reply_free);
-}
-
-void
-jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream)
-{
-  Reply *reply = g_new0 (Reply, 1);
-
-  reply->code = JOBD_LEGACY_CODE_OK;
-  reply->stream = stream;
-  g_task_return_pointer (task, reply, reply_free);
-}
-
-void
-jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data)
-{
-  jobd_legacy_return (task, code, json_node_init_string (json_node_alloc (), data));
-}
-
-JobdLegacyCode
-jobd_legacy_failed (const char *command, const GError *error)
-{
-  g_debug ("legacy %s: FAILED: %s", command, error != NULL ? error->message : "");
-  return JOBD_LEGACY_CODE_FAILED;
-}
-
-void
-jobd_legacy_fail (GTask *task, const char *command, const GError *error)
-{
-  jobd_legacy_return (task, jobd_legacy_failed (command, error), NULL);
-}
-
-gboolean
-jobd_legacy_resolve_user (const char *configured,
-                          char **user,
-                          guint *owner_uid,
-                          GError **error)
-{
-  const char *name = configured;
-  struct passwd *pw;
-
-  *user = NULL;
-  *owner_uid = getuid ();
-
-  if (name == NULL || *name == '\0')
-    {
-      /* Not root: jobs can only run as ourselves anyway. */
-      if (geteuid () != 0)
-        return TRUE;
-      name = LEGACY_DEFAULT_USER;
-      errno = 0;
-      if (getpwnam (name) == NULL)
-        {
-          g_warning ("Legacy: user \"%s\" does not exist (install the sysusers.d "
-                     "snippet); legacy jobs run as \"nobody\"", name);
-          name = "nobody";
-        }
-    }
-
-  errno = 0;
-  pw = getpwnam (name);
-  if (pw == NULL)
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Legacy] User=%s: no such user", name);
-      return FALSE;
-    }
-  if (pw->pw_uid == 0 && configured == NULL)
-    {
-      g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                           "refusing to run legacy jobs as root by default");
-      return FALSE;
-    }
-  *user = g_strdup (pw->pw_name);
-  *owner_uid = pw->pw_uid;
-  return TRUE;
-}
 
 static gboolean
 plugin_enabled (GKeyFile *keyfile, const char *plugin)
@@ -451,7 +344,7 @@ jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
                                     JobdLegacyLogStream **stream)
 {
   g_autoptr(GError) error = NULL;
-  Reply *reply;
+  JobdLegacyReply *reply;
   char *text;
 
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
@@ -467,11 +360,11 @@ jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
     {
       *stream = g_steal_pointer (&reply->stream);
       *len = jobd_legacy_log_stream_size (*stream);
-      reply_free (reply);
+      jobd_legacy_reply_free (reply);
       return NULL;
     }
   text = jobd_legacy_response_build (reply->code, reply->data, len);
-  reply_free (reply);
+  jobd_legacy_reply_free (reply);
   return text;
 }
 
@@ -496,7 +389,7 @@ built_free (gpointer data)
 static void
 build_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
-  Reply *reply = task_data;
+  JobdLegacyReply *reply = task_data;
   Built *built = g_new0 (Built, 1);
 
   built->text = jobd_legacy_response_build (reply->code, reply->data, &built->len);
@@ -510,13 +403,13 @@ jobd_legacy_dispatch_finish_async (GAsyncResult *result,
 {
   g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
   g_autoptr(GError) error = NULL;
-  Reply *reply = g_task_propagate_pointer (G_TASK (result), &error);
+  JobdLegacyReply *reply = g_task_propagate_pointer (G_TASK (result), &error);
   Built *built;
 
   g_task_set_source_tag (task, jobd_legacy_dispatch_finish_async);
   if (reply != NULL && reply->stream == NULL && reply->data != NULL)
     {
-      g_task_set_task_data (task, reply, reply_free);
+      g_task_set_task_data (task, reply, jobd_legacy_reply_free);
       g_task_run_in_thread (task, build_thread);
       return;
     }
@@ -530,7 +423,7 @@ jobd_legacy_dispatch_finish_async (GAsyncResult *result,
     }
   else
     built->text = jobd_legacy_response_build (reply->code, NULL, &built->len);
-  g_clear_pointer (&reply, reply_free);
+  g_clear_pointer (&reply, jobd_legacy_reply_free);
   g_task_return_pointer (task, built, built_free);
 }
 

@@ -15,61 +15,13 @@
 #include <string.h>
 
 #include "jobd-error.h"
+#include "jobd-names.h"
+#include "jobd-signal.h"
 
 #define MS_PER_DAY (24u * 60u * 60u * 1000u)
-#define SIGNAL_MAX 64 /* SIGRTMAX on Linux */
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-/* ---- signals and restart policies ------------------------------------- */
-
-static const struct {
-  int signo;
-  const char *name;
-} signal_names[] = {
-  { SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },       { SIGQUIT, "SIGQUIT" },
-  { SIGILL, "SIGILL" },   { SIGTRAP, "SIGTRAP" },     { SIGABRT, "SIGABRT" },
-  { SIGBUS, "SIGBUS" },   { SIGFPE, "SIGFPE" },       { SIGKILL, "SIGKILL" },
-  { SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" },     { SIGUSR2, "SIGUSR2" },
-  { SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },     { SIGTERM, "SIGTERM" },
-  { SIGSTKFLT, "SIGSTKFLT" }, { SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" },
-  { SIGSTOP, "SIGSTOP" }, { SIGTSTP, "SIGTSTP" },     { SIGTTIN, "SIGTTIN" },
-  { SIGTTOU, "SIGTTOU" }, { SIGURG, "SIGURG" },       { SIGXCPU, "SIGXCPU" },
-  { SIGXFSZ, "SIGXFSZ" }, { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
-  { SIGWINCH, "SIGWINCH" }, { SIGIO, "SIGIO" },       { SIGPWR, "SIGPWR" },
-  { SIGSYS, "SIGSYS" },
-  /* Aliases, accepted on input only: to_string finds the names above first. */
-  { SIGABRT, "SIGIOT" },  { SIGIO, "SIGPOLL" },       { SIGCHLD, "SIGCLD" },
-};
-
-int
-jobd_signal_from_string (const char *text, GError **error)
-{
-  guint64 number;
-  const char *name = text;
-
-  if (text != NULL && g_ascii_string_to_unsigned (text, 10, 1, SIGNAL_MAX, &number, NULL))
-    return (int) number;
-
-  if (name != NULL && g_ascii_strncasecmp (name, "SIG", 3) == 0)
-    name += 3;
-  for (gsize i = 0; name != NULL && *name != '\0' && i < G_N_ELEMENTS (signal_names); i++)
-    if (g_ascii_strcasecmp (name, signal_names[i].name + 3) == 0)
-      return signal_names[i].signo;
-
-  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-               "unknown signal '%s': use a name like TERM or a number from 1 to %d",
-               text != NULL ? text : "", SIGNAL_MAX);
-  return -1;
-}
-
-const char *
-jobd_signal_to_string (int signo)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (signal_names); i++)
-    if (signal_names[i].signo == signo)
-      return signal_names[i].name;
-  return NULL;
-}
+/* ---- restart policies ------------------------------------------------ */
 
 static const char * const restart_policy_names[] = {
   [JOBD_RESTART_NO] = "no",
@@ -98,33 +50,6 @@ jobd_restart_policy_from_string (const char *text,
   g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                "unknown restart policy '%s': use no, on-failure or always",
                text != NULL ? text : "");
-  return FALSE;
-}
-
-/* ---- names -------------------------------------------------------------- */
-
-gboolean
-jobd_name_validate (const char *name, GError **error)
-{
-  gsize len = name != NULL ? strlen (name) : 0;
-  g_autofree char *shown = NULL;
-
-  if (len >= 1 && len <= JOBD_NAME_MAX && strspn (name, ALNUM "-_.:@") == len)
-    {
-      /* Made of valid characters, but they name folders. */
-      if (!g_str_equal (name, ".") && !g_str_equal (name, ".."))
-        return TRUE;
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "invalid job name '%s': . and .. are reserved", name);
-      return FALSE;
-    }
-
-  /* The name may come from a TCP client: keep the message valid UTF-8, as
-   * it may travel in a D-Bus error. */
-  shown = g_utf8_make_valid (name != NULL ? name : "", -1);
-  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-               "invalid job name '%s': use letters, digits and - _ . : @ "
-               "(at most %d bytes)", shown, JOBD_NAME_MAX);
   return FALSE;
 }
 
@@ -250,9 +175,9 @@ static const Field settings_fields[] = {
   { "start-limit-burst", KIND_UINT, OFF (start_limit_burst), 0, 1, G_MAXINT32 },
   /* 0 turns the start limit off, like systemd's StartLimitIntervalSec=0. */
   { "start-limit-interval-ms", KIND_UINT, OFF (start_limit_interval_ms), 0, 0, MS_PER_DAY },
-  { "stop-signal", KIND_SIGNAL, OFF (stop_signal), 0, 1, SIGNAL_MAX },
+  { "stop-signal", KIND_SIGNAL, OFF (stop_signal), 0, 1, JOBD_SIGNAL_MAX },
   { "stop-timeout-ms", KIND_UINT, OFF (stop_timeout_ms), 0, 0, MS_PER_DAY },
-  { "reload-signal", KIND_SIGNAL, OFF (reload_signal), 0, 1, SIGNAL_MAX },
+  { "reload-signal", KIND_SIGNAL, OFF (reload_signal), 0, 1, JOBD_SIGNAL_MAX },
   { "user", KIND_STRING, OFF (user), FIELD_EMPTY_IS_UNSET | FIELD_PRIVILEGED | FIELD_ACCOUNT, 0, 0 },
   { "group", KIND_STRING, OFF (group), FIELD_EMPTY_IS_UNSET | FIELD_PRIVILEGED | FIELD_ACCOUNT, 0, 0 },
   { "interpreter", KIND_STRING, OFF (interpreter), FIELD_EMPTY_IS_UNSET, 0, 0 },

@@ -1,15 +1,18 @@
-/* jobctl-util.c — parsing what users type and formatting what they read.
+/* jobd-parse.c — parsing what users type and formatting what they read.
  *
- * Pure functions only (see jobctl-util.h): no D-Bus, no output, so the
- * unit tests in tests/cli cover every branch.
+ * Pure functions only (see jobd-parse.h): no D-Bus, no output, so the
+ * unit tests in tests/cli cover every branch. jobctl is the user today;
+ * the daemon links it too (common/).
  */
 #include "config.h"
 
-#include "jobctl-util.h"
+#include "jobd-parse.h"
 
 #include <glib/gi18n.h>
 #include <signal.h>
 #include <string.h>
+
+#include "jobd-signal.h"
 
 typedef struct {
   const char *suffix;
@@ -84,7 +87,7 @@ is_none (const char *text)
 }
 
 gboolean
-jobctl_parse_duration_ms (const char *text, guint32 *out_ms, GError **error)
+jobd_parse_duration_ms (const char *text, guint32 *out_ms, GError **error)
 {
   const char *expected = _("a duration like 500ms, 2s, 1m or 1h");
   const char *p = text;
@@ -133,7 +136,7 @@ jobctl_parse_duration_ms (const char *text, guint32 *out_ms, GError **error)
 }
 
 gboolean
-jobctl_parse_size (const char *text, guint64 *out_bytes, GError **error)
+jobd_parse_size (const char *text, guint64 *out_bytes, GError **error)
 {
   const char *expected = _("a size like 512K, 64M or 2G");
   const char *p = text;
@@ -157,7 +160,7 @@ jobctl_parse_size (const char *text, guint64 *out_bytes, GError **error)
 }
 
 gboolean
-jobctl_parse_percent (const char *text, guint32 *out_percent, GError **error)
+jobd_parse_percent (const char *text, guint32 *out_percent, GError **error)
 {
   /* xgettext:no-c-format */
   const char *expected = _("a percentage like 50%");
@@ -182,7 +185,7 @@ jobctl_parse_percent (const char *text, guint32 *out_percent, GError **error)
 }
 
 gboolean
-jobctl_parse_uint (const char *text, guint64 max, gboolean allow_none,
+jobd_parse_uint (const char *text, guint64 max, gboolean allow_none,
                    guint64 *out_value, GError **error)
 {
   g_autofree char *max_text = g_strdup_printf ("%" G_GUINT64_FORMAT, max);
@@ -204,7 +207,7 @@ jobctl_parse_uint (const char *text, guint64 max, gboolean allow_none,
 }
 
 gboolean
-jobctl_parse_bool (const char *text, gboolean *out_value, GError **error)
+jobd_parse_bool (const char *text, gboolean *out_value, GError **error)
 {
   static const char *const yes[] = { "yes", "true", "on", "1" };
   static const char *const no[] = { "no", "false", "off", "0" };
@@ -228,7 +231,7 @@ jobctl_parse_bool (const char *text, gboolean *out_value, GError **error)
 }
 
 gboolean
-jobctl_parse_key_value (const char *text, char **out_key, char **out_value,
+jobd_parse_key_value (const char *text, char **out_key, char **out_value,
                         GError **error)
 {
   const char *equals;
@@ -243,40 +246,13 @@ jobctl_parse_key_value (const char *text, char **out_key, char **out_value,
   return TRUE;
 }
 
-typedef struct {
-  int signo;
-  const char *name;
-} SignalName;
-
-static const SignalName signal_names[] = {
-  { SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
-  { SIGILL, "SIGILL" }, { SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
-  { SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" },
-  { SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
-  { SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
-  { SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" }, { SIGSTOP, "SIGSTOP" },
-  { SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" }, { SIGTTOU, "SIGTTOU" },
-  { SIGURG, "SIGURG" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-  { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" }, { SIGWINCH, "SIGWINCH" },
-  { SIGIO, "SIGIO" }, { SIGPWR, "SIGPWR" }, { SIGSYS, "SIGSYS" },
-};
-
-const char *
-jobctl_signal_name (int signo)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (signal_names); i++)
-    if (signal_names[i].signo == signo)
-      return signal_names[i].name;
-  return NULL;
-}
-
 gboolean
-jobctl_parse_signal (const char *text, int *out_signo, GError **error)
+jobd_parse_signal (const char *text, int *out_signo, GError **error)
 {
   const char *expected = _("a signal like TERM, SIGKILL or 9");
-  const char *name = text;
   const char *p = text;
   guint64 number;
+  int signo;
 
   g_return_val_if_fail (text != NULL, FALSE);
 
@@ -288,19 +264,16 @@ jobctl_parse_signal (const char *text, int *out_signo, GError **error)
       return TRUE;
     }
 
-  if (g_ascii_strncasecmp (name, "SIG", 3) == 0)
-    name += 3;
-  for (gsize i = 0; i < G_N_ELEMENTS (signal_names); i++)
-    if (g_ascii_strcasecmp (signal_names[i].name + 3, name) == 0)
-      {
-        *out_signo = signal_names[i].signo;
-        return TRUE;
-      }
-  return bad_value (error, text, expected);
+  /* Names come from the table the daemon uses (common/jobd-signal.c). */
+  signo = jobd_signal_from_string (text, NULL);
+  if (signo < 0)
+    return bad_value (error, text, expected);
+  *out_signo = signo;
+  return TRUE;
 }
 
 char *
-jobctl_format_size (guint64 bytes)
+jobd_format_size (guint64 bytes)
 {
   static const char units[] = "KMGTPE";
   double value = (double) bytes;
@@ -320,7 +293,7 @@ jobctl_format_size (guint64 bytes)
 }
 
 char *
-jobctl_format_duration_ms (guint64 ms)
+jobd_format_duration_ms (guint64 ms)
 {
   static const Unit units[] = {
     { "d", 24 * 60 * 60 * 1000 }, { "h", 60 * 60 * 1000 },
@@ -344,7 +317,7 @@ jobctl_format_duration_ms (guint64 ms)
 }
 
 char *
-jobctl_format_uptime (guint64 started_at_usec, gint64 now_usec)
+jobd_format_uptime (guint64 started_at_usec, gint64 now_usec)
 {
   guint64 seconds;
 
@@ -353,11 +326,11 @@ jobctl_format_uptime (guint64 started_at_usec, gint64 now_usec)
   seconds = ((guint64) now_usec - started_at_usec) / G_USEC_PER_SEC;
   if (seconds == 0)
     return g_strdup ("0s");
-  return jobctl_format_duration_ms (seconds * 1000);
+  return jobd_format_duration_ms (seconds * 1000);
 }
 
 gsize
-jobctl_display_width (const char *text)
+jobd_display_width (const char *text)
 {
   gsize width = 0;
 

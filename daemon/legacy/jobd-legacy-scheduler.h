@@ -20,7 +20,7 @@
 #include <json-glib/json-glib.h>
 
 #include "jobd-legacy-condition.h"
-#include "jobd-legacy-dispatch.h"
+#include "jobd-legacy-context.h"
 #include "jobd-manager.h"
 
 G_BEGIN_DECLS

@@ -19,7 +19,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "jobd-legacy-dispatch.h"
+#include "jobd-legacy-context.h"
 
 G_BEGIN_DECLS
 

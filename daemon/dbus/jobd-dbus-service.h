@@ -12,12 +12,9 @@
 #include <gio/gio.h>
 
 #include "jobd-manager.h"
+#include "jobd-names.h"
 
 G_BEGIN_DECLS
-
-#define JOBD_DBUS_NAME "org.jobd1"
-#define JOBD_DBUS_PATH "/org/jobd1"
-#define JOBD_DBUS_JOB_PATH_PREFIX "/org/jobd1/job"
 
 #define JOBD_TYPE_DBUS_SERVICE (jobd_dbus_service_get_type ())
 G_DECLARE_FINAL_TYPE (JobdDBusService, jobd_dbus_service, JOBD, DBUS_SERVICE, GObject)

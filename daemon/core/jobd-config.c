@@ -12,6 +12,7 @@
 
 #include "jobd-config-effective.h"
 #include "jobd-error.h"
+#include "jobd-names.h"
 
 JobdConfig *
 jobd_config_new (void)
@@ -50,8 +51,8 @@ char *
 jobd_config_default_runtime_dir (JobdBusMode bus)
 {
   if (bus == JOBD_BUS_SESSION || (bus == JOBD_BUS_NONE && getuid () != 0))
-    return g_build_filename (g_get_user_runtime_dir (), "jobd", NULL);
-  return g_strdup ("/run/jobd");
+    return g_build_filename (g_get_user_runtime_dir (), JOBD_RUNTIME_SUBDIR, NULL);
+  return g_strdup (JOBD_SYSTEM_RUNTIME_DIR);
 }
 
 /* systemd's StateDirectory= etc. hand over colon-separated lists; take the first. */

@@ -6,7 +6,7 @@
  * client can never choose "user" or "interpreter") are kept as extras and
  * returned by GET unchanged.
  */
-#include "jobd-legacy-dispatch.h"
+#include "jobd-legacy-context.h"
 
 #include <string.h>
 #include <unistd.h>

@@ -13,7 +13,7 @@
 
 #include <glib.h>
 
-#include "jobd-legacy-dispatch.h"
+#include "jobd-legacy-context.h"
 
 G_BEGIN_DECLS
 

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "jobd-legacy-dispatch.h"
+#include "jobd-legacy-context.h"
 
 G_BEGIN_DECLS
 

@@ -1,0 +1,27 @@
+/* jobd-names.h — the names jobd and jobctl agree on: the bus name and
+ * object paths, the private socket, and what a job may be called.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* D-Bus: the well-known name, the manager object, one object per job. */
+#define JOBD_DBUS_NAME "org.jobd1"
+#define JOBD_DBUS_PATH "/org/jobd1"
+#define JOBD_DBUS_JOB_PATH_PREFIX "/org/jobd1/job"
+
+/* The private peer-to-peer socket: RUNTIME_DIR/bus, where RUNTIME_DIR is
+ * /run/jobd for the system instance and $XDG_RUNTIME_DIR/jobd otherwise. */
+#define JOBD_RUNTIME_SUBDIR "jobd"
+#define JOBD_SYSTEM_RUNTIME_DIR "/run/jobd"
+#define JOBD_SOCKET_NAME "bus"
+#define JOBD_SYSTEM_SOCKET JOBD_SYSTEM_RUNTIME_DIR "/" JOBD_SOCKET_NAME
+
+#define JOBD_NAME_MAX 128
+
+/* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
+gboolean jobd_name_validate (const char *name, GError **error);
+
+G_END_DECLS
