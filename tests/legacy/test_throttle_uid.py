@@ -5,8 +5,8 @@ Every local user reaches jobd from 127.0.0.1, so a bucket per address let
 one user's wrong passwords lock every other user out. User A (nobody, via
 setpriv) sends wrong passwords on many connections, from 127.0.0.1 and from
 other loopback addresses; then user B (root) logs in at once with the right
-password and is let in, while A, with the right password too, is still
-throttled (DENIED without a KDF run)."""
+password and is let in, while A's requests, from whatever loopback
+address, share one bucket (KDF runs stay within its burst and refill)."""
 import json
 import os
 import subprocess
@@ -80,19 +80,15 @@ class PerUser(unittest.TestCase):
             s.sendall(frame(status_all(ADMIN)))
             r = read_response(s)
         latency = time.monotonic() - t
-        # User A is still throttled, whatever address it uses, even with a
-        # right password (not one root's login just put in the cache of
-        # verified credentials): its bucket is empty.
-        after = self.as_nobody([status_all(VIEWER)], ("127.0.0.9",))
         elapsed = time.monotonic() - start
         log = self.jobd.log()
         sys.stderr.write("%d wrong passwords of uid nobody in %.1f s; root's login answered %s "
-                         "in %.0f ms; nobody's right password then: %s\n"
-                         % (FLOOD, elapsed, r.get("code"), latency * 1000, after[0]))
+                         "in %.0f ms\n" % (FLOOD, elapsed, r.get("code"), latency * 1000))
         self.assertEqual(r.get("code"), "OK", "one user's wrong passwords throttled another")
-        self.assertEqual(after, ["DENIED"], "the flooding user is not throttled")
         self.assertIn("password check throttled", log)
         # A burst of 10, then one a second, for all of A's addresses together.
+        # (Counted in KDF runs, not in answers: A's bucket refills while the
+        # test runs, so whether one more login of A's gets in is timing.)
         runs = sum(self.jobd.kdf_runs(p) for p in ("127.0.0.1", "127.0.0.7", "127.0.0.8",
                                                   "127.0.0.9"))
         self.assertLessEqual(runs, 1 + 10 + int(elapsed) + 2,
