@@ -254,9 +254,10 @@ on_method_call (JobdDBusBinding *binding, GDBusMethodInvocation *invocation)
   return TRUE;
 }
 
-/* The skeleton's handle-* signals return gboolean and pass the method's
- * arguments after the invocation; the table's code reads them from the
- * invocation, so one closure with the marshaller's own types serves all. */
+/* Each row is bound to its method's handle-* signal on the skeleton. The
+ * signals differ in their argument lists; the table's code reads the
+ * arguments from the invocation, so one handler, connected swapped (the
+ * binding first, then the invocation, the rest ignored), serves them all. */
 static gboolean
 bind_row (JobdDBusService *self, JobdDBusBinding *binding, const JobdDBusAccessRow *row,
           GError **error)
