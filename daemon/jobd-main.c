@@ -369,15 +369,14 @@ start_serving (Daemon *daemon, GError **error)
 {
   g_autofree char *socket_path = g_build_filename (daemon->config->runtime_dir, JOBD_SOCKET_NAME, NULL);
 
-  daemon->dbus = jobd_dbus_service_new (daemon->manager);
-  if (!jobd_dbus_service_listen_private (daemon->dbus, socket_path, error))
+  daemon->dbus = jobd_dbus_service_new (daemon->manager, error);
+  if (daemon->dbus == NULL || !jobd_dbus_service_listen_private (daemon->dbus, socket_path, error))
     return FALSE;
   if (daemon->config->bus != JOBD_BUS_NONE)
     jobd_dbus_service_own_name (daemon->dbus,
                                 daemon->config->bus == JOBD_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
                                                                        : G_BUS_TYPE_SESSION,
-                                G_CALLBACK (on_bus_name_acquired),
-                                G_CALLBACK (on_bus_name_lost), daemon);
+                                on_bus_name_acquired, on_bus_name_lost, daemon);
   /* legacy protocol */
   daemon->legacy = jobd_legacy_server_new (daemon->manager, daemon->config, error);
   if (daemon->legacy == NULL || !jobd_legacy_server_start (daemon->legacy, error))
@@ -409,6 +408,10 @@ run (Daemon *daemon, GError **error)
 {
   g_autoptr(JobdSpawner) spawner = NULL;
 
+  /* A D-Bus method without its one row in the access table: refuse early,
+   * before any job is taken back. */
+  if (!jobd_dbus_service_check_access_table (error))
+    return FALSE;
   /* An import only writes the state directory: it needs that lock only. */
   if (!setup_config (daemon->config, error) || !take_state_lock (daemon, error) ||
       (opts.import_legacy == NULL && !take_instance_lock (daemon, error)))

@@ -1,0 +1,348 @@
+/* jobd-dbus-methods.c — what each org.jobd1.Manager method does.
+ *
+ * Each function here runs only after jobd-dbus-access.c found the caller
+ * and checked the access of the method's row; a method that takes a job
+ * gets it looked up. The arguments are read from the invocation; every
+ * reply goes through jobd_dbus_client_return_*() so a peer that does not
+ * read cannot make jobd queue without bound.
+ */
+#include "config.h"
+
+#include "jobd-dbus-methods.h"
+
+#include <gio/gunixfdlist.h>
+#include <unistd.h>
+
+#include "jobd-dbus-client.h"
+#include "jobd-dbus-jobs.h"
+#include "jobd-dbus-service-private.h"
+#include "jobd-error.h"
+#include "jobd-memory.h"
+#include "jobd-serverlog.h"
+#include "jobd-variant.h"
+
+/* ---- replies ---- */
+
+void
+jobd_dbus_return_error (GDBusMethodInvocation *invocation, const GError *error)
+{
+  g_autoptr(GError) failed = NULL;
+
+  if (error->domain != JOBD_ERROR)
+    error = failed = g_error_new_literal (JOBD_ERROR, JOBD_ERROR_FAILED, error->message);
+  jobd_dbus_client_return_gerror (invocation, error);
+}
+
+void
+jobd_dbus_return_ok_or_error (GDBusMethodInvocation *invocation, gboolean ok, const GError *error)
+{
+  if (ok)
+    jobd_dbus_client_return_value (invocation, NULL, NULL);
+  else
+    jobd_dbus_return_error (invocation, error);
+}
+
+/* ---- the methods, in the order of the access table ---- */
+
+static JobdSettingsFlags
+settings_flags_for (guint caller_uid)
+{
+  return caller_uid == 0 ? JOBD_SETTINGS_FLAGS_PRIVILEGED : JOBD_SETTINGS_FLAGS_NONE;
+}
+
+void
+jobd_dbus_method_add (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  const char *name = NULL;
+  g_autoptr(GVariant) asv = NULL;
+  g_autoptr(JobdSettings) settings = jobd_settings_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&s@a{sv})", &name, &asv);
+  if (!jobd_name_validate (name, &error) ||
+      !jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) ||
+      jobd_manager_add_job (self->manager, name, g_steal_pointer (&settings), uid, &error) == NULL)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  path = jobd_dbus_job_path (name);
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(o)", path), NULL);
+}
+
+void
+jobd_dbus_method_remove (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_remove_job (self->manager, jobd_job_get_name (job), &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_update (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GVariant) asv = NULL;
+  g_autoptr(JobdSettings) settings = jobd_settings_copy (jobd_job_get_settings (job));
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &asv);
+  ok = jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) &&
+       jobd_manager_update_job (self->manager, jobd_job_get_name (job),
+                                g_steal_pointer (&settings), &error);
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_get_job (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autofree char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(o)", path), NULL);
+}
+
+void
+jobd_dbus_method_get_settings (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  GVariant *settings = jobd_dbus_settings_variant (job, jobd_dbus_may_read_secrets (self, uid, job));
+
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&settings, 1), NULL);
+}
+
+void
+jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  GVariant *runtime = jobd_job_get_runtime_variant (job);
+
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
+}
+
+/* Fills row; the path is allocated into paths, which owns it. */
+static void
+list_row (JobdJob *job, JobdMemorySnapshot **snapshot, GPtrArray *paths, JobdListRow *row)
+{
+  char *path = jobd_dbus_job_path (jobd_job_get_name (job));
+  guint64 memory = 0;
+  const char *source;
+
+  if (jobd_job_get_process (job) != NULL)
+    {
+      /* One /proc scan for the whole list, made only if something runs. */
+      if (*snapshot == NULL)
+        *snapshot = jobd_memory_snapshot_new (NULL);
+      jobd_job_get_memory (job, *snapshot, &memory, &source, NULL);
+    }
+  g_ptr_array_add (paths, path);
+  *row = (JobdListRow) {
+    .name = jobd_job_get_name (job),
+    .state = jobd_state_to_string (jobd_job_get_state (job)),
+    .pid = (guint32) jobd_job_get_pid (job),
+    .memory = memory,
+    .started_at = (guint64) jobd_job_get_started_at (job),
+    .restarts = jobd_job_get_restarts (job),
+    .path = path,
+  };
+}
+
+void
+jobd_dbus_method_list (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  g_autoptr(JobdMemorySnapshot) snapshot = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_full (jobs->len, g_free);
+  g_autofree JobdListRow *rows = g_new (JobdListRow, jobs->len + 1);
+  GVariant *list;
+
+  /* Serialized in one piece, like StatusAll: a GVariant per field of every
+   * job cost more than the rest of the call. */
+  for (guint i = 0; i < jobs->len; i++)
+    list_row (jobs->pdata[i], &snapshot, paths, &rows[i]);
+  list = jobd_variant_new_list_rows (rows, jobs->len);
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&list, 1), NULL);
+}
+
+void
+jobd_dbus_method_status (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  jobd_dbus_client_return_value (invocation,
+      g_variant_new ("(s)", jobd_state_to_string (jobd_job_get_state (job))), NULL);
+}
+
+void
+jobd_dbus_method_status_all (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  g_autofree const char **names = g_new (const char *, jobs->len + 1);
+  g_autofree const char **states = g_new (const char *, jobs->len + 1);
+  GVariant *dict;
+
+  /* Serialized in one piece rather than as a GVariant per string: this is
+   * the call that must stay cheap with thousands of jobs (job names are
+   * ASCII: jobd_name_validate() admits no other name). */
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      names[i] = jobd_job_get_name (jobs->pdata[i]);
+      states[i] = jobd_state_to_string (jobd_job_get_state (jobs->pdata[i]));
+    }
+  dict = jobd_variant_new_string_dict (names, states, jobs->len);
+  jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&dict, 1), NULL);
+}
+
+static void
+on_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_start_job_finish (JOBD_MANAGER (source), result, &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_start (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  jobd_manager_start_job_async (self->manager, jobd_job_get_name (job), NULL,
+                                on_start_done, g_object_ref (invocation));
+}
+
+void
+jobd_dbus_method_stop (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_stop_job (self->manager, jobd_job_get_name (job), &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+static void
+on_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_restart_job_finish (JOBD_MANAGER (source), result, &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_restart (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  jobd_manager_restart_job_async (self->manager, jobd_job_get_name (job), NULL,
+                                  on_restart_done, g_object_ref (invocation));
+}
+
+void
+jobd_dbus_method_reload (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_manager_reload_job (self->manager, jobd_job_get_name (job), &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_kill (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  gint32 signo = 0;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "i", &signo);
+  ok = jobd_manager_kill_job (self->manager, jobd_job_get_name (job), signo, &error);
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
+jobd_dbus_method_read_output (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GPtrArray) lines = NULL;
+  GVariantBuilder builder;
+  guint32 max_lines = 0;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "u", &max_lines);
+  lines = jobd_output_read (jobd_job_get_output (job), max_lines);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tss)"));
+  for (guint i = 0; i < lines->len; i++)
+    {
+      JobdLine *line = lines->pdata[i];
+      g_variant_builder_add (&builder, "(tss)", (guint64) line->time_usec,
+                             jobd_stream_to_string (line->stream), line->text);
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a(tss))", &builder), NULL);
+}
+
+void
+jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fd_list = NULL;
+  int fd = jobd_output_follow (jobd_job_get_output (job), &error);
+  int index;
+
+  if (fd < 0)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  fd_list = g_unix_fd_list_new ();
+  index = g_unix_fd_list_append (fd_list, fd, &error);
+  close (fd);
+  if (index < 0)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(h)", index), fd_list);
+}
+
+void
+jobd_dbus_method_get_memory (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  const char *source = NULL;
+  guint64 bytes = 0;
+
+  if (!jobd_job_get_memory (job, NULL, &bytes, &source, &error))
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(ts)", bytes, source), NULL);
+}
+
+void
+jobd_dbus_method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 bytes = 0;
+
+  if (!jobd_memory_process_rss (getpid (), &bytes, &error))
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(t)", bytes), NULL);
+}
+
+void
+jobd_dbus_method_get_server_log (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_auto(GStrv) lines = NULL;
+  guint32 max_lines = 0;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(u)", &max_lines);
+  lines = jobd_server_log_get_lines (max_lines);
+  jobd_dbus_client_return_value (invocation,
+      g_variant_new ("(^as)", lines), NULL);
+}
+
+void
+jobd_dbus_method_reload_config (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = jobd_config_reload (jobd_manager_get_config (self->manager), &error);
+
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
