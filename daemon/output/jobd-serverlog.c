@@ -3,7 +3,6 @@
 
 #include "jobd-serverlog.h"
 
-#include <stdio.h>
 #include <unistd.h>
 
 #include "jobd-log.h"
