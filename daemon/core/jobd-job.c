@@ -9,6 +9,8 @@
 #include "jobd-fdstore.h"
 #include "jobd-fifo.h"
 #include "jobd-journal.h"
+#include "jobd-log.h"
+#include "jobd-signal.h"
 #include "jobd-spawner-scope.h"
 
 struct _JobdJob {
@@ -96,6 +98,65 @@ emit_changed (JobdJob *self, gboolean settings_changed)
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0, settings_changed);
 }
 
+/* Why, in words, for the state-change line: "exit code 3", "signal
+ * SIGTERM", "restart after exit-code in 100 ms", "spawn-error: ...". */
+static char *
+describe_details (GVariant *details)
+{
+  g_autoptr(GString) why = g_string_new (NULL);
+  const char *reason = NULL, *restart_reason = NULL, *error = NULL;
+  gint32 code = -1, signo = 0;
+  guint32 delay_ms = 0;
+
+  g_variant_lookup (details, "reason", "&s", &reason);
+  g_variant_lookup (details, "restart-reason", "&s", &restart_reason);
+  g_variant_lookup (details, "error", "&s", &error);
+  g_variant_lookup (details, "exit-code", "i", &code);
+  g_variant_lookup (details, "exit-signal", "i", &signo);
+  g_variant_lookup (details, "delay-ms", "u", &delay_ms);
+
+  if (restart_reason != NULL)
+    g_string_append_printf (why, "restart after %s in %u ms", restart_reason, delay_ms);
+  else if (signo > 0)
+    {
+      const char *name = jobd_signal_to_string (signo);
+      if (g_strcmp0 (reason, JOBD_REASON_SIGNAL) != 0 && reason != NULL)
+        g_string_append_printf (why, "%s, ", reason);
+      if (name != NULL)
+        g_string_append_printf (why, "signal %s", name);
+      else
+        g_string_append_printf (why, "signal %d", (int) signo);
+    }
+  else if (code >= 0)
+    {
+      if (g_strcmp0 (reason, JOBD_REASON_EXIT_CODE) != 0 && reason != NULL)
+        g_string_append_printf (why, "%s, ", reason);
+      g_string_append_printf (why, "exit code %d", (int) code);
+    }
+  else if (reason != NULL)
+    g_string_append (why, reason);
+  if (error != NULL && *error != '\0')
+    g_string_append_printf (why, "%s%s", why->len > 0 ? ": " : "", error);
+  return g_string_free (g_steal_pointer (&why), FALSE);
+}
+
+/* "job demo: up -> down (exit code 3)", with MESSAGE_ID and JOBD_REASON. */
+static void
+log_state_change (JobdJob *self, JobdState old, GVariant *details)
+{
+  g_autofree char *why = describe_details (details);
+  const char *reason = NULL;
+  const char *id = JOBD_MESSAGE_ID_STATE_CHANGED;
+
+  g_variant_lookup (details, "reason", "&s", &reason);
+  if (g_variant_lookup (details, "restart-reason", "&s", NULL))
+    id = JOBD_MESSAGE_ID_RESTART_SCHEDULED;
+  jobd_job_log (G_LOG_LEVEL_MESSAGE, self->name, id, reason,
+                "job %s: %s -> %s%s%s%s", self->name,
+                jobd_state_to_string (old), jobd_state_to_string (self->state),
+                *why != '\0' ? " (" : "", why, *why != '\0' ? ")" : "");
+}
+
 /* Move to a new state; details (a{sv}, floating or NULL) go with the event. */
 static void
 set_state (JobdJob *self, JobdState state, GVariant *details)
@@ -108,10 +169,7 @@ set_state (JobdJob *self, JobdState state, GVariant *details)
   owned_details = g_variant_ref_sink (details);
 
   self->state = state;
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
-                    "JOBD_JOB", self->name,
-                    "MESSAGE", "job %s: %s → %s", self->name,
-                    jobd_state_to_string (old), jobd_state_to_string (state));
+  log_state_change (self, old, owned_details);
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, (int) old, (int) state,
                  owned_details);
   emit_changed (self, FALSE);
@@ -207,9 +265,10 @@ on_limits_applied (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   if (!jobd_scope_process_set_limits_finish (JOBD_PROCESS (source), result, &error))
-    g_warning ("job %s: cannot apply the new limits to the running job: %s", name, error->message);
+    jobd_job_warning (name, "job %s: cannot apply the new limits to the running job: %s", name,
+                      error->message);
   else
-    g_message ("job %s: new limits applied to the running job", name);
+    jobd_job_message (name, "job %s: new limits applied to the running job", name);
 }
 
 /* A running job in a scope gets changed limits at once; elsewhere limits
@@ -235,9 +294,7 @@ warn_unenforced_limits (JobdJob *self)
   if (names[0] == NULL)
     return;
   list = g_strjoinv (", ", names);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                    "JOBD_JOB", self->name,
-                    "MESSAGE", "job %s: %s not enforced by the %s backend", self->name, list,
+  jobd_job_warning (self->name, "job %s: %s not enforced by the %s backend", self->name, list,
                     jobd_spawner_get_name (self->context->spawner));
 }
 
@@ -457,7 +514,8 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
                          self->settings->start_limit_burst,
                          self->settings->start_limit_interval_ms);
       set_string (&self->last_error, msg);
-      g_warning ("job %s: %s", self->name, msg);
+      jobd_job_log (G_LOG_LEVEL_WARNING, self->name, JOBD_MESSAGE_ID_START_LIMIT,
+                    JOBD_REASON_START_LIMIT, "job %s: %s", self->name, msg);
       set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_START_LIMIT, msg));
       settle_down_waiters (self);
       return;
@@ -562,7 +620,7 @@ static void
 start_failed (JobdJob *self, const GError *error)
 {
   set_string (&self->last_error, error->message);
-  g_warning ("job %s: cannot start: %s", self->name, error->message);
+  jobd_job_warning (self->name, "job %s: cannot start: %s", self->name, error->message);
   self->wanted_up = FALSE;
   set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_SPAWN_ERROR, error->message));
   complete_task_list (&self->start_tasks, error);
@@ -738,10 +796,10 @@ on_kill_timer (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   self->kill_timer = 0;
-  g_warning ("job %s: did not stop within %u ms, sending SIGKILL",
-             self->name, self->settings->stop_timeout_ms);
+  jobd_job_warning (self->name, "job %s: did not stop within %u ms, sending SIGKILL",
+                    self->name, self->settings->stop_timeout_ms);
   if (self->process != NULL && !jobd_process_kill_all (self->process, SIGKILL, &error))
-    g_warning ("job %s: %s", self->name, error->message);
+    jobd_job_warning (self->name, "job %s: %s", self->name, error->message);
   return G_SOURCE_REMOVE;
 }
 
@@ -783,7 +841,7 @@ jobd_job_stop (JobdJob *self, GError **error)
   self->wanted_up = FALSE;
   set_state (self, JOBD_STATE_STOPPING, details_new (JOBD_REASON_MANUAL, NULL));
   if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
-    g_warning ("job %s: %s", self->name, kill_error->message);
+    jobd_job_warning (self->name, "job %s: %s", self->name, kill_error->message);
   self->kill_timer = g_timeout_add (MAX (self->settings->stop_timeout_ms, 1),
                                     on_kill_timer, self);
   return TRUE;
@@ -914,7 +972,7 @@ jobd_job_restore_failed (JobdJob *self, JsonObject *record)
   jobd_job_restore_counters (self, record);
   set_string (&self->last_error, error);
   self->wanted_up = json_object_get_boolean_member_with_default (record, "wanted-up", FALSE);
-  set_state (self, JOBD_STATE_FAILED, details_new ("restore", error));
+  set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_RESTORE, error));
 }
 
 void
@@ -935,12 +993,12 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
   attach_process (self, process);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string ("adopted"));
+  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));
   g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
   set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
   if (handle_early_exit (self) || self->wanted_up)
     return;
-  g_message ("job %s: it was being stopped, stopping it again", self->name);
+  jobd_job_message (self->name, "job %s: it was being stopped, stopping it again", self->name);
   jobd_job_stop (self, NULL);
 }
 

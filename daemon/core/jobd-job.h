@@ -33,7 +33,9 @@ typedef enum {
 
 const char *jobd_state_to_string (JobdState state);
 
-/* Why a job (re)started or stopped; recorded as last-restart-reason. */
+/* Why a job (re)started or stopped; recorded as last-restart-reason, sent
+ * as "reason" with JobStateChanged, logged as JOBD_REASON=. Every reason a
+ * job can carry is one of these (listed in README.md, "Logging"). */
 #define JOBD_REASON_MANUAL "manual"
 #define JOBD_REASON_POLICY "policy"
 #define JOBD_REASON_AUTOSTART "autostart"
@@ -41,6 +43,10 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_SIGNAL "signal"
 #define JOBD_REASON_SPAWN_ERROR "spawn-error"
 #define JOBD_REASON_START_LIMIT "start-limit"
+/* jobd started again and restores what the last one left. */
+#define JOBD_REASON_RESTORE "restore"
+/* jobd started again and took back a job that was still running. */
+#define JOBD_REASON_ADOPTED "adopted"
 
 /* Shared by every job of a manager. */
 typedef struct {

@@ -5,6 +5,7 @@
 
 #include "jobd-error.h"
 #include "jobd-journal.h"
+#include "jobd-log.h"
 #include "jobd-store.h"
 
 struct _JobdManager {
@@ -363,7 +364,7 @@ jobd_manager_load (JobdManager *self, GError **error)
       JobdStoredJob *entry = stored->pdata[i];
       if (g_hash_table_contains (self->jobs, entry->name))
         {
-          g_warning ("job registry: duplicate job '%s' skipped", entry->name);
+          jobd_job_warning (entry->name, "job registry: duplicate job '%s' skipped", entry->name);
           continue;
         }
       insert_job (self, entry->name, g_steal_pointer (&entry->settings), entry->owner_uid);
@@ -438,15 +439,19 @@ on_restore_start_done (GObject *source, GAsyncResult *result, gpointer user_data
   g_autoptr(GError) error = NULL;
 
   if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
-    g_warning ("job %s: cannot start it again: %s", jobd_job_get_name (JOBD_JOB (source)),
-               error->message);
+    {
+      const char *name = jobd_job_get_name (JOBD_JOB (source));
+      jobd_job_warning (name, "job %s: cannot start it again: %s", name, error->message);
+    }
   fan_out_step_done (task);
 }
 
 static void
 restore_start (JobdManager *self, JobdJob *job, const char *reason, GTask *task)
 {
-  g_message ("job %s: starting it again (%s)", jobd_job_get_name (job), reason);
+  const char *name = jobd_job_get_name (job);
+
+  jobd_job_message (name, "job %s: starting it again (%s)", name, reason);
   jobd_job_start_async (job, reason, NULL, on_restore_start_done, g_object_ref (task));
 }
 
@@ -475,14 +480,15 @@ restore_without_process (RestoreData *data, gboolean had_process)
   else if (had_process && same_boot && !stopped_by_jobd)
     {
       /* It exited while jobd was away; its exit status is lost with it. */
-      g_warning ("job %s exited while jobd was not running", jobd_job_get_name (data->job));
+      const char *name = jobd_job_get_name (data->job);
+      jobd_job_warning (name, "job %s exited while jobd was not running", name);
       if (jobd_job_get_settings (data->job)->restart != JOBD_RESTART_NO)
         restore_start (self, data->job, JOBD_REASON_POLICY, data->task);
       else
         fan_out_step_done (data->task);
     }
   else if (self->config->restore_jobs)
-    restore_start (self, data->job, "restore", data->task);
+    restore_start (self, data->job, JOBD_REASON_RESTORE, data->task);
   else
     fan_out_step_done (data->task);
 }
@@ -497,15 +503,17 @@ on_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
   process = jobd_spawner_adopt_finish (JOBD_SPAWNER (source), result, &error);
   if (process != NULL)
     {
-      g_message ("job %s: still running as PID %d, taken back", jobd_job_get_name (data->job),
-                 (int) jobd_process_get_pid (process));
+      const char *name = jobd_job_get_name (data->job);
+      jobd_job_message (name, "job %s: still running as PID %d, taken back", name,
+                        (int) jobd_process_get_pid (process));
       g_hash_table_remove (data->manager->records, jobd_job_get_name (data->job));
       jobd_job_adopt (data->job, process, data->record);
       fan_out_step_done (data->task);
     }
   else
     {
-      g_debug ("job %s: %s", jobd_job_get_name (data->job), error->message);
+      const char *name = jobd_job_get_name (data->job);
+      jobd_job_debug (name, "job %s: %s", name, error->message);
       restore_without_process (data, TRUE);
     }
   restore_data_free (data);
@@ -573,8 +581,10 @@ on_autostart_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   /* Failures are already logged and visible as the job's failed state. */
   if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
-    g_debug ("autostart of %s failed: %s", jobd_job_get_name (JOBD_JOB (source)),
-             error->message);
+    {
+      const char *name = jobd_job_get_name (JOBD_JOB (source));
+      jobd_job_debug (name, "autostart of %s failed: %s", name, error->message);
+    }
 }
 
 void
@@ -627,7 +637,7 @@ jobd_manager_add_job (JobdManager *self,
   if (!persist_entry (self, entry, error))
     return NULL;
   job = insert_job (self, name, g_steal_pointer (&owned), owner_uid);
-  g_message ("job %s added", name);
+  jobd_job_message (name, "job %s added", name);
   compact_if_due (self);
   return job;
 }
@@ -653,7 +663,7 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
   g_hash_table_remove (self->records, name);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
-  g_message ("job %s removed", name);
+  jobd_job_message (name, "job %s removed", name);
   g_hash_table_remove (self->dirty, name);
   g_object_run_dispose (G_OBJECT (job));
   compact_if_due (self);
@@ -678,7 +688,7 @@ jobd_manager_update_job (JobdManager *self,
   if (!persist_entry (self, entry, error))
     return FALSE;
   jobd_job_set_settings (job, g_steal_pointer (&owned));
-  g_message ("job %s updated", name);
+  jobd_job_message (name, "job %s updated", name);
   compact_if_due (self);
   return TRUE;
 }
@@ -820,8 +830,9 @@ record_stopped (JobdManager *self, JobdJob *job, GError **error)
   /* The stop cannot be taken back (the signal is sent): say so, and leave
    * the record to the idle save, which keeps trying. */
   schedule_save (self, job);
-  g_warning ("job %s: stopping, but its wanted state cannot be saved: %s",
-             jobd_job_get_name (job), local->message);
+  jobd_job_warning (jobd_job_get_name (job),
+                    "job %s: stopping, but its wanted state cannot be saved: %s",
+                    jobd_job_get_name (job), local->message);
   g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
                "job '%s' is being stopped, but that it should stay down could not be saved "
                "(a jobd restart may start it again): %s",

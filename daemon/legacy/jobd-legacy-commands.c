@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jobd-error.h"
+#include "jobd-log.h"
 #include "jobd-memory.h"
 #include "jobd-serverlog.h"
 
@@ -352,8 +353,9 @@ cmd_start (JobdLegacy *legacy, JsonObject *params, GTask *task)
   current = jobd_job_get_settings (job);
   if (!command_exists (current->command))
     {
-      g_message ("legacy START %s: command path \"%s\" does not exist",
-                 jobd_job_get_name (job), current->command);
+      jobd_job_message (jobd_job_get_name (job),
+                        "legacy START %s: command path \"%s\" does not exist",
+                        jobd_job_get_name (job), current->command);
       jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
       return;
     }
@@ -464,7 +466,8 @@ mem_of (JobdJob *job, gpointer snapshot)
     return NULL;
   if (!jobd_job_get_memory (job, snapshot, &bytes, &source, &error))
     {
-      g_debug ("legacy MEMALL %s: %s", jobd_job_get_name (job), error->message);
+      jobd_job_debug (jobd_job_get_name (job),
+                      "legacy MEMALL %s: %s", jobd_job_get_name (job), error->message);
       return NULL;
     }
   return kb_node (bytes);

@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 
 #include "jobd-error.h"
+#include "jobd-log.h"
 
 #define SCHEDULER_FILE "scheduler.json"
 #define UUID_MAX 64
@@ -354,8 +355,9 @@ load (JobdLegacyScheduler *scheduler, GError **error)
 
           /* One bad record must not cost the others. */
           if (s == NULL)
-            g_warning ("%s: dropping schedule %s of %s: %s", scheduler->path,
-                       (const char *) u->data, (const char *) j->data, bad->message);
+            jobd_job_warning ((const char *) j->data,
+                              "%s: dropping schedule %s of %s: %s", scheduler->path,
+                              (const char *) u->data, (const char *) j->data, bad->message);
           else
             insert (scheduler, s);
         }
@@ -421,9 +423,9 @@ fire_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   if (!jobd_manager_start_job_finish (JOBD_MANAGER (source), result, &error))
-    g_message ("scheduler: job %s not started: %s", jobname, error->message);
+    jobd_job_message (jobname, "scheduler: job %s not started: %s", jobname, error->message);
   else
-    g_message ("scheduler: started job %s", jobname);
+    jobd_job_message (jobname, "scheduler: started job %s", jobname);
 }
 
 static void
@@ -467,8 +469,8 @@ jobd_legacy_scheduler_run_due (JobdLegacyScheduler *scheduler)
           fired++;
         }
       else
-        g_message ("scheduler: job %s missed its %" G_GINT64_FORMAT " firing (%"
-                   G_GINT64_FORMAT " s late)", s->jobname, slot, t - slot);
+        jobd_job_message (s->jobname, "scheduler: job %s missed its %" G_GINT64_FORMAT " firing (%"
+                          G_GINT64_FORMAT " s late)", s->jobname, slot, t - slot);
       compute_next (scheduler, s, MAX (t, slot));
     }
   if (fired > 0 && !save (scheduler, &error))

@@ -34,6 +34,7 @@
 
 #include "jobd-fdwatch.h"
 #include "jobd-linesplit.h"
+#include "jobd-log.h"
 #include "jobd-logfile.h"
 
 #define READ_CHUNK (16 * 1024)
@@ -357,8 +358,8 @@ on_follower_event (int fd, GIOCondition condition, gpointer user_data)
 
   if ((condition & (G_IO_ERR | G_IO_HUP)) || (f->dropped && follower_send_notice (f)))
     {
-      g_debug ("Closing a follower of job %s: %s", f->output->job_name,
-               f->dropped ? "cut off" : "its reader went away");
+      jobd_job_debug (f->output->job_name, "Closing a follower of job %s: %s", f->output->job_name,
+                      f->dropped ? "cut off" : "its reader went away");
       follower_remove (f);
     }
   return G_SOURCE_CONTINUE;   /* follower_remove removed the watch */
@@ -369,7 +370,8 @@ on_follower_grace_over (gpointer user_data)
 {
   Follower *f = user_data;
 
-  g_debug ("Closing a follower of job %s that does not read", f->output->job_name);
+  jobd_job_debug (f->output->job_name,
+                  "Closing a follower of job %s that does not read", f->output->job_name);
   g_clear_pointer (&f->grace, g_source_unref);   /* returning REMOVE destroys it */
   follower_remove (f);
   return G_SOURCE_REMOVE;
@@ -384,7 +386,8 @@ follower_drop (Follower *f, const char *line, gsize len, gsize written)
 {
   g_autoptr(GError) error = NULL;
 
-  g_debug ("Dropping a follower of job %s: too slow", f->output->job_name);
+  jobd_job_debug (f->output->job_name,
+                  "Dropping a follower of job %s: too slow", f->output->job_name);
   f->dropped = TRUE;
   if (written < len)
     f->rest = g_bytes_new (line + written, len - written);
@@ -395,7 +398,8 @@ follower_drop (Follower *f, const char *line, gsize len, gsize written)
     }
   if (!jobd_fd_watch_modify (f->watch, G_IO_OUT, FALSE, &error))
     {
-      g_debug ("Closing a follower of job %s: %s", f->output->job_name, error->message);
+      jobd_job_debug (f->output->job_name,
+                      "Closing a follower of job %s: %s", f->output->job_name, error->message);
       follower_remove (f);
       return;
     }
@@ -427,7 +431,8 @@ followers_send (JobdOutput *self, const JobdLine *line)
         continue;
       if (n < 0 && errno != EAGAIN)
         {
-          g_debug ("Closing a follower of job %s: %s", self->job_name, g_strerror (errno));
+          jobd_job_debug (self->job_name,
+                          "Closing a follower of job %s: %s", self->job_name, g_strerror (errno));
           follower_remove (f);
         }
       else
@@ -454,8 +459,8 @@ jobd_output_follow (JobdOutput *output, GError **error)
     }
   /* Best effort: a bigger pipe lets a slow-ish reader and a long line fit. */
   if (fcntl (fds[1], F_SETPIPE_SZ, FOLLOWER_PIPE_SIZE) < 0)
-    g_debug ("Could not grow a follower pipe of job %s: %s",
-             output->job_name, g_strerror (errno));
+    jobd_job_debug (output->job_name, "Could not grow a follower pipe of job %s: %s",
+                    output->job_name, g_strerror (errno));
   f = g_new0 (Follower, 1);
   f->output = output;
   f->fd = fds[1];
@@ -807,9 +812,9 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
         return TRUE;
       else if (errno != EINTR)
         {
-          g_warning ("Reading %s of job %s failed: %s",
-                     jobd_stream_to_string (os->stream), os->output->job_name,
-                     g_strerror (errno));
+          jobd_job_warning (os->output->job_name, "Reading %s of job %s failed: %s",
+                            jobd_stream_to_string (os->stream), os->output->job_name,
+                            g_strerror (errno));
           return FALSE;
         }
     }
@@ -889,8 +894,9 @@ output_stream_update_trigger (OutputStream *os)
     return;
   if (!jobd_fd_watch_modify (os->watch, G_IO_IN, os->waiting, &error))
     {
-      g_warning ("Watching %s of job %s: %s", jobd_stream_to_string (os->stream),
-                 os->output->job_name, error->message);
+      jobd_job_warning (os->output->job_name,
+                        "Watching %s of job %s: %s", jobd_stream_to_string (os->stream),
+                        os->output->job_name, error->message);
       return;
     }
   os->edge = os->waiting;
@@ -951,8 +957,8 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
   /* A blocking read would stall the whole daemon: refuse such an fd. */
   if (!g_unix_set_fd_nonblocking (fd, TRUE, &error))
     {
-      g_warning ("Not reading %s of job %s: %s",
-                 jobd_stream_to_string (stream), output->job_name, error->message);
+      jobd_job_warning (output->job_name, "Not reading %s of job %s: %s",
+                        jobd_stream_to_string (stream), output->job_name, error->message);
       g_close (fd, NULL);
       return;
     }
@@ -962,8 +968,8 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
   os->watch = jobd_fd_watch_add (output->context, fd, G_IO_IN, on_stream_readable, os, &error);
   if (os->watch == NULL)
     {
-      g_warning ("Not reading %s of job %s: %s",
-                 jobd_stream_to_string (stream), output->job_name, error->message);
+      jobd_job_warning (output->job_name, "Not reading %s of job %s: %s",
+                        jobd_stream_to_string (stream), output->job_name, error->message);
       output_stream_close (os, FALSE);
     }
 }

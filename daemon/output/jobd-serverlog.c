@@ -3,16 +3,15 @@
 
 #include "jobd-serverlog.h"
 
-#include <stdio.h>
 #include <unistd.h>
 
+#include "jobd-log.h"
 #include "jobd-logfile.h"
 
 static struct {
   GQueue lines;             /* char*, oldest first */
   JobdLogFile *file;
   gboolean verbose;
-  gboolean journal;
 } server_log;
 
 static const char *
@@ -63,25 +62,23 @@ server_log_writer (GLogLevelFlags level,
                    gpointer user_data)
 {
   const char *message = find_field (fields, n_fields, "MESSAGE");
+  const char *domain = find_field (fields, n_fields, "GLIB_DOMAIN");
   gboolean is_debug = (level & G_LOG_LEVEL_DEBUG) != 0;
 
-  if (is_debug && !server_log.verbose)
+  /* Debug lines: all of them with --verbose, else those G_MESSAGES_DEBUG
+   * asks for ("jobd", "all", or another library's domain). */
+  if (is_debug && !server_log.verbose && g_log_writer_default_would_drop (level, domain))
     return G_LOG_WRITER_HANDLED;
   if (message != NULL && !is_debug)
     remember (level_name (level), message);
 
-  if (server_log.journal &&
-      g_log_writer_journald (level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
-    return G_LOG_WRITER_HANDLED;
-  return g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  return jobd_log_write (level, fields, n_fields);
 }
 
 void
 jobd_server_log_install (void)
 {
   g_queue_init (&server_log.lines);
-  /* Under systemd, stderr is the journal stream: log there natively. */
-  server_log.journal = g_log_writer_is_journald (fileno (stderr));
   g_log_set_writer_func (server_log_writer, NULL, NULL);
 }
 

@@ -1,5 +1,5 @@
 /* jobd-serverlog.h — jobd's own log: a ring of recent lines, the legacy
- * server log files, and on to the journal/stderr.
+ * server log files, and on to the journal or stderr (jobd-log.h).
  *
  * Installed as GLib's structured log writer, so every g_message/g_warning of
  * the daemon lands here first. The ring feeds GetServerLog (jobctl server

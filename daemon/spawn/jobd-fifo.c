@@ -12,6 +12,7 @@
 
 #include "jobd-error.h"
 #include "jobd-fdstore.h"
+#include "jobd-log.h"
 
 /* A bigger pipe buffer gives a job more room while jobd is away. */
 #define FIFO_PIPE_SIZE (1024 * 1024)
@@ -119,12 +120,12 @@ jobd_fifo_reopen (const char *runtime_dir, const char *job_name, const char *str
 
   if (fd >= 0)
     {
-      g_debug ("job %s: %s taken back from the fd store", job_name, stream);
+      jobd_job_debug (job_name, "job %s: %s taken back from the fd store", job_name, stream);
       return fd;
     }
   path = jobd_fifo_path (runtime_dir, job_name, stream);
   fd = fifo_open (path, &error);
   if (fd < 0)
-    g_warning ("job %s: its %s is lost: %s", job_name, stream, error->message);
+    jobd_job_warning (job_name, "job %s: its %s is lost: %s", job_name, stream, error->message);
   return fd;
 }

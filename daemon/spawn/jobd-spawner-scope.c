@@ -23,6 +23,7 @@
 #include "jobd-child.h"
 #include "jobd-error.h"
 #include "jobd-fifo.h"
+#include "jobd-log.h"
 
 #define SD_NAME "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -430,8 +431,8 @@ on_exec_outcome (int fd, GIOCondition condition, gpointer user_data)
   jobd_process_set_output_fds (JOBD_PROCESS (process), data->out_read, data->err_read);
   data->pid = 0;
   data->pidfd = data->out_read = data->err_read = -1;
-  g_info ("job %s runs as PID %d in %s", data->job_name,
-          (int) jobd_process_get_pid (JOBD_PROCESS (process)), data->unit);
+  jobd_job_info (data->job_name, "job %s runs as PID %d in %s", data->job_name,
+                 (int) jobd_process_get_pid (JOBD_PROCESS (process)), data->unit);
   spawn_return (task, JOBD_PROCESS (g_steal_pointer (&process)), NULL);
   return G_SOURCE_REMOVE;
 }
