@@ -6,12 +6,11 @@
 #include <signal.h>
 
 #include "jobd-error.h"
-#include "jobd-fdstore.h"
-#include "jobd-fifo.h"
 #include "jobd-journal.h"
+#include "jobd-launch.h"
 #include "jobd-log.h"
 #include "jobd-signal.h"
-#include "jobd-spawner-scope.h"
+#include "jobd-spawner.h"
 
 struct _JobdJob {
   GObject parent_instance;
@@ -264,22 +263,25 @@ on_limits_applied (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *name = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!jobd_scope_process_set_limits_finish (JOBD_PROCESS (source), result, &error))
+  if (!jobd_process_set_limits_finish (JOBD_PROCESS (source), result, &error))
     jobd_job_warning (name, "job %s: cannot apply the new limits to the running job: %s", name,
                       error->message);
   else
     jobd_job_message (name, "job %s: new limits applied to the running job", name);
 }
 
-/* A running job in a scope gets changed limits at once; elsewhere limits
- * are not enforced and simply apply from the next start. */
+/* A running job gets changed limits at once where its backend can (a
+ * systemd scope); elsewhere they simply apply from the next start. */
 static void
 apply_limits_now (JobdJob *self)
 {
-  if (self->process == NULL || !JOBD_IS_SCOPE_PROCESS (self->process))
+  JobdLimits limits;
+
+  if (self->process == NULL || !jobd_process_can_set_limits (self->process))
     return;
-  jobd_scope_process_set_limits_async (self->process, self->settings, NULL,
-                                       on_limits_applied, g_strdup (self->name));
+  limits = jobd_launch_limits (self->settings);
+  jobd_process_set_limits_async (self->process, &limits, NULL,
+                                 on_limits_applied, g_strdup (self->name));
 }
 
 /* Limits the backend cannot enforce are said, not silently kept: a log
@@ -288,7 +290,8 @@ apply_limits_now (JobdJob *self)
 static void
 warn_unenforced_limits (JobdJob *self)
 {
-  g_auto(GStrv) names = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  JobdLimits limits = jobd_launch_limits (self->settings);
+  g_auto(GStrv) names = jobd_spawner_unenforced_limits (self->context->spawner, &limits);
   g_autofree char *list = NULL;
 
   if (names[0] == NULL)
@@ -407,6 +410,7 @@ jobd_job_get_runtime_variant (JobdJob *self)
 {
   GVariantBuilder b;
   const char *unit = self->process != NULL ? jobd_process_get_unit (self->process) : NULL;
+  JobdLimits limits = jobd_launch_limits (self->settings);
   g_auto(GStrv) unenforced = NULL;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
@@ -426,7 +430,7 @@ jobd_job_get_runtime_variant (JobdJob *self)
   g_variant_builder_add (&b, "{sv}", "owner-uid", g_variant_new_uint32 (self->owner_uid));
   g_variant_builder_add (&b, "{sv}", "unit", g_variant_new_string (unit ? unit : ""));
   g_variant_builder_add (&b, "{sv}", "wanted-up", g_variant_new_boolean (self->wanted_up));
-  unenforced = jobd_spawner_unenforced_limits (self->context->spawner, self->settings);
+  unenforced = jobd_spawner_unenforced_limits (self->context->spawner, &limits);
   if (unenforced[0] != NULL)
     g_variant_builder_add (&b, "{sv}", "limits-not-enforced",
                            g_variant_new_strv ((const char *const *) unenforced, -1));
@@ -534,21 +538,6 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
   set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
 }
 
-/* While the job runs, systemd keeps a copy of jobd's output descriptors,
- * so a jobd that dies (even SIGKILL) gets them back. */
-static void
-store_output_fd (JobdJob *self, const char *stream, int fd)
-{
-  g_autofree char *name = jobd_fifo_store_name (self->name, stream);
-
-  if (name == NULL)
-    return;
-  if (fd >= 0)
-    jobd_fdstore_keep (name, fd);
-  else
-    jobd_fdstore_forget (name);
-}
-
 static void
 release_process (JobdJob *self, gboolean forget_fds)
 {
@@ -556,10 +545,7 @@ release_process (JobdJob *self, gboolean forget_fds)
   if (self->process == NULL)
     return;
   if (forget_fds)
-    {
-      store_output_fd (self, "stdout", -1);
-      store_output_fd (self, "stderr", -1);
-    }
+    jobd_process_forget_output (self->process);
   g_clear_signal_handler (&self->exited_handler, self->process);
   if (forget_fds)
     jobd_output_detach (self->output);
@@ -635,18 +621,13 @@ attach_process (JobdJob *self, JobdProcess *process)
   self->process = g_object_ref (process);
   self->exited_handler = g_signal_connect (process, "exited",
                                            G_CALLBACK (on_process_exited), self);
+  /* Taking them keeps them in the fd store while the job runs. */
   out_fd = jobd_process_steal_stdout (process);
   err_fd = jobd_process_steal_stderr (process);
   if (out_fd >= 0)
-    {
-      store_output_fd (self, "stdout", out_fd);
-      jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
-    }
+    jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
   if (err_fd >= 0)
-    {
-      store_output_fd (self, "stderr", err_fd);
-      jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
-    }
+    jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
 }
 
 /* The process may have ended before attach_process() connected to
@@ -672,7 +653,12 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   GVariantBuilder b;
 
-  process = jobd_spawner_spawn_finish (JOBD_SPAWNER (source), result, &error);
+  /* A launch request that could not be made fails here too, so that
+   * "starting" goes out before "failed" whichever step said no. */
+  if (g_async_result_is_tagged (result, job_spawn))
+    process = g_task_propagate_pointer (G_TASK (result), &error);
+  else
+    process = jobd_spawner_spawn_finish (JOBD_SPAWNER (source), result, &error);
   g_clear_object (&self->start_cancellable);
 
   if (self->disposed)
@@ -729,18 +715,24 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 job_spawn (JobdJob *self)
 {
+  g_auto(JobdChildSpec) child = { 0 };
+  g_autoptr(GError) error = NULL;
   JobdSpawnRequest request = {
     .job_name = self->name,
-    .settings = self->settings,
-    .owner_uid = self->owner_uid,
     .runtime_dir = self->context->runtime_dir,
+    .child = &child,
+    .limits = jobd_launch_limits (self->settings),
   };
 
   self->wanted_up = TRUE;
   self->stop_requested = FALSE;
   self->start_cancellable = g_cancellable_new ();
-  jobd_spawner_spawn_async (self->context->spawner, &request, self->start_cancellable,
-                            on_spawned, g_object_ref (self));
+  if (jobd_launch_child_spec_init (&child, self->name, self->settings, self->owner_uid, &error))
+    jobd_spawner_spawn_async (self->context->spawner, &request, self->start_cancellable,
+                              on_spawned, g_object_ref (self));
+  else
+    g_task_report_error (self, on_spawned, g_object_ref (self), job_spawn,
+                         g_steal_pointer (&error));
   /* Announced once the spawner is at work: the log line and the D-Bus
    * signals are not in the way of the program starting. The spawner's
    * result comes in a later main-loop iteration (GTask), so "starting"

@@ -5,6 +5,7 @@
 
 #include "jobd-error.h"
 #include "jobd-journal.h"
+#include "jobd-launch.h"
 #include "jobd-log.h"
 #include "jobd-store.h"
 
@@ -551,9 +552,8 @@ jobd_manager_restore_async (JobdManager *self,
         {
           JobdSpawnRequest request = {
             .job_name = jobd_job_get_name (job),
-            .settings = jobd_job_get_settings (job),
-            .owner_uid = jobd_job_get_owner_uid (job),
             .runtime_dir = self->context.runtime_dir,
+            .limits = jobd_launch_limits (jobd_job_get_settings (job)),
           };
           jobd_spawner_adopt_async (self->spawner, &request, record, NULL, on_adopted, data);
         }

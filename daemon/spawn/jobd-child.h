@@ -1,8 +1,10 @@
 /* jobd-child.h — starting a job's process, shared by every spawner.
  *
  * The child starts with everything prepared in the parent (argv, envp,
- * groups) so that before exec it only makes async-signal-safe calls: new
- * session, stdio, credentials, working directory. jobd_child_spawn() starts
+ * groups: a JobdChildSpec, which core/jobd-launch.c makes from a job's
+ * settings) so that before exec it only makes async-signal-safe calls: new
+ * session, stdio, credentials, working directory (see README.md in this
+ * folder for the rules below the clone). jobd_child_spawn() starts
  * it sharing jobd's memory until it execs (CLONE_VM | CLONE_VFORK, like
  * posix_spawn), several times cheaper than a fork, and knows the outcome
  * when it returns. jobd_child_fork_held() forks a copy that waits on a "go"
@@ -15,8 +17,6 @@
 
 #include <glib.h>
 #include <sys/types.h>
-
-#include "jobd-settings.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +35,8 @@ typedef struct {
 } JobdChildSpec;
 
 void jobd_child_spec_clear (JobdChildSpec *spec);
+/* A deep copy of src into dest (which is overwritten, not cleared). */
+void jobd_child_spec_copy (JobdChildSpec *dest, const JobdChildSpec *src);
 
 /* The descriptor soft limit jobs get (jobd raises its own): call once at
  * start-up with the limit jobd was started with. */
@@ -67,15 +69,5 @@ void jobd_child_release (int go_fd);
 /* Once err_fd is readable: TRUE when exec succeeded (the pipe closed with
  * it), else SPAWN_FAILED naming the step and errno. Closes err_fd. */
 gboolean jobd_child_exec_outcome (int err_fd, GError **error);
-
-/* Resolve settings to a spec: argv (PATH lookup, interpreter), env, cwd and
- * credentials for owner_uid or the settings' user/group. Checks that the
- * program exists and is executable, so the error names the real problem.
- * stdout_fd/stderr_fd are left at -1 for the caller to fill. */
-gboolean jobd_child_spec_init (JobdChildSpec *spec,
-                               const char *job_name,
-                               const JobdSettings *settings,
-                               guint owner_uid,
-                               GError **error);
 
 G_END_DECLS

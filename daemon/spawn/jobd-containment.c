@@ -258,16 +258,16 @@ v2_memory_delegated (void)
 }
 
 char **
-jobd_containment_unenforced_limits (const JobdSettings *settings)
+jobd_containment_unenforced_limits (const JobdLimits *limits)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
   jobd_containment_setup ();
-  if (settings->memory_max > 0 && setup.v1_memory_dir == NULL && !v2_memory_delegated ())
+  if (limits->memory_max > 0 && setup.v1_memory_dir == NULL && !v2_memory_delegated ())
     g_strv_builder_add (builder, "memory-max");
-  if (settings->cpu_quota > 0)
+  if (limits->cpu_quota > 0)
     g_strv_builder_add (builder, "cpu-quota");
-  if (settings->tasks_max > 0)
+  if (limits->tasks_max > 0)
     g_strv_builder_add (builder, "tasks-max");
   return g_strv_builder_end (builder);
 }
@@ -339,14 +339,14 @@ clear_leftovers (JobdContainment *c)
 }
 
 static gboolean
-setup_memory_limit (JobdContainment *c, const JobdSettings *settings,
+setup_memory_limit (JobdContainment *c, const JobdLimits *limits,
                     const char *runtime_dir, const char *job_name, GError **error)
 {
   g_autofree char *value = NULL;
 
-  if (settings->memory_max == 0)
+  if (limits->memory_max == 0)
     return TRUE;
-  value = g_strdup_printf ("%" G_GUINT64_FORMAT, settings->memory_max);
+  value = g_strdup_printf ("%" G_GUINT64_FORMAT, limits->memory_max);
   if (v2_memory_delegated ())
     {
       g_autofree char *parent = g_path_get_dirname (c->cgroup_dir);
@@ -395,7 +395,7 @@ containment_alloc (JobdContainMode kind)
 JobdContainment *
 jobd_containment_new (const char *job_name,
                       const char *runtime_dir,
-                      const JobdSettings *settings,
+                      const JobdLimits *limits,
                       GError **error)
 {
   g_autoptr(JobdContainment) c = containment_alloc (jobd_containment_setup ());
@@ -411,7 +411,7 @@ jobd_containment_new (const char *job_name,
   if (c->cgroup_dir == NULL)
     return NULL;
   clear_leftovers (c);
-  if (!setup_memory_limit (c, settings, runtime_dir, job_name, error))
+  if (!setup_memory_limit (c, limits, runtime_dir, job_name, error))
     return NULL;
   c->fds[0] = open_procs (c->cgroup_dir, error);
   if (c->fds[0] < 0)

@@ -30,7 +30,7 @@
 #include <json-glib/json-glib.h>
 
 #include "jobd-memory.h"
-#include "jobd-settings.h"
+#include "jobd-process.h"
 
 G_BEGIN_DECLS
 
@@ -43,15 +43,15 @@ typedef enum {
 JobdContainMode jobd_containment_setup (void);
 const char *jobd_containment_mode_name (JobdContainMode mode);
 
-/* Names of the limits in settings that a direct job would not get
+/* Names of the limits set in limits that a direct job would not get
  * enforced (NULL-terminated, possibly empty). */
-char **jobd_containment_unenforced_limits (const JobdSettings *settings);
+char **jobd_containment_unenforced_limits (const JobdLimits *limits);
 
 typedef struct _JobdContainment JobdContainment;
 
 JobdContainment *jobd_containment_new (const char *job_name,
                                        const char *runtime_dir,
-                                       const JobdSettings *settings,
+                                       const JobdLimits *limits,
                                        GError **error);
 /* From a saved record; NULL when the record has no containment (a job
  * started by an older jobd: the process group rule applies). */

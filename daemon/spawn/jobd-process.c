@@ -12,7 +12,9 @@
 #include <glib-unix.h>
 
 #include "jobd-error.h"
+#include "jobd-fdstore.h"
 #include "jobd-fdwatch.h"
+#include "jobd-fifo.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -30,6 +32,7 @@ typedef struct {
   int exit_signal;
   int out_fd;
   int err_fd;
+  char *job_name;       /* names the output in the fd store; NULL = not kept */
 } JobdProcessPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (JobdProcess, jobd_process, G_TYPE_OBJECT)
@@ -355,7 +358,7 @@ jobd_process_record_get (JsonObject *record,
 }
 
 void
-jobd_process_set_output_fds (JobdProcess *self, int out_fd, int err_fd)
+jobd_process_set_output_fds (JobdProcess *self, const char *job_name, int out_fd, int err_fd)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
 
@@ -365,20 +368,91 @@ jobd_process_set_output_fds (JobdProcess *self, int out_fd, int err_fd)
     close (priv->err_fd);
   priv->out_fd = out_fd;
   priv->err_fd = err_fd;
+  g_free (priv->job_name);
+  priv->job_name = g_strdup (job_name);
+}
+
+/* While the job runs, systemd keeps a copy of jobd's output descriptors,
+ * so a jobd that dies (even SIGKILL) gets them back (jobd-fifo.c takes
+ * them). fd < 0 drops the copy. */
+static void
+store_output_fd (JobdProcessPrivate *priv, const char *stream, int fd)
+{
+  g_autofree char *name = NULL;
+
+  if (priv->job_name == NULL)
+    return;
+  name = jobd_fifo_store_name (priv->job_name, stream);
+  if (name == NULL)
+    return;
+  if (fd >= 0)
+    jobd_fdstore_keep (name, fd);
+  else
+    jobd_fdstore_forget (name);
 }
 
 int
 jobd_process_steal_stdout (JobdProcess *self)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
-  return g_steal_fd (&priv->out_fd);
+  int fd = g_steal_fd (&priv->out_fd);
+
+  if (fd >= 0)
+    store_output_fd (priv, "stdout", fd);
+  return fd;
 }
 
 int
 jobd_process_steal_stderr (JobdProcess *self)
 {
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
-  return g_steal_fd (&priv->err_fd);
+  int fd = g_steal_fd (&priv->err_fd);
+
+  if (fd >= 0)
+    store_output_fd (priv, "stderr", fd);
+  return fd;
+}
+
+void
+jobd_process_forget_output (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  store_output_fd (priv, "stdout", -1);
+  store_output_fd (priv, "stderr", -1);
+}
+
+gboolean
+jobd_process_can_set_limits (JobdProcess *self)
+{
+  return JOBD_PROCESS_GET_CLASS (self)->set_limits_async != NULL;
+}
+
+void
+jobd_process_set_limits_async (JobdProcess *self,
+                               const JobdLimits *limits,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (klass->set_limits_async == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, jobd_process_set_limits_async,
+                               JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                               "this backend cannot change the limits of a running job");
+      return;
+    }
+  klass->set_limits_async (self, limits, cancellable, callback, user_data);
+}
+
+gboolean
+jobd_process_set_limits_finish (JobdProcess *self, GAsyncResult *result, GError **error)
+{
+  if (g_async_result_is_tagged (result, jobd_process_set_limits_async))
+    return g_task_propagate_boolean (G_TASK (result), error);
+  return JOBD_PROCESS_GET_CLASS (self)->set_limits_finish (self, result, error);
 }
 
 static void
@@ -398,6 +472,7 @@ jobd_process_finalize (GObject *object)
   if (priv->err_fd >= 0)
     close (priv->err_fd);
   g_free (priv->unit);
+  g_free (priv->job_name);
 
   G_OBJECT_CLASS (jobd_process_parent_class)->finalize (object);
 }

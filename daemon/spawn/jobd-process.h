@@ -22,6 +22,13 @@ G_DECLARE_DERIVABLE_TYPE (JobdProcess, jobd_process, JOBD, PROCESS, GObject)
 
 typedef struct _JobdMemorySnapshot JobdMemorySnapshot;
 
+/* The resource limits of a job (0 = none), as a backend enforces them. */
+typedef struct {
+  guint64 memory_max;   /* bytes */
+  guint cpu_quota;      /* percent of one CPU */
+  guint64 tasks_max;
+} JobdLimits;
+
 struct _JobdProcessClass {
   GObjectClass parent_class;
 
@@ -39,6 +46,16 @@ struct _JobdProcessClass {
   void (*cleanup) (JobdProcess *process);
   /* Add what the backend needs to take the job back to its record. */
   void (*save_record) (JobdProcess *process, JsonObject *record);
+  /* Apply changed limits to the running job at once (optional: a backend
+   * without it applies limits from the next start only). */
+  void (*set_limits_async) (JobdProcess *process,
+                            const JobdLimits *limits,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data);
+  gboolean (*set_limits_finish) (JobdProcess *process,
+                                 GAsyncResult *result,
+                                 GError **error);
 };
 
 /* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
@@ -68,10 +85,28 @@ gboolean jobd_process_get_memory (JobdProcess *process,
 void jobd_process_cleanup (JobdProcess *process);
 
 /* Output file descriptors handed over by the spawner (-1 when none); the
- * caller takes them with steal. */
-void jobd_process_set_output_fds (JobdProcess *process, int out_fd, int err_fd);
+ * caller takes them with steal. Taking one also asks systemd to keep a
+ * copy in jobd's fd store (under job_name's FIFO name, jobd-fifo.h), so a
+ * jobd that dies, even by SIGKILL, gets it back; forget_output drops
+ * those copies once the job's output is over (the process exited). */
+void jobd_process_set_output_fds (JobdProcess *process,
+                                  const char *job_name,
+                                  int out_fd,
+                                  int err_fd);
 int jobd_process_steal_stdout (JobdProcess *process);
 int jobd_process_steal_stderr (JobdProcess *process);
+void jobd_process_forget_output (JobdProcess *process);
+
+/* Whether this backend applies changed limits to a running job. */
+gboolean jobd_process_can_set_limits (JobdProcess *process);
+void jobd_process_set_limits_async (JobdProcess *process,
+                                    const JobdLimits *limits,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+gboolean jobd_process_set_limits_finish (JobdProcess *process,
+                                         GAsyncResult *result,
+                                         GError **error);
 
 /* What re-adopting this process after a jobd restart needs:
  * {"pid": N, "start-ticks": T, "unit": "…"}; and reading it back. */

@@ -176,14 +176,12 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
   GPid pid = 0;
   gboolean spawned;
 
-  if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
-                             request->owner_uid, error))
-    return NULL;
   containment = jobd_containment_new (request->job_name, request->runtime_dir,
-                                      request->settings, error);
+                                      &request->limits, error);
   if (containment == NULL)
     return NULL;
   /* Set last: the job's own environment settings cannot change it. */
+  jobd_child_spec_copy (&spec, request->child);
   if (jobd_containment_get_tag (containment) != NULL)
     spec.envp = g_environ_setenv (spec.envp, "JOBD_JOB_TAG",
                                   jobd_containment_get_tag (containment), TRUE);
@@ -218,7 +216,7 @@ spawn_now (const JobdSpawnRequest *request, GError **error)
   process = g_object_new (JOBD_TYPE_DIRECT_PROCESS, NULL);
   jobd_process_setup (process, pid, pidfd, TRUE);
   direct_process_set_containment (process, g_steal_pointer (&containment));
-  jobd_process_set_output_fds (process, out_read, err_read);
+  jobd_process_set_output_fds (process, request->job_name, out_read, err_read);
   return g_steal_pointer (&process);
 }
 
@@ -282,16 +280,16 @@ spawner_direct_adopt_async (JobdSpawner *spawner,
       return;
     }
   direct_process_set_containment (process, jobd_containment_from_record (record));
-  jobd_process_set_output_fds (process,
+  jobd_process_set_output_fds (process, request->job_name,
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stdout"),
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stderr"));
   g_task_return_pointer (task, process, g_object_unref);
 }
 
 static char **
-spawner_direct_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings)
+spawner_direct_unenforced_limits (JobdSpawner *spawner, const JobdLimits *limits)
 {
-  return jobd_containment_unenforced_limits (settings);
+  return jobd_containment_unenforced_limits (limits);
 }
 
 static void

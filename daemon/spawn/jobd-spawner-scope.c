@@ -75,25 +75,25 @@ add_limit (GVariantBuilder *props, const char *key, guint64 value, gboolean for_
 }
 
 GVariant *
-jobd_scope_limit_properties (const JobdSettings *settings, gboolean for_update)
+jobd_scope_limit_properties (const JobdLimits *limits, gboolean for_update)
 {
   GVariantBuilder props;
 
   g_variant_builder_init (&props, G_VARIANT_TYPE ("a(sv)"));
-  add_limit (&props, "MemoryMax", settings->memory_max, for_update);
+  add_limit (&props, "MemoryMax", limits->memory_max, for_update);
   /* cpu-quota is percent of one CPU; systemd wants µs of CPU per second. */
-  add_limit (&props, "CPUQuotaPerSecUSec", (guint64) settings->cpu_quota * 10000, for_update);
-  add_limit (&props, "TasksMax", settings->tasks_max, for_update);
+  add_limit (&props, "CPUQuotaPerSecUSec", (guint64) limits->cpu_quota * 10000, for_update);
+  add_limit (&props, "TasksMax", limits->tasks_max, for_update);
   return g_variant_builder_end (&props);
 }
 
 static GVariant *
 start_parameters (const char *unit, const char *job_name, GPid pid,
-                  const JobdSettings *settings)
+                  const JobdLimits *job_limits)
 {
   g_autofree char *description = g_strdup_printf ("jobd job %s", job_name);
   GVariantBuilder props;
-  GVariant *limits = jobd_scope_limit_properties (settings, FALSE);
+  GVariant *limits = jobd_scope_limit_properties (job_limits, FALSE);
   GVariantIter iter;
   GVariant *child;
   guint32 pid32 = (guint32) pid;
@@ -248,6 +248,8 @@ jobd_scope_process_class_init (JobdScopeProcessClass *klass)
   process_class->kill_all = scope_process_kill_all;
   process_class->get_memory = scope_process_get_memory;
   process_class->cleanup = scope_process_cleanup;
+  process_class->set_limits_async = jobd_scope_process_set_limits_async;
+  process_class->set_limits_finish = jobd_scope_process_set_limits_finish;
 }
 
 static void
@@ -282,7 +284,7 @@ on_set_properties_reply (GObject *source, GAsyncResult *result, gpointer user_da
 
 void
 jobd_scope_process_set_limits_async (JobdProcess *process,
-                                     const JobdSettings *settings,
+                                     const JobdLimits *limits,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data)
@@ -301,7 +303,7 @@ jobd_scope_process_set_limits_async (JobdProcess *process,
   g_dbus_connection_call (JOBD_SCOPE_PROCESS (process)->bus, SD_NAME, SD_PATH, SD_MANAGER,
                           "SetUnitProperties",
                           g_variant_new ("(sb@a(sv))", unit, TRUE,
-                                         jobd_scope_limit_properties (settings, TRUE)),
+                                         jobd_scope_limit_properties (limits, TRUE)),
                           NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC,
                           cancellable, on_set_properties_reply, g_steal_pointer (&task));
 }
@@ -428,7 +430,7 @@ on_exec_outcome (int fd, GIOCondition condition, gpointer user_data)
   process->cgroup = g_steal_pointer (&data->cgroup);
   jobd_process_setup (JOBD_PROCESS (process), data->pid, data->pidfd, TRUE);
   jobd_process_set_unit (JOBD_PROCESS (process), data->unit);
-  jobd_process_set_output_fds (JOBD_PROCESS (process), data->out_read, data->err_read);
+  jobd_process_set_output_fds (JOBD_PROCESS (process), data->job_name, data->out_read, data->err_read);
   data->pid = 0;
   data->pidfd = data->out_read = data->err_read = -1;
   jobd_job_info (data->job_name, "job %s runs as PID %d in %s", data->job_name,
@@ -637,9 +639,7 @@ fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **erro
   int out_write = -1, err_write = -1;
   gboolean forked;
 
-  if (!jobd_child_spec_init (&spec, request->job_name, request->settings,
-                             request->owner_uid, error))
-    return FALSE;
+  jobd_child_spec_copy (&spec, request->child);
   /* FIFOs, as the direct backend: output survives a jobd restart. */
   data->out_read = jobd_fifo_channel_new (request->runtime_dir, request->job_name, "stdout",
                                           &out_write, error);
@@ -696,7 +696,7 @@ spawner_scope_spawn_async (JobdSpawner *spawner,
       return;
     }
   data->parameters = g_variant_ref_sink (start_parameters (data->unit, request->job_name,
-                                                           data->pid, request->settings));
+                                                           data->pid, &request->limits));
   call_start_transient_unit (task);
 }
 
@@ -753,7 +753,7 @@ adopt_scope (JobdSpawnerScope *self,
   process->cgroup = g_steal_pointer (&cgroup);
   jobd_process_setup (JOBD_PROCESS (process), pid, pidfd, FALSE);
   jobd_process_set_unit (JOBD_PROCESS (process), unit);
-  jobd_process_set_output_fds (JOBD_PROCESS (process),
+  jobd_process_set_output_fds (JOBD_PROCESS (process), request->job_name,
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stdout"),
                                jobd_fifo_reopen (request->runtime_dir, request->job_name, "stderr"));
   return JOBD_PROCESS (g_steal_pointer (&process));

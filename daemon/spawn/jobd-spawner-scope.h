@@ -46,7 +46,7 @@ char *jobd_scope_unit_name (const char *job_name, GError **error);
 /* The limit properties of a scope as a(sv) (floating). With for_update a
  * limit of 0 is sent as "infinity" so an update can lift it; without, only
  * limits that are set appear. */
-GVariant *jobd_scope_limit_properties (const JobdSettings *settings, gboolean for_update);
+GVariant *jobd_scope_limit_properties (const JobdLimits *limits, gboolean for_update);
 
 #define JOBD_TYPE_SCOPE_PROCESS (jobd_scope_process_get_type ())
 G_DECLARE_FINAL_TYPE (JobdScopeProcess, jobd_scope_process, JOBD, SCOPE_PROCESS, JobdProcess)
@@ -54,11 +54,11 @@ G_DECLARE_FINAL_TYPE (JobdScopeProcess, jobd_scope_process, JOBD, SCOPE_PROCESS,
 /* The scope's cgroup path as systemd's ControlGroup shows it. */
 const char *jobd_scope_process_get_cgroup (JobdScopeProcess *process);
 
-/* Apply the settings' limits to the running scope at once
- * (SetUnitProperties, runtime). INVALID_ARGS when process is not a scope
- * process; systemd's refusal as FAILED. */
+/* Apply limits to the running scope at once (SetUnitProperties,
+ * runtime); the scope process's set_limits (jobd-process.h). INVALID_ARGS
+ * when process is not a scope process; systemd's refusal as FAILED. */
 void jobd_scope_process_set_limits_async (JobdProcess *process,
-                                          const JobdSettings *settings,
+                                          const JobdLimits *limits,
                                           GCancellable *cancellable,
                                           GAsyncReadyCallback callback,
                                           gpointer user_data);

@@ -19,13 +19,13 @@ jobd_spawner_get_name (JobdSpawner *spawner)
 }
 
 char **
-jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings)
+jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdLimits *limits)
 {
   JobdSpawnerInterface *iface = JOBD_SPAWNER_GET_IFACE (spawner);
   char **names = NULL;
 
   if (iface->unenforced_limits != NULL)
-    names = iface->unenforced_limits (spawner, settings);
+    names = iface->unenforced_limits (spawner, limits);
   return names != NULL ? names : g_new0 (char *, 1);
 }
 

@@ -12,17 +12,20 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "jobd-child.h"
 #include "jobd-process.h"
-#include "jobd-settings.h"
 
 G_BEGIN_DECLS
 
-/* What a spawn needs beyond the settings. */
+/* A launch request: everything a spawn needs, already decided. The core
+ * turns a job's settings into one (core/jobd-launch.c: PATH, users and
+ * groups, environment, working directory); the spawner only carries it
+ * out. */
 typedef struct {
   const char *job_name;
-  const JobdSettings *settings;
-  guint owner_uid;       /* run as this user when settings->user is NULL */
   const char *runtime_dir;
+  const JobdChildSpec *child;  /* what to exec, and as whom; NULL to adopt */
+  JobdLimits limits;
 } JobdSpawnRequest;
 
 #define JOBD_TYPE_SPAWNER (jobd_spawner_get_type ())
@@ -55,14 +58,14 @@ struct _JobdSpawnerInterface {
                                 GAsyncResult *result,
                                 GError **error);
 
-  /* Names of the limits set in settings that this backend does not
+  /* Names of the limits set in limits that this backend does not
    * enforce (optional; NULL = it enforces them all). */
-  char **(*unenforced_limits) (JobdSpawner *spawner, const JobdSettings *settings);
+  char **(*unenforced_limits) (JobdSpawner *spawner, const JobdLimits *limits);
 };
 
 const char *jobd_spawner_get_name (JobdSpawner *spawner);
 /* Never NULL; an empty vector when every limit set is enforced. */
-char **jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdSettings *settings);
+char **jobd_spawner_unenforced_limits (JobdSpawner *spawner, const JobdLimits *limits);
 /* The request is copied as needed; it need not outlive the call. */
 void jobd_spawner_spawn_async (JobdSpawner *spawner,
                                const JobdSpawnRequest *request,

@@ -18,6 +18,7 @@
 
 #include "test-fs-util.h"
 #include "jobd-error.h"
+#include "jobd-launch.h"
 #include "jobd-spawner-scope.h"
 
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -342,11 +343,18 @@ spawn (JobdSpawner *spawner, const char *name, GError **error)
   g_autoptr(JobdSettings) settings = sleep_settings ();
   g_autoptr(GAsyncResult) result = NULL;
   g_autofree char *runtime = g_dir_make_tmp ("jobd-scope-XXXXXX", NULL);
-  JobdSpawnRequest request = { name, settings, getuid (), runtime };
+  g_auto(JobdChildSpec) child = { 0 };
+  JobdSpawnRequest request = {
+    .job_name = name,
+    .runtime_dir = runtime,
+    .child = &child,
+    .limits = jobd_launch_limits (settings),
+  };
   guint wake = g_timeout_add (50, wake_up, NULL);
   /* Past the spawner's own timeouts (25 s call, 30 s job): a hang. */
   gint64 deadline = g_get_monotonic_time () + 45 * G_USEC_PER_SEC;
 
+  g_assert_true (jobd_launch_child_spec_init (&child, name, settings, getuid (), NULL));
   jobd_spawner_spawn_async (spawner, &request, NULL, on_spawned, &result);
   while (result == NULL)
     {
@@ -455,6 +463,7 @@ test_set_limits (Fake *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JobdSettings) settings = sleep_settings ();
   g_autoptr(GAsyncResult) result = NULL;
+  JobdLimits limits;
   guint64 memory_max = 0, tasks_max = 0;
   GVariantIter iter;
   const char *key;
@@ -467,10 +476,12 @@ test_set_limits (Fake *f, gconstpointer data)
 
   settings->memory_max = 128 << 20;
   settings->tasks_max = 0;   /* lifted: sent as infinity */
-  jobd_scope_process_set_limits_async (process, settings, NULL, on_limits_set, &result);
+  limits = jobd_launch_limits (settings);
+  g_assert_true (jobd_process_can_set_limits (process));
+  jobd_process_set_limits_async (process, &limits, NULL, on_limits_set, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_true (jobd_scope_process_set_limits_finish (process, result, &error));
+  g_assert_true (jobd_process_set_limits_finish (process, result, &error));
   g_assert_no_error (error);
   g_assert_true (f->set_runtime);
   g_variant_iter_init (&iter, f->set_props);
