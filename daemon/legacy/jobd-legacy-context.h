@@ -18,6 +18,10 @@
 G_BEGIN_DECLS
 
 typedef struct _JobdLegacy JobdLegacy;
+/* The plugins' states (jobd-legacy-<plugin>.h declares what they do). */
+typedef struct _JobdLegacyAuth JobdLegacyAuth;
+typedef struct _JobdLegacyScheduler JobdLegacyScheduler;
+typedef struct _JobdLegacyLogCleaner JobdLegacyLogCleaner;
 /* A response produced piece by piece (jobd-legacy-logexplorer.h). */
 typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
 
@@ -33,9 +37,9 @@ struct _JobdLegacy {
   guint owner_uid;           /* owner recorded for legacy jobs */
   char *interpreter;         /* for non-executable scripts ("php") */
   GHashTable *commands;      /* command word → const JobdLegacyCommand* */
-  gpointer auth;             /* JobdLegacyAuth*, NULL when not loaded */
-  gpointer scheduler;        /* JobdLegacyScheduler*, NULL when not loaded */
-  gpointer logcleaner;       /* JobdLegacyLogCleaner*, NULL when not loaded */
+  JobdLegacyAuth *auth;              /* NULL when not loaded */
+  JobdLegacyScheduler *scheduler;    /* NULL when not loaded */
+  JobdLegacyLogCleaner *logcleaner;  /* NULL when not loaded */
   char *log_dir;             /* the log directory (logexplorer) */
 };
 

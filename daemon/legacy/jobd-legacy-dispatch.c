@@ -119,9 +119,9 @@ jobd_legacy_free (JobdLegacy *legacy)
 {
   if (legacy == NULL)
     return;
-  g_clear_pointer ((JobdLegacyAuth **) &legacy->auth, jobd_legacy_auth_free);
-  g_clear_pointer ((JobdLegacyScheduler **) &legacy->scheduler, jobd_legacy_scheduler_free);
-  g_clear_pointer ((JobdLegacyLogCleaner **) &legacy->logcleaner, jobd_legacy_logcleaner_free);
+  g_clear_pointer (&legacy->auth, jobd_legacy_auth_free);
+  g_clear_pointer (&legacy->scheduler, jobd_legacy_scheduler_free);
+  g_clear_pointer (&legacy->logcleaner, jobd_legacy_logcleaner_free);
   g_clear_pointer (&legacy->commands, g_hash_table_unref);
   g_clear_object (&legacy->manager);
   g_free (legacy->user);
@@ -145,6 +145,12 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
 {
   for (const JobdLegacyCommand *c = commands; c->word != NULL; c++)
     g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
+}
+
+gboolean
+jobd_legacy_unregister (JobdLegacy *legacy, const char *word)
+{
+  return g_hash_table_remove (legacy->commands, word);
 }
 
 /* The command of an authorised request, or NULL with the code of the

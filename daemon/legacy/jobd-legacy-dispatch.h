@@ -35,6 +35,10 @@ gboolean jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error);
 
 /* Register a table of commands (terminated by a { NULL } entry). */
 void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
+/* Turn a registered command off: it answers UNKNOWN from now on. The fuzz
+ * target does so for START and RESTART, which would run the made-up
+ * programs the fuzzer writes. FALSE when word was not registered. */
+gboolean jobd_legacy_unregister (JobdLegacy *legacy, const char *word);
 
 /* Handle one request payload from the peer with uid peer_uid
  * (JOBD_LEGACY_PEER_UNKNOWN when not known); never fails: every problem is

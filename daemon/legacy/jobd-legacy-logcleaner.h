@@ -11,12 +11,12 @@
 
 #include <gio/gio.h>
 
+#include "jobd-legacy-context.h"
+
 G_BEGIN_DECLS
 
 #define JOBD_LEGACY_LOG_EXPIRE_DAYS_DEFAULT 7
 #define JOBD_LEGACY_LOG_CLEAN_INTERVAL_DEFAULT 3600
-
-typedef struct _JobdLegacyLogCleaner JobdLegacyLogCleaner;
 
 /* Reads LogExpireDays= and LogCleanIntervalSec= from [Legacy]. */
 JobdLegacyLogCleaner *jobd_legacy_logcleaner_new (const char *log_dir,
