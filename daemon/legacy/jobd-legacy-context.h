@@ -13,6 +13,7 @@
 
 #include "jobd-config.h"
 #include "jobd-legacy-codec.h"
+#include "jobd-legacy-config.h"
 #include "jobd-manager.h"
 
 G_BEGIN_DECLS
@@ -29,13 +30,13 @@ typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
  * kernel, the fuzz target): no rights beyond the legacy identity's jobs. */
 #define JOBD_LEGACY_PEER_UNKNOWN G_MAXUINT
 
-/* Settings shared by every legacy handler, read from [Legacy] in jobd.conf. */
+/* What every legacy handler shares. */
 struct _JobdLegacy {
   JobdManager *manager;      /* owned reference */
   JobdConfig *config;        /* borrowed; outlives the dispatcher */
   char *user;                /* legacy jobs run as this user; NULL = jobd's own */
   guint owner_uid;           /* owner recorded for legacy jobs */
-  char *interpreter;         /* for non-executable scripts ("php") */
+  JobdLegacyConfig conf;     /* [Legacy], read once (a reload applies some) */
   GHashTable *commands;      /* command word → const JobdLegacyCommand* */
   JobdLegacyAuth *auth;              /* NULL when not loaded */
   JobdLegacyScheduler *scheduler;    /* NULL when not loaded */

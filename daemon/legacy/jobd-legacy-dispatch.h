@@ -24,7 +24,8 @@
 
 G_BEGIN_DECLS
 
-/* Reads [Legacy] (User=, Interpreter=, Plugins=) from config->keyfile. */
+/* Reads [Legacy] from config->keyfile into legacy->conf (the only place
+ * it is read at start-up) and loads the plugins it names. */
 JobdLegacy *jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error);
 void jobd_legacy_free (JobdLegacy *legacy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacy, jobd_legacy_free)

@@ -15,13 +15,11 @@
 
 G_BEGIN_DECLS
 
-#define JOBD_LEGACY_LOG_EXPIRE_DAYS_DEFAULT 7
-#define JOBD_LEGACY_LOG_CLEAN_INTERVAL_DEFAULT 3600
 
-/* Reads LogExpireDays= and LogCleanIntervalSec= from [Legacy]. */
+/* [Legacy] LogExpireDays= and LogCleanIntervalSec= (JobdLegacyConfig). */
 JobdLegacyLogCleaner *jobd_legacy_logcleaner_new (const char *log_dir,
-                                                  GKeyFile *keyfile,
-                                                  GError **error);
+                                                  guint64 expire_days,
+                                                  guint64 interval_sec);
 void jobd_legacy_logcleaner_free (JobdLegacyLogCleaner *cleaner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyLogCleaner, jobd_legacy_logcleaner_free)
 

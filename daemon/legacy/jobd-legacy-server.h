@@ -30,9 +30,6 @@
 G_BEGIN_DECLS
 
 #define JOBD_LEGACY_SOCKET_NAME "jobd-legacy"
-#define JOBD_LEGACY_LISTEN_DEFAULT "127.0.0.1:13123"
-#define JOBD_LEGACY_ANSWER_MAX_DEFAULT (64 * 1024 * 1024)
-#define JOBD_LEGACY_QUEUED_MAX_DEFAULT (32 * 1024 * 1024)
 
 typedef struct _JobdLegacyServer JobdLegacyServer;
 
