@@ -3,6 +3,8 @@
 
 #include "jobd-legacy-config.h"
 
+#include <string.h>
+
 #include "jobd-config-effective.h"
 #include "jobd-error.h"
 

@@ -1,4 +1,4 @@
-/* jobd-legacy-datafile.c — plugin data files and [Legacy] numbers. */
+/* jobd-legacy-datafile.c — plugin data files. */
 #include "config.h"
 
 #include "jobd-legacy-datafile.h"
@@ -8,7 +8,6 @@
 
 #include <glib/gstdio.h>
 
-#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 gboolean

@@ -5,7 +5,6 @@
  * plugin may answer DENIED for any command word (known or not, as the old
  * plugin ran first), then the command runs or answers UNKNOWN.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-dispatch.h"
 
 #include "jobd-error.h"

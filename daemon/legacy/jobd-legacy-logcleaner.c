@@ -5,7 +5,6 @@
  * planted anywhere in the tree (by a job that writes its own log folder,
  * say) can never make jobd delete a file outside it.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-logcleaner.h"
 
 #include <dirent.h>

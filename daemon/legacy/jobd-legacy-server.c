@@ -25,7 +25,6 @@
  * and answering a STATUS costs (tasks, idle sources and a main-loop turn per
  * read and per write), hence plain recv()/sendmsg() here.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-server.h"
 #include "jobd-legacy-peer.h"
 
@@ -43,7 +42,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 #define READ_CHUNK 16384
