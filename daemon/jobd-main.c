@@ -299,10 +299,9 @@ static gboolean
 on_sighup (gpointer user_data)
 {
   Daemon *daemon = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!jobd_config_reload (daemon->config, &error))
-    g_warning ("SIGHUP: keeping the old configuration: %s", error->message);
+  /* What went wrong, or which keys need a restart, is logged there. */
+  (void) jobd_config_reload (daemon->config, NULL);
   notify_status (daemon);
   return G_SOURCE_CONTINUE;
 }

@@ -5,7 +5,7 @@
  * is what `data/jobd.conf` is tested against (tests/unit/test-config-defaults.c):
  * a key read without a note, or noted without being documented with its
  * default, fails that test. The readers in jobd-config.c (read_string,
- * read_bool) and jobd_legacy_config_uint() note for you.
+ * read_bool) and jobd_legacy_config_note() note for you.
  */
 #pragma once
 

@@ -269,17 +269,54 @@ jobd_config_ensure_dirs (JobdConfig *config, GError **error)
   return TRUE;
 }
 
+void
+jobd_config_set_reload_hook (JobdConfig *config, JobdConfigReloadHook hook, gpointer user_data)
+{
+  config->reload_hook.hook = hook;
+  config->reload_hook.user_data = user_data;
+}
+
+static gboolean
+run_reload_hook (JobdConfig *config, GKeyFile *keyfile, GPtrArray *restart_keys, GError **error)
+{
+  return config->reload_hook.hook == NULL
+         || config->reload_hook.hook (keyfile, restart_keys, config->reload_hook.user_data, error);
+}
+
+/* Logged and returned: the file is applied but for restart_keys. */
+static void
+say_restart_keys (JobdConfig *config, GPtrArray *restart_keys, GError **error)
+{
+  g_autofree char *keys = NULL;
+  g_autoptr(GError) local = NULL;
+
+  g_ptr_array_add (restart_keys, NULL);
+  keys = g_strjoinv (", ", (char **) restart_keys->pdata);
+  g_set_error (&local, JOBD_ERROR, JOBD_ERROR_FAILED,
+               "reloaded %s, but these keys changed and need a restart of jobd to take effect"
+               " (their old values stay until then): %s", config->config_file, keys);
+  g_warning ("%s", local->message);
+  g_propagate_error (error, g_steal_pointer (&local));
+}
+
 gboolean
 jobd_config_reload (JobdConfig *config, GError **error)
 {
   g_autoptr(JobdConfig) fresh = jobd_config_new ();
+  g_autoptr(GPtrArray) restart_keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) local = NULL;
   gboolean ok = TRUE;
 
   sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   if (config->config_file == NULL)
     g_message ("no configuration file was read at start-up; nothing to reload");
-  else if (!jobd_config_load (fresh, config->config_file, TRUE, error))
-    ok = FALSE;
+  else if (!jobd_config_load (fresh, config->config_file, TRUE, &local)
+           || !run_reload_hook (config, fresh->keyfile, restart_keys, &local))
+    {
+      g_warning ("keeping the old configuration: %s", local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
+      ok = FALSE;
+    }
   else
     {
       g_free (config->admin_group);
@@ -292,7 +329,13 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->dbus_auth_timeout_sec = fresh->dbus_auth_timeout_sec;
       g_key_file_unref (config->keyfile);
       config->keyfile = g_key_file_ref (fresh->keyfile);
-      g_message ("reloaded %s", config->config_file);
+      if (restart_keys->len == 0)
+        g_message ("reloaded %s", config->config_file);
+      else
+        {
+          say_restart_keys (config, restart_keys, error);
+          ok = FALSE;
+        }
     }
   sd_notify (0, "READY=1");
   return ok;

@@ -46,7 +46,25 @@ typedef struct {
   guint dbus_max_connections_per_user;
   guint dbus_max_connections;
   guint dbus_auth_timeout_sec;
+
+  /* A front end's part of the file ([Legacy]), read again on reload. */
+  struct _JobdConfigReloadHookSlot {
+    gboolean (*hook) (GKeyFile *, GPtrArray *, gpointer, GError **);
+    gpointer user_data;
+  } reload_hook;
 } JobdConfig;
+
+/* Called by jobd_config_reload() with the new key file once the core's keys
+ * are known good, before any is applied. It returns FALSE with error when a
+ * value of its own is wrong (then nothing at all is applied); else it
+ * applies what it can and adds to restart_keys (strings, "[Group] Key")
+ * the changed keys that only a restart of jobd applies. */
+typedef gboolean (*JobdConfigReloadHook) (GKeyFile *keyfile,
+                                          GPtrArray *restart_keys,
+                                          gpointer user_data,
+                                          GError **error);
+/* One hook (the legacy server); hook NULL removes it. */
+void jobd_config_set_reload_hook (JobdConfig *config, JobdConfigReloadHook hook, gpointer user_data);
 
 JobdConfig *jobd_config_new (void);
 void jobd_config_free (JobdConfig *config);
@@ -66,7 +84,10 @@ gboolean jobd_config_ensure_dirs (JobdConfig *config, GError **error);
 
 /* Re-read the file jobd started with (SIGHUP, ReloadConfig), telling
  * systemd RELOADING=1 … READY=1 around it. Running jobs are untouched;
- * paths and the backend need a restart. On error the old values stay. */
+ * paths and the backend need a restart. On error the old values stay.
+ * Changed keys that need a restart (the reload hook's) are logged and
+ * named in an error (the rest is applied), so ReloadConfig says so too.
+ * Every failure is logged here. */
 gboolean jobd_config_reload (JobdConfig *config, GError **error);
 
 /* The default runtime directory for a mode (jobctl uses it to find jobd). */

@@ -854,7 +854,7 @@ public_record (JsonObject *record)
   return json_node_init_object (json_node_alloc (), copy);
 }
 
-#define AUTH(legacy) ((JobdLegacyAuth *) (legacy)->auth)
+#define AUTH(legacy) ((legacy)->auth)
 
 static void
 answer_saved (JobdLegacyAuth *auth, GTask *task, const char *command)

@@ -23,7 +23,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _JobdLegacyAuth JobdLegacyAuth;
 
 JobdLegacyAuth *jobd_legacy_auth_new (const char *state_dir, GError **error);
 void jobd_legacy_auth_free (JobdLegacyAuth *auth);

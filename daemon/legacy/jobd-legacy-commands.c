@@ -114,7 +114,7 @@ apply_interpreter (JobdLegacy *legacy, JobdSettings *settings)
 
   g_clear_pointer (&settings->interpreter, g_free);
   if (script)
-    settings->interpreter = g_strdup (legacy->interpreter);
+    settings->interpreter = g_strdup (legacy->conf.interpreter);
 }
 
 static gboolean

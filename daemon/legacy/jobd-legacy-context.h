@@ -13,11 +13,16 @@
 
 #include "jobd-config.h"
 #include "jobd-legacy-codec.h"
+#include "jobd-legacy-config.h"
 #include "jobd-manager.h"
 
 G_BEGIN_DECLS
 
 typedef struct _JobdLegacy JobdLegacy;
+/* The plugins' states (jobd-legacy-<plugin>.h declares what they do). */
+typedef struct _JobdLegacyAuth JobdLegacyAuth;
+typedef struct _JobdLegacyScheduler JobdLegacyScheduler;
+typedef struct _JobdLegacyLogCleaner JobdLegacyLogCleaner;
 /* A response produced piece by piece (jobd-legacy-logexplorer.h). */
 typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
 
@@ -25,17 +30,17 @@ typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
  * kernel, the fuzz target): no rights beyond the legacy identity's jobs. */
 #define JOBD_LEGACY_PEER_UNKNOWN G_MAXUINT
 
-/* Settings shared by every legacy handler, read from [Legacy] in jobd.conf. */
+/* What every legacy handler shares. */
 struct _JobdLegacy {
   JobdManager *manager;      /* owned reference */
   JobdConfig *config;        /* borrowed; outlives the dispatcher */
   char *user;                /* legacy jobs run as this user; NULL = jobd's own */
   guint owner_uid;           /* owner recorded for legacy jobs */
-  char *interpreter;         /* for non-executable scripts ("php") */
+  JobdLegacyConfig conf;     /* [Legacy], read once (a reload applies some) */
   GHashTable *commands;      /* command word → const JobdLegacyCommand* */
-  gpointer auth;             /* JobdLegacyAuth*, NULL when not loaded */
-  gpointer scheduler;        /* JobdLegacyScheduler*, NULL when not loaded */
-  gpointer logcleaner;       /* JobdLegacyLogCleaner*, NULL when not loaded */
+  JobdLegacyAuth *auth;              /* NULL when not loaded */
+  JobdLegacyScheduler *scheduler;    /* NULL when not loaded */
+  JobdLegacyLogCleaner *logcleaner;  /* NULL when not loaded */
   char *log_dir;             /* the log directory (logexplorer) */
 };
 

@@ -1,4 +1,4 @@
-/* jobd-legacy-datafile.c — plugin data files and [Legacy] numbers. */
+/* jobd-legacy-datafile.c — plugin data files. */
 #include "config.h"
 
 #include "jobd-legacy-datafile.h"
@@ -8,7 +8,6 @@
 
 #include <glib/gstdio.h>
 
-#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 gboolean
@@ -59,25 +58,4 @@ jobd_legacy_datafile_save (const char *path, JsonNode *root, GError **error)
   return g_file_set_contents_full (path, text, len,
                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                    0600, error);
-}
-
-gboolean
-jobd_legacy_config_uint (GKeyFile *keyfile,
-                         const char *key,
-                         guint64 min,
-                         guint64 max,
-                         guint64 *value,
-                         GError **error)
-{
-  g_autofree char *text = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, key, NULL);
-
-  if (text != NULL && !g_ascii_string_to_unsigned (g_strstrip (text), 10, min, max, value, NULL))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Legacy] %s=%s: expected a number from %" G_GUINT64_FORMAT
-                   " to %" G_GUINT64_FORMAT, key, text, min, max);
-      return FALSE;
-    }
-  jobd_config_effective_note_uint (JOBD_LEGACY_GROUP, key, *value);
-  return TRUE;
 }

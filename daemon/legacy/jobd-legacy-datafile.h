@@ -1,5 +1,5 @@
 /* jobd-legacy-datafile.h — what the legacy plugins share: their JSON data
- * files under STATE_DIR/plugins/ and their [Legacy] settings.
+ * files under STATE_DIR/plugins/ ([Legacy] settings: jobd-legacy-config.h).
  *
  * A data file is written whole and durably (temp file, fsync, rename) with
  * mode 0600 (the auth file holds password hashes); a missing file is an
@@ -12,8 +12,6 @@
 
 G_BEGIN_DECLS
 
-#define JOBD_LEGACY_GROUP "Legacy"
-
 /* The file's top-level object, borrowed from parser; *object is NULL (and
  * TRUE returned) when the file does not exist. */
 gboolean jobd_legacy_datafile_load (const char *path,
@@ -21,13 +19,5 @@ gboolean jobd_legacy_datafile_load (const char *path,
                                     JsonObject **object,
                                     GError **error);
 gboolean jobd_legacy_datafile_save (const char *path, JsonNode *root, GError **error);
-
-/* [Legacy] KEY as a number in [min, max]; *value untouched when absent. */
-gboolean jobd_legacy_config_uint (GKeyFile *keyfile,
-                                  const char *key,
-                                  guint64 min,
-                                  guint64 max,
-                                  guint64 *value,
-                                  GError **error);
 
 G_END_DECLS

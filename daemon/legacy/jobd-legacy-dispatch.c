@@ -5,52 +5,14 @@
  * plugin may answer DENIED for any command word (known or not, as the old
  * plugin ran first), then the command runs or answers UNKNOWN.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-dispatch.h"
 
-#include "jobd-config-effective.h"
 #include "jobd-error.h"
 #include "jobd-legacy-auth.h"
 #include "jobd-legacy-logcleaner.h"
 #include "jobd-legacy-logexplorer.h"
 #include "jobd-legacy-peer.h"
 #include "jobd-legacy-scheduler.h"
-
-static gboolean
-plugin_enabled (GKeyFile *keyfile, const char *plugin)
-{
-  g_autofree char *value = NULL;
-  g_auto(GStrv) plugins = NULL;
-
-  /* Default: every plugin, as the old server's "*". Documented as a comma
-   * list; GKeyFile's own ';' separator works too. */
-  value = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, "Plugins", NULL);
-  if (value == NULL)
-    return TRUE;
-  plugins = g_strsplit_set (value, ",;", 0);
-  for (guint i = 0; plugins[i] != NULL; i++)
-    {
-      g_strstrip (plugins[i]);
-      if (g_str_equal (plugins[i], "*") || g_str_equal (plugins[i], plugin))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/* The plugins that load, in a fixed order, for the effective-config record. */
-static void
-note_plugins (GKeyFile *keyfile)
-{
-  static const char *const all[] = { "auth", "logexplorer", "scheduler", "logcleaner" };
-  g_autoptr(GPtrArray) enabled = g_ptr_array_new_null_terminated (G_N_ELEMENTS (all), NULL, TRUE);
-  g_autofree char *joined = NULL;
-
-  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-    if (plugin_enabled (keyfile, all[i]))
-      g_ptr_array_add (enabled, (gpointer) all[i]);
-  joined = g_strjoinv (",", (char **) enabled->pdata);
-  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Plugins", joined);
-}
 
 static gboolean
 load_scheduler (JobdLegacy *legacy, JobdConfig *config, GError **error)
@@ -70,46 +32,37 @@ JobdLegacy *
 jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error)
 {
   g_autoptr(JobdLegacy) legacy = g_new0 (JobdLegacy, 1);
-  g_autofree char *user = NULL;
-  g_autofree char *interpreter = NULL;
+  JobdLegacyPlugins plugins;
 
   legacy->manager = g_object_ref (manager);
   legacy->config = config;
   legacy->log_dir = g_strdup (config->log_dir);
   legacy->commands = g_hash_table_new (g_str_hash, g_str_equal);
 
-  user = g_key_file_get_string (config->keyfile, JOBD_LEGACY_GROUP, "User", NULL);
-  if (!jobd_legacy_resolve_user (user, &legacy->user, &legacy->owner_uid, error))
+  if (!jobd_legacy_config_read (config->keyfile, &legacy->conf, error))
     return NULL;
-
-  interpreter = g_key_file_get_string (config->keyfile, JOBD_LEGACY_GROUP, "Interpreter", NULL);
-  legacy->interpreter = g_strdup (interpreter != NULL && *interpreter != '\0'
-                                  ? interpreter : "php");
-  /* Empty means the automatic choice (jobd-legacy, else nobody; yourself when not root). */
-  jobd_config_effective_note (JOBD_LEGACY_GROUP, "User", user);
-  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Interpreter", legacy->interpreter);
-  note_plugins (config->keyfile);
+  jobd_legacy_config_note (&legacy->conf);
+  if (!jobd_legacy_resolve_user (legacy->conf.user, &legacy->user, &legacy->owner_uid, error))
+    return NULL;
 
   jobd_legacy_register (legacy, jobd_legacy_core_commands ());
 
-  if (plugin_enabled (config->keyfile, "auth"))
+  plugins = legacy->conf.plugins;
+  if (plugins & JOBD_LEGACY_PLUGIN_AUTH)
     {
       legacy->auth = jobd_legacy_auth_new (config->state_dir, error);
       if (legacy->auth == NULL)
         return NULL;
       jobd_legacy_register (legacy, jobd_legacy_auth_commands ());
     }
-  if (plugin_enabled (config->keyfile, "logexplorer"))
+  if (plugins & JOBD_LEGACY_PLUGIN_LOGEXPLORER)
     jobd_legacy_register (legacy, jobd_legacy_logexplorer_commands ());
-  if (plugin_enabled (config->keyfile, "scheduler")
-      && !load_scheduler (legacy, config, error))
+  if ((plugins & JOBD_LEGACY_PLUGIN_SCHEDULER) && !load_scheduler (legacy, config, error))
     return NULL;
-  if (plugin_enabled (config->keyfile, "logcleaner"))
-    {
-      legacy->logcleaner = jobd_legacy_logcleaner_new (config->log_dir, config->keyfile, error);
-      if (legacy->logcleaner == NULL)
-        return NULL;
-    }
+  if (plugins & JOBD_LEGACY_PLUGIN_LOGCLEANER)
+    legacy->logcleaner = jobd_legacy_logcleaner_new (config->log_dir,
+                                                     legacy->conf.log_expire_days,
+                                                     legacy->conf.log_clean_interval_sec);
 
   return g_steal_pointer (&legacy);
 }
@@ -119,13 +72,13 @@ jobd_legacy_free (JobdLegacy *legacy)
 {
   if (legacy == NULL)
     return;
-  g_clear_pointer ((JobdLegacyAuth **) &legacy->auth, jobd_legacy_auth_free);
-  g_clear_pointer ((JobdLegacyScheduler **) &legacy->scheduler, jobd_legacy_scheduler_free);
-  g_clear_pointer ((JobdLegacyLogCleaner **) &legacy->logcleaner, jobd_legacy_logcleaner_free);
+  g_clear_pointer (&legacy->auth, jobd_legacy_auth_free);
+  g_clear_pointer (&legacy->scheduler, jobd_legacy_scheduler_free);
+  g_clear_pointer (&legacy->logcleaner, jobd_legacy_logcleaner_free);
   g_clear_pointer (&legacy->commands, g_hash_table_unref);
   g_clear_object (&legacy->manager);
   g_free (legacy->user);
-  g_free (legacy->interpreter);
+  jobd_legacy_config_clear (&legacy->conf);
   g_free (legacy->log_dir);
   g_free (legacy);
 }
@@ -145,6 +98,12 @@ jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands)
 {
   for (const JobdLegacyCommand *c = commands; c->word != NULL; c++)
     g_hash_table_replace (legacy->commands, (gpointer) c->word, (gpointer) c);
+}
+
+gboolean
+jobd_legacy_unregister (JobdLegacy *legacy, const char *word)
+{
+  return g_hash_table_remove (legacy->commands, word);
 }
 
 /* The command of an authorised request, or NULL with the code of the

@@ -24,7 +24,8 @@
 
 G_BEGIN_DECLS
 
-/* Reads [Legacy] (User=, Interpreter=, Plugins=) from config->keyfile. */
+/* Reads [Legacy] from config->keyfile into legacy->conf (the only place
+ * it is read at start-up) and loads the plugins it names. */
 JobdLegacy *jobd_legacy_new (JobdManager *manager, JobdConfig *config, GError **error);
 void jobd_legacy_free (JobdLegacy *legacy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacy, jobd_legacy_free)
@@ -35,6 +36,10 @@ gboolean jobd_legacy_start_plugins (JobdLegacy *legacy, GError **error);
 
 /* Register a table of commands (terminated by a { NULL } entry). */
 void jobd_legacy_register (JobdLegacy *legacy, const JobdLegacyCommand *commands);
+/* Turn a registered command off: it answers UNKNOWN from now on. The fuzz
+ * target does so for START and RESTART, which would run the made-up
+ * programs the fuzzer writes. FALSE when word was not registered. */
+gboolean jobd_legacy_unregister (JobdLegacy *legacy, const char *word);
 
 /* Handle one request payload from the peer with uid peer_uid
  * (JOBD_LEGACY_PEER_UNKNOWN when not known); never fails: every problem is

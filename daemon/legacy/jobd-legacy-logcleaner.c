@@ -5,7 +5,6 @@
  * planted anywhere in the tree (by a job that writes its own log folder,
  * say) can never make jobd delete a file outside it.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-logcleaner.h"
 
 #include <dirent.h>
@@ -176,19 +175,14 @@ tick (gpointer user_data)
 }
 
 JobdLegacyLogCleaner *
-jobd_legacy_logcleaner_new (const char *log_dir, GKeyFile *keyfile, GError **error)
+jobd_legacy_logcleaner_new (const char *log_dir, guint64 expire_days, guint64 interval_sec)
 {
-  g_autoptr(JobdLegacyLogCleaner) cleaner = g_new0 (JobdLegacyLogCleaner, 1);
-  guint64 days = JOBD_LEGACY_LOG_EXPIRE_DAYS_DEFAULT;
-  guint64 interval = JOBD_LEGACY_LOG_CLEAN_INTERVAL_DEFAULT;
+  JobdLegacyLogCleaner *cleaner = g_new0 (JobdLegacyLogCleaner, 1);
 
   cleaner->log_dir = g_strdup (log_dir);
-  if (!jobd_legacy_config_uint (keyfile, "LogExpireDays", 1, 100000, &days, error)
-      || !jobd_legacy_config_uint (keyfile, "LogCleanIntervalSec", 1, G_MAXUINT32, &interval, error))
-    return NULL;
-  cleaner->expire_sec = (gint64) days * DAY_SECONDS;
-  cleaner->interval_sec = (guint) interval;
-  return g_steal_pointer (&cleaner);
+  cleaner->expire_sec = (gint64) expire_days * DAY_SECONDS;
+  cleaner->interval_sec = (guint) interval_sec;
+  return cleaner;
 }
 
 void

@@ -11,17 +11,15 @@
 
 #include <gio/gio.h>
 
+#include "jobd-legacy-context.h"
+
 G_BEGIN_DECLS
 
-#define JOBD_LEGACY_LOG_EXPIRE_DAYS_DEFAULT 7
-#define JOBD_LEGACY_LOG_CLEAN_INTERVAL_DEFAULT 3600
 
-typedef struct _JobdLegacyLogCleaner JobdLegacyLogCleaner;
-
-/* Reads LogExpireDays= and LogCleanIntervalSec= from [Legacy]. */
+/* [Legacy] LogExpireDays= and LogCleanIntervalSec= (JobdLegacyConfig). */
 JobdLegacyLogCleaner *jobd_legacy_logcleaner_new (const char *log_dir,
-                                                  GKeyFile *keyfile,
-                                                  GError **error);
+                                                  guint64 expire_days,
+                                                  guint64 interval_sec);
 void jobd_legacy_logcleaner_free (JobdLegacyLogCleaner *cleaner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyLogCleaner, jobd_legacy_logcleaner_free)
 

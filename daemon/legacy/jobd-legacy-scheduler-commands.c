@@ -4,7 +4,7 @@
  */
 #include "jobd-legacy-scheduler.h"
 
-#define SCHEDULER(legacy) ((JobdLegacyScheduler *) (legacy)->scheduler)
+#define SCHEDULER(legacy) ((legacy)->scheduler)
 
 static const char *
 jobname_of (JsonObject *params)

@@ -27,7 +27,6 @@ G_BEGIN_DECLS
 
 #define JOBD_LEGACY_SCHEDULER_LOG_MAX 50
 
-typedef struct _JobdLegacyScheduler JobdLegacyScheduler;
 
 /* The current time in Unix seconds. */
 typedef gint64 (*JobdLegacyClockFunc) (gpointer user_data);

@@ -25,7 +25,6 @@
  * and answering a STATUS costs (tasks, idle sources and a main-loop turn per
  * read and per write), hence plain recv()/sendmsg() here.
  */
-#include "jobd-legacy-datafile.h"
 #include "jobd-legacy-server.h"
 #include "jobd-legacy-peer.h"
 
@@ -43,7 +42,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "jobd-config-effective.h"
 #include "jobd-error.h"
 
 #define READ_CHUNK 16384
@@ -91,14 +89,8 @@ typedef struct {
 typedef struct _Conn Conn;
 
 struct _JobdLegacyServer {
-  JobdLegacy *legacy;
-  gboolean enable;
-  char *listen;
-  gsize max_frame;
-  guint read_timeout_sec;
-  guint max_connections;
-  gsize max_answer;            /* MaxAnswerSize: one answer in memory */
-  gsize max_queued;            /* MaxQueuedAnswerBytes: all of them */
+  JobdLegacy *legacy;          /* its conf holds [Legacy]: Listen, the limits */
+  JobdConfig *config;          /* borrowed, for its reload hook */
   gsize queued;                /* bytes in every connection's out */
   guint large_in_flight;       /* requests with large answers being dispatched */
   GQueue waiting;              /* Conn* (a reference each) waiting for queued < max_queued */
@@ -230,7 +222,7 @@ conn_arm_deadline (Conn *conn)
   GSource *source = &conn->source->source;
 
   conn->deadline_usec = g_get_monotonic_time ()
-                        + (gint64) conn->server->read_timeout_sec * G_USEC_PER_SEC;
+                        + (gint64) conn->server->legacy->conf.read_timeout_sec * G_USEC_PER_SEC;
   if (g_source_get_ready_time (source) == -1)
     g_source_set_ready_time (source, conn->deadline_usec);
 }
@@ -281,7 +273,7 @@ out_reset (Conn *conn)
 static gboolean
 budget_allows (JobdLegacyServer *server)
 {
-  return server->queued < server->max_queued && server->large_in_flight == 0;
+  return server->queued < server->legacy->conf.max_queued && server->large_in_flight == 0;
 }
 
 /* Let waiting connections go on (from an idle callback, not from inside
@@ -428,7 +420,7 @@ conn_answer (Conn *conn, const char *payload, gsize len)
 {
   g_autofree char *failed = NULL;
 
-  if (len > conn->server->max_answer)
+  if (len > conn->server->legacy->conf.max_answer)
     {
       g_autofree char *detail = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes", len);
 
@@ -576,7 +568,7 @@ conn_process (Conn *conn)
       gboolean large;
       const guint8 *frame = conn->in->data + done;
       JobdLegacyFrameStatus status = jobd_legacy_frame_check (frame, conn->in->len - done,
-                                                              conn->server->max_frame,
+                                                              conn->server->legacy->conf.max_frame,
                                                               &payload_len);
 
       if (status == JOBD_LEGACY_FRAME_TOO_LARGE)
@@ -798,7 +790,7 @@ evict_oldest_idle (JobdLegacyServer *server)
 static void
 incoming (JobdLegacyServer *server, int fd)
 {
-  if (g_queue_get_length (&server->connections) >= server->max_connections
+  if (g_queue_get_length (&server->connections) >= server->legacy->conf.max_connections
       && !evict_oldest_idle (server))
     {
       log_problem (server, PROBLEM_FULL, "every connection is busy, new one refused");
@@ -868,51 +860,40 @@ watch_listener (JobdLegacyServer *server)
   g_source_attach (server->accept_source, NULL);
 }
 
+/* ReloadConfig / SIGHUP: the limits and the interpreter apply at once; a
+ * changed key that is fixed at start-up keeps its old value and is named
+ * in restart_keys. A wrong value changes nothing. */
+static gboolean
+reload_hook (GKeyFile *keyfile, GPtrArray *restart_keys, gpointer user_data, GError **error)
+{
+  JobdLegacyServer *server = user_data;
+  JobdLegacyConfig *conf = &server->legacy->conf;
+  g_auto(JobdLegacyConfig) fresh = { 0 };
+  g_autoptr(GPtrArray) keys = NULL;
+
+  if (!jobd_legacy_config_read (keyfile, &fresh, error))
+    return FALSE;
+  keys = jobd_legacy_config_restart_keys (conf, &fresh);
+  for (guint i = 0; i < keys->len; i++)
+    g_ptr_array_add (restart_keys, g_strdup_printf ("[" JOBD_LEGACY_GROUP "] %s",
+                                                    (const char *) keys->pdata[i]));
+  jobd_legacy_config_apply_live (conf, &fresh);
+  jobd_legacy_config_note (conf);
+  return TRUE;
+}
+
 JobdLegacyServer *
 jobd_legacy_server_new (JobdManager *manager, JobdConfig *config, GError **error)
 {
   g_autoptr(JobdLegacyServer) server = g_new0 (JobdLegacyServer, 1);
-  GKeyFile *keyfile = config->keyfile;
-  guint64 max_frame = JOBD_LEGACY_FRAME_MAX_DEFAULT, timeout = 10, max_conn = 512;
-  guint64 max_answer = JOBD_LEGACY_ANSWER_MAX_DEFAULT, max_queued = JOBD_LEGACY_QUEUED_MAX_DEFAULT;
-  g_autoptr(GError) local = NULL;
 
   g_queue_init (&server->connections);
   g_queue_init (&server->waiting);
-  server->enable = g_key_file_get_boolean (keyfile, JOBD_LEGACY_GROUP, "Enable", &local);
-  if (local != NULL)
-    {
-      if (!g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
-          && !g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        {
-          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                       "[Legacy] Enable: %s", local->message);
-          return NULL;
-        }
-      server->enable = TRUE;
-    }
-  server->listen = g_key_file_get_string (keyfile, JOBD_LEGACY_GROUP, "Listen", NULL);
-  if (server->listen == NULL)
-    server->listen = g_strdup (JOBD_LEGACY_LISTEN_DEFAULT);
-  jobd_config_effective_note_bool (JOBD_LEGACY_GROUP, "Enable", server->enable);
-  jobd_config_effective_note (JOBD_LEGACY_GROUP, "Listen", server->listen);
-  if (!jobd_legacy_config_uint (keyfile, "MaxFrameSize", 64, G_MAXUINT32, &max_frame, error)
-      || !jobd_legacy_config_uint (keyfile, "ReadTimeoutSec", 1, 3600, &timeout, error)
-      || !jobd_legacy_config_uint (keyfile, "MaxConnections", 1, 65536, &max_conn, error)
-      || !jobd_legacy_config_uint (keyfile, "MaxAnswerSize", 4096, G_MAXUINT32,
-                                   &max_answer, error)
-      || !jobd_legacy_config_uint (keyfile, "MaxQueuedAnswerBytes", 4096, G_MAXSIZE,
-                                   &max_queued, error))
-    return NULL;
-  server->max_answer = max_answer;
-  server->max_queued = max_queued;
-  server->max_frame = max_frame;
-  server->read_timeout_sec = timeout;
-  server->max_connections = max_conn;
-
   server->legacy = jobd_legacy_new (manager, config, error);
   if (server->legacy == NULL)
     return NULL;
+  server->config = config;
+  jobd_config_set_reload_hook (config, reload_hook, server);
   return g_steal_pointer (&server);
 }
 
@@ -944,8 +925,9 @@ jobd_legacy_server_free (JobdLegacyServer *server)
   if (server == NULL)
     return;
   jobd_legacy_server_stop (server);
+  if (server->config != NULL)
+    jobd_config_set_reload_hook (server->config, NULL, NULL);
   g_clear_pointer (&server->legacy, jobd_legacy_free);
-  g_free (server->listen);
   g_free (server);
 }
 
@@ -975,7 +957,7 @@ listen_configured (JobdLegacyServer *server, GError **error)
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSocket) socket = NULL;
 
-  connectable = g_network_address_parse (server->listen, 13123, error);
+  connectable = g_network_address_parse (server->legacy->conf.listen, 13123, error);
   if (connectable == NULL)
     return NULL;
   enumerator = g_socket_connectable_enumerate (connectable);
@@ -984,7 +966,7 @@ listen_configured (JobdLegacyServer *server, GError **error)
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                     "[Legacy] Listen=%s: no address", server->listen);
+                     "[Legacy] Listen=%s: no address", server->legacy->conf.listen);
       return NULL;
     }
   socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
@@ -995,10 +977,10 @@ listen_configured (JobdLegacyServer *server, GError **error)
   g_socket_set_listen_backlog (socket, SOMAXCONN);
   if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
     {
-      g_prefix_error (error, "legacy listener on %s: ", server->listen);
+      g_prefix_error (error, "legacy listener on %s: ", server->legacy->conf.listen);
       return NULL;
     }
-  g_message ("legacy protocol listening on %s", server->listen);
+  g_message ("legacy protocol listening on %s", server->legacy->conf.listen);
   return g_steal_pointer (&socket);
 }
 
@@ -1031,7 +1013,7 @@ jobd_legacy_server_start (JobdLegacyServer *server, GError **error)
   fd = jobd_listen_fd_by_name (JOBD_LEGACY_SOCKET_NAME, error);
   if (fd < 0 && error != NULL && *error != NULL)
     return FALSE;
-  if (!server->enable)
+  if (!server->legacy->conf.enable)
     {
       /* Off means off, even when jobd-legacy.socket is still enabled. */
       if (fd >= 0)

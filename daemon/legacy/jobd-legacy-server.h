@@ -14,6 +14,10 @@
  *   MaxQueuedAnswerBytes=33554432  answers waiting for their clients, all
  *                             together; over it, requests wait unprocessed
  *   User=, Interpreter=php, Plugins=auth,logexplorer (jobd-legacy-dispatch.h)
+ * All of them are read once, into JobdLegacy.conf (jobd-legacy-config.h).
+ * On ReloadConfig / SIGHUP the server reads [Legacy] again: the limits
+ * apply to the next connection or request; Enable= and Listen= (and User=,
+ * Plugins=) need a restart, which the reload says.
  *
  * Non-blocking I/O on the main loop, no thread per client. A socket from
  * systemd (jobd-legacy.socket, FileDescriptorName=jobd-legacy) wins over
@@ -30,13 +34,11 @@
 G_BEGIN_DECLS
 
 #define JOBD_LEGACY_SOCKET_NAME "jobd-legacy"
-#define JOBD_LEGACY_LISTEN_DEFAULT "127.0.0.1:13123"
-#define JOBD_LEGACY_ANSWER_MAX_DEFAULT (64 * 1024 * 1024)
-#define JOBD_LEGACY_QUEUED_MAX_DEFAULT (32 * 1024 * 1024)
 
 typedef struct _JobdLegacyServer JobdLegacyServer;
 
-/* Reads the config and builds the dispatcher (plugins load here). */
+/* Builds the dispatcher (which reads [Legacy]; plugins load here) and
+ * hooks the server into jobd_config_reload() until it is freed. */
 JobdLegacyServer *jobd_legacy_server_new (JobdManager *manager,
                                           JobdConfig *config,
                                           GError **error);

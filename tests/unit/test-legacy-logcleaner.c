@@ -182,6 +182,8 @@ test_missing_dir (void)
   g_assert_cmpuint (removed, ==, 0);
 }
 
+/* [Legacy] LogExpireDays= and LogCleanIntervalSec= are read (and checked)
+ * with the rest of [Legacy] (jobd-legacy-config.c). */
 static void
 test_config (void)
 {
@@ -191,24 +193,27 @@ test_config (void)
   };
   g_autoptr(GKeyFile) good = g_key_file_new ();
   g_autoptr(GError) error = NULL;
+  g_auto(JobdLegacyConfig) conf = { 0 };
   g_autoptr(JobdLegacyLogCleaner) cleaner = NULL;
 
   g_key_file_load_from_data (good, "[Legacy]\nLogExpireDays=30\nLogCleanIntervalSec=60\n",
                              -1, 0, &error);
   g_assert_no_error (error);
-  cleaner = jobd_legacy_logcleaner_new ("/tmp", good, &error);
+  g_assert_true (jobd_legacy_config_read (good, &conf, &error));
   g_assert_no_error (error);
+  g_assert_cmpuint (conf.log_expire_days, ==, 30);
+  g_assert_cmpuint (conf.log_clean_interval_sec, ==, 60);
+  cleaner = jobd_legacy_logcleaner_new ("/tmp", conf.log_expire_days, conf.log_clean_interval_sec);
   g_assert_nonnull (cleaner);
 
   for (guint i = 0; bad[i] != NULL; i++)
     {
       g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-      g_autoptr(JobdLegacyLogCleaner) none = NULL;
+      g_auto(JobdLegacyConfig) none = { 0 };
 
       g_key_file_load_from_data (keyfile, bad[i], -1, 0, &error);
       g_assert_no_error (error);
-      none = jobd_legacy_logcleaner_new ("/tmp", keyfile, &error);
-      g_assert_null (none);
+      g_assert_false (jobd_legacy_config_read (keyfile, &none, &error));
       g_assert_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS);
       g_clear_error (&error);
     }
