@@ -28,9 +28,8 @@ import unittest
 from gi.repository import Gio, GLib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
-import jobdharness  # noqa: E402
-from jobdharness import JobdProcess, kill_pids, read_registry, stop_pid  # noqa: E402,F401
+import jobdharness
+from jobdharness import JobdProcess, kill_pids, read_registry, stop_pid  # noqa: F401
 
 JOBD = os.environ.get("JOBD", "jobd")
 JOBCTL = os.environ.get("JOBCTL", "jobctl")

@@ -1,11 +1,9 @@
 """Authorization on the private socket: jobd runs as root, a client runs as
 nobody (a helper process that drops to uid 65534 before connecting)."""
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JobdTestCase, call_as_nobody, pid_alive, proc_uid,  # noqa: E402
+from jobdtest import (JobdTestCase, call_as_nobody, pid_alive, proc_uid,
                       wait_until, main)
 
 NOBODY = 65534

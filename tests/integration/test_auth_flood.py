@@ -10,14 +10,12 @@ cannot be what ends them): every connection is closed within CLOSE_BOUND s,
 jobd took less than 1 MiB from each (what fits in the socket buffers), its
 peak RSS (VmHWM) grew by less than 24 MiB, and a normal client (an existing
 one and a new one) still gets answers. Figures go to stderr."""
-import os
 import socket
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, jobdharness, main  # noqa: E402
+from jobdtest import JobdTestCase, jobdharness, main
 
 # RSS is measured: a small ASan quarantine, even when CI sets ASAN_OPTIONS.
 jobdharness.measure_rss_under_asan()

@@ -24,12 +24,11 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (DEADLINE, MANAGER_IFACE, MANAGER_PATH, PYTHON,  # noqa: E402
+from jobdtest import (DEADLINE, MANAGER_IFACE, MANAGER_PATH, PYTHON,
                       Client, JobdTestCase, as_nobody, call_as_nobody, job_path,
                       jobdharness, main, wait_until)
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib
 
 # RSS is measured: a small ASan quarantine, even when CI sets ASAN_OPTIONS.
 jobdharness.measure_rss_under_asan()

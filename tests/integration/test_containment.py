@@ -8,14 +8,12 @@ restarted and took the job back. Limits on the direct backend are enforced
 "limits-not-enforced", jobctl add/update warning, jobctl show marker)."""
 import os
 import signal
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JobdTestCase, jobdharness, pid_alive, proc_stat, run_jobctl,  # noqa: E402
+from jobdtest import (JobdTestCase, jobdharness, pid_alive, proc_stat, run_jobctl,
                       wait_until, main)
 
-from gi.repository import GLib  # noqa: E402
+from gi.repository import GLib
 
 # Leaves the job's session, ignores SIGTERM, holds 64 MiB, says its PID.
 ESCAPEE = r"""

@@ -15,11 +15,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (DEADLINE, ERR, JOBD, Jobd, JobdTestCase, jobdharness, main,  # noqa: E402
+from jobdtest import (DEADLINE, ERR, JOBD, Jobd, JobdTestCase, jobdharness, main,
                       pid_alive, remote_error, run_jobctl, wait_until)
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib
 
 
 def mount(*args):

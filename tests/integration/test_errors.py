@@ -2,12 +2,10 @@
 is lost (the registry is unchanged afterwards)."""
 import os
 import stat
-import sys
 
 from gi.repository import GLib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, main  # noqa: E402
+from jobdtest import JobdTestCase, main
 
 
 class BadInput(JobdTestCase):

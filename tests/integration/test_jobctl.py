@@ -4,11 +4,9 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JobdTestCase, JOBCTL, pid_alive, run_jobctl,  # noqa: E402
+from jobdtest import (JobdTestCase, JOBCTL, pid_alive, run_jobctl,
                       DEADLINE, main)
 
 TICKER = "i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.1; done"

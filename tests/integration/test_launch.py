@@ -4,9 +4,7 @@ fails the start with SpawnFailed naming the problem, and the job still goes
 starting -> failed (reason spawn-error), in that order, as when the child
 itself fails."""
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobdtest import JobdTestCase, main  # noqa: E402
 
 

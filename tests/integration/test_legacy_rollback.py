@@ -6,13 +6,10 @@ an unrelated change and a restart do not bring a refused change back (before,
 the refused change stayed in memory and the next save wrote it).
 
 The state directory is a small tmpfs mounted by the test (root only)."""
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import main  # noqa: E402
-import test_durability  # noqa: E402
-from test_durability import DurabilityCase, mount  # noqa: E402
+from jobdtest import main
+import test_durability
+from test_durability import DurabilityCase, mount
 
 DAILY = {"H": "03", "i": "00"}
 HOURLY = {"i": "15"}

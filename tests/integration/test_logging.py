@@ -2,11 +2,9 @@
 message on stderr ("jobd: job demo: up -> down (exit code 3)"), never GLib's
 "** Message: 22:02:44.665:" lines; G_MESSAGES_DEBUG=jobd shows debug lines."""
 import os
-import sys
 
 from gi.repository import GLib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobdtest import JobdTestCase, wait_until, main  # noqa: E402
 
 

@@ -4,11 +4,9 @@ output are in test_output_faults.py."""
 import os
 import re
 import select
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, wait_until, DEADLINE, main  # noqa: E402
+from jobdtest import JobdTestCase, wait_until, DEADLINE, main
 
 LINE_MAX = 64 * 1024
 

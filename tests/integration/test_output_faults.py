@@ -10,8 +10,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, JOBCTL, DEADLINE, jobdharness, wait_until, main  # noqa: E402
+from jobdtest import JobdTestCase, JOBCTL, DEADLINE, jobdharness, wait_until, main
 
 LINE_MAX = 64 * 1024
 

@@ -3,10 +3,8 @@ intact and reported; the file is never left half-written; autostart."""
 import glob
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, Jobd, pid_alive, read_registry, wait_until, main  # noqa: E402
+from jobdtest import JobdTestCase, Jobd, pid_alive, read_registry, wait_until, main
 
 SETTINGS = {
     "command": "/bin/sleep", "args": ["100"], "environment": {"K": "v w"},

@@ -11,15 +11,13 @@ import random
 import socket
 import struct
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JOBCTL, Client, JobdTestCase, jobdharness, proc_stat,  # noqa: E402
+from jobdtest import (JOBCTL, Client, JobdTestCase, jobdharness, proc_stat,
                       remote_error, wait_until, DEADLINE, MANAGER_IFACE, MANAGER_PATH,
                       main)
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib
 
 ITERATIONS = int(os.environ.get("JOBD_RACE_ITERATIONS", "60"))
 

@@ -2,11 +2,9 @@
 backoff reset, the start limit, and a kill -9 that brings the job back."""
 import os
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, job_path, pid_alive, DEADLINE, main  # noqa: E402
+from jobdtest import JobdTestCase, job_path, pid_alive, DEADLINE, main
 
 FAST = {"restart-delay-ms": 100, "restart-delay-max-ms": 10000,
         "restart-reset-ms": 60000, "start-limit-burst": 50,

@@ -1,11 +1,9 @@
 """Every state transition of a job and the details of JobStateChanged."""
 import os
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import JobdTestCase, job_path, pid_alive, wait_until, main  # noqa: E402
+from jobdtest import JobdTestCase, job_path, pid_alive, wait_until, main
 
 
 class Transitions(JobdTestCase):

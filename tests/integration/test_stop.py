@@ -3,11 +3,9 @@ SIGTERM, a quick stop for one that does not, a custom stop signal, and no
 process of a forking job's group left after the stop."""
 import os
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JobdTestCase, group_members, pid_alive, wait_until,  # noqa: E402
+from jobdtest import (JobdTestCase, group_members, pid_alive, wait_until,
                       DEADLINE, main)
 
 

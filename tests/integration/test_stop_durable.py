@@ -15,13 +15,12 @@ the job is stopping anyway."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (DEADLINE, ERR, MANAGER_IFACE, MANAGER_PATH, main,  # noqa: E402
+from jobdtest import (DEADLINE, ERR, MANAGER_IFACE, MANAGER_PATH, main,
                       pid_alive, wait_until)
-import test_durability  # noqa: E402
-from test_durability import DurabilityCase  # noqa: E402
+import test_durability
+from test_durability import DurabilityCase
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib
 
 ROUNDS = 40
 JOBS = 16

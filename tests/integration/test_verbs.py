@@ -2,10 +2,8 @@
 properties (GetAll) and PropertiesChanged."""
 import os
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobdtest import (JobdTestCase, job_path, pid_alive, wait_until, DEADLINE,  # noqa: E402
+from jobdtest import (JobdTestCase, job_path, pid_alive, wait_until, DEADLINE,
                       main)
 
 

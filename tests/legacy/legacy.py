@@ -8,12 +8,9 @@ import os
 import shutil
 import socket
 import struct
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "common"))
-from jobdharness import (JobdProcess, free_port, read_registry, stop_pid,  # noqa: E402
+from jobdharness import (JobdProcess, free_port, read_registry, stop_pid,
                          tcp_accepts, wait_until)
 
 JOBD = os.environ.get("JOBD", "jobd")

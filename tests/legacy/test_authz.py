@@ -9,13 +9,11 @@ import json
 import math
 import os
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import DEADLINE, Jobd, frame, read_registry, wait_for  # noqa: E402
+from legacy import DEADLINE, Jobd, frame, read_registry, wait_for
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib
 
 MANAGER = "org.jobd1.Manager"
 PATH = "/org/jobd1"

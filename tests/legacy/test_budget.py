@@ -17,9 +17,8 @@ import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import DEADLINE, JOBD, Jobd as PlainJobd, frame, read_response, wait_for  # noqa: E402
-from jobdharness import stop_pid  # noqa: E402
+from legacy import DEADLINE, JOBD, Jobd as PlainJobd, frame, read_response, wait_for
+from jobdharness import stop_pid
 
 ATTACKERS = 64
 LOG_SIZE = 16 * 1024 * 1024 - 4096

@@ -10,11 +10,9 @@ characters, as PHP's json_decode is.
 """
 import json
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import Jobd, frame  # noqa: E402
+from legacy import Jobd, frame
 
 CONTROLS = "".join(chr(c) for c in range(1, 0x20)) + "\x7f"
 

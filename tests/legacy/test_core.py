@@ -2,11 +2,9 @@
 """Core legacy commands against a running jobd: every command, every code,
 the exact JSON types the PHP client sees."""
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import Jobd, wait_for  # noqa: E402
+from legacy import Jobd, wait_for
 
 
 def process_uid(pid):

@@ -6,12 +6,10 @@ import os
 import resource
 import socket
 import struct
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import Jobd, frame, read_response, recv_exact, wait_for  # noqa: E402
+from legacy import Jobd, frame, read_response, recv_exact, wait_for
 
 
 class Hostile(unittest.TestCase):

@@ -11,14 +11,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import JOBD, DEADLINE, frame, read_response, wait_for  # noqa: E402
-# tests/common, which legacy puts on sys.path.
-from jobdharness import JobdProcess, free_port, jobd_env, stop_pid, tcp_accepts  # noqa: E402
+from legacy import JOBD, DEADLINE, frame, read_response, wait_for
+# tests/common, on PYTHONPATH (tests/legacy/meson.build).
+from jobdharness import JobdProcess, free_port, jobd_env, stop_pid, tcp_accepts
 
 HELPER = os.environ.get("IMPORT_HELPER")
 U1 = "0f8fad5b-d9cb-469f-a165-70867728950e"

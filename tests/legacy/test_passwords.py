@@ -25,9 +25,8 @@ import time
 import unittest
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import DEADLINE, JOBD, Jobd, frame, read_response, wait_for  # noqa: E402
-from jobdharness import JobdProcess, jobd_env, stop_pid  # noqa: E402
+from legacy import DEADLINE, JOBD, Jobd, frame, read_response, wait_for
+from jobdharness import JobdProcess, jobd_env, stop_pid
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

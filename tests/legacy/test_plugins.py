@@ -3,11 +3,9 @@
 logexplorer (listing, reading, confinement to the log directory)."""
 import json
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import Jobd  # noqa: E402
+from legacy import Jobd
 
 
 class Auth(unittest.TestCase):

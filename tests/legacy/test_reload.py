@@ -9,10 +9,8 @@ nothing: a new MaxFrameSize was ignored and a new Listen silently not
 applied."""
 import os
 import signal
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from legacy import DEADLINE, Jobd, frame, free_port, wait_for  # noqa: E402
 
 from gi.repository import Gio, GLib  # noqa: E402

@@ -6,12 +6,10 @@ plugin switch. When schedules fire is covered by the unit test
 here would only make the suite slow."""
 import json
 import os
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import Jobd  # noqa: E402
+from legacy import Jobd
 
 DAILY = {"H": "03", "i": "00"}
 

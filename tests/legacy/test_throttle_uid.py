@@ -8,15 +8,13 @@ other loopback addresses; then user B (root) logs in at once with the right
 password and is let in, while A's requests, from whatever loopback
 address, share one bucket (KDF runs stay within its burst and refill)."""
 import json
-import os
 import subprocess
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import DEADLINE, frame, read_response  # noqa: E402
-from test_passwords import ADMIN, VerboseJobd, with_users  # noqa: E402
+from legacy import DEADLINE, frame, read_response
+from test_passwords import ADMIN, VerboseJobd, with_users
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 FLOOD = 40

@@ -6,13 +6,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from legacy import (DEADLINE, JOBD, Jobd, frame, free_port, read_response,  # noqa: E402
+from legacy import (DEADLINE, JOBD, Jobd, frame, free_port, read_response,
                     wait_for)
 
 
