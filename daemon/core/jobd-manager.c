@@ -737,20 +737,28 @@ jobd_manager_list_jobs (JobdManager *self)
 /* A started job's process is recorded before the caller hears "started":
  * unrecorded, a jobd killed now would leave it running, unknown to the next
  * one. If it cannot be recorded, the start is undone and reported. */
+/* One job's runtime record, synced now rather than at the next idle save:
+ * it also says whether the job is wanted up, and after a crash (or power
+ * loss) the next jobd must not lose what the caller is about to be told. */
+static gboolean
+persist_job_synced (JobdManager *self, JobdJob *job, GError **error)
+{
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
+
+  g_ptr_array_add (jobs, job);
+  if (!persist_jobs (self, jobs, TRUE, error))
+    return FALSE;
+  g_hash_table_remove (self->dirty, jobd_job_get_name (job));
+  return TRUE;
+}
+
 static gboolean
 record_started (JobdManager *self, JobdJob *job, GError **error)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
   g_autoptr(GError) local = NULL;
 
-  g_ptr_array_add (jobs, job);
-  /* Synced: the record also says the job is wanted up, and after a crash
-   * (or power loss) the next jobd must not lose what the caller was told. */
-  if (persist_jobs (self, jobs, TRUE, &local))
-    {
-      g_hash_table_remove (self->dirty, jobd_job_get_name (job));
-      return TRUE;
-    }
+  if (persist_job_synced (self, job, &local))
+    return TRUE;
   jobd_job_stop (job, NULL);
   return persist_error (error, g_steal_pointer (&local));
 }
@@ -818,15 +826,10 @@ jobd_manager_start_job_finish (JobdManager *self, GAsyncResult *result, GError *
 static gboolean
 record_stopped (JobdManager *self, JobdJob *job, GError **error)
 {
-  g_autoptr(GPtrArray) jobs = g_ptr_array_new ();
   g_autoptr(GError) local = NULL;
 
-  g_ptr_array_add (jobs, job);
-  if (persist_jobs (self, jobs, TRUE, &local))
-    {
-      g_hash_table_remove (self->dirty, jobd_job_get_name (job));
-      return TRUE;
-    }
+  if (persist_job_synced (self, job, &local))
+    return TRUE;
   /* The stop cannot be taken back (the signal is sent): say so, and leave
    * the record to the idle save, which keeps trying. */
   schedule_save (self, job);
