@@ -428,7 +428,7 @@ parse_plain_object (const char *text, gsize len)
 }
 
 static JsonObject *
-parse_params (const char *text, gsize len, GError **error)
+parse_params (const char *text, gsize len, JobdLegacyParsePath path, GError **error)
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -437,9 +437,19 @@ parse_params (const char *text, gsize len, GError **error)
 
   if (!json_strict_ok (text, len, error))
     return NULL;
-  plain = parse_plain_object (text, len);
-  if (plain != NULL)
-    return plain;
+  if (path != JOBD_LEGACY_PARSE_JSON_GLIB)
+    {
+      plain = parse_plain_object (text, len);
+      if (plain != NULL)
+        return plain;
+    }
+  if (path == JOBD_LEGACY_PARSE_FAST)
+    {
+      g_set_error_literal (error, JOBD_LEGACY_CODEC_ERROR,
+                           JOBD_LEGACY_CODEC_ERROR_NOT_PLAIN,
+                           "parameters are not a flat object of plain strings");
+      return NULL;
+    }
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
@@ -462,6 +472,15 @@ parse_params (const char *text, gsize len, GError **error)
 
 JobdLegacyRequest *
 jobd_legacy_request_parse (const void *payload, gsize len, GError **error)
+{
+  return jobd_legacy_request_parse_path (payload, len, JOBD_LEGACY_PARSE_AUTO, error);
+}
+
+JobdLegacyRequest *
+jobd_legacy_request_parse_path (const void *payload,
+                                gsize len,
+                                JobdLegacyParsePath path,
+                                GError **error)
 {
   const char *text = payload;
   gsize start = 0, end = len, word_end;
@@ -506,7 +525,7 @@ jobd_legacy_request_parse (const void *payload, gsize len, GError **error)
       return NULL;
     }
 
-  request->params = parse_params (text + word_end, end - word_end, error);
+  request->params = parse_params (text + word_end, end - word_end, path, error);
   if (request->params == NULL)
     return NULL;
   return g_steal_pointer (&request);

@@ -53,6 +53,9 @@ typedef enum {
   JOBD_LEGACY_CODEC_ERROR_BAD_COMMAND,
   /* The parameters are not a JSON object — FAILED. */
   JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS,
+  /* Only from JOBD_LEGACY_PARSE_FAST: the fast path does not take these
+   * parameters (not a flat object of plain strings); json-glib would. */
+  JOBD_LEGACY_CODEC_ERROR_NOT_PLAIN,
 } JobdLegacyCodecError;
 
 typedef struct {
@@ -72,6 +75,24 @@ gboolean jobd_legacy_command_is_valid (const char *word, gsize len);
 JobdLegacyRequest *jobd_legacy_request_parse (const void *payload,
                                               gsize len,
                                               GError **error);
+
+/* Which reader turns the parameters into a JsonObject. AUTO is what
+ * jobd_legacy_request_parse does: the hand-written fast path for flat
+ * objects of plain strings, json-glib for everything else. FAST and
+ * JSON_GLIB force one of them, so that tests and the fuzz target can check
+ * that both agree wherever the fast path accepts (the fast path declines
+ * with JOBD_LEGACY_CODEC_ERROR_NOT_PLAIN). Requests without parameters and
+ * rejected command words or bytes take the same code in every mode. */
+typedef enum {
+  JOBD_LEGACY_PARSE_AUTO,
+  JOBD_LEGACY_PARSE_FAST,
+  JOBD_LEGACY_PARSE_JSON_GLIB,
+} JobdLegacyParsePath;
+
+JobdLegacyRequest *jobd_legacy_request_parse_path (const void *payload,
+                                                   gsize len,
+                                                   JobdLegacyParsePath path,
+                                                   GError **error);
 
 /* The response payload (JSON text, not framed). data may be NULL (then no
  * "data" key); it is not consumed. */

@@ -10,6 +10,10 @@
  * input that turns auth on or deletes everything cannot lock the later ones
  * out: what an input reaches depends on that input alone.
  *
+ * Differential check of the request parser's hand-written fast path: for
+ * every payload the fast path accepts, json-glib must read the same command
+ * and the same members (names, order, values); any disagreement aborts.
+ *
  * Every answer must be strict JSON (RFC 8259, strict-json.h) of the form
  * {"code": OK|FAILED|DENIED|UNKNOWN[, "data": …]}; anything else aborts.
  *
@@ -149,6 +153,42 @@ check_answer (const char *answer, gsize len)
     }
 }
 
+static void
+fast_path_disagrees (const guint8 *payload, gsize len, const char *what)
+{
+  fprintf (stderr, "fast path and json-glib disagree (%s) on: %.*s\n",
+           what, (int) MIN (len, 4096), (const char *) payload);
+  abort ();
+}
+
+/* Whenever the fast path accepts a payload, json-glib must agree with it. */
+static void
+check_fast_path (const guint8 *payload, gsize len)
+{
+  g_autoptr(JobdLegacyRequest) fast =
+    jobd_legacy_request_parse_path (payload, len, JOBD_LEGACY_PARSE_FAST, NULL);
+  g_autoptr(JobdLegacyRequest) slow = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) fast_node = NULL, slow_node = NULL;
+  g_autofree char *fast_text = NULL, *slow_text = NULL;
+
+  if (fast == NULL)
+    return;
+  slow = jobd_legacy_request_parse_path (payload, len, JOBD_LEGACY_PARSE_JSON_GLIB, &error);
+  if (slow == NULL)
+    fast_path_disagrees (payload, len, error->message);
+  if (!g_str_equal (fast->command, slow->command))
+    fast_path_disagrees (payload, len, "command");
+  fast_node = json_node_init_object (json_node_alloc (), fast->params);
+  slow_node = json_node_init_object (json_node_alloc (), slow->params);
+  if (!json_node_equal (fast_node, slow_node))
+    fast_path_disagrees (payload, len, "members");
+  fast_text = json_to_string (fast_node, FALSE);
+  slow_text = json_to_string (slow_node, FALSE);
+  if (!g_str_equal (fast_text, slow_text))
+    fast_path_disagrees (payload, len, "member order");
+}
+
 typedef struct {
   JobdLegacy *legacy;
   char *answer;
@@ -168,6 +208,7 @@ dispatch (JobdLegacy *legacy, const guint8 *payload, gsize len)
 {
   Pending pending = { legacy, NULL, 0 };
 
+  check_fast_path (payload, len);
   pending.answer = jobd_legacy_dispatch (legacy, JOBD_LEGACY_PEER_UNKNOWN, payload, len, &pending.len, NULL,
                                          done_cb, &pending);
   while (pending.answer == NULL)   /* not answered at once: done_cb sets it */

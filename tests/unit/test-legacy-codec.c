@@ -391,6 +391,89 @@ test_params_object (void)
   g_assert_error (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS);
 }
 
+/* Both readers give the same command and the same members, in the same
+ * order, with equal values (json_node_equal compares types and values). */
+static void
+assert_paths_agree (const char *payload, gboolean fast_expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JobdLegacyRequest) fast =
+    jobd_legacy_request_parse_path (payload, strlen (payload), JOBD_LEGACY_PARSE_FAST, &error);
+  g_autoptr(JobdLegacyRequest) slow = NULL;
+  g_autoptr(JsonNode) fast_node = NULL, slow_node = NULL;
+  g_autofree char *fast_text = NULL, *slow_text = NULL;
+
+  g_test_message ("payload: %s", payload);
+  if (!fast_expected)
+    {
+      g_assert_error (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_NOT_PLAIN);
+      return;
+    }
+  g_assert_no_error (error);
+  slow = jobd_legacy_request_parse_path (payload, strlen (payload),
+                                         JOBD_LEGACY_PARSE_JSON_GLIB, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fast->command, ==, slow->command);
+  fast_node = json_node_init_object (json_node_alloc (), fast->params);
+  slow_node = json_node_init_object (json_node_alloc (), slow->params);
+  g_assert_true (json_node_equal (fast_node, slow_node));
+  fast_text = json_to_string (fast_node, FALSE);
+  slow_text = json_to_string (slow_node, FALSE);
+  g_assert_cmpstr (fast_text, ==, slow_text);
+}
+
+/* The fast path's edges: what it must take (and read as json-glib does)
+ * and what it must hand to json-glib. */
+static void
+test_request_fast_path_agrees (void)
+{
+  static const struct { const char *payload; gboolean fast; } cases[] = {
+    { "STATUS {}", TRUE },
+    { "STATUS { \t\r\n}", TRUE },
+    { "STATUS {\"jobname\":\"x\"}", TRUE },
+    { "STATUS \t{ \"jobname\" :\t\"x\" ,\n\"b\":\"\" }  \n", TRUE },
+    { "ADD {\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}", TRUE },
+    { "ADD {\"b\":\"2\",\"a\":\"1\"}", TRUE },
+    { "ADD {\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", TRUE },
+    { "ADD {\"\xc3\xa9\":\"/\"}", TRUE },
+    { "ADD {\"a\":\"x y\\/z\"}", FALSE },           /* an escape */
+    { "ADD {\"a\":\"\\u00e9\"}", FALSE },
+    { "ADD {\"a\\\"\":\"x\"}", FALSE },
+    { "ADD {\"a\":\"1\",\"a\":\"2\"}", FALSE },      /* duplicate name */
+    { "ADD {\"\":\"x\"}", FALSE },                  /* empty name */
+    { "ADD {\"a\":{\"b\":\"c\"}}", FALSE },          /* nesting */
+    { "ADD {\"a\":[\"b\"]}", FALSE },
+    { "ADD {\"a\":1}", FALSE },
+    { "ADD {\"a\":true}", FALSE },
+    { "ADD {\"a\":null}", FALSE },
+    { "ADD {\"a\":\"1\",\"b\":2}", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    assert_paths_agree (cases[i].payload, cases[i].fast);
+}
+
+/* Payloads the strict check refuses never reach either reader: every mode
+ * refuses them the same way. */
+static void
+test_request_paths_refuse_alike (void)
+{
+  static const char *const payloads[] = {
+    "ADD {\"a\":\"1\",}", "ADD {\"a\":\"1\"} x", "ADD {\"a\":\"\x01\"}", "ADD [\"a\"]",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (payloads); i++)
+    for (JobdLegacyParsePath path = JOBD_LEGACY_PARSE_AUTO; path <= JOBD_LEGACY_PARSE_JSON_GLIB; path++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JobdLegacyRequest) request =
+          jobd_legacy_request_parse_path (payloads[i], strlen (payloads[i]), path, &error);
+
+        g_assert_null (request);
+        g_assert_error (error, JOBD_LEGACY_CODEC_ERROR, JOBD_LEGACY_CODEC_ERROR_BAD_PARAMS);
+      }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -409,6 +492,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/legacy-codec/request/bad-params", test_request_bad_params);
   g_test_add_func ("/legacy-codec/request/deep-nesting", test_request_deep_nesting);
   g_test_add_func ("/legacy-codec/request/params-as-json-glib", test_request_params_as_json_glib);
+  g_test_add_func ("/legacy-codec/request/fast-path-agrees", test_request_fast_path_agrees);
+  g_test_add_func ("/legacy-codec/request/paths-refuse-alike", test_request_paths_refuse_alike);
   g_test_add_func ("/legacy-codec/response", test_response);
   g_test_add_func ("/legacy-codec/params/string", test_params_string);
   g_test_add_func ("/legacy-codec/params/bool", test_params_bool);
