@@ -7,7 +7,11 @@
  * No clock hook is needed: restart delays are a few milliseconds and the
  * backoff is read from the "delay-ms" the job announces with each
  * scheduled restart; every wait iterates the main context until the event,
- * with a deadline. */
+ * with a deadline.
+ *
+ * Last, the manager's restore decisions: a registry written as the last
+ * jobd left it (crash, reboot, stopped through the API, failed), loaded
+ * and restored with the same fake spawner, which cannot adopt. */
 #include "config.h"
 
 #include <signal.h>
@@ -15,6 +19,8 @@
 
 #include "jobd-error.h"
 #include "jobd-job.h"
+#include "jobd-manager.h"
+#include "jobd-store.h"
 
 /* ---- a fake JobdProcess ---- */
 
@@ -193,8 +199,8 @@ settings_new (JobdRestartPolicy restart)
   settings->restart = restart;
   settings->restart_delay_ms = 1;
   settings->restart_delay_max_ms = 8;
-  settings->restart_reset_ms = G_MAXUINT;   /* never "up long enough" */
-  settings->start_limit_burst = 0;          /* no limit */
+  settings->restart_reset_ms = 86400000;    /* never "up long enough" (the maximum) */
+  settings->start_limit_burst = 1000;       /* more than any test needs */
   settings->start_limit_interval_ms = 3600 * 1000;
   settings->write_log = FALSE;
   return settings;
@@ -555,6 +561,160 @@ test_stop_pending_restart (void)
   fixture_clear (&f);
 }
 
+/* ---- the manager's restore decisions ---- */
+
+/* What the last jobd left in the registry for one job. */
+typedef struct {
+  const char *name;
+  JobdRestartPolicy restart;
+  gboolean wanted_up;
+  gboolean had_process;     /* a PID in the record (not running now) */
+  gboolean same_boot;
+  gboolean failed;
+  gboolean stopped_by_jobd;
+  /* what restore must do */
+  JobdState expected_state;
+  const char *expected_reason;   /* of the start; NULL = not started */
+} RestoreCase;
+
+static const char *
+boot_id (void)
+{
+  static char *id;
+
+  if (id == NULL)
+    {
+      g_assert_true (g_file_get_contents ("/proc/sys/kernel/random/boot_id", &id, NULL, NULL));
+      g_strstrip (id);
+    }
+  return id;
+}
+
+static JobdStoredJob *
+stored_job_new (const RestoreCase *c)
+{
+  JobdStoredJob *job = g_new0 (JobdStoredJob, 1);
+
+  job->name = g_strdup (c->name);
+  job->settings = settings_new (c->restart);
+  job->owner_uid = getuid ();
+  job->wanted_up = c->wanted_up;
+  job->runtime = json_object_new ();
+  /* A PID that is no process now: the fake spawner cannot adopt anyway. */
+  if (c->had_process)
+    {
+      json_object_set_int_member (job->runtime, "pid", G_MAXINT32 - 1);
+      json_object_set_int_member (job->runtime, "start-ticks", 1);
+    }
+  json_object_set_string_member (job->runtime, "boot-id",
+                                 c->same_boot ? boot_id () : "00000000-0000-0000-0000-000000000000");
+  if (c->failed)
+    json_object_set_boolean_member (job->runtime, "failed", TRUE);
+  if (c->stopped_by_jobd)
+    json_object_set_boolean_member (job->runtime, "stopped-by-jobd", TRUE);
+  return job;
+}
+
+static void
+on_manager_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new_state,
+                          GVariant *details, gpointer user_data)
+{
+  GHashTable *start_reasons = user_data;
+  const char *reason = NULL;
+
+  if (new_state == JOBD_STATE_UP && g_variant_lookup (details, "reason", "&s", &reason))
+    g_hash_table_insert (start_reasons, g_strdup (jobd_job_get_name (job)), g_strdup (reason));
+}
+
+static void
+on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  gboolean *done = user_data;
+
+  g_assert_true (jobd_manager_restore_finish (JOBD_MANAGER (source), result, NULL));
+  *done = TRUE;
+}
+
+static void
+test_restore_decisions (void)
+{
+  const RestoreCase cases[] = {
+    /* jobd crashed and the job died while it was away: restart policy */
+    { "crash-always", JOBD_RESTART_ALWAYS, TRUE, TRUE, TRUE, FALSE, FALSE,
+      JOBD_STATE_UP, JOBD_REASON_POLICY },
+    { "crash-no", JOBD_RESTART_NO, TRUE, TRUE, TRUE, FALSE, FALSE,
+      JOBD_STATE_DOWN, NULL },
+    /* jobd stopped it on its way out: RestoreJobs= starts it again */
+    { "jobd-stopped", JOBD_RESTART_NO, TRUE, TRUE, TRUE, FALSE, TRUE,
+      JOBD_STATE_UP, JOBD_REASON_RESTORE },
+    /* the host rebooted: RestoreJobs=, whatever the restart policy */
+    { "reboot", JOBD_RESTART_NO, TRUE, TRUE, FALSE, FALSE, FALSE,
+      JOBD_STATE_UP, JOBD_REASON_RESTORE },
+    /* stopped through the API: stays down, even after a reboot */
+    { "api-stopped", JOBD_RESTART_ALWAYS, FALSE, FALSE, TRUE, FALSE, FALSE,
+      JOBD_STATE_DOWN, NULL },
+    { "api-stopped-reboot", JOBD_RESTART_ALWAYS, FALSE, FALSE, FALSE, FALSE, FALSE,
+      JOBD_STATE_DOWN, NULL },
+    /* failed (start limit) in this boot: stays failed; a reboot forgives */
+    { "failed", JOBD_RESTART_ALWAYS, TRUE, FALSE, TRUE, TRUE, FALSE,
+      JOBD_STATE_FAILED, NULL },
+    { "failed-reboot", JOBD_RESTART_ALWAYS, TRUE, FALSE, FALSE, TRUE, FALSE,
+      JOBD_STATE_UP, JOBD_REASON_RESTORE },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("test-job-machine-XXXXXX", NULL);
+  g_autoptr(JobdConfig) config = jobd_config_new ();
+  g_autoptr(FakeSpawner) spawner = g_object_new (FAKE_TYPE_SPAWNER, NULL);
+  g_autoptr(GHashTable) start_reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JobdManager) manager = NULL;
+  gboolean done = FALSE;
+
+  g_assert_nonnull (dir);
+  config->state_dir = g_build_filename (dir, "state", NULL);
+  config->runtime_dir = g_build_filename (dir, "run", NULL);
+  config->log_dir = g_build_filename (dir, "log", NULL);
+  config->restore_jobs = TRUE;
+  g_assert_cmpint (g_mkdir_with_parents (config->state_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (config->runtime_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (config->log_dir, 0700), ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_ptr_array_add (stored, stored_job_new (&cases[i]));
+  {
+    g_autoptr(JobdStore) store = jobd_store_new (config->state_dir);
+    jobd_store_save (store, stored, &error);
+    g_assert_no_error (error);
+  }
+
+  manager = jobd_manager_new (config, JOBD_SPAWNER (spawner));
+  g_signal_connect (manager, "job-state-changed", G_CALLBACK (on_manager_state_changed), start_reasons);
+  g_assert_true (jobd_manager_load (manager, &error));
+  g_assert_no_error (error);
+  jobd_manager_restore_async (manager, NULL, on_restored, &done);
+  WAIT_UNTIL (done);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const RestoreCase *c = &cases[i];
+      JobdJob *job = jobd_manager_lookup_job (manager, c->name, &error);
+
+      g_assert_no_error (error);
+      g_test_message ("%s", c->name);
+      g_assert_cmpstr (jobd_state_to_string (jobd_job_get_state (job)), ==,
+                       jobd_state_to_string (c->expected_state));
+      g_assert_cmpstr (g_hash_table_lookup (start_reasons, c->name), ==, c->expected_reason);
+    }
+  g_assert_cmpuint (spawner->spawns, ==, 4);
+
+  g_signal_handlers_disconnect_by_data (manager, start_reasons);
+  g_object_run_dispose (G_OBJECT (manager));
+  g_clear_object (&manager);
+  /* Remove the temporary tree. */
+  g_assert_true (g_spawn_sync (NULL, (char *[]) { "rm", "-rf", dir, NULL }, NULL,
+                               G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -573,5 +733,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job-machine/manual-start-resets-backoff", test_manual_start_resets_backoff);
   g_test_add_func ("/job-machine/start-limit", test_start_limit);
   g_test_add_func ("/job-machine/stop-pending-restart", test_stop_pending_restart);
+  g_test_add_func ("/job-machine/restore-decisions", test_restore_decisions);
   return g_test_run ();
 }
