@@ -160,6 +160,7 @@ test_not_a_child (void)
   pid_t pid = fork_child (3, &go);
   g_autoptr(TestProcess) process = watch (pid, FALSE, &seen);
 
+  g_assert_nonnull (process);   /* watched until the end of the test */
   g_assert_false (jobd_process_is_watched_child (pid));
   close (go);
   wait_exit (&seen);
