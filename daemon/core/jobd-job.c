@@ -37,7 +37,10 @@ struct _JobdJob {
   /* Starting */
   GCancellable *start_cancellable;
   GList *start_tasks;         /* GTask*, completed when the start settles */
-  char *start_reason;
+  char *start_reason;         /* the current run's cause (see JobdRunCause) */
+  guint start_uid;
+  char *start_trigger;
+  JobdRunCause start_cause;   /* a view of the three above */
 
   /* Stopping */
   gboolean stop_requested;
@@ -184,6 +187,22 @@ details_new (const char *reason, const char *error)
     g_variant_builder_add (&builder, "{sv}", "reason", g_variant_new_string (reason));
   if (error != NULL)
     g_variant_builder_add (&builder, "{sv}", "error", g_variant_new_string (error));
+  return g_variant_builder_end (&builder);
+}
+
+/* "starting" says why, who asked and what fired, where known. */
+static GVariant *
+starting_details (JobdJob *self)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "reason",
+                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
+  if (self->start_uid != JOBD_UID_NONE)
+    g_variant_builder_add (&builder, "{sv}", "caller-uid", g_variant_new_uint32 (self->start_uid));
+  if (self->start_trigger != NULL)
+    g_variant_builder_add (&builder, "{sv}", "trigger", g_variant_new_string (self->start_trigger));
   return g_variant_builder_end (&builder);
 }
 
@@ -393,6 +412,25 @@ jobd_job_get_last_restart_reason (JobdJob *self)
   return self->last_restart_reason;
 }
 
+const JobdRunCause *
+jobd_job_get_start_cause (JobdJob *self)
+{
+  self->start_cause = (JobdRunCause) {
+    self->start_reason ? self->start_reason : JOBD_REASON_MANUAL,
+    self->start_uid,
+    self->start_trigger,
+  };
+  return &self->start_cause;
+}
+
+static void
+set_start_cause (JobdJob *self, const JobdRunCause *cause)
+{
+  set_string (&self->start_reason, cause != NULL ? cause->reason : JOBD_REASON_MANUAL);
+  self->start_uid = cause != NULL ? cause->uid : JOBD_UID_NONE;
+  set_string (&self->start_trigger, cause != NULL ? cause->trigger : NULL);
+}
+
 const char *
 jobd_job_get_last_error (JobdJob *self)
 {
@@ -500,7 +538,7 @@ on_restart_timer (gpointer user_data)
   self->next_start_at = 0;
   self->restarts++;
   set_string (&self->last_restart_reason, reason);
-  set_string (&self->start_reason, JOBD_REASON_POLICY);
+  set_start_cause (self, &JOBD_RUN_CAUSE (JOBD_REASON_POLICY));
   job_spawn (self);
   return G_SOURCE_REMOVE;
 }
@@ -738,12 +776,12 @@ job_spawn (JobdJob *self)
    * result comes in a later main-loop iteration (GTask), so "starting"
    * still goes out before "up" or "failed". */
   if (self->state != JOBD_STATE_STARTING)
-    set_state (self, JOBD_STATE_STARTING, details_new (self->start_reason, NULL));
+    set_state (self, JOBD_STATE_STARTING, starting_details (self));
 }
 
 void
 jobd_job_start_async (JobdJob *self,
-                      const char *reason,
+                      const JobdRunCause *cause,
                       GCancellable *cancellable,
                       GAsyncReadyCallback callback,
                       gpointer user_data)
@@ -766,7 +804,7 @@ jobd_job_start_async (JobdJob *self,
     }
 
   self->start_tasks = g_list_append (self->start_tasks, g_steal_pointer (&task));
-  set_string (&self->start_reason, reason);
+  set_start_cause (self, cause);
   /* A manual start clears the history of automatic restarts. */
   self->backoff_attempt = 0;
   g_queue_clear_full (&self->restart_times, g_free);
@@ -1026,6 +1064,7 @@ jobd_job_finalize (GObject *object)
   g_free (self->last_restart_reason);
   g_free (self->last_error);
   g_free (self->start_reason);
+  g_free (self->start_trigger);
   g_queue_clear_full (&self->restart_times, g_free);
 
   G_OBJECT_CLASS (jobd_job_parent_class)->finalize (object);
@@ -1055,5 +1094,6 @@ jobd_job_init (JobdJob *self)
 {
   self->state = JOBD_STATE_DOWN;
   self->exit_code = -1;
+  self->start_uid = JOBD_UID_NONE;
   g_queue_init (&self->restart_times);
 }

@@ -47,6 +47,21 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_RESTORE "restore"
 /* jobd started again and took back a job that was still running. */
 #define JOBD_REASON_ADOPTED "adopted"
+/* A schedule fired (the run's trigger names which). */
+#define JOBD_REASON_SCHEDULE "schedule"
+
+#define JOBD_UID_NONE G_MAXUINT
+
+/* Why a run starts, as the run's history keeps it: the reason, who asked
+ * (for "manual": the caller's uid, JOBD_UID_NONE when unknown) and what
+ * fired (a schedule's id; NULL for none). The strings are copied. */
+typedef struct {
+  const char *reason;
+  guint uid;
+  const char *trigger;
+} JobdRunCause;
+
+#define JOBD_RUN_CAUSE(reason) ((JobdRunCause) { (reason), JOBD_UID_NONE, NULL })
 
 /* Shared by every job of a manager. */
 typedef struct {
@@ -82,6 +97,8 @@ int jobd_job_get_exit_code (JobdJob *job);          /* -1 when none */
 int jobd_job_get_exit_signal (JobdJob *job);        /* 0 when none */
 guint jobd_job_get_restarts (JobdJob *job);
 const char *jobd_job_get_last_restart_reason (JobdJob *job);
+/* Why the current (or last) run started. */
+const JobdRunCause *jobd_job_get_start_cause (JobdJob *job);
 const char *jobd_job_get_last_error (JobdJob *job);
 JobdOutput *jobd_job_get_output (JobdJob *job);
 
@@ -92,7 +109,7 @@ GVariant *jobd_job_get_runtime_variant (JobdJob *job);
  * restart is started at once instead), SPAWN_FAILED when the command cannot
  * run. Completes once the process runs (state up) or the start failed. */
 void jobd_job_start_async (JobdJob *job,
-                           const char *reason,
+                           const JobdRunCause *cause,
                            GCancellable *cancellable,
                            GAsyncReadyCallback callback,
                            gpointer user_data);

@@ -453,7 +453,7 @@ restore_start (JobdManager *self, JobdJob *job, const char *reason, GTask *task)
   const char *name = jobd_job_get_name (job);
 
   jobd_job_message (name, "job %s: starting it again (%s)", name, reason);
-  jobd_job_start_async (job, reason, NULL, on_restore_start_done, g_object_ref (task));
+  jobd_job_start_async (job, &JOBD_RUN_CAUSE (reason), NULL, on_restore_start_done, g_object_ref (task));
 }
 
 /* The process is gone: decide whether to start the job again. */
@@ -596,7 +596,7 @@ jobd_manager_start_autostart_jobs (JobdManager *self)
     {
       JobdJob *job = jobs->pdata[i];
       if (jobd_job_get_settings (job)->autostart && !jobd_job_is_active (job))
-        jobd_job_start_async (job, JOBD_REASON_AUTOSTART, NULL, on_autostart_done, NULL);
+        jobd_job_start_async (job, &JOBD_RUN_CAUSE (JOBD_REASON_AUTOSTART), NULL, on_autostart_done, NULL);
     }
 }
 
@@ -801,6 +801,7 @@ job_task_new (JobdManager *self,
 void
 jobd_manager_start_job_async (JobdManager *self,
                               const char *name,
+                              const JobdRunCause *cause,
                               GCancellable *cancellable,
                               GAsyncReadyCallback callback,
                               gpointer user_data)
@@ -810,7 +811,7 @@ jobd_manager_start_job_async (JobdManager *self,
                               jobd_manager_start_job_async, &job);
 
   if (task != NULL)
-    jobd_job_start_async (job, JOBD_REASON_MANUAL, cancellable, on_job_started, task);
+    jobd_job_start_async (job, cause, cancellable, on_job_started, task);
 }
 
 gboolean
@@ -851,11 +852,40 @@ jobd_manager_stop_job (JobdManager *self, const char *name, GError **error)
   return job != NULL && jobd_job_stop (job, error) && record_stopped (self, job, error);
 }
 
+/* A restart's cause outlives the caller's stack: the start comes after the
+ * stop, in a later main-loop iteration. */
+typedef struct {
+  char *reason;
+  guint uid;
+  char *trigger;
+} RestartCause;
+
+static RestartCause *
+restart_cause_new (const JobdRunCause *cause)
+{
+  RestartCause *copy = g_new0 (RestartCause, 1);
+
+  copy->reason = g_strdup (cause != NULL ? cause->reason : JOBD_REASON_MANUAL);
+  copy->uid = cause != NULL ? cause->uid : JOBD_UID_NONE;
+  copy->trigger = g_strdup (cause != NULL ? cause->trigger : NULL);
+  return copy;
+}
+
+static void
+restart_cause_free (RestartCause *copy)
+{
+  g_free (copy->reason);
+  g_free (copy->trigger);
+  g_free (copy);
+}
+
 static void
 on_restart_down (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GTask) task = user_data;
   JobdJob *job = JOBD_JOB (source);
+  RestartCause *copy = g_task_get_task_data (task);
+  JobdRunCause cause = { copy->reason, copy->uid, copy->trigger };
   GError *error = NULL;
 
   if (!jobd_job_wait_down_finish (job, result, &error))
@@ -863,13 +893,14 @@ on_restart_down (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, error);
       return;
     }
-  jobd_job_start_async (job, JOBD_REASON_MANUAL, g_task_get_cancellable (task),
+  jobd_job_start_async (job, &cause, g_task_get_cancellable (task),
                         on_job_started, g_object_ref (task));
 }
 
 void
 jobd_manager_restart_job_async (JobdManager *self,
                                 const char *name,
+                                const JobdRunCause *cause,
                                 GCancellable *cancellable,
                                 GAsyncReadyCallback callback,
                                 gpointer user_data)
@@ -880,6 +911,7 @@ jobd_manager_restart_job_async (JobdManager *self,
 
   if (task == NULL)
     return;
+  g_task_set_task_data (task, restart_cause_new (cause), (GDestroyNotify) restart_cause_free);
   if (jobd_job_get_state (job) == JOBD_STATE_UP ||
       jobd_job_get_state (job) == JOBD_STATE_STARTING)
     jobd_job_stop (job, NULL);

@@ -58,8 +58,10 @@ JobdJob *jobd_manager_lookup_job (JobdManager *manager, const char *name, GError
  * modify it), holding a reference to each job. */
 GPtrArray *jobd_manager_list_jobs (JobdManager *manager);
 
+/* cause NULL: a manual start by an unknown caller. */
 void jobd_manager_start_job_async (JobdManager *manager,
                                    const char *name,
+                                   const JobdRunCause *cause,
                                    GCancellable *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
@@ -68,6 +70,7 @@ gboolean jobd_manager_stop_job (JobdManager *manager, const char *name, GError *
 /* Stop (if running), wait for the exit, start. */
 void jobd_manager_restart_job_async (JobdManager *manager,
                                      const char *name,
+                                     const JobdRunCause *cause,
                                      GCancellable *cancellable,
                                      GAsyncReadyCallback callback,
                                      gpointer user_data);

@@ -203,7 +203,9 @@ on_start_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 jobd_dbus_method_start (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
-  jobd_manager_start_job_async (self->manager, jobd_job_get_name (job), NULL,
+  JobdRunCause cause = { JOBD_REASON_MANUAL, uid, NULL };
+
+  jobd_manager_start_job_async (self->manager, jobd_job_get_name (job), &cause, NULL,
                                 on_start_done, g_object_ref (invocation));
 }
 
@@ -229,7 +231,9 @@ on_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 jobd_dbus_method_restart (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
-  jobd_manager_restart_job_async (self->manager, jobd_job_get_name (job), NULL,
+  JobdRunCause cause = { JOBD_REASON_MANUAL, uid, NULL };
+
+  jobd_manager_restart_job_async (self->manager, jobd_job_get_name (job), &cause, NULL,
                                   on_restart_done, g_object_ref (invocation));
 }
 

@@ -371,7 +371,7 @@ cmd_start (JobdLegacy *legacy, JsonObject *params, GTask *task)
       return;
     }
 
-  jobd_manager_start_job_async (legacy->manager, jobname_of (params),
+  jobd_manager_start_job_async (legacy->manager, jobname_of (params), NULL,
                                 g_task_get_cancellable (task),
                                 start_done, g_object_ref (task));
 }
@@ -416,7 +416,7 @@ cmd_restart (JobdLegacy *legacy, JsonObject *params, GTask *task)
       jobd_legacy_return (task, JOBD_LEGACY_CODE_FAILED, NULL);
       return;
     }
-  jobd_manager_restart_job_async (legacy->manager, jobname_of (params),
+  jobd_manager_restart_job_async (legacy->manager, jobname_of (params), NULL,
                                   g_task_get_cancellable (task),
                                   restart_done, g_object_ref (task));
 }

@@ -434,8 +434,12 @@ fire (JobdLegacyScheduler *scheduler, Schedule *s)
   if (scheduler->fire != NULL)
     scheduler->fire (s->jobname, s->uuid, scheduler->fire_data);
   else if (scheduler->manager != NULL)
-    jobd_manager_start_job_async (scheduler->manager, s->jobname, NULL, fire_done,
-                                  g_strdup (s->jobname));
+    {
+      JobdRunCause cause = { JOBD_REASON_SCHEDULE, JOBD_UID_NONE, s->uuid };
+
+      jobd_manager_start_job_async (scheduler->manager, s->jobname, &cause, NULL, fire_done,
+                                    g_strdup (s->jobname));
+    }
 }
 
 static void

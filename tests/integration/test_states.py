@@ -16,6 +16,9 @@ class Transitions(JobdTestCase):
         trans = self.bus.transitions("t", since=mark)
         self.assertEqual([(o, n) for o, n, _d in trans], [("down", "starting"), ("starting", "up")])
         self.assertEqual(trans[0][2].get("reason"), "manual")
+        # "starting" names the caller (the test runs as root) and no trigger.
+        self.assertEqual(trans[0][2].get("caller-uid"), os.getuid())
+        self.assertNotIn("trigger", trans[0][2])
         self.assertEqual(up["reason"], "manual")
         self.assertGreater(up["main-pid"], 1)
         self.jobd.note_pid(up["main-pid"])

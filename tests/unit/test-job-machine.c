@@ -258,7 +258,7 @@ start (Fixture *f)
 {
   f->start_done = FALSE;
   g_clear_error (&f->start_error);
-  jobd_job_start_async (f->job, JOBD_REASON_MANUAL, NULL, on_started, f);
+  jobd_job_start_async (f->job, &JOBD_RUN_CAUSE (JOBD_REASON_MANUAL), NULL, on_started, f);
 }
 
 static JobdState
