@@ -15,6 +15,7 @@
 #include "jobd-fdstore.h"
 #include "jobd-fdwatch.h"
 #include "jobd-fifo.h"
+#include "jobd-log.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -186,7 +187,8 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
           signo = info.si_status;
         }
       else
-        g_warning ("waitid for PID %d failed: %s", (int) priv->pid, g_strerror (errno));
+        jobd_job_warning (priv->job_name, "job %s: waitid for PID %d failed: %s",
+                          priv->job_name ? priv->job_name : "?", (int) priv->pid, g_strerror (errno));
       unwatch_child (priv->pid);
     }
 
@@ -228,6 +230,13 @@ jobd_process_get_pid (JobdProcess *self)
 }
 
 
+
+const char *
+jobd_process_get_job_name (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->job_name;
+}
 
 const char *
 jobd_process_get_unit (JobdProcess *self)

@@ -63,6 +63,8 @@ void jobd_process_setup (JobdProcess *process, GPid pid, int pidfd, gboolean is_
 
 GPid jobd_process_get_pid (JobdProcess *process);
 const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
+/* The job it runs, for log lines (JOBD_JOB=); NULL until its output is set. */
+const char *jobd_process_get_job_name (JobdProcess *process);
 void jobd_process_set_unit (JobdProcess *process, const char *unit);
 gboolean jobd_process_has_exited (JobdProcess *process);
 /* jobd started it (it is jobd's child and jobd reaps it). */
