@@ -290,7 +290,8 @@ on_limits_applied (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* A running job gets changed limits at once where its backend can (a
- * systemd scope); elsewhere they simply apply from the next start. */
+ * systemd scope; the direct backend's memory cgroup); where it cannot, it
+ * says why and they apply from the next start. */
 static void
 apply_limits_now (JobdJob *self)
 {

@@ -76,6 +76,11 @@ gboolean jobd_containment_kill (JobdContainment *c,
                                 gboolean main_alive,
                                 int signo,
                                 GError **error);
+/* Change the memory limit of a running job (0 = none): its v2 cgroup's
+ * memory.max, or its v1 memory cgroup. NOT_SUPPORTED (JOBD_ERROR_INVALID_ARGS)
+ * when the job has no memory cgroup of its own (it then applies from the
+ * next start). */
+gboolean jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **error);
 /* snapshot (may be NULL): several jobs measured at once read /proc once. */
 gboolean jobd_containment_memory (JobdContainment *c,
                                   GPid main_pid,
