@@ -6,7 +6,7 @@
 # nothing is printed.
 
 __jobctl_verbs="list status show add update remove start stop restart reload kill mem read logs server"
-__jobctl_common_opts="--address --bus --json --no-legend --help"
+__jobctl_common_opts="--address --bus --json --no-legend -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
