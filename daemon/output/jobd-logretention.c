@@ -152,21 +152,17 @@ enforce_size (int folder, GPtrArray *kept, const JobdLogPrune *rule, guint *remo
     }
 }
 
-/* Day folders left empty go when old enough (a fresh empty one is about
- * to receive today's log); rmdir refuses a folder that is not empty. */
+/* Day folders left empty go when they were old enough before this pass
+ * deleted their files (which touched them): a fresh empty one is about to
+ * receive today's log. rmdir refuses a folder that is not empty. */
 static void
-remove_empty_days (int folder, GPtrArray *days, const JobdLogPrune *rule, guint *removed)
+remove_empty_days (int folder, GPtrArray *days, const gint64 *day_mtimes,
+                   const JobdLogPrune *rule, guint *removed)
 {
-  struct stat st;
-
   for (guint i = 0; i < days->len; i++)
-    {
-      const char *day = days->pdata[i];
-
-      if (fstatat (folder, day, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode)
-          && st.st_mtime < rule->empty_dirs_before && unlinkat (folder, day, AT_REMOVEDIR) == 0)
-        (*removed)++;
-    }
+    if (day_mtimes[i] < rule->empty_dirs_before
+        && unlinkat (folder, days->pdata[i], AT_REMOVEDIR) == 0)
+      (*removed)++;
 }
 
 /* One job's folder (or server/): every real subdirectory is a day. */
@@ -175,15 +171,24 @@ prune_folder (int parent, const char *name, const JobdLogPrune *rule, guint *rem
 {
   g_autoptr(GPtrArray) days = NULL;
   g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (log_entry_free);
+  g_autofree gint64 *day_mtimes = NULL;
   int folder = open_subdir (parent, name);
 
   if (folder < 0)
     return;
   days = list_entries (folder);
+  day_mtimes = g_new (gint64, MAX (days->len, 1));
   for (guint i = 0; i < days->len; i++)
-    scan_day (folder, days->pdata[i], rule, kept, removed);
+    {
+      struct stat st;
+
+      /* Only real folders; the rest is never removed. */
+      day_mtimes[i] = fstatat (folder, days->pdata[i], &st, AT_SYMLINK_NOFOLLOW) == 0
+                      && S_ISDIR (st.st_mode) ? st.st_mtime : G_MAXINT64;
+      scan_day (folder, days->pdata[i], rule, kept, removed);
+    }
   enforce_size (folder, kept, rule, removed);
-  remove_empty_days (folder, days, rule, removed);
+  remove_empty_days (folder, days, day_mtimes, rule, removed);
   close (folder);
 }
 
