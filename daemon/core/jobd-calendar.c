@@ -98,14 +98,14 @@ token_length (const char *at)
   return n > 0 ? n : strlen (at);
 }
 
-G_GNUC_PRINTF (3, 4) static gboolean
-fail (Parser *parser, int pos, const char *format, ...)
+/* Fails with a message that ends quoting the whole expression. */
+G_GNUC_PRINTF (2, 3) static gboolean
+fail (Parser *parser, const char *format, ...)
 {
   va_list args;
   g_autofree char *what = NULL;
   g_autofree char *whole = quote (parser->text, strlen (parser->text));
 
-  (void) pos;
   va_start (args, format);
   what = g_strdup_vprintf (format, args);
   va_end (args);
@@ -121,9 +121,9 @@ fail_at (Parser *parser, const char *at, const char *what)
   g_autofree char *token = NULL;
 
   if (*at == '\0')
-    return fail (parser, at - parser->base, "%s at the end", what);
+    return fail (parser, "%s at the end", what);
   token = quote (at, token_length (at));
-  return fail (parser, at - parser->base, "%s at %s", what, token);
+  return fail (parser, "%s at %s", what, token);
 }
 
 static gboolean
@@ -131,7 +131,7 @@ fail_component (Parser *parser, int field, const Component *c, const char *what)
 {
   g_autofree char *token = quote (parser->base + c->pos, c->len);
 
-  return fail (parser, c->pos, "%s %s %s", field_names[field], token, what);
+  return fail (parser, "%s %s %s", field_names[field], token, what);
 }
 
 static void
@@ -674,7 +674,7 @@ parse_body (Parser *parser, JobdCalendar *c)
   gboolean done;
 
   if (*parser->p == '\0')
-    return fail (parser, 0, "empty expression");
+    return fail (parser, "empty expression");
   if (parse_shorthand (parser->p, c))
     return TRUE;
   if (!parse_weekdays (parser, c) || !parse_date (parser, c, &done))
