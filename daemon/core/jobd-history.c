@@ -24,6 +24,7 @@ typedef struct {
 struct _JobdHistory {
   char *dir;              /* STATE_DIR/history */
   GHashTable *jobs;       /* name → JobHistory* (read once needed) */
+  GHashTable *sizes;      /* name → history-size, for a list before any run */
   gboolean failing;       /* the last write failed (logged once) */
   guint errors_logged;
 };
@@ -483,6 +484,10 @@ get_job (JobdHistory *self, const char *job)
   jh = g_new0 (JobHistory, 1);
   g_queue_init (&jh->runs);
   load_file (self, jh, job);
+  /* The file may hold more than the job keeps (up to twice as many lines,
+   * or a larger history-size before): only the kept runs are answered. */
+  if (g_hash_table_contains (self->sizes, job))
+    trim (jh, GPOINTER_TO_UINT (g_hash_table_lookup (self->sizes, job)));
   g_hash_table_insert (self->jobs, g_strdup (job), jh);
   return jh;
 }
@@ -496,6 +501,7 @@ jobd_history_new (const char *state_dir)
 
   self->dir = g_build_filename (state_dir, "history", NULL);
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, job_history_free);
+  self->sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return self;
 }
 
@@ -505,6 +511,7 @@ jobd_history_free (JobdHistory *self)
   if (self == NULL)
     return;
   g_hash_table_unref (self->jobs);
+  g_hash_table_unref (self->sizes);
   g_free (self->dir);
   g_free (self);
 }
@@ -613,11 +620,22 @@ jobd_history_runs_lost (JobdHistory *self, const char *job, guint keep)
 }
 
 void
+jobd_history_set_size (JobdHistory *self, const char *job, guint keep)
+{
+  JobHistory *jh = g_hash_table_lookup (self->jobs, job);
+
+  g_hash_table_insert (self->sizes, g_strdup (job), GUINT_TO_POINTER (keep));
+  if (jh != NULL)
+    trim (jh, keep);
+}
+
+void
 jobd_history_remove_job (JobdHistory *self, const char *job)
 {
   static const char *const suffixes[] = { NULL, ".tmp", ".corrupt" };
 
   g_hash_table_remove (self->jobs, job);
+  g_hash_table_remove (self->sizes, job);
   for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *path = job_path (self, job, suffixes[i]);

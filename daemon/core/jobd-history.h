@@ -111,6 +111,9 @@ void jobd_history_run_failed (JobdHistory *history,
                               const char *error);
 /* The job has no process: an open run ended while jobd was down. */
 void jobd_history_runs_lost (JobdHistory *history, const char *job, guint keep);
+/* The job's history-size (its settings changed): what is answered and
+ * kept from now on. The file follows at its next write. */
+void jobd_history_set_size (JobdHistory *history, const char *job, guint keep);
 /* Forget the job: memory and files. */
 void jobd_history_remove_job (JobdHistory *history, const char *job);
 

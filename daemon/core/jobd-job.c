@@ -453,6 +453,8 @@ jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
     warn_unenforced_limits (self);
   if (self->process != NULL)
     arm_runtime_max (self);
+  if (self->context->history != NULL)
+    jobd_history_set_size (self->context->history, self->name, settings->history_size);
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
