@@ -24,7 +24,7 @@ typedef struct {
 struct _JobdHistory {
   char *dir;              /* STATE_DIR/history */
   GHashTable *jobs;       /* name → JobHistory* (read once needed) */
-  GHashTable *sizes;      /* name → history-size, for a list before any run */
+  GHashTable *sizes;      /* name → history-size other than the default */
   gboolean failing;       /* the last write failed (logged once) */
   guint errors_logged;
 };
@@ -474,6 +474,16 @@ job_history_free (gpointer data)
   g_free (jh);
 }
 
+static guint
+job_size (JobdHistory *self, const char *job)
+{
+  gpointer size;
+
+  if (g_hash_table_lookup_extended (self->sizes, job, NULL, &size))
+    return GPOINTER_TO_UINT (size);
+  return JOBD_HISTORY_SIZE_DEFAULT;
+}
+
 static JobHistory *
 get_job (JobdHistory *self, const char *job)
 {
@@ -486,8 +496,7 @@ get_job (JobdHistory *self, const char *job)
   load_file (self, jh, job);
   /* The file may hold more than the job keeps (up to twice as many lines,
    * or a larger history-size before): only the kept runs are answered. */
-  if (g_hash_table_contains (self->sizes, job))
-    trim (jh, GPOINTER_TO_UINT (g_hash_table_lookup (self->sizes, job)));
+  trim (jh, job_size (self, job));
   g_hash_table_insert (self->jobs, g_strdup (job), jh);
   return jh;
 }
@@ -624,7 +633,12 @@ jobd_history_set_size (JobdHistory *self, const char *job, guint keep)
 {
   JobHistory *jh = g_hash_table_lookup (self->jobs, job);
 
-  g_hash_table_insert (self->sizes, g_strdup (job), GUINT_TO_POINTER (keep));
+  /* Only sizes other than the default take memory (10 000 jobs, most
+   * with the default). */
+  if (keep == JOBD_HISTORY_SIZE_DEFAULT)
+    g_hash_table_remove (self->sizes, job);
+  else
+    g_hash_table_insert (self->sizes, g_strdup (job), GUINT_TO_POINTER (keep));
   if (jh != NULL)
     trim (jh, keep);
 }

@@ -29,8 +29,7 @@
 
 G_BEGIN_DECLS
 
-#define JOBD_HISTORY_SIZE_DEFAULT 100
-#define JOBD_HISTORY_SIZE_MAX 10000
+/* JOBD_HISTORY_SIZE_DEFAULT, _MAX: jobd-settings.h (history-size). */
 
 /* How a run ended (JobdRunRecord.result). */
 #define JOBD_RUN_RESULT_EXIT_CODE "exit-code"
