@@ -26,6 +26,9 @@ struct _JobdHistory {
   GHashTable *jobs;       /* name → JobHistory* (read once needed) */
   GHashTable *sizes;      /* name → history-size other than the default */
   gboolean failing;       /* the last write failed (logged once) */
+  JobdHistoryRunningFunc running;
+  gpointer running_data;
+  gint64 back_usec;       /* when the running func was set: jobd was back */
   guint errors_logged;
 };
 
@@ -474,6 +477,8 @@ job_history_free (gpointer data)
   g_free (jh);
 }
 
+static void close_open_runs (JobdHistory *self, JobHistory *jh, const char *job, guint keep);
+
 static guint
 job_size (JobdHistory *self, const char *job)
 {
@@ -498,6 +503,8 @@ get_job (JobdHistory *self, const char *job)
    * or a larger history-size before): only the kept runs are answered. */
   trim (jh, job_size (self, job));
   g_hash_table_insert (self->jobs, g_strdup (job), jh);
+  if (self->running != NULL && !self->running (job, self->running_data))
+    close_open_runs (self, jh, job, job_size (self, job));
   return jh;
 }
 
@@ -535,7 +542,9 @@ close_open_runs (JobdHistory *self, JobHistory *jh, const char *job, guint keep)
 
       if (r->end_usec != 0)
         continue;
-      r->end_usec = MAX (g_get_real_time (), r->start_usec + 1);
+      /* Not known: at the latest when this jobd was back. */
+      r->end_usec = MAX (self->back_usec != 0 ? self->back_usec : g_get_real_time (),
+                         r->start_usec + 1);
       r->result = g_strdup (JOBD_RUN_RESULT_UNKNOWN);
       jobd_job_message (job, "job %s: run %" G_GUINT64_FORMAT " ended while jobd was down",
                         job, r->run);
@@ -626,6 +635,14 @@ void
 jobd_history_runs_lost (JobdHistory *self, const char *job, guint keep)
 {
   close_open_runs (self, get_job (self, job), job, keep);
+}
+
+void
+jobd_history_set_running_func (JobdHistory *self, JobdHistoryRunningFunc func, gpointer user_data)
+{
+  self->running = func;
+  self->running_data = user_data;
+  self->back_usec = g_get_real_time ();
 }
 
 void

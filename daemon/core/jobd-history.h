@@ -53,7 +53,7 @@ typedef struct {
   char *reason;           /* JOBD_REASON_* */
   guint uid;              /* JOBD_UID_NONE when none */
   char *trigger;          /* a schedule id, a path, ...; NULL = none */
-  gint64 end_usec;        /* 0 while running; for "unknown": when jobd found it gone */
+  gint64 end_usec;        /* 0 while running; for "unknown": when jobd was back */
   char *result;           /* JOBD_RUN_RESULT_*; NULL while running */
   int exit_code;          /* -1 when none */
   int exit_signal;        /* 0 when none */
@@ -113,6 +113,14 @@ void jobd_history_runs_lost (JobdHistory *history, const char *job, guint keep);
 /* The job's history-size (its settings changed): what is answered and
  * kept from now on. The file follows at its next write. */
 void jobd_history_set_size (JobdHistory *history, const char *job, guint keep);
+/* Whether a job's process runs now. Once set (the manager does, when it
+ * has taken back what still runs), a history file read later whose last
+ * run is still open while its job has no process ends that run "unknown":
+ * a run the registry never heard of (jobd killed between the two writes). */
+typedef gboolean (*JobdHistoryRunningFunc) (const char *job, gpointer user_data);
+void jobd_history_set_running_func (JobdHistory *history,
+                                    JobdHistoryRunningFunc func,
+                                    gpointer user_data);
 /* Forget the job: memory and files. */
 void jobd_history_remove_job (JobdHistory *history, const char *job);
 

@@ -476,9 +476,9 @@ restore_without_process (RestoreData *data, gboolean had_process)
   gboolean stopped_by_jobd = json_object_get_boolean_member_with_default (record, "stopped-by-jobd", FALSE);
 
   g_hash_table_remove (self->records, jobd_job_get_name (data->job));
-  /* A run the history holds as running ended while jobd was down. */
-  jobd_history_runs_lost (self->context.history, jobd_job_get_name (data->job),
-                          jobd_job_get_settings (data->job)->history_size);
+  /* (A run the history holds as running ended while jobd was down: the
+   * history says so when it reads the job's file, see restore_finish; not
+   * read here, so start-up does not read a file per job.) */
   jobd_job_restore_counters (data->job, record);
   if (same_boot && json_object_get_boolean_member_with_default (record, "failed", FALSE))
     {
@@ -579,9 +579,21 @@ jobd_manager_restore_async (JobdManager *self,
   fan_out_step_done (task);
 }
 
+static gboolean
+job_has_process (const char *name, gpointer user_data)
+{
+  JobdManager *self = user_data;
+  JobdJob *job = g_hash_table_lookup (self->jobs, name);
+
+  return job != NULL && jobd_job_get_process (job) != NULL;
+}
+
 gboolean
 jobd_manager_restore_finish (JobdManager *self, GAsyncResult *result, GError **error)
 {
+  /* Everything still running is taken back: an open run found from now on
+   * whose job has no process ended while jobd was down. */
+  jobd_history_set_running_func (self->context.history, job_has_process, self);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 

@@ -273,6 +273,24 @@ class History(JobdTestCase):
         self.stop_and_wait("lost")
         self.assertEqual([r["run"] for r in self.history("lost")], [2, 1])
 
+    def test_open_run_the_registry_never_heard_of_is_unknown(self):
+        # jobd killed after the run's first line and before the registry
+        # kept the process: the next jobd has nothing to adopt, the run
+        # must not stay "running" for ever.
+        # (A job with no runtime record at all: never started as far as the
+        # registry knows.)
+        self.add("ghost", "exit 0")
+        self.tearDown()
+        os.makedirs(os.path.dirname(self.history_file("ghost")), exist_ok=True)
+        with open(self.history_file("ghost"), "a") as f:
+            f.write(json.dumps({"run": 1, "start": 1700000000000000, "reason": "manual"}) + "\n")
+        self.jobd.start()
+        self.bus = self.jobd.connect()
+        runs = self.history("ghost")
+        self.assertEqual([r["run"] for r in runs], [1])
+        self.assertEqual(runs[0]["result"], "unknown")
+        self.assertGreater(runs[0]["end"], 0)
+
     def test_history_size_bounds_memory_and_disk(self):
         self.add("many", "exit 0", **{"history-size": 5})
         for _ in range(30):
