@@ -291,6 +291,35 @@ class History(JobdTestCase):
         self.assertEqual(runs[0]["result"], "unknown")
         self.assertGreater(runs[0]["end"], 0)
 
+    def test_kill9_at_random_moments_keeps_history_consistent(self):
+        # A job restarting every few ms, jobd killed -9 at random moments
+        # (20 times, seeded): afterwards every run number appears once, in
+        # order, every run is closed once the job is stopped, and nothing
+        # had to be moved aside.
+        import random
+        rng = random.Random(12)
+        self.add("churn", "sleep 0.0$(($$ % 5)); exit 0", restart="always", **{
+            "restart-delay-ms": 5, "restart-delay-max-ms": 5,
+            "start-limit-interval-ms": 0})
+        self.bus.call("Start", "churn")
+        for i in range(20):
+            self.bus.settle(rng.uniform(0.05, 0.3))
+            self.crash_jobd()
+            runs = self.history("churn")
+            numbers = [r["run"] for r in runs]
+            self.assertEqual(numbers, sorted(set(numbers), reverse=True), "iteration %d" % i)
+            self.assertLessEqual(sum(1 for r in runs if r["end"] == 0), 1, runs[:3])
+        self.bus.pump(lambda: self.bus.state("churn") in ("up", "starting"), "churn active")
+        mark = self.bus.mark()
+        self.bus.call("Stop", "churn")
+        self.bus.wait_state("churn", "down", since=mark)
+        runs = self.history("churn")
+        self.assertGreaterEqual(len(runs), 20)
+        self.assertTrue(all(r["end"] >= r["start"] > 0 and r["result"] for r in runs),
+                        [r for r in runs if not r["result"]][:3])
+        self.assertFalse(os.path.exists(self.history_file("churn") + ".corrupt"))
+        self.assertNotIn("unreadable line", self.jobd.stderr())
+
     def test_history_size_bounds_memory_and_disk(self):
         self.add("many", "exit 0", **{"history-size": 5})
         for _ in range(30):
