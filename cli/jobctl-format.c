@@ -280,6 +280,8 @@ static const ShownSetting shown_settings[] = {
   { "memory-max", N_("Memory limit"), SHOW_SIZE },
   { "cpu-quota", N_("CPU quota"), SHOW_PERCENT },
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
+  { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
+  { "history-size", N_("History size"), SHOW_NUMBER },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 

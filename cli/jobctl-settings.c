@@ -87,6 +87,10 @@ static const SettingOption setting_options[] = {
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
+  { "runtime-max", "runtime-max-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Stop a run that lasts longer than this (0: no limit)") },
+  { "history-size", "history-size", KIND_COUNT, FALSE, N_("N"),
+    N_("Runs kept in the job's history (default 100, 0..10000)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };

@@ -45,6 +45,8 @@ static const JobctlVerb verbs[] = {
     N_("Print a job's buffered output"), NULL },
   { "logs", jobctl_verb_logs, N_("NAME"),
     N_("Print a job's recent output; with -f, follow it"), NULL },
+  { "history", jobctl_verb_history, N_("NAME"),
+    N_("List a job's recorded runs, the newest last (-n N: the newest N)"), NULL },
   { "server", jobctl_verb_server, N_("[log]"),
     N_("Show jobd's version, backend, memory and recent log"), NULL },
 };

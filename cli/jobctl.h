@@ -119,6 +119,8 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-history.c */
+int jobctl_verb_history (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-server.c */
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 

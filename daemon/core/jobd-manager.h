@@ -25,6 +25,8 @@ JobdManager *jobd_manager_new (JobdConfig *config, JobdSpawner *spawner);
 
 JobdConfig *jobd_manager_get_config (JobdManager *manager);
 const char *jobd_manager_get_backend_name (JobdManager *manager);
+/* Every job's run history (jobd-history.h). */
+JobdHistory *jobd_manager_get_history (JobdManager *manager);
 
 /* Read the registry from the state directory; problems are logged loudly. */
 gboolean jobd_manager_load (JobdManager *manager, GError **error);

@@ -77,6 +77,7 @@ jobd_settings_new (void)
   settings->stop_signal = SIGTERM;
   settings->stop_timeout_ms = 10000;
   settings->reload_signal = SIGHUP;
+  settings->history_size = JOBD_HISTORY_SIZE_DEFAULT;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -184,6 +185,8 @@ static const Field settings_fields[] = {
   { "memory-max", KIND_SIZE, OFF (memory_max), 0, 0, G_MAXINT64 },
   { "cpu-quota", KIND_UINT, OFF (cpu_quota), FIELD_ZERO_OK, 1, 100000 },
   { "tasks-max", KIND_UINT64, OFF (tasks_max), 0, 0, G_MAXINT64 },
+  { "runtime-max-ms", KIND_UINT, OFF (runtime_max_ms), 0, 0, G_MAXUINT32 },
+  { "history-size", KIND_UINT, OFF (history_size), 0, 0, JOBD_HISTORY_SIZE_MAX },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 

@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 
 #define JOBD_BUFFER_SIZE_DEFAULT 20
 #define JOBD_BUFFER_SIZE_MAX 100000
+#define JOBD_HISTORY_SIZE_DEFAULT 100
+#define JOBD_HISTORY_SIZE_MAX 10000
 
 typedef enum {
   JOBD_RESTART_NO,
@@ -50,6 +52,8 @@ typedef struct {
   guint64 memory_max;            /* bytes, 0 = no limit */
   guint cpu_quota;               /* percent of one CPU, 0 = no limit */
   guint64 tasks_max;             /* 0 = no limit */
+  guint runtime_max_ms;          /* a run longer than this is stopped; 0 = no limit */
+  guint history_size;            /* runs kept in the run history (default 100, 0..10000) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -17,6 +17,7 @@
 #include "jobd-dbus-jobs.h"
 #include "jobd-dbus-service-private.h"
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-memory.h"
 #include "jobd-serverlog.h"
 #include "jobd-variant.h"
@@ -117,6 +118,21 @@ jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invo
   GVariant *runtime = jobd_job_get_runtime_variant (job);
 
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
+}
+
+void
+jobd_dbus_method_get_history (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GPtrArray) runs = NULL;
+  GVariantBuilder b;
+  guint32 max = 0;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&su)", NULL, &max);
+  runs = jobd_history_list (jobd_manager_get_history (self->manager), jobd_job_get_name (job), max);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < runs->len; i++)
+    g_variant_builder_add_value (&b, jobd_run_record_to_variant (runs->pdata[i]));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(aa{sv})", &b), NULL);
 }
 
 /* Fills row; the path is allocated into paths, which owns it. */

@@ -835,6 +835,12 @@ jobd_containment_kill (JobdContainment *c,
 }
 
 gboolean
+jobd_containment_peak_memory (JobdContainment *c, guint64 *bytes, const char **source)
+{
+  return jobd_cgroup_dir_peak_memory (c->cgroup_dir, c->memcg_dir, bytes, source);
+}
+
+gboolean
 jobd_containment_memory (JobdContainment *c,
                          GPid main_pid,
                          gboolean main_alive,

@@ -89,5 +89,10 @@ gboolean jobd_containment_memory (JobdContainment *c,
                                   guint64 *bytes,
                                   const char **source,
                                   GError **error);
+/* The peak memory of the job's own cgroup (memory.peak, or the v1
+ * memory cgroup's max usage) when it has one; FALSE otherwise. */
+gboolean jobd_containment_peak_memory (JobdContainment *c,
+                                       guint64 *bytes,
+                                       const char **source);
 
 G_END_DECLS

@@ -46,6 +46,15 @@ direct_process_kill_all (JobdProcess *process, int signo, GError **error)
 }
 
 static gboolean
+direct_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char **source)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+
+  return self->containment != NULL &&
+         jobd_containment_peak_memory (self->containment, bytes, source);
+}
+
+static gboolean
 direct_process_get_memory (JobdProcess *process,
                            JobdMemorySnapshot *snapshot,
                            guint64 *bytes,
@@ -145,6 +154,7 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
 
   process_class->kill_all = direct_process_kill_all;
   process_class->get_memory = direct_process_get_memory;
+  process_class->get_peak_memory = direct_process_get_peak_memory;
   process_class->cleanup = direct_process_cleanup;
   process_class->save_record = direct_process_save_record;
   process_class->set_limits_async = direct_process_set_limits_async;

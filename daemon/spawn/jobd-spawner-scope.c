@@ -227,6 +227,15 @@ scope_process_get_memory (JobdProcess *process,
   return jobd_cgroup_get_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source, error);
 }
 
+static gboolean
+scope_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char **source)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
+
+  return self->cgroup != NULL &&
+         jobd_cgroup_get_peak_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source);
+}
+
 static void
 scope_process_cleanup (JobdProcess *process)
 {
@@ -252,6 +261,7 @@ jobd_scope_process_class_init (JobdScopeProcessClass *klass)
   G_OBJECT_CLASS (klass)->finalize = jobd_scope_process_finalize;
   process_class->kill_all = scope_process_kill_all;
   process_class->get_memory = scope_process_get_memory;
+  process_class->get_peak_memory = scope_process_get_peak_memory;
   process_class->cleanup = scope_process_cleanup;
   process_class->set_limits_async = jobd_scope_process_set_limits_async;
   process_class->set_limits_finish = jobd_scope_process_set_limits_finish;
