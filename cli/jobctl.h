@@ -119,6 +119,10 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-apply.c: job files */
+int jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_cat (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-server.c */
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 

@@ -50,6 +50,7 @@ typedef struct {
   guint64 memory_max;            /* bytes, 0 = no limit */
   guint cpu_quota;               /* percent of one CPU, 0 = no limit */
   guint64 tasks_max;             /* 0 = no limit */
+  char *source_file;             /* the job file it came from (jobd-jobfile.h); NULL = none */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 
