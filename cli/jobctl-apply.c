@@ -84,7 +84,7 @@ load_path (FileSet *set, const char *path, GPtrArray *errors)
 
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
-      g_autoptr(GPtrArray) files = jobd_job_file_load_dir (path, errors, &local);
+      g_autoptr(GPtrArray) files = jobd_job_file_load_dir (path, errors, NULL, &local);
 
       if (files == NULL)
         {

@@ -783,7 +783,8 @@ compare_files (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-jobd_job_file_load_dir (const char *dir, GPtrArray *errors, GError **error)
+jobd_job_file_load_dir (const char *dir, GPtrArray *errors, GPtrArray *failed,
+                        GError **error)
 {
   g_autoptr(GDir) handle = g_dir_open (dir, 0, error);
   g_autoptr(GPtrArray) files = NULL;
@@ -805,7 +806,11 @@ jobd_job_file_load_dir (const char *dir, GPtrArray *errors, GError **error)
       if (file != NULL)
         g_ptr_array_add (files, file);
       else
-        g_ptr_array_add (errors, local);
+        {
+          g_ptr_array_add (errors, local);
+          if (failed != NULL)
+            g_ptr_array_add (failed, g_strndup (entry, strlen (entry) - strlen (JOBD_JOB_FILE_SUFFIX)));
+        }
     }
   g_ptr_array_sort (files, compare_files);
   return g_steal_pointer (&files);

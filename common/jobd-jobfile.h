@@ -40,10 +40,12 @@ void jobd_job_file_free (JobdJobFile *file);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdJobFile, jobd_job_file_free)
 
 /* Every NAME.job in dir, sorted by name (JobdJobFile *, free with
- * g_ptr_array_unref). A file that cannot be read or parsed is left out and
- * its error (GError *) added to errors: one bad file does not stop the
- * others. NULL with error when dir cannot be read. */
-GPtrArray *jobd_job_file_load_dir (const char *dir, GPtrArray *errors, GError **error);
+ * g_ptr_array_unref). A file that cannot be read or parsed is left out,
+ * its error (GError *) added to errors and its job's name (char *) to
+ * failed (may be NULL): one bad file does not stop the others. NULL with
+ * error when dir cannot be read. */
+GPtrArray *jobd_job_file_load_dir (const char *dir, GPtrArray *errors, GPtrArray *failed,
+                                   GError **error);
 
 /* A job's settings (as GetSettings returns them) as a job file. Settings
  * at their default are left out. Settings that have no job-file key, or

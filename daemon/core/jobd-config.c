@@ -44,6 +44,7 @@ jobd_config_free (JobdConfig *config)
   g_free (config->backend);
   g_free (config->admin_group);
   g_free (config->time_zone);
+  g_free (config->jobs_directory);
   g_free (config);
 }
 
@@ -221,6 +222,7 @@ jobd_config_load (JobdConfig *config,
   if (!read_string (config->keyfile, "Backend", &backend, error) ||
       !read_string (config->keyfile, "AdminGroup", &config->admin_group, error) ||
       !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
+      !read_string (config->keyfile, "JobsDirectory", &config->jobs_directory, error) ||
       !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error) ||
       !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error) ||
       !read_dbus_limits (config, error))
@@ -323,6 +325,8 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->admin_group = g_steal_pointer (&fresh->admin_group);
       config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
       config->restore_jobs = fresh->restore_jobs;
+      g_free (config->jobs_directory);
+      config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;
       config->dbus_max_connections_per_user = fresh->dbus_max_connections_per_user;
       config->dbus_max_connections = fresh->dbus_max_connections;

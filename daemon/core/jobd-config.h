@@ -6,6 +6,7 @@
  * StopJobsOnExit=false   stop running jobs when jobd shuts down
  * RestoreJobs=true       start again the jobs that were running last time
  * TimeZone=              for log file names and prefixes (default: local)
+ * JobsDirectory=         job files jobd applies at start and reload (jobd-jobs-dir.c)
  * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
  * [DBus]                 limits of the private socket (jobd-dbus-listener.c)
  * MaxQueuedBytes=8388608 what jobd holds for one client that does not read
@@ -40,6 +41,7 @@ typedef struct {
   gboolean stop_jobs_on_exit;
   gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
+  char *jobs_directory;  /* job files applied at start and reload; NULL = off */
 
   /* [DBus]: per-client bounds of the private socket */
   guint64 dbus_max_queued_bytes;
