@@ -398,6 +398,8 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
       g_main_loop_quit (daemon->loop);
       return;
     }
+  /* Every front end has read its part of jobd.conf by now. */
+  jobd_config_warn_unknown_keys (daemon->config);
   /* On a bus, ready means the name is ours (on_bus_name_acquired). */
   if (daemon->config->bus == JOBD_BUS_NONE)
     {

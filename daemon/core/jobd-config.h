@@ -42,6 +42,7 @@ typedef struct {
   gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
   char *jobs_directory;  /* job files applied at start and reload; NULL = off */
+  GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */
   guint64 dbus_max_queued_bytes;
@@ -80,6 +81,10 @@ gboolean jobd_config_load (JobdConfig *config,
                            const char *path,
                            gboolean explicit_path,
                            GError **error);
+/* "FILE:LINE: Unknown key name …" for every key of the file no reader
+ * took (jobd-config-effective.h knows those), as systemd warns. Call once
+ * every part of jobd has read its keys. */
+void jobd_config_warn_unknown_keys (JobdConfig *config);
 /* Make the state, runtime and log folders (0755; the runtime socket folder
  * is world-traversable so non-root clients can connect). */
 gboolean jobd_config_ensure_dirs (JobdConfig *config, GError **error);
