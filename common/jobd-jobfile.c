@@ -129,8 +129,9 @@ hex_value (char c)
 static gboolean
 unescape_one (const char **p, GString *word, GError **error)
 {
-  static const char simple_from[] = "abfnrtvs\\\"'";
-  static const char simple_to[] = "\a\b\f\n\r\t\v \\\"'";
+  /* "\ " is a blank inside the word, as ExecStart= reads it. */
+  static const char simple_from[] = "abfnrtvs\\\"' ";
+  static const char simple_to[] = "\a\b\f\n\r\t\v \\\"' ";
   const char *hit = **p != '\0' ? strchr (simple_from, **p) : NULL;
   gunichar value = 0;
   int digits = 0, base = 16;
