@@ -52,6 +52,118 @@ state_is_active (const char *state)
          || g_strcmp0 (state, "stopping") == 0;
 }
 
+/* ---- calls in flight together ----
+ * One call after the other costs a round trip each (and jobd syncs its
+ * journal per change): 1 000 jobs would take seconds. A batch keeps up to
+ * BATCH_WINDOW calls in flight on the one connection; jobd answers them in
+ * order and writes their changes to disk together. */
+
+#define BATCH_WINDOW 128
+
+typedef struct _Batch Batch;
+
+typedef struct {
+  Batch *batch;
+  char *method;
+  GVariant *params;   /* sunk */
+  GVariant *reply;    /* NULL on error */
+  GError *error;
+  gpointer data;      /* the caller's (a Step, a name) */
+} Call;
+
+struct _Batch {
+  JobdDBusManager *manager;
+  GPtrArray *calls;   /* Call * */
+  guint next;
+  guint pending;
+  GMainLoop *loop;
+};
+
+static void
+call_free (Call *call)
+{
+  g_free (call->method);
+  g_clear_pointer (&call->params, g_variant_unref);
+  g_clear_pointer (&call->reply, g_variant_unref);
+  g_clear_error (&call->error);
+  g_free (call);
+}
+
+static Batch *
+batch_new (Jobctl *jobctl)
+{
+  Batch *batch = g_new0 (Batch, 1);
+
+  batch->manager = jobctl->manager;
+  batch->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) call_free);
+  return batch;
+}
+
+static void
+batch_free (Batch *batch)
+{
+  g_ptr_array_unref (batch->calls);
+  g_clear_pointer (&batch->loop, g_main_loop_unref);
+  g_free (batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Batch, batch_free)
+
+/* params is floating or NULL. */
+static void
+batch_add (Batch *batch, const char *method, GVariant *params, gpointer data)
+{
+  Call *call = g_new0 (Call, 1);
+
+  call->batch = batch;
+  call->method = g_strdup (method);
+  call->params = params != NULL ? g_variant_ref_sink (params) : NULL;
+  call->data = data;
+  g_ptr_array_add (batch->calls, call);
+}
+
+static void batch_send_more (Batch *batch);
+
+static void
+on_call_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call *call = user_data;
+  Batch *batch = call->batch;
+
+  call->reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &call->error);
+  if (call->error != NULL)
+    g_dbus_error_strip_remote_error (call->error);
+  batch->pending--;
+  batch_send_more (batch);
+  if (batch->pending == 0 && batch->next == batch->calls->len)
+    g_main_loop_quit (batch->loop);
+}
+
+static void
+batch_send_more (Batch *batch)
+{
+  while (batch->pending < BATCH_WINDOW && batch->next < batch->calls->len)
+    {
+      Call *call = batch->calls->pdata[batch->next++];
+
+      batch->pending++;
+      g_dbus_proxy_call (G_DBUS_PROXY (batch->manager), call->method, call->params,
+                         G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_call_done, call);
+    }
+}
+
+/* Sends every call, returns once all are answered (each has its reply or
+ * its error). */
+static void
+batch_run (Batch *batch)
+{
+  if (batch->calls->len == 0)
+    return;
+  batch->loop = g_main_loop_new (NULL, FALSE);
+  batch_send_more (batch);
+  g_main_loop_run (batch->loop);
+}
+
 /* ---- reading the files ---- */
 
 typedef struct {
@@ -161,6 +273,7 @@ read_registry (Jobctl *jobctl, GError **error)
   g_autoptr(GHashTable) jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                       (GDestroyNotify) current_free);
   g_autoptr(GVariant) list = NULL;
+  g_autoptr(Batch) batch = batch_new (jobctl);
   GVariantIter iter;
   const char *name, *state;
 
@@ -168,21 +281,25 @@ read_registry (Jobctl *jobctl, GError **error)
     return NULL;
   g_variant_iter_init (&iter, list);
   while (g_variant_iter_next (&iter, "(&s&suttuo)", &name, &state, NULL, NULL, NULL, NULL, NULL))
+    batch_add (batch, "GetSettings", g_variant_new ("(s)", name), (gpointer) state);
+  batch_run (batch);
+  for (guint i = 0; i < batch->calls->len; i++)
     {
-      Current *current = g_new0 (Current, 1);
-      g_autoptr(GError) local = NULL;
+      Call *call = batch->calls->pdata[i];
+      Current *current;
 
-      current->state = g_strdup (state);
       /* A job removed meanwhile is simply not there. */
-      if (!jobd_dbus_manager_call_get_settings_sync (jobctl->manager, name, &current->settings,
-                                                     NULL, &local))
+      if (g_error_matches (call->error, JOBD_ERROR, JOBD_ERROR_NO_SUCH_JOB))
+        continue;
+      if (call->error != NULL)
         {
-          current_free (current);
-          if (g_error_matches (local, JOBD_ERROR, JOBD_ERROR_NO_SUCH_JOB))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local));
+          g_propagate_error (error, g_steal_pointer (&call->error));
           return NULL;
         }
+      current = g_new0 (Current, 1);
+      current->state = g_strdup (call->data);
+      g_variant_get (call->reply, "(@a{sv})", &current->settings);
+      g_variant_get (call->params, "(&s)", &name);
       g_hash_table_insert (jobs, g_strdup (name), current);
     }
   return g_steal_pointer (&jobs);
@@ -293,109 +410,185 @@ describe_step (const Step *step, gboolean dry_run)
 
 /* ---- carrying it out ---- */
 
-/* Polls Status: jobctl runs once, a few calls per job are cheap. */
+/* name → state of every job, one call. */
+static GVariant *
+all_states (Jobctl *jobctl, GError **error)
+{
+  GVariant *states = NULL;
+
+  if (!jobd_dbus_manager_call_status_all_sync (jobctl->manager, &states, NULL, error))
+    return NULL;
+  return states;
+}
+
+typedef enum {
+  WANT_UP,     /* started or restarted: up (down or failed again: it did not) */
+  WANT_DOWN,   /* stopped before its removal */
+} Want;
+
+/* Polls StatusAll until every step with data TRUE in wanted reached what
+ * it wants, or the deadline; a step that did not is reported and its data
+ * set to FALSE. Returns whether all did. */
 static gboolean
-wait_for_state (Jobctl *jobctl, const char *name, gboolean want_up, gint64 deadline,
-                char **last_state, GError **error)
+wait_for_states (Jobctl *jobctl, GPtrArray *steps, Want want, gint64 deadline)
 {
   for (;;)
     {
-      g_autofree char *state = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) states = all_states (jobctl, &error);
+      gboolean waiting = FALSE, late = g_get_monotonic_time () >= deadline, ok = TRUE;
 
-      if (!jobd_dbus_manager_call_status_sync (jobctl->manager, name, &state, NULL, error))
-        return FALSE;
-      if (want_up ? g_strcmp0 (state, "up") == 0 : !state_is_active (state))
-        return TRUE;
-      /* Down again already: it exited (or failed) after its start. */
-      if (want_up && (g_strcmp0 (state, "failed") == 0 || g_strcmp0 (state, "down") == 0))
+      if (states == NULL)
         {
-          *last_state = g_steal_pointer (&state);
+          g_printerr ("jobctl: %s\n", error->message);
           return FALSE;
         }
-      if (g_get_monotonic_time () >= deadline)
+      for (guint i = 0; i < steps->len; i++)
         {
-          *last_state = g_steal_pointer (&state);
-          return FALSE;
+          Step *step = steps->pdata[i];
+          const char *state = "gone";
+          gboolean reached, hopeless;
+
+          g_variant_lookup (states, step->name, "&s", &state);
+          reached = want == WANT_UP ? g_str_equal (state, "up") : !state_is_active (state);
+          hopeless = want == WANT_UP && (g_str_equal (state, "failed")
+                                         || g_str_equal (state, "down")
+                                         || g_str_equal (state, "gone"));
+          if (reached)
+            continue;
+          if (hopeless || late)
+            {
+              g_printerr (want == WANT_UP ? _("jobctl: %s: did not come up (%s)\n")
+                                          : _("jobctl: %s: did not stop in time (%s)\n"),
+                          step->name, state);
+              g_ptr_array_remove_index (steps, i--);
+              ok = FALSE;
+              continue;
+            }
+          waiting = TRUE;
         }
+      if (!waiting)
+        return ok;
       g_usleep (20 * 1000);
     }
 }
 
-static gboolean
-remove_job (Jobctl *jobctl, const Step *step, gint64 deadline, GError **error)
+static void
+report_failure (Step *step, Call *call)
 {
-  g_autofree char *state = NULL;
-
-  if (step->active)
-    {
-      g_autoptr(GError) local = NULL;
-
-      if (!jobd_dbus_manager_call_stop_sync (jobctl->manager, step->name, NULL, &local)
-          && !g_error_matches (local, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING))
-        {
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      if (!wait_for_state (jobctl, step->name, FALSE, deadline, &state, error))
-        {
-          if (error != NULL && *error == NULL)
-            g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
-                         _("%s did not stop in time (%s)"), step->name, state);
-          return FALSE;
-        }
-    }
-  return jobd_dbus_manager_call_remove_sync (jobctl->manager, step->name, NULL, error);
+  g_printerr ("jobctl: %s: %s\n", step->name, call->error->message);
+  step->action = ACTION_NONE;
+  step->start = step->restart = FALSE;
 }
 
+/* Adds and updates, then starts and restarts, then removals (stopping
+ * first): each phase a batch. FALSE when something failed (said on
+ * stderr; that step counts as unchanged). */
 static gboolean
-carry_out (Jobctl *jobctl, const Step *step, gint64 deadline, GError **error)
+carry_out (Jobctl *jobctl, GPtrArray *plan, gint64 deadline)
 {
-  g_autofree char *path = NULL;
-
-  switch (step->action)
-    {
-    case ACTION_ADD:
-      return jobd_dbus_manager_call_add_sync (jobctl->manager, step->name, step->settings,
-                                              &path, NULL, error)
-             && (!step->start
-                 || jobd_dbus_manager_call_start_sync (jobctl->manager, step->name, NULL, error));
-    case ACTION_UPDATE:
-      return jobd_dbus_manager_call_update_sync (jobctl->manager, step->name, step->settings,
-                                                 NULL, error)
-             && (!step->restart
-                 || jobd_dbus_manager_call_restart_sync (jobctl->manager, step->name, NULL, error));
-    case ACTION_REMOVE:
-      return remove_job (jobctl, step, deadline, error);
-    case ACTION_NONE:
-    default:
-      return TRUE;
-    }
-}
-
-/* --wait: jobs apply started or restarted are up, removed ones gone. */
-static gboolean
-wait_steps (Jobctl *jobctl, GPtrArray *plan, gint64 deadline)
-{
+  g_autoptr(Batch) changes = batch_new (jobctl);
+  g_autoptr(Batch) starts = batch_new (jobctl);
+  g_autoptr(Batch) stops = batch_new (jobctl);
+  g_autoptr(Batch) removals = batch_new (jobctl);
+  g_autoptr(GPtrArray) stopping = g_ptr_array_new ();
   gboolean ok = TRUE;
 
   for (guint i = 0; i < plan->len; i++)
     {
-      const Step *step = plan->pdata[i];
-      g_autofree char *state = NULL;
-      g_autoptr(GError) error = NULL;
+      Step *step = plan->pdata[i];
 
-      if (!step->start && !step->restart)
-        continue;
-      if (!wait_for_state (jobctl, step->name, TRUE, deadline, &state, &error))
+      if (step->action == ACTION_ADD)
+        batch_add (changes, "Add", g_variant_new ("(s@a{sv})", step->name, step->settings), step);
+      else if (step->action == ACTION_UPDATE)
+        batch_add (changes, "Update", g_variant_new ("(s@a{sv})", step->name, step->settings),
+                   step);
+      else if (step->action == ACTION_REMOVE && step->active)
+        batch_add (stops, "Stop", g_variant_new ("(s)", step->name), step);
+    }
+  batch_run (changes);
+  for (guint i = 0; i < changes->calls->len; i++)
+    {
+      Call *call = changes->calls->pdata[i];
+      Step *step = call->data;
+
+      if (call->error != NULL)
         {
-          if (error != NULL)
-            g_printerr ("jobctl: %s: %s\n", step->name, error->message);
-          else
-            g_printerr (_("jobctl: %s: did not come up (%s)\n"), step->name, state);
+          report_failure (step, call);
+          ok = FALSE;
+        }
+      else if (step->start)
+        batch_add (starts, "Start", g_variant_new ("(s)", step->name), step);
+      else if (step->restart)
+        batch_add (starts, "Restart", g_variant_new ("(s)", step->name), step);
+    }
+  batch_run (starts);
+  for (guint i = 0; i < starts->calls->len; i++)
+    {
+      Call *call = starts->calls->pdata[i];
+
+      if (call->error != NULL)
+        {
+          g_printerr ("jobctl: %s: %s\n", ((Step *) call->data)->name, call->error->message);
+          ((Step *) call->data)->start = ((Step *) call->data)->restart = FALSE;
+          ok = FALSE;
+        }
+    }
+
+  batch_run (stops);
+  for (guint i = 0; i < stops->calls->len; i++)
+    {
+      Call *call = stops->calls->pdata[i];
+
+      /* Stopped by itself meanwhile: fine, it is down. */
+      if (call->error == NULL || g_error_matches (call->error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING))
+        g_ptr_array_add (stopping, call->data);
+      else
+        {
+          report_failure (call->data, call);
+          ok = FALSE;
+        }
+    }
+  if (stopping->len > 0 && !wait_for_states (jobctl, stopping, WANT_DOWN, deadline))
+    ok = FALSE;
+  for (guint i = 0; i < plan->len; i++)
+    {
+      Step *step = plan->pdata[i];
+
+      if (step->action == ACTION_REMOVE
+          && (!step->active || g_ptr_array_find (stopping, step, NULL)))
+        batch_add (removals, "Remove", g_variant_new ("(s)", step->name), step);
+      else if (step->action == ACTION_REMOVE)
+        step->action = ACTION_NONE;
+    }
+  batch_run (removals);
+  for (guint i = 0; i < removals->calls->len; i++)
+    {
+      Call *call = removals->calls->pdata[i];
+
+      if (call->error != NULL)
+        {
+          report_failure (call->data, call);
           ok = FALSE;
         }
     }
   return ok;
+}
+
+/* --wait: jobs apply started or restarted are up. */
+static gboolean
+wait_steps (Jobctl *jobctl, GPtrArray *plan, gint64 deadline)
+{
+  g_autoptr(GPtrArray) steps = g_ptr_array_new ();
+
+  for (guint i = 0; i < plan->len; i++)
+    {
+      Step *step = plan->pdata[i];
+
+      if (step->start || step->restart)
+        g_ptr_array_add (steps, step);
+    }
+  return steps->len == 0 || wait_for_states (jobctl, steps, WANT_UP, deadline);
 }
 
 static void
@@ -464,20 +657,7 @@ jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv
       return JOBCTL_EXIT_OK;
     }
   deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  for (guint i = 0; i < plan->len; i++)
-    {
-      Step *step = plan->pdata[i];
-
-      if (!carry_out (jobctl, step, deadline, &error))
-        {
-          g_dbus_error_strip_remote_error (error);
-          g_printerr ("jobctl: %s: %s\n", step->name, error->message);
-          g_clear_error (&error);
-          step->action = ACTION_NONE;
-          step->start = step->restart = FALSE;
-          ok = FALSE;
-        }
-    }
+  ok = carry_out (jobctl, plan, deadline);
   print_summary (plan, FALSE);
   if (wait && !wait_steps (jobctl, plan, deadline))
     ok = FALSE;
@@ -487,19 +667,25 @@ jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv
 /* ---- export and cat ---- */
 
 static char *
-job_file_text (Jobctl *jobctl, const char *name, GError **error)
+settings_file_text (const char *name, GVariant *settings)
 {
-  g_autoptr(GVariant) settings = NULL;
   g_autoptr(GPtrArray) unwritable = g_ptr_array_new_with_free_func (g_free);
-  char *text;
+  char *text = jobd_job_file_write (name, settings, unwritable);
 
-  if (!jobd_dbus_manager_call_get_settings_sync (jobctl->manager, name, &settings, NULL, error))
-    return NULL;
-  text = jobd_job_file_write (name, settings, unwritable);
   for (guint i = 0; i < unwritable->len; i++)
     g_printerr (_("jobctl: %s: setting %s is not in the job file\n"), name,
                 (char *) unwritable->pdata[i]);
   return text;
+}
+
+static char *
+job_file_text (Jobctl *jobctl, const char *name, GError **error)
+{
+  g_autoptr(GVariant) settings = NULL;
+
+  if (!jobd_dbus_manager_call_get_settings_sync (jobctl->manager, name, &settings, NULL, error))
+    return NULL;
+  return settings_file_text (name, settings);
 }
 
 static GPtrArray *
@@ -534,6 +720,7 @@ jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
   g_autoptr(GError) error = NULL;
   g_autofree char *output = NULL;
   g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(Batch) batch = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       N_("Write NAME.job files into DIR (made if missing) instead of to stdout"), N_("DIR") },
@@ -559,13 +746,23 @@ jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
   else if ((names = all_job_names (jobctl, &error)) == NULL)
     return jobctl_fail (error);
 
+  batch = batch_new (jobctl);
   for (guint i = 0; i < names->len; i++)
+    batch_add (batch, "GetSettings", g_variant_new ("(s)", (char *) names->pdata[i]),
+               names->pdata[i]);
+  batch_run (batch);
+  for (guint i = 0; i < batch->calls->len; i++)
     {
-      const char *name = names->pdata[i];
-      g_autofree char *text = job_file_text (jobctl, name, &error);
+      Call *call = batch->calls->pdata[i];
+      const char *name = call->data;
+      g_autoptr(GVariant) settings = NULL;
+      g_autofree char *text = NULL;
 
-      if (text == NULL
-          || (output != NULL && !write_job_file (output, name, text, &error)))
+      if (call->error != NULL)
+        return jobctl_fail (call->error);
+      g_variant_get (call->reply, "(@a{sv})", &settings);
+      text = settings_file_text (name, settings);
+      if (output != NULL && !write_job_file (output, name, text, &error))
         return jobctl_fail (error);
       if (output == NULL)
         g_print ("%s%s", i > 0 ? "\n" : "", text);

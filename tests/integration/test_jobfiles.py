@@ -162,10 +162,13 @@ class Apply(JobFileCase):
         self.assertEqual(self.bus.call("Status", "good"), "up")
         self.pids()
 
-        write_job(self.dir, "bad", "Command=/bin/false\nAutoStart=yes\n")
+        # A job that cannot come up: exit 1, naming it; the others are fine.
+        write_job(self.dir, "bad", "Command=/nonexistent/program\nAutoStart=yes\n")
         proc = self.ctl("apply", "--wait", "--timeout=10s", self.dir, ok=False)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
-        self.assertIn("bad: did not come up", proc.stderr)
+        self.assertIn("jobctl: bad: ", proc.stderr)
+        self.assertEqual(self.bus.call("Status", "bad"), "failed")
+        self.assertEqual(self.bus.call("Status", "good"), "up")
 
     def test_errors_name_file_line_and_key(self):
         write_job(self.dir, "fine", "Command=%s\n" % SLEEPER)
