@@ -268,6 +268,14 @@ class DaemonConfigBooleans(JobdTestCase):
                    "the job to be stopped with jobd")
         self.bus = self.jobd.start().connect()
 
+    def test_legacy_enable_off(self):
+        other = Jobd()
+        self.addCleanup(other.cleanup)
+        other.write_config("[Daemon]\nBackend=direct\n[Legacy]\nEnable=off\n")
+        other.start()
+        self.assertNotIn("legacy protocol listening", other.stderr())
+        other.stop()
+
 
 if __name__ == "__main__":
     main()
