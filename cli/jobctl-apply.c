@@ -591,6 +591,46 @@ wait_steps (Jobctl *jobctl, GPtrArray *plan, gint64 deadline)
   return steps->len == 0 || wait_for_states (jobctl, steps, WANT_UP, deadline);
 }
 
+/* --json: one object per job that changes (or would):
+ * {"name", "action": "add"|"update"|"remove", "changed": [keys], "restart": bool,
+ *  "start": bool, "dry-run": bool}. */
+static void
+print_summary_json (GPtrArray *plan, gboolean dry_run)
+{
+  static const char *const actions[] = { "none", "add", "update", "remove" };
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < plan->len; i++)
+    {
+      const Step *step = plan->pdata[i];
+
+      if (step->action == ACTION_NONE)
+        continue;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, step->name);
+      json_builder_set_member_name (builder, "action");
+      json_builder_add_string_value (builder, actions[step->action]);
+      json_builder_set_member_name (builder, "changed");
+      json_builder_begin_array (builder);
+      for (guint k = 0; step->changed != NULL && k < step->changed->len; k++)
+        json_builder_add_string_value (builder, step->changed->pdata[k]);
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "restart");
+      json_builder_add_boolean_value (builder, step->restart);
+      json_builder_set_member_name (builder, "start");
+      json_builder_add_boolean_value (builder, step->start);
+      json_builder_set_member_name (builder, "dry-run");
+      json_builder_add_boolean_value (builder, dry_run);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  jobctl_print_json (root);
+}
+
 static void
 print_summary (GPtrArray *plan, gboolean dry_run)
 {
@@ -653,12 +693,18 @@ jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv
   plan = make_plan (&set, registry, prune);
   if (dry_run)
     {
-      print_summary (plan, TRUE);
+      if (jobctl->json)
+        print_summary_json (plan, TRUE);
+      else
+        print_summary (plan, TRUE);
       return JOBCTL_EXIT_OK;
     }
   deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   ok = carry_out (jobctl, plan, deadline);
-  print_summary (plan, FALSE);
+  if (jobctl->json)
+    print_summary_json (plan, FALSE);
+  else
+    print_summary (plan, FALSE);
   if (wait && !wait_steps (jobctl, plan, deadline))
     ok = FALSE;
   return ok ? JOBCTL_EXIT_OK : JOBCTL_EXIT_FAILURE;

@@ -1,6 +1,7 @@
 """Job files (issue 14): `jobctl apply` / `export` / `cat` against a live jobd,
 JobsDirectory= at start and on ReloadConfig, and jobd.conf's unknown keys and
 booleans."""
+import json
 import os
 import re
 import shutil
@@ -100,6 +101,12 @@ class Apply(JobFileCase):
         out = self.ctl("apply", "--dry-run", "--prune", self.dir).stdout
         self.assertIn("w1: would update (Command, Restart) and restart", out)
         self.assertIn("w2: would stop and remove", out)
+        plan = json.loads(self.ctl("apply", "--dry-run", "--prune", "--json", self.dir).stdout)
+        self.assertEqual(plan, [
+            {"name": "w1", "action": "update", "changed": ["Command", "Restart"],
+             "restart": True, "start": False, "dry-run": True},
+            {"name": "w2", "action": "remove", "changed": [], "restart": False,
+             "start": False, "dry-run": True}])
         self.assertEqual(self.registry(), settings)
         self.assertEqual(self.pids(), pids)
 
