@@ -47,6 +47,12 @@ static const JobctlVerb verbs[] = {
     N_("Print a job's recent output; with -f, follow it"), NULL },
   { "history", jobctl_verb_history, N_("NAME"),
     N_("List a job's recorded runs, the newest last (-n N: the newest N)"), NULL },
+  { "apply", jobctl_verb_apply, N_("FILE|DIR…"),
+    N_("Make the jobs match job files: add, update, restart, --prune"), NULL },
+  { "export", jobctl_verb_export, N_("[NAME…]"),
+    N_("Write jobs as job files (stdout, or -o DIR)"), NULL },
+  { "cat", jobctl_verb_cat, N_("NAME…"),
+    N_("Print a job as a job file"), NULL },
   { "server", jobctl_verb_server, N_("[log]"),
     N_("Show jobd's version, backend, memory and recent log"), NULL },
 };

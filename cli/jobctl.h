@@ -121,6 +121,10 @@ int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **a
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-history.c */
 int jobctl_verb_history (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-apply.c: job files */
+int jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_cat (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-server.c */
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 

@@ -24,6 +24,7 @@
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
 #include "jobd-fdstore.h"
+#include "jobd-jobs-dir.h"
 #include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
 #include "jobd-logretention.h"
@@ -304,6 +305,7 @@ on_sighup (gpointer user_data)
 
   /* What went wrong, or which keys need a restart, is logged there. */
   (void) jobd_config_reload (daemon->config, NULL);
+  jobd_jobs_dir_apply (daemon->manager, TRUE);
   notify_status (daemon);
   return G_SOURCE_CONTINUE;
 }
@@ -391,11 +393,15 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
   Daemon *daemon = user_data;
 
   jobd_manager_restore_finish (daemon->manager, result, NULL);
+  /* Before the autostart pass (announce_ready), which starts what it adds. */
+  jobd_jobs_dir_apply (daemon->manager, FALSE);
   if (!start_serving (daemon, &daemon->startup_error))
     {
       g_main_loop_quit (daemon->loop);
       return;
     }
+  /* Every front end has read its part of jobd.conf by now. */
+  jobd_config_warn_unknown_keys (daemon->config);
   /* On a bus, ready means the name is ours (on_bus_name_acquired). */
   if (daemon->config->bus == JOBD_BUS_NONE)
     {

@@ -97,6 +97,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->user = g_strdup (settings->user);
   copy->group = g_strdup (settings->group);
   copy->interpreter = g_strdup (settings->interpreter);
+  copy->source_file = g_strdup (settings->source_file);
   copy->extra = g_variant_ref (settings->extra);
   copy->environment = environment_new ();
   if (settings->environment != NULL)
@@ -121,6 +122,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->user);
   g_free (settings->group);
   g_free (settings->interpreter);
+  g_free (settings->source_file);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_free (settings);
 }
@@ -187,6 +189,8 @@ static const Field settings_fields[] = {
   { "tasks-max", KIND_UINT64, OFF (tasks_max), 0, 0, G_MAXINT64 },
   { "runtime-max-ms", KIND_UINT, OFF (runtime_max_ms), 0, 0, G_MAXUINT32 },
   { "history-size", KIND_UINT, OFF (history_size), 0, 0, JOBD_HISTORY_SIZE_MAX },
+  /* Marks a job that `jobctl apply` or JobsDirectory= made from a file. */
+  { "source-file", KIND_STRING, OFF (source_file), FIELD_EMPTY_IS_UNSET, 0, 0 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 

@@ -54,6 +54,7 @@ typedef struct {
   guint64 tasks_max;             /* 0 = no limit */
   guint runtime_max_ms;          /* a run longer than this is stopped; 0 = no limit */
   guint history_size;            /* runs kept in the run history (default 100, 0..10000) */
+  char *source_file;             /* the job file it came from (jobd-jobfile.h); NULL = none */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -15,6 +15,7 @@
 
 #include "jobd-dbus-client.h"
 #include "jobd-dbus-jobs.h"
+#include "jobd-jobs-dir.h"
 #include "jobd-dbus-service-private.h"
 #include "jobd-error.h"
 #include "jobd-history.h"
@@ -364,5 +365,6 @@ jobd_dbus_method_reload_config (JobdDBusService *self, GDBusMethodInvocation *in
   g_autoptr(GError) error = NULL;
   gboolean ok = jobd_config_reload (jobd_manager_get_config (self->manager), &error);
 
+  jobd_jobs_dir_apply (self->manager, TRUE);
   jobd_dbus_return_ok_or_error (invocation, ok, error);
 }
