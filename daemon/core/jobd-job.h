@@ -49,6 +49,8 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_ADOPTED "adopted"
 /* A schedule fired (the run's trigger names which). */
 #define JOBD_REASON_SCHEDULE "schedule"
+/* Its job file changed a setting that needs a restart (trigger: the file). */
+#define JOBD_REASON_JOB_FILE "job-file"
 /* The run lasted longer than its runtime-max-ms and was stopped. */
 #define JOBD_REASON_RUNTIME_MAX "runtime-max"
 
