@@ -87,6 +87,12 @@ static const SettingOption setting_options[] = {
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
+  { "ready", "ready", KIND_STRING, FALSE, N_("exec|notify|log:REGEX|tcp:PORT|exec-probe:CMD"),
+    N_("When the job counts as up (default: exec)") },
+  { "ready-timeout", "ready-timeout-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Not ready by then: stopped, a failed start (default 90s; 0 = none)") },
+  { "watchdog", "watchdog-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Restart the job when no WATCHDOG=1 comes within this (0 = off)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };

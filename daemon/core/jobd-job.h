@@ -47,6 +47,10 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_RESTORE "restore"
 /* jobd started again and took back a job that was still running. */
 #define JOBD_REASON_ADOPTED "adopted"
+/* Not ready within its ready-timeout-ms: stopped, a failed start. */
+#define JOBD_REASON_READY_TIMEOUT "ready-timeout"
+/* No WATCHDOG=1 within its watchdog-ms (or WATCHDOG=trigger): restarted. */
+#define JOBD_REASON_WATCHDOG "watchdog"
 
 /* Shared by every job of a manager. */
 typedef struct {
@@ -83,6 +87,8 @@ int jobd_job_get_exit_signal (JobdJob *job);        /* 0 when none */
 guint jobd_job_get_restarts (JobdJob *job);
 const char *jobd_job_get_last_restart_reason (JobdJob *job);
 const char *jobd_job_get_last_error (JobdJob *job);
+/* What the job last said with STATUS= (sd_notify), NULL when nothing. */
+const char *jobd_job_get_status_text (JobdJob *job);
 JobdOutput *jobd_job_get_output (JobdJob *job);
 
 /* Runtime as a{sv} (see GetRuntime in the D-Bus XML), floating. */
@@ -90,7 +96,8 @@ GVariant *jobd_job_get_runtime_variant (JobdJob *job);
 
 /* Start: fails with ALREADY_RUNNING when active (a pending automatic
  * restart is started at once instead), SPAWN_FAILED when the command cannot
- * run. Completes once the process runs (state up) or the start failed. */
+ * run. Completes once the job is ready (state up: at exec for ready=exec,
+ * else when its readiness says so) or the start failed. */
 void jobd_job_start_async (JobdJob *job,
                            const char *reason,
                            GCancellable *cancellable,

@@ -16,6 +16,7 @@
 
 #include "jobd-error.h"
 #include "jobd-names.h"
+#include "jobd-ready.h"
 #include "jobd-signal.h"
 
 #define MS_PER_DAY (24u * 60u * 60u * 1000u)
@@ -77,6 +78,8 @@ jobd_settings_new (void)
   settings->stop_signal = SIGTERM;
   settings->stop_timeout_ms = 10000;
   settings->reload_signal = SIGHUP;
+  settings->ready = g_strdup (JOBD_READY_DEFAULT);
+  settings->ready_timeout_ms = JOBD_READY_TIMEOUT_DEFAULT_MS;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -96,6 +99,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->user = g_strdup (settings->user);
   copy->group = g_strdup (settings->group);
   copy->interpreter = g_strdup (settings->interpreter);
+  copy->ready = g_strdup (settings->ready);
   copy->extra = g_variant_ref (settings->extra);
   copy->environment = environment_new ();
   if (settings->environment != NULL)
@@ -120,6 +124,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->user);
   g_free (settings->group);
   g_free (settings->interpreter);
+  g_free (settings->ready);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_free (settings);
 }
@@ -145,6 +150,7 @@ typedef enum {
   FIELD_PRIVILEGED = 1 << 2,     /* needs JOBD_SETTINGS_FLAGS_PRIVILEGED */
   FIELD_ACCOUNT = 1 << 3,        /* a user or group name */
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
+  FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
 } FieldFlags;
 
 typedef struct {
@@ -184,6 +190,10 @@ static const Field settings_fields[] = {
   { "memory-max", KIND_SIZE, OFF (memory_max), 0, 0, G_MAXINT64 },
   { "cpu-quota", KIND_UINT, OFF (cpu_quota), FIELD_ZERO_OK, 1, 100000 },
   { "tasks-max", KIND_UINT64, OFF (tasks_max), 0, 0, G_MAXINT64 },
+  { "ready", KIND_STRING, OFF (ready), FIELD_NON_EMPTY | FIELD_READY, 0, 0 },
+  { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
+  /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
+  { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -454,6 +464,8 @@ merge_string (Merge *m, const Field *f, const Value *v, GError **error)
                    "%s: invalid name '%s'", f->key, stored);
       return FALSE;
     }
+  if (stored != NULL && (f->flags & FIELD_READY) && !jobd_ready_spec_parse (stored, NULL, error))
+    return FALSE;
   g_free (*slot);
   *slot = g_strdup (stored);
   return TRUE;

@@ -50,6 +50,9 @@ typedef struct {
   guint64 memory_max;            /* bytes, 0 = no limit */
   guint cpu_quota;               /* percent of one CPU, 0 = no limit */
   guint64 tasks_max;             /* 0 = no limit */
+  char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
+  guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
+  guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 
