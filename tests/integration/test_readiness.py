@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -421,6 +422,8 @@ class Flood(ReadyCase):
         self.bus.call("Status", "fl")
         self.assertLess(time.monotonic() - t0, 2.0)
         after = rss_bytes(pid)
+        print("flood: %d messages sent, jobd RSS %d KiB -> %d KiB"
+              % (sent, before >> 10, after >> 10), file=sys.stderr)
         self.assertLess(after - before, 8 << 20,
                         "jobd grew by %d KiB for %d messages" % ((after - before) >> 10, sent))
         self.assertEqual(self.bus.state("fl"), "up")
