@@ -9,8 +9,9 @@
  * "up") arrives on this connection. Untimed again: Stop, wait for "down".
  * The figure includes the job's wake-up on the FIFO and its sendto, so it
  * is an upper bound of jobd's part. The reference, on the same connection
- * in the same run: org.freedesktop.DBus.Peer.Ping round trips.
- * Prints "reps=N errors=E p50_us=… … ping_p50_us=…".
+ * in the same run: org.freedesktop.DBus.Peer.Ping round trips, and Status
+ * round trips (which, like READY=1, go through jobd's main loop).
+ * Prints "reps=N errors=E p50_us=… … ping_p50_us=… status_p50_us=…".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,7 +132,7 @@ main (int argc, char **argv)
   g_autoptr(GDBusConnection) conn = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  BenchStats ready, ping;
+  BenchStats ready, ping, status;
   Waiter w = { 0 };
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -159,6 +160,7 @@ main (int argc, char **argv)
 
   bench_stats_init (&ready);
   bench_stats_init (&ping);
+  bench_stats_init (&status);
   for (int i = 0; i < reps; i++)
     {
       g_autoptr(GError) rep_error = NULL;
@@ -171,10 +173,13 @@ main (int argc, char **argv)
           errors++;
           fprintf (stderr, "ready-latency: %s\n", rep_error->message);
         }
-      /* The reference, interleaved: one Peer.Ping round trip per repetition. */
+      /* The references, interleaved: Peer.Ping round trips (answered in
+       * GDBus's thread) and Status round trips (through jobd's main loop,
+       * as the READY=1 message is). */
       for (int k = 0; k < 5; k++)
         {
           g_autoptr(GVariant) pong = NULL;
+          g_autoptr(GVariant) answer = NULL;
           gint64 t0 = bench_now_ns ();
 
           pong = g_dbus_connection_call_sync (conn, NULL, MANAGER_PATH,
@@ -182,14 +187,20 @@ main (int argc, char **argv)
                                               G_DBUS_CALL_FLAGS_NONE, WAIT_MS, NULL, NULL);
           if (pong != NULL)
             bench_stats_add (&ping, bench_now_ns () - t0);
+          t0 = bench_now_ns ();
+          answer = call (conn, MANAGER_IFACE, "Status", g_variant_new ("(s)", job), NULL);
+          if (answer != NULL)
+            bench_stats_add (&status, bench_now_ns () - t0);
         }
     }
   g_string_append_printf (out, "reps=%d errors=%d", reps, errors);
   bench_stats_format (&ready, out);
-  g_string_append_printf (out, " ping_p50_us=%.1f",
-                          bench_stats_quantile (&ping, 0.5) / 1000.0);
+  g_string_append_printf (out, " ping_p50_us=%.1f status_p50_us=%.1f",
+                          bench_stats_quantile (&ping, 0.5) / 1000.0,
+                          bench_stats_quantile (&status, 0.5) / 1000.0);
   printf ("%s\n", out->str);
   bench_stats_clear (&ready);
   bench_stats_clear (&ping);
+  bench_stats_clear (&status);
   return errors == reps ? 1 : 0;
 }
