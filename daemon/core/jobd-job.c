@@ -1037,6 +1037,22 @@ on_ready_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* starting → starting with the main PID: the program runs. A state change,
+ * so that clients learn the PID and the manager records the process (a
+ * jobd restarted now takes it back, still waiting for it to be ready). */
+static void
+announce_running (JobdJob *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason",
+                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
+  g_variant_builder_add (&b, "{sv}", "main-pid",
+                         g_variant_new_uint32 (jobd_process_get_pid (self->process)));
+  set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
+}
+
 /* Running, not ready yet: the job stays starting until its readiness says
  * so, or its ready-timeout-ms is over. */
 static void
@@ -1046,7 +1062,7 @@ await_ready (JobdJob *self)
   g_autoptr(GError) error = NULL;
   guint timeout_ms = self->settings->ready_timeout_ms;
 
-  emit_changed (self, FALSE);   /* the main PID is known */
+  announce_running (self);
   jobd_job_debug (self->name, "job %s: running, waiting until ready (%s)", self->name,
                   self->settings->ready);
   if (timeout_ms > 0)
@@ -1335,6 +1351,9 @@ jobd_job_save_record (JobdJob *self)
   json_object_set_int_member (record, "restarts", self->restarts);
   if (self->last_restart_reason != NULL)
     json_object_set_string_member (record, "last-restart-reason", self->last_restart_reason);
+  /* Running, not ready yet: the next jobd waits for its readiness too. */
+  if (self->state == JOBD_STATE_STARTING)
+    json_object_set_boolean_member (record, "not-ready", TRUE);
   return record;
 }
 
@@ -1358,6 +1377,22 @@ jobd_job_restore_failed (JobdJob *self, JsonObject *record)
   set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_RESTORE, error));
 }
 
+/* A job taken back before it was ready goes on waiting (a fresh
+ * ready-timeout-ms); TRUE when it does. */
+static gboolean
+adopt_not_ready (JobdJob *self, JsonObject *record)
+{
+  if (!json_object_get_boolean_member_with_default (record, "not-ready", FALSE))
+    return FALSE;
+  jobd_ready_spec_clear (&self->ready);
+  if (!jobd_ready_spec_parse (self->settings->ready, &self->ready, NULL) ||
+      self->ready.mode == JOBD_READY_EXEC)
+    return FALSE;
+  set_string (&self->start_reason, JOBD_REASON_ADOPTED);
+  await_ready (self);   /* → starting, reason adopted, with the main PID */
+  return TRUE;
+}
+
 void
 jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
 {
@@ -1375,10 +1410,13 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
   self->wanted_up = json_object_get_boolean_member_with_default (record, "wanted-up", TRUE);
   attach_process (self, process);
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));
-  g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
-  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+  if (!adopt_not_ready (self, record))
+    {
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));
+      g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
+      set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+    }
   if (handle_early_exit (self))
     return;
   arm_watchdog (self);

@@ -234,6 +234,35 @@ class Notify(ReadyCase):
         self.assertIn("before it was ready", result.get("error", ""))
 
 
+class Restart(ReadyCase):
+
+    def test_jobd_restarted_while_waiting_takes_the_job_back_still_starting(self):
+        flag = tempfile.mkdtemp(prefix="jobd-adopt-")
+        self.addCleanup(shutil.rmtree, flag, True)
+        self.add("ad", "while [ ! -e %s/go ]; do sleep 0.05; done; %s --ready; exec sleep 1000"
+                 % (flag, SYSTEMD_NOTIFY), ready="notify", ready_timeout_ms=DEADLINE * 4000)
+        mark = self.bus.mark()
+        self.start_async("ad")
+        running = self.bus.wait_state("ad", "starting", since=mark)
+        while not running.get("main-pid"):
+            running = self.bus.wait_state("ad", "starting", since=running["_index"] + 1)
+        pid = running["main-pid"]
+        self.jobd.note_pid(pid)
+        # jobd goes (jobs keep running) and comes back: it takes the job back,
+        # still waiting for it to be ready.
+        self.jobd.stop()
+        self.jobd.start()
+        self.bus = self.jobd.connect()
+        wait_until(lambda: self.bus.runtime("ad")["main-pid"] == pid, "the job taken back")
+        self.assertEqual(self.bus.state("ad"), "starting")
+        mark = self.bus.mark()
+        open(os.path.join(flag, "go"), "w").close()
+        up = self.bus.wait_state("ad", "up", since=mark)
+        self.assertEqual(up["main-pid"], pid)
+        self.assertEqual(up["reason"], "adopted")
+        self.stop_and_wait("ad")
+
+
 class Watchdog(ReadyCase):
 
     def test_missed_ping_restarts_with_reason_watchdog(self):
