@@ -115,6 +115,22 @@ class Notify(ReadyCase):
         self.assertEqual(result, {"ok": True})
         self.stop_and_wait("sn")
 
+    def test_ready_sent_at_once_is_never_lost(self):
+        """READY=1 sent as the program starts, possibly before jobd knows its
+        PID (the socket waits, paused): up every time, in a loop."""
+        self.add("qk", "%s --ready; exec sleep 1000" % SYSTEMD_NOTIFY, ready="notify",
+                 ready_timeout_ms=DEADLINE * 2000)
+        for round_ in range(25):
+            mark = self.bus.mark()
+            result = self.start_async("qk")
+            up = self.bus.wait_state("qk", "up", since=mark)
+            self.note(up)
+            self.bus.pump(lambda: result, "Start to answer (round %d)" % round_)
+            self.assertEqual(result, {"ok": True}, "round %d" % round_)
+            mark = self.bus.mark()
+            self.bus.call("Stop", "qk")
+            self.bus.wait_state("qk", "down", since=mark)
+
     def test_never_notifies_fails_after_ready_timeout(self):
         self.add("nn", "exec sleep 1000", ready="notify", ready_timeout_ms=700)
         mark = self.bus.mark()
