@@ -193,20 +193,52 @@ format_pid (guint32 pid)
   return pid != 0 ? g_strdup_printf ("%u", pid) : g_strdup ("-");
 }
 
+static const char *lookup_string (GVariant *dict, const char *key);
+
+/* What each running job last said with STATUS= (sd_notify), one
+ * GetRuntime per running job; NULL when none said anything (then list
+ * has no STATUS column). */
+static GPtrArray *
+fetch_status_texts (Jobctl *jobctl, GVariant *jobs)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  gboolean any = FALSE;
+  GVariantIter iter;
+  const char *name;
+  guint32 pid;
+
+  g_variant_iter_init (&iter, jobs);
+  while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, NULL, &pid, NULL, NULL, NULL, NULL))
+    {
+      g_autoptr(GVariant) runtime = NULL;
+      const char *text = NULL;
+
+      if (pid != 0 &&
+          jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, name, &runtime, NULL, NULL))
+        text = lookup_string (runtime, "status-text");
+      any = any || text != NULL;
+      g_ptr_array_add (texts, g_strdup (text != NULL ? text : "-"));
+    }
+  return any ? g_steal_pointer (&texts) : NULL;
+}
+
 static void
 print_list_table (Jobctl *jobctl, GVariant *jobs)
 {
   static const char *const header[] = {
     N_("NAME"), N_("STATE"), N_("PID"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
+    N_("STATUS"),
   };
+  g_autoptr(GPtrArray) status_texts = fetch_status_texts (jobctl, jobs);
   /* PID, MEMORY and RESTARTS are numbers: right-aligned. */
-  g_autoptr(JobctlTable) table = jobctl_table_new (G_N_ELEMENTS (header),
+  g_autoptr(JobctlTable) table = jobctl_table_new (G_N_ELEMENTS (header) - (status_texts ? 0 : 1),
                                                    1 << 2 | 1 << 3 | 1 << 5, header);
   gint64 now = g_get_real_time ();
   GVariantIter iter;
   const char *name, *state;
   guint32 pid, restarts;
   guint64 memory, started_at;
+  guint row = 0;
 
   g_variant_iter_init (&iter, jobs);
   while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, &state, &pid,
@@ -221,6 +253,9 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
       jobctl_table_take (table, running ? jobd_format_uptime (started_at, now)
                                         : g_strdup ("-"));
       jobctl_table_take (table, g_strdup_printf ("%u", restarts));
+      if (status_texts != NULL)
+        jobctl_table_add (table, status_texts->pdata[row], NULL);
+      row++;
     }
   jobctl_table_print (table, !jobctl->no_legend, jobctl->color);
 }
@@ -282,6 +317,9 @@ static const ShownSetting shown_settings[] = {
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
   { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
   { "history-size", N_("History size"), SHOW_NUMBER },
+  { "ready", N_("Ready"), SHOW_TEXT },
+  { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION },
+  { "watchdog-ms", N_("Watchdog"), SHOW_DURATION },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -514,6 +552,7 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
   guint64 restarts = lookup_uint (runtime, "restarts");
   char *started = format_started (runtime, state);
   char *last_exit = format_last_exit (runtime);
+  gboolean reloading = FALSE;
 
   jobctl_fields_add (fields, _("Name"), g_strdup (name), NULL);
   jobctl_fields_add (fields, _("State"), g_strdup (state != NULL ? state : "-"),
@@ -528,6 +567,10 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
              reason != NULL
              ? g_strdup_printf (_("%u (last: %s)"), (guint) restarts, reason)
              : g_strdup_printf ("%u", (guint) restarts), NULL);
+  if (lookup_string (runtime, "status-text") != NULL)
+    jobctl_fields_add (fields, _("Status"), g_strdup (lookup_string (runtime, "status-text")), NULL);
+  if (g_variant_lookup (runtime, "reloading", "b", &reloading) && reloading)
+    jobctl_fields_add (fields, _("Reloading"), g_strdup (_("yes")), NULL);
   if (last_exit != NULL)
     jobctl_fields_add (fields, _("Last exit"), last_exit, NULL);
   if (lookup_string (runtime, "last-error") != NULL)

@@ -91,6 +91,12 @@ static const SettingOption setting_options[] = {
     N_("Stop a run that lasts longer than this (0: no limit)") },
   { "history-size", "history-size", KIND_COUNT, FALSE, N_("N"),
     N_("Runs kept in the job's history (default 100, 0..10000)") },
+  { "ready", "ready", KIND_STRING, FALSE, N_("exec|notify|log:REGEX|tcp:PORT|exec-probe:CMD"),
+    N_("When the job counts as up (default: exec)") },
+  { "ready-timeout", "ready-timeout-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Not ready by then: stopped, a failed start (default 90s; 0 = none)") },
+  { "watchdog", "watchdog-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Restart the job when no WATCHDOG=1 comes within this (0 = off)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };
