@@ -16,10 +16,16 @@
 /* Acting on a job already in the wanted state is no error, as with
  * systemctl: start of an active job, stop of a stopped one. */
 static gboolean
-already_there (const JobctlVerb *verb, const GError *error)
+already_there (Jobctl *jobctl, const JobctlVerb *verb, const char *name, const GError *error)
 {
+  g_autofree char *state = NULL;
+
+  /* A stopping job is not started again: that is an error (with --wait,
+   * the wait reports the job down). */
   if (verb->call == jobd_dbus_manager_call_start_sync)
-    return g_error_matches (error, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING);
+    return g_error_matches (error, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING)
+           && jobd_dbus_manager_call_status_sync (jobctl->manager, name, &state, NULL, NULL)
+           && (g_str_equal (state, "up") || g_str_equal (state, "starting"));
   if (verb->call == jobd_dbus_manager_call_stop_sync)
     return g_error_matches (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING);
   return FALSE;
@@ -50,7 +56,12 @@ act_on_job (Jobctl *jobctl, const JobctlVerb *verb, const char *name, int signo,
   if (!done)
     {
       g_dbus_error_strip_remote_error (error);
-      if (!already_there (verb, error))
+      /* With --wait, a start that found the job stopping, or that failed
+       * to spawn, is reported by the wait with the job's state and error. */
+      if (!already_there (jobctl, verb, name, error)
+          && !(waiter != NULL && (g_error_matches (error, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING)
+                                  || g_error_matches (error, JOBD_ERROR,
+                                                      JOBD_ERROR_SPAWN_FAILED))))
         return jobctl_fail_job (name, error);
       g_clear_error (&error);
     }
@@ -205,7 +216,6 @@ state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) states = NULL;
-  g_autoptr(GVariantDict) dict = NULL;
   GVariantBuilder json;
   gboolean quiet = FALSE;
   gboolean any = FALSE;
@@ -220,11 +230,11 @@ state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
     return jobctl_fail (error);
 
   g_variant_builder_init (&json, G_VARIANT_TYPE ("a{ss}"));
-  dict = g_variant_dict_new (states);
   for (int i = 1; i < argc; i++)
     {
       GVariantIter iter;
       const char *name, *state;
+      const char *known = NULL;
 
       g_variant_iter_init (&iter, states);
       while (g_variant_iter_next (&iter, "{&s&s}", &name, &state))
@@ -241,7 +251,7 @@ state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
           else if (!quiet)
             g_print ("%s\n", shown);
         }
-      if (!jobctl_is_glob (argv[i]) && !g_variant_dict_contains (dict, argv[i]))
+      if (!jobctl_is_glob (argv[i]) && !g_variant_lookup (states, argv[i], "&s", &known))
         {
           if (jobctl->json)
             g_variant_builder_add (&json, "{ss}", argv[i], active_state (NULL));
