@@ -27,24 +27,28 @@ jobctl_set_output_width (guint columns)
 char *
 jobctl_ellipsize (const char *text, gsize columns)
 {
+  /* "…" where the terminal speaks UTF-8, else three dots. */
+  const char *mark = g_get_charset (NULL) ? "…" : "...";
+  gsize mark_width = jobd_display_width (mark);
   GString *out;
   gsize used = 0;
 
   if (jobd_display_width (text) <= columns)
     return g_strdup (text);
+  if (columns < mark_width)
+    return g_strndup (mark, columns);
   out = g_string_new (NULL);
-  for (const char *p = text; *p != '\0' && columns > 0; p = g_utf8_next_char (p))
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
       gsize w = g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
 
-      if (used + w > columns - 1)
+      if (used + w > columns - mark_width)
         break;
       g_string_append_unichar (out, c);
       used += w;
     }
-  if (columns > 0)
-    g_string_append (out, "…");
+  g_string_append (out, mark);
   return g_string_free (out, FALSE);
 }
 
