@@ -93,11 +93,7 @@ act_on_jobs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
       jobctl_set_usage_error (&error, _("give job names or --all, not both"));
       return jobctl_fail (error);
     }
-  if (wait && !verb_waits (verb, &want_up))
-    {
-      jobctl_set_usage_error (&error, _("--wait works with start, stop and restart"));
-      return jobctl_fail (error);
-    }
+  verb_waits (verb, &want_up);
   if (!jobctl_connect (jobctl, &error))
     return jobctl_fail (error);
   /* Restart waits for the job to exit, which may take its whole stop
@@ -131,15 +127,17 @@ jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
   g_autoptr(GError) error = NULL;
   gboolean all = FALSE;
   gboolean wait = FALSE;
+  gboolean want_up;
   const GOptionEntry entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Act on every job"), NULL },
     { "wait", 0, 0, G_OPTION_ARG_NONE, &wait,
-      N_("start, stop, restart: return once the job is up (down for stop); "
-         "fail when it ends elsewhere"), NULL },
+      N_("Return once each job is up (stop: down); fail when one ends elsewhere"), NULL },
     G_OPTION_ENTRY_NULL
   };
+  GOptionEntry without_wait[] = { entries[0], G_OPTION_ENTRY_NULL };
 
-  if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 0, -1, &argc, &argv, &error))
+  if (!jobctl_parse_verb (jobctl, verb, verb_waits (verb, &want_up) ? entries : without_wait,
+                          NULL, 0, -1, &argc, &argv, &error))
     return jobctl_fail (error);
   return act_on_jobs (jobctl, verb, argc, argv, all, wait, 0);
 }

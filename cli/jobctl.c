@@ -236,11 +236,12 @@ static const char *
 exit_codes_description (void)
 {
   return _("Exit status:\n"
-           "  0  success (status: the job is up)\n"
+           "  0  success (status, is-active: the job is up; is-failed: it has failed)\n"
            "  1  failure, jobd not reachable, or permission denied\n"
            "  2  bad usage or an invalid setting\n"
-           "  3  status: the job is not up\n"
-           "  4  no such job");
+           "  3  status, is-active: the job is not up\n"
+           "  4  no such job, or a pattern that matches none\n"
+           "With several jobs, the first failure decides.");
 }
 
 /* Parses the global options up to the verb (strict POSIX: the first
