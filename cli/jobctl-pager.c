@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,12 +53,17 @@ void
 jobctl_pager_open (Jobctl *jobctl)
 {
   const char *command = pager_command ();
+  g_autofree char *script = NULL;
   int fds[2];
   pid_t pid;
 
   if (jobctl->no_pager || jobctl->json || pager_pid != 0 || command == NULL
       || !isatty (STDOUT_FILENO))
     return;
+  /* less: quit when it all fits, keep colours, chop long lines (unless the
+   * user has their own $LESS). Made before fork: GDBus runs a thread, so the
+   * child may only exec. */
+  script = g_strdup_printf ("LESS=\"${LESS-FRSXMK}\"; export LESS; %s", command);
   fflush (stdout);
   if (pipe (fds) < 0)
     return;
@@ -75,9 +79,7 @@ jobctl_pager_open (Jobctl *jobctl)
       dup2 (fds[0], STDIN_FILENO);
       close (fds[0]);
       close (fds[1]);
-      /* less: quit when it all fits, keep colours, chop long lines. */
-      setenv ("LESS", "FRSXMK", 0);
-      execl ("/bin/sh", "sh", "-c", command, (char *) NULL);
+      execl ("/bin/sh", "sh", "-c", script, (char *) NULL);
       _exit (127);
     }
   /* A pager quit early must not kill jobctl with SIGPIPE. */

@@ -128,6 +128,19 @@ class Habits(JobdTestCase):
         self.assertIn("down", proc.stderr)
         self.assertEqual(self.bus.state("slow"), "down")
 
+    def test_wait_loop(self):
+        # The state is asked after the call and after every signal: whatever
+        # the timing, jobctl returns with the job where it asked for it.
+        self.bus.add("a", *SLEEPER)
+        self.bus.add("b", "/bin/sh", ["-c", "trap 'exit 0' TERM; while :; do sleep 0.01; done"])
+        for i in range(25):
+            self.ctl("start", "--wait", "a", "b")
+            self.assertEqual(self.bus.call("StatusAll"), {"a": "up", "b": "up"}, i)
+            self.pid("a")
+            self.pid("b")
+            self.ctl("stop", "--wait", "a", "b")
+            self.assertEqual(self.bus.call("StatusAll"), {"a": "down", "b": "down"}, i)
+
     # -- is-active, is-failed --
 
     def test_is_active_and_is_failed(self):
