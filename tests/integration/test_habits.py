@@ -14,7 +14,7 @@ from jobdtest import JobdTestCase, pid_alive, run_jobctl, main
 
 SLEEPER = ("/bin/sleep", ["100"])
 # Takes a while to stop: TERM starts a bounded one-second goodbye.
-SLOW_STOP = "trap 'sleep 1; exit 0' TERM; while :; do sleep 0.05; done"
+SLOW_STOP = "trap 'sleep 1; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
 
 
 class Habits(JobdTestCase):
@@ -103,6 +103,7 @@ class Habits(JobdTestCase):
 
     def test_stop_wait_returns_once_down(self):
         self.add_and_start("slow", "/bin/sh", ["-c", SLOW_STOP])
+        self.bus.wait_output("slow", lambda lines: "ready" in lines, "the TERM trap")
         self.ctl("stop", "--wait", "slow")
         # Asked right after jobctl returned, not waited for.
         self.assertEqual(self.bus.state("slow"), "down")
@@ -118,15 +119,20 @@ class Habits(JobdTestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("failed", proc.stderr)
         self.assertIn("/no/such/program", proc.stderr)
-        # Started while it stops: it ends down, not up.
-        self.add_and_start("slow", "/bin/sh", ["-c", SLOW_STOP])
+        # Started while it stops (it ignores TERM: jobd kills it at the stop
+        # timeout, a window far wider than jobctl's start-up): it ends down.
+        self.add_and_start("deaf", "/bin/sh",
+                           ["-c", "trap '' TERM; echo deaf; while :; do sleep 0.05; done"],
+                           stop_timeout_ms=4000)
+        self.bus.wait_output("deaf", lambda lines: "deaf" in lines, "TERM to be ignored")
         mark = self.bus.mark()
-        self.bus.call("Stop", "slow")
-        self.bus.wait_state("slow", "stopping", since=mark)
-        proc = self.ctl("start", "--wait", "slow", ok=False)
+        self.bus.call("Stop", "deaf")
+        self.bus.wait_state("deaf", "stopping", since=mark)
+        proc = self.ctl("start", "--wait", "deaf", ok=False)
         self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertIn("down", proc.stderr)
-        self.assertEqual(self.bus.state("slow"), "down")
+        self.assertRegex(proc.stderr, r"^jobctl: job .deaf. is down: killed by signal 9\n$")
+        self.assertEqual(self.bus.state("deaf"), "down")
+        self.assertEqual(self.bus.wait_state("deaf", "down", since=mark)["exit-signal"], 9)
 
     def test_wait_loop(self):
         # The state is asked after the call and after every signal: whatever
