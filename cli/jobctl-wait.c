@@ -16,6 +16,7 @@
 struct _JobctlWaiter {
   Jobctl *jobctl;
   guint subscription;
+  const char *name;   /* the job waited for: other jobs' changes do not wake */
   guint wakeups;
 };
 
@@ -25,8 +26,12 @@ on_state_changed (GDBusConnection *connection, const char *sender, const char *p
                   gpointer user_data)
 {
   JobctlWaiter *waiter = user_data;
+  const char *name = NULL;
 
-  waiter->wakeups++;
+  if (g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sssa{sv})")))
+    g_variant_get_child (parameters, 0, "&s", &name);
+  if (name == NULL || g_strcmp0 (name, waiter->name) == 0)
+    waiter->wakeups++;
 }
 
 JobctlWaiter *
@@ -108,6 +113,7 @@ jobctl_waiter_wait (JobctlWaiter *waiter, const char *name, gboolean want_up,
 {
   Jobctl *jobctl = waiter->jobctl;
 
+  waiter->name = name;
   for (;;)
     {
       g_autofree char *state = NULL;
