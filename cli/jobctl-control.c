@@ -8,6 +8,7 @@
 
 #include <fnmatch.h>
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "jobctl.h"
 #include "jobd-error.h"
@@ -207,6 +208,27 @@ active_state (const char *state)
   return state;
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The names of an a{ss}, sorted. */
+static GPtrArray *
+sorted_names (GVariant *states)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GVariantIter iter;
+  char *name;
+
+  g_variant_iter_init (&iter, states);
+  while (g_variant_iter_next (&iter, "{ss}", &name, NULL))
+    g_ptr_array_add (names, name);
+  g_ptr_array_sort (names, compare_names);
+  return names;
+}
+
 /* is-active and is-failed: one StatusAll for every name and glob. */
 static int
 state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
@@ -214,6 +236,7 @@ state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) states = NULL;
+  g_autoptr(GPtrArray) sorted = NULL;
   GVariantBuilder json;
   gboolean quiet = FALSE;
   gboolean any = FALSE;
@@ -228,20 +251,21 @@ state_check (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
     return jobctl_fail (error);
 
   g_variant_builder_init (&json, G_VARIANT_TYPE ("a{ss}"));
+  sorted = sorted_names (states);
   for (int i = 1; i < argc; i++)
     {
-      GVariantIter iter;
-      const char *name, *state;
       const char *known = NULL;
 
-      g_variant_iter_init (&iter, states);
-      while (g_variant_iter_next (&iter, "{&s&s}", &name, &state))
+      for (guint j = 0; j < sorted->len; j++)
         {
+          const char *name = sorted->pdata[j];
+          const char *state = NULL;
           const char *shown;
 
           if (jobctl_is_glob (argv[i]) ? fnmatch (argv[i], name, 0) != 0
                                        : !g_str_equal (argv[i], name))
             continue;
+          g_variant_lookup (states, name, "&s", &state);
           shown = active_state (state);
           any = any || g_str_equal (shown, wanted);
           if (jobctl->json)

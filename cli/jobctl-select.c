@@ -44,14 +44,14 @@ list_names (Jobctl *jobctl, GError **error)
   g_autoptr(GVariant) states = NULL;
   GPtrArray *names;
   GVariantIter iter;
-  const char *name;
+  char *name;
 
   if (!jobd_dbus_manager_call_status_all_sync (jobctl->manager, &states, NULL, error))
     return NULL;
   names = g_ptr_array_new_with_free_func (g_free);
   g_variant_iter_init (&iter, states);
-  while (g_variant_iter_next (&iter, "{&s&s}", &name, NULL))
-    g_ptr_array_add (names, g_strdup (name));
+  while (g_variant_iter_next (&iter, "{ss}", &name, NULL))
+    g_ptr_array_add (names, name);
   g_ptr_array_sort (names, compare_names);
   return names;
 }

@@ -168,6 +168,9 @@ class Habits(JobdTestCase):
         self.assertEqual((proc.returncode, proc.stdout), (1, "active\ninactive\n"))
         proc = self.ctl("is-failed", "-q", "*", ok=False)
         self.assertEqual((proc.returncode, proc.stdout), (0, ""))
+        # A glob: every match, in name order.
+        proc = self.ctl("is-active", "*", ok=False)
+        self.assertEqual((proc.returncode, proc.stdout), (0, "inactive\nfailed\nactive\n"))
 
     # -- show -p --
 
