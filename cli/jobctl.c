@@ -70,6 +70,8 @@ add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
       N_("Print no column headers"), NULL },
     { "no-pager", 0, 0, G_OPTION_ARG_NONE, &jobctl->no_pager,
       N_("Do not pipe long output into a pager"), NULL },
+    { "full", 'l', 0, G_OPTION_ARG_NONE, &jobctl->full,
+      N_("Do not ellipsize to the terminal's width"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -121,6 +123,8 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   take_address (jobctl, address);
+  /* Before a pager takes stdout over. */
+  jobctl_set_output_width (jobctl->full ? 0 : jobctl_terminal_width ());
 
   n_args = *argc - 1;
   if (n_args < min_args || (max_args >= 0 && n_args > max_args))
@@ -319,7 +323,6 @@ main (int argc, char **argv)
   jobd_error_quark ();
 
   jobctl.color = isatty (STDOUT_FILENO) && g_getenv ("NO_COLOR") == NULL;
-  jobctl_set_output_width (jobctl_terminal_width ());
   status = run (&jobctl, argc, argv);
   jobctl_pager_close ();
 

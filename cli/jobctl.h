@@ -27,6 +27,7 @@ typedef struct {
   gboolean json;
   gboolean no_legend;
   gboolean no_pager;
+  gboolean full;               /* -l: no ellipsizing */
   /* Colour on stdout: a tty and NO_COLOR unset. */
   gboolean color;
 

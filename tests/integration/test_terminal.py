@@ -167,6 +167,10 @@ class OnATerminal(JobdTestCase):
         header = [line for line in screen if line.startswith("NAME")]
         self.assertEqual(len(header), 1)
         self.assertTrue(header[0].rstrip().endswith("RESTARTS"), header)
+        # --full (-l) does not ellipsize: the rows wrap.
+        rc, screen = self.run_on_terminal("full", ["--no-pager", "list", "-l"])
+        self.assertEqual(rc, 0)
+        self.assertIn(LONG % 3, "".join(screen))
         # A wide terminal shows whole names, and so does a pipe.
         rc, screen = self.run_on_terminal("w200", ["--no-pager", "list"], width=200)
         self.assertIn(LONG % 4, "\n".join(screen))
