@@ -70,17 +70,20 @@ key_matches (const char *key, const char *wanted)
          && strncmp (normal, wanted, strlen (wanted)) == 0;
 }
 
-/* The key of dict that wanted (normalized) names, or NULL. */
-static const char *
+/* The key of dict that wanted (normalized) names (a copy), or NULL. */
+static char *
 find_key (GVariant *dict, const char *wanted)
 {
   GVariantIter iter;
-  const char *key;
+  char *key;
 
   g_variant_iter_init (&iter, dict);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
-    if (key_matches (key, wanted))
-      return key;
+  while (g_variant_iter_next (&iter, "{sv}", &key, NULL))
+    {
+      if (key_matches (key, wanted))
+        return key;
+      g_free (key);
+    }
   return NULL;
 }
 
@@ -157,7 +160,7 @@ resolve (const char *asked, const char *job, GVariant *settings, GVariant *runti
          char **out_name, GVariant **out_value)
 {
   g_autofree char *wanted = normalize (asked);
-  const char *key;
+  g_autofree char *key = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
     if (g_str_equal (wanted, aliases[i][0]))
