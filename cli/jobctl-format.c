@@ -268,31 +268,32 @@ format_pid (guint32 pid)
 
 static const char *lookup_string (GVariant *dict, const char *key);
 
-/* What each running job last said with STATUS= (sd_notify), one
- * GetRuntime per running job; NULL when none said anything (then list
- * has no STATUS column). */
+/* What each job last said with STATUS= (sd_notify), in list's order, from
+ * one GetStatusTexts call; NULL when none said anything (then list has no
+ * STATUS column) or when jobd is older than that method. */
 static GPtrArray *
 fetch_status_texts (Jobctl *jobctl, GVariant *jobs)
 {
-  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
-  gboolean any = FALSE;
+  g_autoptr(GPtrArray) texts = NULL;
+  g_autoptr(GVariant) said = NULL;
   GVariantIter iter;
   const char *name;
   guint32 pid;
 
+  if (!jobd_dbus_manager_call_get_status_texts_sync (jobctl->manager, &said, NULL, NULL) ||
+      g_variant_n_children (said) == 0)
+    return NULL;
+  texts = g_ptr_array_new_with_free_func (g_free);
   g_variant_iter_init (&iter, jobs);
   while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, NULL, &pid, NULL, NULL, NULL, NULL))
     {
-      g_autoptr(GVariant) runtime = NULL;
       const char *text = NULL;
 
-      if (pid != 0 &&
-          jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, name, &runtime, NULL, NULL))
-        text = lookup_string (runtime, "status-text");
-      any = any || text != NULL;
-      g_ptr_array_add (texts, g_strdup (text != NULL ? text : "-"));
+      if (pid == 0 || !g_variant_lookup (said, name, "&s", &text))
+        text = "-";
+      g_ptr_array_add (texts, g_strdup (text));
     }
-  return any ? g_steal_pointer (&texts) : NULL;
+  return g_steal_pointer (&texts);
 }
 
 static void

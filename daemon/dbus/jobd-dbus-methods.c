@@ -188,6 +188,24 @@ jobd_dbus_method_status (JobdDBusService *self, GDBusMethodInvocation *invocatio
 }
 
 void
+jobd_dbus_method_get_status_texts (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                   guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+  GVariantBuilder texts;
+
+  g_variant_builder_init (&texts, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      const char *text = jobd_job_get_status_text (jobs->pdata[i]);
+
+      if (text != NULL && *text != '\0')
+        g_variant_builder_add (&texts, "{ss}", jobd_job_get_name (jobs->pdata[i]), text);
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a{ss})", &texts), NULL);
+}
+
+void
 jobd_dbus_method_status_all (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
 {
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);

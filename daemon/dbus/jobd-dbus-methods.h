@@ -33,6 +33,8 @@ void jobd_dbus_method_list (JobdDBusService *self, GDBusMethodInvocation *invoca
                             guint caller_uid, JobdJob *job);
 void jobd_dbus_method_status (JobdDBusService *self, GDBusMethodInvocation *invocation,
                               guint caller_uid, JobdJob *job);
+void jobd_dbus_method_get_status_texts (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                        guint uid, JobdJob *unused);
 void jobd_dbus_method_status_all (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                   guint caller_uid, JobdJob *job);
 void jobd_dbus_method_start (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -50,7 +50,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "CRITICAL",
 SIGNATURES = {
     "Add": "(sa{sv})", "Remove": "(s)", "Update": "(sa{sv})", "GetJob": "(s)",
     "GetSettings": "(s)", "GetRuntime": "(s)", "List": None, "Status": "(s)",
-    "StatusAll": None, "Start": "(s)", "Stop": "(s)", "Restart": "(s)",
+    "StatusAll": None, "GetStatusTexts": None, "Start": "(s)", "Stop": "(s)", "Restart": "(s)",
     "Reload": "(s)", "Kill": "(si)", "ReadOutput": "(su)", "FollowOutput": "(s)",
     "GetMemory": "(s)", "GetServerMemory": None, "GetServerLog": "(u)",
 }

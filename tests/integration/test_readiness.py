@@ -208,6 +208,8 @@ class Notify(ReadyCase):
         self.assertEqual(listing.returncode, 0, listing.stderr)
         self.assertIn("STATUS", listing.stdout)
         self.assertRegex(listing.stdout, r"(?m)^st\s+up\s.*serving 42 clients$")
+        # One call for every job's text, only the jobs that said something.
+        self.assertEqual(self.bus.call("GetStatusTexts"), {"st": "serving 42 clients"})
         self.stop_and_wait("st")
 
     def test_extend_timeout_usec_moves_the_ready_timeout(self):
