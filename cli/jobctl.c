@@ -49,15 +49,20 @@ static const JobctlVerb verbs[] = {
     N_("Show jobd's version, backend, memory and recent log"), NULL },
 };
 
-/* The global options, stored in jobctl; address goes through a local so a
- * verb's --address replaces the global one without leaking it. */
+/* The global options, stored in jobctl; address and host go through locals
+ * so a verb's --address replaces the global one without leaking it. */
 static void
-add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
+add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address, char **host)
 {
   const GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, address,
-      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it)"),
+      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it; "
+         "with -H, on that host: default $JOBD_REMOTE_ADDRESS, else unix:path=/run/jobd/bus)"),
       N_("ADDRESS") },
+    { "host", 'H', 0, G_OPTION_ARG_STRING, host,
+      N_("Control jobd on another host over ssh (default: $JOBD_HOST; "
+         "ssh command: $JOBD_SSH)"),
+      N_("[USER@]HOST[:PORT]") },
     { "bus", 0, 0, G_OPTION_ARG_NONE, &jobctl->bus,
       N_("ADDRESS is a message bus, not jobd's private socket"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &jobctl->json,
@@ -71,12 +76,19 @@ add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
 }
 
 static void
-take_address (Jobctl *jobctl, char *address)
+take_string (char **slot, char *value)
 {
-  if (address == NULL)
+  if (value == NULL)
     return;
-  g_free (jobctl->address);
-  jobctl->address = address;
+  g_free (*slot);
+  *slot = value;
+}
+
+static void
+take_address (Jobctl *jobctl, char *address, char *host)
+{
+  take_string (&jobctl->address, address);
+  take_string (&jobctl->host, host);
 }
 
 void
@@ -100,6 +112,7 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
   g_autoptr(GOptionContext) context = g_option_context_new (_(verb->params));
   g_autofree char *prgname = g_strdup_printf ("jobctl %s", verb->name);
   char *address = NULL;
+  char *host = NULL;
   int n_args;
 
   /* So that --help reads "Usage: jobctl VERB [OPTION…] PARAMS". */
@@ -110,11 +123,11 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
     g_option_context_set_main_group (context, group);
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  add_common_entries (context, jobctl, &address);
+  add_common_entries (context, jobctl, &address, &host);
 
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
-  take_address (jobctl, address);
+  take_address (jobctl, address, host);
 
   n_args = *argc - 1;
   if (n_args < min_args || (max_args >= 0 && n_args > max_args))
@@ -238,6 +251,7 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
   g_autoptr(GOptionContext) context = g_option_context_new (_("VERB [ARG…]"));
   g_autofree char *summary = verbs_summary ();
   char *address = NULL;
+  char *host = NULL;
   const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, version,
       N_("Print jobctl's version and exit"), NULL },
@@ -249,10 +263,10 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
   g_option_context_set_summary (context, summary);
   g_option_context_set_description (context, exit_codes_description ());
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  add_common_entries (context, jobctl, &address);
+  add_common_entries (context, jobctl, &address, &host);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
-  take_address (jobctl, address);
+  take_address (jobctl, address, host);
   return TRUE;
 }
 
@@ -310,5 +324,6 @@ main (int argc, char **argv)
   g_clear_object (&jobctl.connection);
   g_free (jobctl.bus_name);
   g_free (jobctl.address);
+  g_free (jobctl.host);
   return status;
 }

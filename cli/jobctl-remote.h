@@ -1,0 +1,28 @@
+/* jobctl-remote.h — reaching jobd on another host over ssh (jobctl -H). */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* What -H accepts: [user@]host[:port], host may be [IPv6] (with a port) or
+ * a bare IPv6 address (without). destination is what ssh gets after `--`
+ * (user@host); port is NULL when none was given. */
+gboolean jobctl_remote_parse_host (const char *text, char **destination, char **port,
+                                   GError **error);
+
+/* The ssh command line (argv, NULL-terminated) that runs
+ * systemd-stdio-bridge on the host, connected to address there. ssh is
+ * $JOBD_SSH split like a shell (default "ssh"). */
+char **jobctl_remote_ssh_argv (const char *destination, const char *port,
+                               const char *address, GError **error);
+
+/* Starts ssh to host ([user@]host[:port]) and speaks D-Bus over its
+ * stdin/stdout to jobd's address on that host (a private socket, or with bus
+ * a message bus). On failure, error says which part failed: ssh itself
+ * (unreachable, authentication), systemd-stdio-bridge missing there, or
+ * nothing answering at address there. */
+GDBusConnection *jobctl_remote_connect (const char *host, const char *address,
+                                        gboolean bus, GError **error);
+
+G_END_DECLS

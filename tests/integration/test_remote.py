@@ -1,0 +1,374 @@
+"""jobctl -H: jobd on another host, over ssh and systemd-stdio-bridge.
+
+The other host is made on this machine: a network namespace joined to ours
+by a veth pair with private addresses (10.213.x.y/29), running an sshd of
+its own that listens only on the namespace's address, with a throwaway
+host key and a throwaway client key (root may log in with that key only).
+The "remote" jobd runs with its own directories; the namespace shares the
+filesystem (but for root's home: sshd has an empty one), so the bridge that sshd starts reaches it at its socket path,
+given to jobctl with --address or $JOBD_REMOTE_ADDRESS. A local jobd (the
+harness's) runs too, with other jobs, so a jobctl that ignored -H would be
+seen listing the wrong ones. jobctl finds the test's ssh options through
+$JOBD_SSH ("ssh -F CONFIG").
+
+Everything started here (sshd, both jobds, the namespace, the veth pair)
+is stopped or removed by PID or by its generated name in cleanup, also when
+the run is interrupted (the harness's list of live objects).
+"""
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+
+from gi.repository import GLib
+
+import jobdtest
+from jobdtest import (DEADLINE, Jobd, JobdTestCase, children_of, main, run_jobctl,
+                      stop_pid, wait_until)
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+BRIDGE = "/usr/bin/systemd-stdio-bridge"
+SSH_PORT = 22
+# sshd's second port, where the remote shell finds no systemd-stdio-bridge.
+NO_BRIDGE_PORT = 2222
+PREFIX = ipaddress.ip_network("10.213.0.0/16")
+TICKER = "while :; do echo tick; sleep 0.1; done"
+
+
+def run(*argv, **kw):
+    return subprocess.run(argv, check=True, capture_output=True, text=True,
+                          timeout=DEADLINE, **kw)
+
+
+def used_addresses():
+    out = run("ip", "-o", "-4", "addr", "show").stdout
+    return {ipaddress.ip_interface(word).network
+            for line in out.splitlines() for word in line.split()
+            if word.startswith("10.213.")}
+
+
+def free_subnet():
+    """A /29 of 10.213.0.0/16 that no interface here uses, picked from our
+    PID so that parallel runs start at different places."""
+    subnets = list(PREFIX.subnets(new_prefix=29))
+    used = used_addresses()
+    start = os.getpid() % len(subnets)
+    for i in range(len(subnets)):
+        net = subnets[(start + i) % len(subnets)]
+        if not any(net.overlaps(u) for u in used):
+            return net
+    raise AssertionError("no free /29 in %s" % PREFIX)
+
+
+class RemoteHost:
+    """A network namespace with sshd: the host jobctl -H reaches."""
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="jobd-remote-", dir="/tmp")
+        os.chmod(self.root, 0o755)
+        tag = "%d" % os.getpid()
+        self.netns = "jobd-rt-" + tag
+        self.veth_here = "jrt%sh" % tag
+        self.veth_there = "jrt%sn" % tag
+        net = free_subnet()
+        hosts = list(net.hosts())
+        self.address_here = str(hosts[0])
+        self.address = str(hosts[1])
+        # In the subnet, on the link, answered by nobody.
+        self.unreachable = str(hosts[2])
+        self.prefixlen = net.prefixlen
+        self.sshd = None
+        self.made_netns = False
+        self.made_veth = False
+        jobdtest._live.add(self)
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    # -- the network --
+
+    def make_network(self):
+        run("ip", "netns", "add", self.netns)
+        self.made_netns = True
+        run("ip", "link", "add", self.veth_here, "type", "veth", "peer", "name",
+            self.veth_there, "netns", self.netns)
+        self.made_veth = True
+        run("ip", "addr", "add", "%s/%d" % (self.address_here, self.prefixlen),
+            "dev", self.veth_here)
+        run("ip", "link", "set", self.veth_here, "up")
+        inside = ("ip", "netns", "exec", self.netns)
+        run(*inside, "ip", "addr", "add", "%s/%d" % (self.address, self.prefixlen),
+            "dev", self.veth_there)
+        run(*inside, "ip", "link", "set", self.veth_there, "up")
+        run(*inside, "ip", "link", "set", "lo", "up")
+
+    # -- keys and configuration --
+
+    def make_keys(self):
+        for name in ("host_key", "client_key", "other_key"):
+            run(SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", self.path(name))
+        with open(self.path("client_key.pub")) as f:
+            client = f.read()
+        with open(self.path("authorized_keys"), "w") as f:
+            f.write(client)
+        with open(self.path("host_key.pub")) as f:
+            kind, key = f.read().split()[:2]
+        with open(self.path("known_hosts"), "w") as f:
+            for port in (SSH_PORT, NO_BRIDGE_PORT):
+                name = self.address if port == SSH_PORT else "[%s]:%d" % (self.address, port)
+                f.write("%s %s %s\n" % (name, kind, key))
+        # A PATH where the remote shell finds env but no systemd-stdio-bridge.
+        os.mkdir(self.path("nobridge"))
+        os.symlink("/usr/bin/env", self.path("nobridge/env"))
+
+    def write_sshd_config(self):
+        with open(self.path("sshd_config"), "w") as f:
+            f.write("\n".join([
+                "ListenAddress %s:%d" % (self.address, SSH_PORT),
+                "ListenAddress %s:%d" % (self.address, NO_BRIDGE_PORT),
+                "HostKey " + self.path("host_key"),
+                "AuthorizedKeysFile " + self.path("authorized_keys"),
+                "PidFile none",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "AllowUsers root",
+                "PrintMotd no",
+                "Banner none",
+                "LogLevel VERBOSE",
+                "Match LocalPort %d" % NO_BRIDGE_PORT,
+                '    ForceCommand /usr/bin/env PATH=%s /bin/sh -c "$SSH_ORIGINAL_COMMAND"'
+                % self.path("nobridge"),
+                ""]))
+
+    def write_ssh_config(self, name, key):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write("\n".join([
+                "Host *",
+                "  User root",
+                "  IdentityFile " + self.path(key),
+                "  IdentitiesOnly yes",
+                "  IdentityAgent none",
+                "  UserKnownHostsFile " + self.path("known_hosts"),
+                "  GlobalKnownHostsFile /dev/null",
+                "  StrictHostKeyChecking yes",
+                "  BatchMode yes",
+                "  ConnectTimeout 5",
+                "  ControlMaster no",
+                "  LogLevel ERROR",
+                ""]))
+        return path
+
+    # -- sshd --
+
+    def start(self):
+        if not os.path.exists(SSHD):
+            raise AssertionError("%s is missing: .ci/deps installs openssh-server" % SSHD)
+        if not os.path.exists(BRIDGE):
+            raise AssertionError("%s is missing (Debian's systemd package)" % BRIDGE)
+        # sshd's privilege separation directory (the package's tmpfiles.d
+        # makes it at boot).
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.make_network()
+        self.make_keys()
+        self.write_sshd_config()
+        self.ssh_config = self.write_ssh_config("ssh_config", "client_key")
+        self.ssh_config_other = self.write_ssh_config("ssh_config_other", "other_key")
+        self.sshd_log = open(self.path("sshd.log"), "w")
+        # The other host's root has a home of its own (an empty one, not
+        # this machine's, whose shell startup files may take seconds): a
+        # mount namespace of sshd's, gone with it. Each exec keeps the PID.
+        os.mkdir(self.path("home"), 0o700)
+        self.sshd = subprocess.Popen(
+            ["ip", "netns", "exec", self.netns,
+             "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+             'mount --bind "$1" /root && exec "$2" -D -e -f "$3"', "sh",
+             self.path("home"), SSHD, self.path("sshd_config")],
+            stdin=subprocess.DEVNULL, stdout=self.sshd_log, stderr=self.sshd_log)
+        wait_until(self._listening, "sshd to listen on %s" % self.address)
+        return self
+
+    def _listening(self):
+        if self.sshd.poll() is not None:
+            raise AssertionError("sshd exited with %s:\n%s" % (self.sshd.returncode, self.log()))
+        try:
+            with socket.create_connection((self.address, SSH_PORT), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def log(self):
+        try:
+            with open(self.path("sshd.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def sessions(self):
+        """sshd's children: one per ssh connection still open."""
+        return children_of(self.sshd.pid)
+
+    def cleanup(self):
+        try:
+            if self.sshd is not None:
+                stop_pid(self.sshd, DEADLINE)
+                self.sshd = None
+                self.sshd_log.close()
+        finally:
+            if self.made_veth:
+                subprocess.run(["ip", "link", "del", self.veth_here], capture_output=True,
+                               timeout=DEADLINE)
+                self.made_veth = False
+            if self.made_netns:
+                subprocess.run(["ip", "netns", "del", self.netns], capture_output=True,
+                               timeout=DEADLINE)
+                self.made_netns = False
+            jobdtest._live.discard(self)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Remote(JobdTestCase):
+    """A local jobd (self.jobd, self.bus) and a remote one behind ssh."""
+
+    def setUp(self):
+        super().setUp()
+        self.host = RemoteHost()
+        self.addCleanup(self.host.cleanup)
+        self.host.start()
+        self.remote = Jobd()
+        self.addCleanup(self.remote.cleanup)
+        self.remote.start()
+        self.remote_bus = self.remote.connect()
+        # One job on each side, so each list is recognisable.
+        self.bus.add("local-only", "/bin/true")
+        self.remote_bus.add("remote-only", "/bin/true")
+
+    def tearDown(self):
+        try:
+            for row in self.remote_bus.call("List"):
+                self.remote.note_pid(row[2])
+        except GLib.Error:
+            pass
+        finally:
+            self.remote.stop()
+            super().tearDown()
+
+    def jobctl(self, *args, host=None, env=None, ssh_config=None):
+        """jobctl with the local jobd in $JOBD_ADDRESS and the test's ssh."""
+        extra = {"JOBD_SSH": "ssh -F " + (ssh_config or self.host.ssh_config)}
+        extra.update(env or {})
+        argv = list(args)
+        if host is not None:
+            argv = ["-H", host, "--address", self.remote.address] + argv
+        return run_jobctl(argv, address=self.jobd.address, env_extra=extra)
+
+    def assertOk(self, proc):
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr + self.host.log())
+
+    def assertFails(self, proc, text):
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        last = proc.stderr.strip().split("\n")[-1]
+        self.assertTrue(last.startswith("jobctl: "), proc.stderr)
+        self.assertIn(text, last)
+        return proc.stderr
+
+    def names(self, proc):
+        return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+    # -- the verbs, remotely --
+
+    def test_list_shows_the_remote_jobs(self):
+        proc = self.jobctl("list", "--no-legend", host="root@" + self.host.address)
+        self.assertOk(proc)
+        self.assertEqual(self.names(proc), ["remote-only"])
+        # And without -H, the same jobctl sees the local jobd.
+        local = self.jobctl("list", "--no-legend")
+        self.assertOk(local)
+        self.assertEqual(self.names(local), ["local-only"])
+        # The ssh session ends with jobctl: nothing stays behind on the host.
+        wait_until(lambda: not self.host.sessions(), "the ssh session to end")
+
+    def test_add_start_status_stop_remotely(self):
+        host = self.host.address
+        self.assertOk(self.jobctl("add", "ticker", "--", "/bin/sh", "-c", TICKER, host=host))
+        mark = self.remote_bus.mark()
+        self.assertOk(self.jobctl("start", "ticker", host=host))
+        details = self.remote_bus.wait_state("ticker", "up", since=mark)
+        self.remote.note_pid(details["main-pid"])
+        status = self.jobctl("status", "ticker", host=host)
+        self.assertOk(status)
+        self.assertIn("up", status.stdout)
+        self.assertIn("tick", self.jobctl("read", "ticker", host=host).stdout)
+        mark = self.remote_bus.mark()
+        self.assertOk(self.jobctl("stop", "ticker", host=host))
+        self.remote_bus.wait_state("ticker", "down", since=mark)
+        self.assertEqual(self.jobctl("status", "ticker", host=host).returncode, 3)
+        # It all happened there, not here.
+        self.assertEqual([row[0] for row in self.bus.call("List")], ["local-only"])
+        # jobd's errors keep their exit codes across ssh.
+        self.assertEqual(self.jobctl("status", "nope", host=host).returncode, 4)
+
+    def test_jobd_host_and_remote_address_from_the_environment(self):
+        env = {"JOBD_HOST": "root@%s:%d" % (self.host.address, SSH_PORT),
+               "JOBD_REMOTE_ADDRESS": self.remote.address}
+        proc = self.jobctl("list", "--no-legend", env=env)
+        self.assertOk(proc)
+        self.assertEqual(self.names(proc), ["remote-only"])
+        self.assertOk(self.jobctl("add", "env-added", "--", "/bin/true", env=env))
+        self.assertIn("env-added", [row[0] for row in self.remote_bus.call("List")])
+        # An empty -H means this host, whatever $JOBD_HOST says.
+        proc = self.jobctl("-H", "", "list", "--no-legend", env=env)
+        self.assertOk(proc)
+        self.assertEqual(self.names(proc), ["local-only"])
+
+    def test_host_option_after_the_verb(self):
+        proc = run_jobctl(["list", "--no-legend", "--host=" + self.host.address,
+                           "--address=" + self.remote.address],
+                          address=self.jobd.address,
+                          env_extra={"JOBD_SSH": "ssh -F " + self.host.ssh_config})
+        self.assertOk(proc)
+        self.assertEqual(self.names(proc), ["remote-only"])
+
+    # -- what fails, and how it says so --
+
+    def test_unreachable_host(self):
+        proc = self.jobctl("list", host=self.host.unreachable)
+        self.assertFails(proc, "ssh could not connect or log in to " + self.host.unreachable)
+        self.assertEqual(proc.returncode, 1)
+
+    def test_authentication_refused(self):
+        proc = self.jobctl("list", host=self.host.address,
+                           ssh_config=self.host.ssh_config_other)
+        stderr = self.assertFails(proc, "ssh could not connect or log in")
+        self.assertIn("Permission denied", stderr)
+        self.assertEqual(proc.returncode, 1)
+
+    def test_bridge_missing_on_the_host(self):
+        proc = self.jobctl("list", host="%s:%d" % (self.host.address, NO_BRIDGE_PORT))
+        self.assertFails(proc, "systemd-stdio-bridge is missing on")
+        self.assertEqual(proc.returncode, 1)
+
+    def test_jobd_not_running_on_the_host(self):
+        self.remote.stop()
+        proc = self.jobctl("list", host=self.host.address)
+        self.assertFails(proc, "jobd does not answer on %s at %s"
+                         % (self.host.address, self.remote.address))
+        self.assertEqual(proc.returncode, 1)
+        self.remote.start()
+        self.remote_bus = self.remote.connect()
+
+    def test_invalid_host_is_a_usage_error(self):
+        for host in ("-oProxyCommand=x", "a@b@c", "host:0", "host:99999", "[::1", "@host"):
+            proc = self.jobctl("list", host=host)
+            self.assertFails(proc, "invalid host")
+            self.assertEqual(proc.returncode, 2, host)
+
+
+if __name__ == "__main__":
+    main()
