@@ -35,6 +35,9 @@
  * would otherwise cost the kernel's SYN retries, about two minutes). An
  * option in $JOBD_SSH comes first, and ssh keeps the first value. */
 #define REMOTE_CONNECT_TIMEOUT "ConnectTimeout=15"
+/* How long ssh's login and the D-Bus handshake may take together (sd-bus
+ * gives systemctl -H the same); $JOBD_REMOTE_TIMEOUT changes it. */
+#define REMOTE_HANDSHAKE_TIMEOUT_SEC 90
 /* How long ssh may take to exit once the D-Bus handshake failed. */
 #define REMOTE_EXIT_WAIT_MS 5000
 
@@ -221,22 +224,93 @@ explain_failure (GSubprocess *ssh, const char *host, const char *address,
                  _("no D-Bus connection to jobd on %s: %s"), host, cause->message);
 }
 
+typedef struct {
+  GSubprocess *ssh;
+  GCancellable *cancellable;
+  GDBusConnection *connection;
+  GError *error;
+  gboolean done;
+} Handshake;
+
+static void
+on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Handshake *handshake = user_data;
+
+  handshake->connection = g_dbus_connection_new_finish (result, &handshake->error);
+  handshake->done = TRUE;
+}
+
+/* Gives up: cancels, and ends ssh so that no read waits on it. */
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Handshake *handshake = user_data;
+
+  g_cancellable_cancel (handshake->cancellable);
+  g_subprocess_force_exit (handshake->ssh);
+  return G_SOURCE_REMOVE;
+}
+
+/* The D-Bus handshake over ssh's pipes, which also covers ssh's own login
+ * (a password typed at its prompt); bounded, as sd-bus bounds systemctl's. */
 static GDBusConnection *
-handshake (GSubprocess *ssh, gboolean bus, GError **error)
+handshake (GSubprocess *ssh, gboolean bus, guint timeout_sec, gboolean *timed_out,
+           GError **error)
 {
   g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GSource) deadline = g_timeout_source_new_seconds (timeout_sec);
   GDBusConnectionFlags flags = G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT;
-  GDBusConnection *connection;
+  Handshake result = { ssh, cancellable, NULL, NULL, FALSE };
 
   if (bus)
     flags |= G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION;
   stream = g_simple_io_stream_new (g_subprocess_get_stdout_pipe (ssh),
                                    g_subprocess_get_stdin_pipe (ssh));
-  connection = g_dbus_connection_new_sync (stream, NULL, flags, NULL, NULL, error);
-  if (connection == NULL)
-    /* ssh's stdin ends: it exits if it had not already. */
-    g_io_stream_close (stream, NULL, NULL);
-  return connection;
+  g_main_context_push_thread_default (context);
+  g_source_set_callback (deadline, on_deadline, &result, NULL);
+  g_source_attach (deadline, context);
+  g_dbus_connection_new (stream, NULL, flags, NULL, cancellable, on_connected, &result);
+  while (!result.done)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (deadline);
+  g_main_context_pop_thread_default (context);
+
+  *timed_out = g_cancellable_is_cancelled (cancellable);
+  if (*timed_out && result.connection != NULL)
+    {
+      /* Just too late: ssh is gone already. */
+      g_clear_object (&result.connection);
+      g_clear_error (&result.error);
+      g_set_error_literal (&result.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+    }
+  if (result.connection == NULL)
+    {
+      g_propagate_error (error, result.error);
+      /* ssh's stdin ends: it exits if it had not already. */
+      g_io_stream_close (stream, NULL, NULL);
+    }
+  return result.connection;
+}
+
+/* $JOBD_REMOTE_TIMEOUT, in seconds. */
+static gboolean
+remote_timeout (guint *timeout_sec, GError **error)
+{
+  const char *text = g_getenv ("JOBD_REMOTE_TIMEOUT");
+  guint64 value = REMOTE_HANDSHAKE_TIMEOUT_SEC;
+
+  if (text != NULL && *text != '\0'
+      && !g_ascii_string_to_unsigned (text, 10, 1, 3600, &value, NULL))
+    {
+      jobctl_set_usage_error (error, _("invalid $JOBD_REMOTE_TIMEOUT “%s”: expected "
+                                       "seconds, 1 to 3600"), text);
+      return FALSE;
+    }
+  *timeout_sec = value;
+  return TRUE;
 }
 
 GDBusConnection *
@@ -250,8 +324,11 @@ jobctl_remote_connect (const char *host, const char *address, gboolean bus,
   g_autoptr(GSubprocess) ssh = NULL;
   g_autoptr(GError) local_error = NULL;
   GDBusConnection *connection;
+  guint timeout_sec;
+  gboolean timed_out = FALSE;
 
-  if (!jobctl_remote_parse_host (host, &destination, &port, error))
+  if (!jobctl_remote_parse_host (host, &destination, &port, error)
+      || !remote_timeout (&timeout_sec, error))
     return NULL;
   /* Without an address, the bridge's own default is the system bus. */
   if (address == NULL && !bus)
@@ -272,7 +349,16 @@ jobctl_remote_connect (const char *host, const char *address, gboolean bus,
       return NULL;
     }
 
-  connection = handshake (ssh, bus, &local_error);
+  connection = handshake (ssh, bus, timeout_sec, &timed_out, &local_error);
+  if (connection == NULL && timed_out)
+    {
+      wait_for_exit (ssh);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   _("no answer from jobd on %s within %u s (ssh still connecting or "
+                     "logging in, or nothing answering at %s there)"),
+                   host, timeout_sec, address != NULL ? address : _("the system bus"));
+      return NULL;
+    }
   if (connection == NULL)
     {
       explain_failure (ssh, host, address != NULL ? address : _("the system bus"),
@@ -283,4 +369,18 @@ jobctl_remote_connect (const char *host, const char *address, gboolean bus,
   g_object_set_data_full (G_OBJECT (connection), "jobctl-ssh", g_steal_pointer (&ssh),
                           g_object_unref);
   return connection;
+}
+
+gboolean
+jobctl_remote_check_fd_passing (GDBusConnection *connection, const char *verb,
+                                GError **error)
+{
+  if (g_dbus_connection_get_capabilities (connection)
+      & G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+               _("`jobctl %s` needs jobd on this host: it hands over a file descriptor, "
+                 "which cannot travel over ssh (run it there: `ssh HOST jobctl %s NAME`)"),
+               verb, verb);
+  return FALSE;
 }

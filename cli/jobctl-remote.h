@@ -25,4 +25,10 @@ char **jobctl_remote_ssh_argv (const char *destination, const char *port,
 GDBusConnection *jobctl_remote_connect (const char *host, const char *address,
                                         gboolean bus, GError **error);
 
+/* FALSE (error set) when connection cannot carry file descriptors, as over
+ * ssh, so a verb that needs one (`logs -f`, named by verb) says so before
+ * jobd sends one and the bridge drops the connection. */
+gboolean jobctl_remote_check_fd_passing (GDBusConnection *connection, const char *verb,
+                                         GError **error);
+
 G_END_DECLS

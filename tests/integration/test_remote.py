@@ -24,9 +24,10 @@ import tempfile
 
 from gi.repository import GLib
 
+import jobdharness
 import jobdtest
-from jobdtest import (DEADLINE, Jobd, JobdTestCase, children_of, main, run_jobctl,
-                      stop_pid, wait_until)
+from jobdtest import (DEADLINE, Jobd, JobdTestCase, children_of, kill_pids, main,
+                      pid_alive, run_jobctl, stop_pid, wait_until)
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
@@ -34,6 +35,8 @@ BRIDGE = "/usr/bin/systemd-stdio-bridge"
 SSH_PORT = 22
 # sshd's second port, where the remote shell finds no systemd-stdio-bridge.
 NO_BRIDGE_PORT = 2222
+# And a third, where the command reads and never answers (it notes its PID).
+SILENT_PORT = 2223
 PREFIX = ipaddress.ip_network("10.213.0.0/16")
 TICKER = "while :; do echo tick; sleep 0.1; done"
 
@@ -81,6 +84,7 @@ class RemoteHost:
         self.unreachable = str(hosts[2])
         self.prefixlen = net.prefixlen
         self.sshd = None
+        self.bus = None
         self.made_netns = False
         self.made_veth = False
         jobdtest._live.add(self)
@@ -117,7 +121,7 @@ class RemoteHost:
         with open(self.path("host_key.pub")) as f:
             kind, key = f.read().split()[:2]
         with open(self.path("known_hosts"), "w") as f:
-            for port in (SSH_PORT, NO_BRIDGE_PORT):
+            for port in (SSH_PORT, NO_BRIDGE_PORT, SILENT_PORT):
                 name = self.address if port == SSH_PORT else "[%s]:%d" % (self.address, port)
                 f.write("%s %s %s\n" % (name, kind, key))
         # A PATH where the remote shell finds env but no systemd-stdio-bridge.
@@ -129,6 +133,7 @@ class RemoteHost:
             f.write("\n".join([
                 "ListenAddress %s:%d" % (self.address, SSH_PORT),
                 "ListenAddress %s:%d" % (self.address, NO_BRIDGE_PORT),
+                "ListenAddress %s:%d" % (self.address, SILENT_PORT),
                 "HostKey " + self.path("host_key"),
                 "AuthorizedKeysFile " + self.path("authorized_keys"),
                 "PidFile none",
@@ -144,6 +149,8 @@ class RemoteHost:
                 "Match LocalPort %d" % NO_BRIDGE_PORT,
                 '    ForceCommand /usr/bin/env PATH=%s /bin/sh -c "$SSH_ORIGINAL_COMMAND"'
                 % self.path("nobridge"),
+                "Match LocalPort %d" % SILENT_PORT,
+                "    ForceCommand echo $$ >> %s; exec cat > /dev/null" % self.path("silent.pids"),
                 ""]))
 
     def write_ssh_config(self, name, key):
@@ -210,12 +217,58 @@ class RemoteHost:
         except OSError:
             return ""
 
+    def start_bus(self):
+        """A message bus on the host (as its system bus would be): a
+        dbus-daemon of the test's, stopped by PID in cleanup."""
+        socket_path = self.path("system_bus_socket")
+        with open(self.path("bus.conf"), "w") as f:
+            f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+""" % socket_path)
+        self.bus_log = open(self.path("bus.log"), "w")
+        self.bus = subprocess.Popen(["dbus-daemon", "--config-file", self.path("bus.conf"),
+                                     "--nofork", "--nopidfile"],
+                                    stdin=subprocess.DEVNULL, stdout=self.bus_log,
+                                    stderr=self.bus_log)
+        wait_until(lambda: os.path.exists(socket_path), "the bus to listen")
+        return "unix:path=" + socket_path
+
     def sessions(self):
         """sshd's children: one per ssh connection still open."""
         return children_of(self.sshd.pid)
 
+    def silent_pids(self):
+        try:
+            with open(self.path("silent.pids")) as f:
+                return [int(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
     def cleanup(self):
         try:
+            # The silent commands, should one have outlived its connection.
+            for pid in self.silent_pids():
+                try:
+                    with open("/proc/%d/cmdline" % pid) as f:
+                        if f.read().startswith("cat\0"):
+                            kill_pids([pid])
+                except OSError:
+                    pass
+            if self.bus is not None:
+                stop_pid(self.bus, DEADLINE)
+                self.bus = None
+                self.bus_log.close()
             if self.sshd is not None:
                 stop_pid(self.sshd, DEADLINE)
                 self.sshd = None
@@ -231,6 +284,21 @@ class RemoteHost:
                 self.made_netns = False
             jobdtest._live.discard(self)
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+class BusJobd(Jobd):
+    """A jobd that also serves on a message bus (--system, on our bus)."""
+
+    def __init__(self, bus_address):
+        super().__init__()
+        self.bus_address = bus_address
+
+    def spawn(self, out, *extra):
+        env = jobdharness.jobd_env()
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        self.proc = subprocess.Popen([self.exe] + self.options(*extra, "--system"),
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        return self.proc
 
 
 class Remote(JobdTestCase):
@@ -335,6 +403,57 @@ class Remote(JobdTestCase):
         self.assertOk(proc)
         self.assertEqual(self.names(proc), ["remote-only"])
 
+    def test_bus_on_the_host(self):
+        """--bus: the bridge connects to a message bus there and jobctl asks
+        the bus for org.jobd1's owner."""
+        bus_address = self.host.start_bus()
+        argv = ["-H", self.host.address, "--bus", "--address", bus_address,
+                "list", "--no-legend"]
+        proc = self.jobctl(*argv)
+        self.assertFails(proc, "jobd is not on the bus on " + self.host.address)
+        on_bus = BusJobd(bus_address)
+        self.addCleanup(on_bus.cleanup)
+        on_bus.start()
+        client = on_bus.connect()
+        client.add("on-the-bus", "/bin/true")
+        proc = self.jobctl(*argv)
+        self.assertOk(proc)
+        self.assertEqual(self.names(proc), ["on-the-bus"])
+        on_bus.stop()
+
+    def test_ssh_command_line(self):
+        """What jobctl asks ssh to run, as systemctl -H does: -xT, the
+        port, `--` before the destination, the bridge with the address
+        quoted for the remote shell; $JOBD_SSH's own words first."""
+        argv_file = self.host.path("argv")
+        fake = self.host.path("fake-ssh")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\nprintf "%%s\\n" "$@" > %s\nexit 255\n' % argv_file)
+        os.chmod(fake, 0o755)
+
+        def argv_for(*args):
+            proc = run_jobctl(list(args) + ["list"], address=self.jobd.address,
+                              env_extra={"JOBD_SSH": fake + " -o 'User=some one'"})
+            self.assertFails(proc, "ssh could not connect or log in")
+            with open(argv_file) as f:
+                return f.read().split("\n")[:-1]
+
+        bridge = ["env", "SYSTEMD_LOG_TARGET=console", "systemd-stdio-bridge"]
+        self.assertEqual(argv_for("-H", "me@[fe80::1]:2200", "--address=unix:path=/tmp/a*b"),
+                         ["-o", "User=some one", "-xT", "-o", "ConnectTimeout=15",
+                          "-p", "2200", "--", "me@fe80::1"] + bridge
+                         + ["'--bus-path=unix:path=/tmp/a*b'"])
+        self.assertEqual(argv_for("-H", "::1"),
+                         ["-o", "User=some one", "-xT", "-o", "ConnectTimeout=15",
+                          "--", "::1"] + bridge + ["'--bus-path=unix:path=/run/jobd/bus'"])
+        # --bus without an address: the bridge's default, the system bus.
+        self.assertEqual(argv_for("-H", "host", "--bus")[-4:], ["host"] + bridge)
+
+    def test_follow_says_it_needs_a_local_jobd(self):
+        proc = self.jobctl("logs", "-f", "remote-only", host=self.host.address)
+        self.assertFails(proc, "`jobctl logs -f` needs jobd on this host")
+        self.assertEqual(proc.returncode, 1)
+
     # -- what fails, and how it says so --
 
     def test_unreachable_host(self):
@@ -362,6 +481,21 @@ class Remote(JobdTestCase):
         self.assertEqual(proc.returncode, 1)
         self.remote.start()
         self.remote_bus = self.remote.connect()
+
+    def test_host_that_never_answers(self):
+        """ssh logs in but nothing speaks D-Bus: jobctl gives up at
+        $JOBD_REMOTE_TIMEOUT, ends ssh, and the command there ends too."""
+        proc = self.jobctl("list", host="%s:%d" % (self.host.address, SILENT_PORT),
+                           env={"JOBD_REMOTE_TIMEOUT": "2"})
+        self.assertFails(proc, "no answer from jobd on %s:%d within 2 s"
+                         % (self.host.address, SILENT_PORT))
+        self.assertEqual(proc.returncode, 1)
+        pids = self.host.silent_pids()
+        self.assertEqual(len(pids), 1)
+        wait_until(lambda: not pid_alive(pids[0]), "the silent command to end")
+        proc = self.jobctl("list", host=self.host.address, env={"JOBD_REMOTE_TIMEOUT": "0"})
+        self.assertFails(proc, "invalid $JOBD_REMOTE_TIMEOUT")
+        self.assertEqual(proc.returncode, 2)
 
     def test_invalid_host_is_a_usage_error(self):
         for host in ("-oProxyCommand=x", "a@b@c", "host:0", "host:99999", "[::1", "@host"):
