@@ -384,3 +384,17 @@ jobctl_remote_check_fd_passing (GDBusConnection *connection, const char *verb,
                verb, verb);
   return FALSE;
 }
+
+const char *
+jobctl_remote_help (void)
+{
+  return _("Remote control (-H):\n"
+           "  jobctl runs `ssh -xT -- HOST systemd-stdio-bridge` and speaks D-Bus with\n"
+           "  jobd there; HOST needs sshd, systemd-stdio-bridge and a running jobd.\n"
+           "  $JOBD_HOST            the host when -H is not given (empty: this host)\n"
+           "  $JOBD_REMOTE_ADDRESS  jobd's address there (default: unix:path=/run/jobd/bus;\n"
+           "                        with --bus, the system bus there)\n"
+           "  $JOBD_SSH             the ssh command, split like a shell (default: ssh)\n"
+           "  $JOBD_REMOTE_TIMEOUT  seconds for ssh's login and the D-Bus handshake\n"
+           "                        (default: 90)");
+}

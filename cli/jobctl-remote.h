@@ -31,4 +31,7 @@ GDBusConnection *jobctl_remote_connect (const char *host, const char *address,
 gboolean jobctl_remote_check_fd_passing (GDBusConnection *connection, const char *verb,
                                          GError **error);
 
+/* The "Remote control" paragraph of `jobctl --help`. */
+const char *jobctl_remote_help (void);
+
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "jobctl.h"
+#include "jobctl-remote.h"
 #include "jobd-error.h"
 
 static const JobctlVerb verbs[] = {
@@ -56,12 +57,11 @@ add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address, cha
 {
   const GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, address,
-      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it; "
-         "with -H, on that host: default $JOBD_REMOTE_ADDRESS, else unix:path=/run/jobd/bus)"),
+      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it); "
+         "with -H, the address on that host"),
       N_("ADDRESS") },
     { "host", 'H', 0, G_OPTION_ARG_STRING, host,
-      N_("Control jobd on another host over ssh (default: $JOBD_HOST; "
-         "ssh command: $JOBD_SSH)"),
+      N_("Control jobd on HOST over ssh (default: $JOBD_HOST)"),
       N_("[USER@]HOST[:PORT]") },
     { "bus", 0, 0, G_OPTION_ARG_NONE, &jobctl->bus,
       N_("ADDRESS is a message bus, not jobd's private socket"), NULL },
@@ -250,6 +250,8 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
 {
   g_autoptr(GOptionContext) context = g_option_context_new (_("VERB [ARG…]"));
   g_autofree char *summary = verbs_summary ();
+  g_autofree char *description = g_strconcat (exit_codes_description (), "\n\n",
+                                              jobctl_remote_help (), NULL);
   char *address = NULL;
   char *host = NULL;
   const GOptionEntry entries[] = {
@@ -261,7 +263,7 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
   g_option_context_set_strict_posix (context, TRUE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, summary);
-  g_option_context_set_description (context, exit_codes_description ());
+  g_option_context_set_description (context, description);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   add_common_entries (context, jobctl, &address, &host);
   if (!g_option_context_parse (context, argc, argv, error))

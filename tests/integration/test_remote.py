@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import unittest
 
 from gi.repository import GLib
 
@@ -502,6 +503,17 @@ class Remote(JobdTestCase):
             proc = self.jobctl("list", host=host)
             self.assertFails(proc, "invalid host")
             self.assertEqual(proc.returncode, 2, host)
+
+
+class Help(unittest.TestCase):
+
+    def test_help_documents_remote_control(self):
+        out = subprocess.run([jobdtest.JOBCTL, "--help"], capture_output=True, text=True,
+                             timeout=DEADLINE, env=dict(os.environ, LC_ALL="C")).stdout
+        self.assertIn("-H, --host=[USER@]HOST[:PORT]", out)
+        for word in ("Remote control", "systemd-stdio-bridge", "$JOBD_HOST",
+                     "$JOBD_REMOTE_ADDRESS", "$JOBD_SSH", "$JOBD_REMOTE_TIMEOUT"):
+            self.assertIn(word, out)
 
 
 if __name__ == "__main__":
