@@ -16,7 +16,9 @@
  * A failure says which hop failed, from how ssh exits: 255 is ssh's own
  * (host unreachable, authentication refused), 127 is the remote shell not
  * finding the bridge (or env), any other status is the bridge's, which
- * exits when nothing answers at the address. ssh's and the bridge's own
+ * exits when nothing answers at the address; 0 (or an ssh that is still
+ * there) means the bridge was fine but what came was not D-Bus, as when a
+ * shell startup file prints a greeting. ssh's and the bridge's own
  * messages reach the user's terminal unchanged (ssh's stderr is jobctl's,
  * as with systemctl), the bridge's because it runs with
  * SYSTEMD_LOG_TARGET=console (it would otherwise log only to the journal).
@@ -196,12 +198,9 @@ explain_failure (GSubprocess *ssh, const char *host, const char *address,
   int status;
 
   if (!wait_for_exit (ssh))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("no D-Bus connection to jobd on %s: %s"), host, cause->message);
-      return;
-    }
-  status = g_subprocess_get_exit_status (ssh);
+    status = 0;
+  else
+    status = g_subprocess_get_exit_status (ssh);
   if (status == SSH_FAILED)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE,
                  _("ssh could not connect or log in to %s (ssh's message is above)"),
@@ -220,8 +219,15 @@ explain_failure (GSubprocess *ssh, const char *host, const char *address,
                    "(systemd-stdio-bridge exited with status %d)"),
                  host, address, status);
   else
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                 _("no D-Bus connection to jobd on %s: %s"), host, cause->message);
+    {
+      /* The bridge was fine and ended when jobctl gave up on what came,
+       * which GDBus quotes, line breaks and all: keep it to one line. */
+      g_autofree char *what = g_strdelimit (g_strdup (cause->message), "\r\n", ' ');
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("%s did not speak D-Bus over ssh (does a shell startup file there "
+                     "print text?): %s"), host, what);
+    }
 }
 
 typedef struct {

@@ -498,6 +498,19 @@ class Remote(JobdTestCase):
         self.assertFails(proc, "invalid $JOBD_REMOTE_TIMEOUT")
         self.assertEqual(proc.returncode, 2)
 
+    def test_text_before_the_bridge(self):
+        """A greeting on ssh's output before the bridge's (a shell startup
+        file that prints): jobctl says so instead of a SASL complaint."""
+        wrapper = self.host.path("greeting-ssh")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\necho "Welcome to the other host"\nexec ssh "$@"\n')
+        os.chmod(wrapper, 0o755)
+        proc = self.jobctl("list", host=self.host.address,
+                           env={"JOBD_SSH": "%s -F %s" % (wrapper, self.host.ssh_config)})
+        stderr = self.assertFails(proc, "%s did not speak D-Bus over ssh" % self.host.address)
+        self.assertIn("Welcome to the other host", stderr)
+        self.assertEqual(proc.returncode, 1)
+
     def test_invalid_host_is_a_usage_error(self):
         for host in ("-oProxyCommand=x", "a@b@c", "host:0", "host:99999", "[::1", "@host"):
             proc = self.jobctl("list", host=host)
