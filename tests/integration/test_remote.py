@@ -169,6 +169,9 @@ class RemoteHost:
                 "  BatchMode yes",
                 "  ConnectTimeout 5",
                 "  ControlMaster no",
+                # An ssh whose connection silently vanished ends in seconds.
+                "  ServerAliveInterval 2",
+                "  ServerAliveCountMax 3",
                 "  LogLevel ERROR",
                 ""]))
         return path
@@ -271,6 +274,9 @@ class RemoteHost:
                 self.bus = None
                 self.bus_log.close()
             if self.sshd is not None:
+                # Its sessions first, while the link is there: their ssh
+                # clients (under a jobctl cut short) see the connection end.
+                kill_pids(self.sessions())
                 stop_pid(self.sshd, DEADLINE)
                 self.sshd = None
                 self.sshd_log.close()
