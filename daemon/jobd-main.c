@@ -26,6 +26,7 @@
 #include "jobd-fdstore.h"
 #include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
+#include "jobd-logretention.h"
 #include "jobd-manager.h"
 #include "jobd-names.h"
 #include "jobd-serverlog.h"
@@ -38,6 +39,7 @@ typedef struct {
   JobdManager *manager;
   JobdDBusService *dbus;
   JobdLegacyServer *legacy;
+  JobdLogRetention *log_retention;
   int exit_status;
   gboolean shutting_down;
   int lock_fd;
@@ -402,6 +404,25 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* [Daemon] LogMaxAge= and LogMaxSize=, read at each pass so a reload
+ * applies. A file written to within the last hour may be the one open for
+ * this hour: it is never deleted. */
+static gboolean
+log_retention_rule (JobdLogPrune *rule, gint64 now_sec, gpointer user_data)
+{
+  Daemon *daemon = user_data;
+  guint64 max_age = daemon->config->log_max_age_sec;
+
+  if (max_age == 0 && daemon->config->log_max_size == 0)
+    return FALSE;
+  rule->older_than = max_age == 0 || max_age > (guint64) now_sec ? G_MININT64
+                     : now_sec - (gint64) max_age;
+  rule->max_bytes = daemon->config->log_max_size;
+  rule->keep_since = now_sec - 3600;
+  rule->empty_dirs_before = now_sec - 3600;
+  return TRUE;
+}
+
 static gboolean
 run (Daemon *daemon, GError **error)
 {
@@ -443,6 +464,9 @@ run (Daemon *daemon, GError **error)
   g_unix_signal_add (SIGINT, on_sigint, daemon);
   g_unix_signal_add (SIGHUP, on_sighup, daemon);
   start_watchdog ();
+  daemon->log_retention = jobd_log_retention_new (daemon->config->log_dir, "log retention", 3600,
+                                                  log_retention_rule, daemon);
+  jobd_log_retention_start (daemon->log_retention);
 
   /* Take back running jobs before anyone can ask to start them twice. */
   jobd_manager_restore_async (daemon->manager, NULL, on_restored, daemon);
@@ -502,6 +526,7 @@ main (int argc, char **argv)
 
   g_clear_handle_id (&daemon.status_idle, g_source_remove);
   g_clear_pointer (&daemon.legacy, jobd_legacy_server_free);
+  g_clear_pointer (&daemon.log_retention, jobd_log_retention_free);
   g_clear_object (&daemon.dbus);
   if (daemon.manager != NULL)
     g_object_run_dispose (G_OBJECT (daemon.manager));

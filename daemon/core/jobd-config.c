@@ -150,6 +150,75 @@ read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
   return TRUE;
 }
 
+/* A number with an optional unit suffix from `units` (name, factor; the
+ * first entry, "", is the unit of a bare number). Empty is 0. */
+typedef struct {
+  const char *suffix;
+  guint64 factor;
+} Unit;
+
+static gboolean
+parse_with_unit (const char *value, const Unit *units, guint64 *out)
+{
+  g_autofree char *text = g_strstrip (g_strdup (value));
+  guint64 number;
+  char *end;
+
+  if (*text == '\0')
+    {
+      *out = 0;
+      return TRUE;
+    }
+  if (!g_ascii_isdigit (*text))
+    return FALSE;
+  errno = 0;
+  number = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+  while (g_ascii_isspace (*end))
+    end++;
+  for (const Unit *u = units; u->suffix != NULL; u++)
+    {
+      if (g_ascii_strcasecmp (end, u->suffix) != 0)
+        continue;
+      if (number > G_MAXUINT64 / u->factor)
+        return FALSE;
+      *out = number * u->factor;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static const Unit size_units[] = {
+  { "", 1 }, { "B", 1 }, { "K", 1024 }, { "M", 1024 * 1024 },
+  { "G", G_GUINT64_CONSTANT (1024) * 1024 * 1024 },
+  { "T", G_GUINT64_CONSTANT (1024) * 1024 * 1024 * 1024 }, { NULL, 0 },
+};
+static const Unit time_units[] = {
+  { "", 1 }, { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
+  { "d", 24 * 3600 }, { "w", 7 * 24 * 3600 }, { NULL, 0 },
+};
+
+/* [Daemon] Key=N[unit], noted as the number in the bare unit. */
+static gboolean
+read_daemon_amount (GKeyFile *keyfile, const char *key, const Unit *units,
+                    const char *expected, guint64 *field, GError **error)
+{
+  g_autofree char *value = g_key_file_get_string (keyfile, "Daemon", key, NULL);
+  guint64 parsed;
+
+  if (value != NULL && !parse_with_unit (value, units, &parsed))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] %s: expected %s, not '%s'", key, expected, value);
+      return FALSE;
+    }
+  if (value != NULL)
+    *field = parsed;
+  jobd_config_effective_note_uint ("Daemon", key, *field);
+  return TRUE;
+}
+
 /* ---- [DBus]: bounds of the private socket ---- */
 
 static gboolean
@@ -223,6 +292,10 @@ jobd_config_load (JobdConfig *config,
       !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
       !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error) ||
       !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error) ||
+      !read_daemon_amount (config->keyfile, "LogMaxSize", size_units,
+                           "a size in bytes (suffix K, M, G or T)", &config->log_max_size, error) ||
+      !read_daemon_amount (config->keyfile, "LogMaxAge", time_units,
+                           "a time in seconds (suffix min, h, d or w)", &config->log_max_age_sec, error) ||
       !read_dbus_limits (config, error))
     {
       g_prefix_error (error, "%s: ", path);
@@ -323,6 +396,8 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->admin_group = g_steal_pointer (&fresh->admin_group);
       config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
       config->restore_jobs = fresh->restore_jobs;
+      config->log_max_size = fresh->log_max_size;
+      config->log_max_age_sec = fresh->log_max_age_sec;
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;
       config->dbus_max_connections_per_user = fresh->dbus_max_connections_per_user;
       config->dbus_max_connections = fresh->dbus_max_connections;

@@ -6,6 +6,7 @@
  * StopJobsOnExit=false   stop running jobs when jobd shuts down
  * RestoreJobs=true       start again the jobs that were running last time
  * TimeZone=              for log file names and prefixes (default: local)
+ * LogMaxSize=0, LogMaxAge=0  job log file retention (0: none)
  * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
  * [DBus]                 limits of the private socket (jobd-dbus-listener.c)
  * MaxQueuedBytes=8388608 what jobd holds for one client that does not read
@@ -40,6 +41,8 @@ typedef struct {
   gboolean stop_jobs_on_exit;
   gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
+  guint64 log_max_size;  /* bytes of log files per job, 0 = no limit */
+  guint64 log_max_age_sec; /* log files not written for longer go, 0 = never */
 
   /* [DBus]: per-client bounds of the private socket */
   guint64 dbus_max_queued_bytes;
