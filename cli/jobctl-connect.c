@@ -8,6 +8,10 @@
  * socket. On a bus the owner's unique name goes to the proxy, so the proxy
  * makes no call of its own and `jobctl status` costs one round trip after
  * the lookup.
+ *
+ * With -H (or $JOBD_HOST) jobd is on another host, reached over ssh
+ * (jobctl-remote.c); --address (or $JOBD_REMOTE_ADDRESS) then names the
+ * address on that host, and $JOBD_ADDRESS, a local address, is not used.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include "jobctl.h"
+#include "jobctl-remote.h"
 #include "jobd-names.h"
 
 static GVariant *
@@ -170,13 +175,40 @@ connect_explicit (Jobctl *jobctl, const char *address, GError **error)
   return FALSE;
 }
 
-gboolean
-jobctl_connect (Jobctl *jobctl, GError **error)
+static gboolean
+connect_remote (Jobctl *jobctl, const char *host, GError **error)
+{
+  const char *address = jobctl->address;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (address == NULL)
+    address = g_getenv ("JOBD_REMOTE_ADDRESS");
+  connection = jobctl_remote_connect (host, address, jobctl->bus, error);
+  if (connection == NULL)
+    return FALSE;
+  if (use_connection (jobctl, connection, jobctl->bus, &local_error))
+    return TRUE;
+  g_dbus_error_strip_remote_error (local_error);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               _("jobd is not on the bus on %s: %s"), host, local_error->message);
+  return FALSE;
+}
+
+/* -H, else $JOBD_HOST; empty means this host. */
+static const char *
+remote_host (Jobctl *jobctl)
+{
+  const char *host = jobctl->host != NULL ? jobctl->host : g_getenv ("JOBD_HOST");
+
+  return host != NULL && *host != '\0' ? host : NULL;
+}
+
+static gboolean
+connect_local (Jobctl *jobctl, GError **error)
 {
   const char *address = jobctl->address;
 
-  if (jobctl->manager != NULL)
-    return TRUE;
   if (address == NULL)
     address = g_getenv ("JOBD_ADDRESS");
   if (address == NULL && jobctl->bus)
@@ -184,9 +216,19 @@ jobctl_connect (Jobctl *jobctl, GError **error)
       jobctl_set_usage_error (error, _("--bus needs --address or $JOBD_ADDRESS"));
       return FALSE;
     }
+  return address != NULL ? connect_explicit (jobctl, address, error)
+                         : search (jobctl, error);
+}
 
-  if (address != NULL ? !connect_explicit (jobctl, address, error)
-                      : !search (jobctl, error))
+gboolean
+jobctl_connect (Jobctl *jobctl, GError **error)
+{
+  const char *host = remote_host (jobctl);
+
+  if (jobctl->manager != NULL)
+    return TRUE;
+  if (host != NULL ? !connect_remote (jobctl, host, error)
+                   : !connect_local (jobctl, error))
     return FALSE;
 
   jobctl->manager =

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "jobctl.h"
+#include "jobctl-remote.h"
 #include "jobd-parse.h"
 
 #define STDERR_SGR "31"
@@ -198,6 +199,8 @@ open_follow (Jobctl *jobctl, const char *name, GError **error)
   g_autoptr(GInputStream) pipe = NULL;
   int fd;
 
+  if (!jobctl_remote_check_fd_passing (jobctl->connection, "logs -f", error))
+    return NULL;
   if (!jobd_dbus_manager_call_follow_output_sync (jobctl->manager, name, NULL,
                                                   &handle, &fd_list, NULL, error))
     return NULL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "jobctl.h"
+#include "jobctl-remote.h"
 #include "jobd-error.h"
 
 static const JobctlVerb verbs[] = {
@@ -61,15 +62,19 @@ static const JobctlVerb verbs[] = {
     N_("Show jobd's version, backend, memory and recent log"), NULL },
 };
 
-/* The global options, stored in jobctl; address goes through a local so a
- * verb's --address replaces the global one without leaking it. */
+/* The global options, stored in jobctl; address and host go through locals
+ * so a verb's --address replaces the global one without leaking it. */
 static void
-add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
+add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address, char **host)
 {
   const GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, address,
-      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it)"),
+      N_("Reach jobd at ADDRESS (default: $JOBD_ADDRESS, else look for it); "
+         "with -H, the address on that host"),
       N_("ADDRESS") },
+    { "host", 'H', 0, G_OPTION_ARG_STRING, host,
+      N_("Control jobd on HOST over ssh (default: $JOBD_HOST)"),
+      N_("[USER@]HOST[:PORT]") },
     { "bus", 0, 0, G_OPTION_ARG_NONE, &jobctl->bus,
       N_("ADDRESS is a message bus, not jobd's private socket"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &jobctl->json,
@@ -87,12 +92,19 @@ add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
 }
 
 static void
-take_address (Jobctl *jobctl, char *address)
+take_string (char **slot, char *value)
 {
-  if (address == NULL)
+  if (value == NULL)
     return;
-  g_free (jobctl->address);
-  jobctl->address = address;
+  g_free (*slot);
+  *slot = value;
+}
+
+static void
+take_address (Jobctl *jobctl, char *address, char *host)
+{
+  take_string (&jobctl->address, address);
+  take_string (&jobctl->host, host);
 }
 
 void
@@ -116,6 +128,7 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
   g_autoptr(GOptionContext) context = g_option_context_new (_(verb->params));
   g_autofree char *prgname = g_strdup_printf ("jobctl %s", verb->name);
   char *address = NULL;
+  char *host = NULL;
   int n_args;
 
   /* So that --help reads "Usage: jobctl VERB [OPTION…] PARAMS". */
@@ -126,11 +139,11 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
     g_option_context_set_main_group (context, group);
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  add_common_entries (context, jobctl, &address);
+  add_common_entries (context, jobctl, &address, &host);
 
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
-  take_address (jobctl, address);
+  take_address (jobctl, address, host);
   /* Before a pager takes stdout over. */
   jobctl_set_output_width (jobctl->full ? 0 : jobctl_terminal_width ());
 
@@ -264,7 +277,10 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
 {
   g_autoptr(GOptionContext) context = g_option_context_new (_("VERB [ARG…]"));
   g_autofree char *summary = verbs_summary ();
+  g_autofree char *description = g_strconcat (exit_codes_description (), "\n\n",
+                                              jobctl_remote_help (), NULL);
   char *address = NULL;
+  char *host = NULL;
   const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, version,
       N_("Print jobctl's version and exit"), NULL },
@@ -274,12 +290,12 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
   g_option_context_set_strict_posix (context, TRUE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, summary);
-  g_option_context_set_description (context, exit_codes_description ());
+  g_option_context_set_description (context, description);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  add_common_entries (context, jobctl, &address);
+  add_common_entries (context, jobctl, &address, &host);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
-  take_address (jobctl, address);
+  take_address (jobctl, address, host);
   return TRUE;
 }
 
@@ -338,5 +354,6 @@ main (int argc, char **argv)
   g_clear_object (&jobctl.connection);
   g_free (jobctl.bus_name);
   g_free (jobctl.address);
+  g_free (jobctl.host);
   return status;
 }

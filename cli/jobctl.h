@@ -23,6 +23,7 @@ typedef enum {
 typedef struct {
   /* Global options; every verb accepts them too. */
   char *address;
+  char *host;                  /* -H: jobd on another host, over ssh */
   gboolean bus;
   gboolean json;
   gboolean no_legend;

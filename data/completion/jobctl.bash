@@ -6,7 +6,7 @@
 # nothing is printed.
 
 __jobctl_verbs="list status show add update remove start stop restart reload kill mem read logs server"
-__jobctl_common_opts="--address --bus --json --no-legend -h --help"
+__jobctl_common_opts="--address -H --host --bus --json --no-legend -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
@@ -39,15 +39,16 @@ __jobctl_split() {
     __jobctl_cword=$((${#__jobctl_words[@]} - 1))
 }
 
-# Job names, from jobd at the command line's --address/--bus; silent and
-# empty when jobd does not answer within a second.
+# Job names, from jobd at the command line's --address/--bus/--host; silent
+# and empty when jobd does not answer within a second.
 __jobctl_job_names() {
     local -a args=()
     local i
     for ((i = 1; i < __jobctl_cword; i++)); do
         case ${__jobctl_words[i]} in
-            --address=*|--bus) args+=("${__jobctl_words[i]}") ;;
+            --address=*|--host=*|--bus) args+=("${__jobctl_words[i]}") ;;
             --address) args+=("--address=${__jobctl_words[i+1]}") ;;
+            -H|--host) args+=("--host=${__jobctl_words[i+1]}") ;;
         esac
     done
     timeout 1 "${__jobctl_words[0]}" list --no-legend "${args[@]}" 2>/dev/null \
@@ -78,13 +79,14 @@ __jobctl_reply() {
     local cur=$1 prev= verb i word
     [[ $__jobctl_cword -gt 0 ]] && prev=${__jobctl_words[__jobctl_cword-1]}
 
-    # The verb: the first word that is not an option (nor --address's value).
+    # The verb: the first word that is not an option (nor --address's or
+    # --host's value).
     verb=
     for ((i = 1; i < __jobctl_cword; i++)); do
         word=${__jobctl_words[i]}
         case $word in
             --) break ;;
-            --address) ((i++)) ;;
+            --address|-H|--host) ((i++)) ;;
             -*) ;;
             *) verb=$word; break ;;
         esac
@@ -120,6 +122,8 @@ __jobctl_reply() {
             values=($(compgen -u -- "$value")) ;;
         --group)
             values=($(compgen -g -- "$value")) ;;
+        -H|--host)
+            values=($(compgen -A hostname -- "$value")) ;;
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
         --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines)
