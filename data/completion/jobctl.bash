@@ -5,12 +5,14 @@
 # bounded by a short timeout; when jobd is away nothing is offered and
 # nothing is printed.
 
-__jobctl_verbs="list status show add update remove start stop restart reload kill mem read logs server"
-__jobctl_common_opts="--address -H --host --bus --json --no-legend -h --help"
+__jobctl_verbs="list status is-active is-failed show cat history add update remove start stop restart
+    reload kill mem read logs apply export server"
+__jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l --full -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
-    --interpreter --memory-max --cpu-quota --tasks-max --set"
+    --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
+    --ready --ready-timeout --watchdog --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
@@ -21,7 +23,19 @@ __jobctl_verb_opts() {
     case $1 in
         add) echo "$__jobctl_setting_opts" ;;
         update) echo "--command --arg $__jobctl_setting_opts" ;;
-        kill) echo "-s --signal" ;;
+        list) echo "--state" ;;
+        is-active) echo "-q --quiet" ;;
+        is-failed) echo "-q --quiet" ;;
+        show) echo "-p --property --value" ;;
+        history) echo "-n --lines" ;;
+        start) echo "--all --wait" ;;
+        stop) echo "--all --wait" ;;
+        restart) echo "--all --wait" ;;
+        reload) echo "--all" ;;
+        remove) echo "--all" ;;
+        apply) echo "--prune --dry-run --wait --timeout" ;;
+        export) echo "-o --output" ;;
+        kill) echo "-s --signal --all" ;;
         mem) echo "--bytes" ;;
         read) echo "-n --lines --timestamps" ;;
         logs) echo "-n --lines --timestamps -f --follow" ;;
@@ -114,6 +128,12 @@ __jobctl_reply() {
             values=($(compgen -W "$__jobctl_restart_policies" -- "$value")) ;;
         --write-log|--autostart)
             values=($(compgen -W "yes no" -- "$value")) ;;
+        --state)
+            values=($(compgen -W "up down failed starting stopping" -- "$value")) ;;
+        --ready)
+            values=($(compgen -W "exec notify log: tcp: exec-probe:" -- "$value")) ;;
+        -o|--output)
+            values=($(compgen -d -- "$value")) ;;
         --workdir)
             values=($(compgen -d -- "$value")) ;;
         --command|--interpreter)
@@ -126,7 +146,8 @@ __jobctl_reply() {
             values=($(compgen -A hostname -- "$value")) ;;
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
-        --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines)
+        --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines|--runtime-max|\
+        --history-size|--ready-timeout|--watchdog|--timeout|-p|--property)
             return 0 ;;
         *) opt= ;;
     esac
@@ -158,6 +179,7 @@ __jobctl_reply() {
         list) ;;
         server) COMPREPLY=($(compgen -W "log" -- "$cur")) ;;
         add) ;;  # a new name
+        apply) COMPREPLY=($(compgen -f -- "$cur")) ;;
         *) COMPREPLY=($(compgen -W "$(__jobctl_job_names)" -- "$cur")) ;;
     esac
     return 0

@@ -195,7 +195,7 @@ class Bash(unittest.TestCase):
     def test_verbs_options_values(self):
         cases = [
             ("jobctl st", ["status", "start", "stop"]),
-            ("jobctl logs --f", ["--follow"]),
+            ("jobctl logs --fo", ["--follow"]),
             ("jobctl kill -s US", ["USR1", "USR2"]),
             ("jobctl kill --signal=K", ["KILL"]),
             ("jobctl add --restart ", ["no", "on-failure", "always"]),
