@@ -28,6 +28,8 @@ typedef enum {
   KIND_ENV,       /* one entry of environment a{ss} */
   KIND_EXTRA,     /* one string entry of extra a{sv} */
   KIND_ARG,       /* one element of args as */
+  KIND_SCHEDULE,  /* one entry of schedules aa{sv} */
+  KIND_OVERLAP,   /* s, one of the overlap policies */
 } Kind;
 
 typedef struct {
@@ -87,17 +89,28 @@ static const SettingOption setting_options[] = {
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
+  { "schedule", "schedules", KIND_SCHEDULE, FALSE, N_("EXPR"),
+    N_("Start on a schedule: a calendar expression like OnCalendar= (daily, *:*:0/5, "
+       "Mon 03:00), or every DURATION (repeatable; replaces all schedules)") },
+  { "overlap", "overlap", KIND_OVERLAP, FALSE, N_("skip|restart|queue"),
+    N_("What a schedule does while the job still runs (default: skip)") },
+  { "persistent", "persistent", KIND_BOOL, FALSE, N_("yes|no"),
+    N_("Run a schedule missed while jobd was down once when it starts") },
+  { "randomized-delay", "randomized-delay", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Delay each scheduled start by a random time up to this") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };
 
 static const char *const restart_policies[] = { "no", "on-failure", "always", NULL };
+static const char *const overlap_policies[] = { "skip", "restart", "queue", NULL };
 
 typedef struct {
   GVariantDict dict;
   GHashTable *environment;  /* NULL until --env */
   GVariantDict *extra;      /* NULL until --set */
   GPtrArray *args;          /* NULL until --arg */
+  GPtrArray *schedules;     /* NULL until --schedule */
 } SettingsBuilder;
 
 static void
@@ -107,6 +120,7 @@ settings_builder_clear (SettingsBuilder *builder)
   g_clear_pointer (&builder->environment, g_hash_table_unref);
   g_clear_pointer (&builder->extra, g_variant_dict_unref);
   g_clear_pointer (&builder->args, g_ptr_array_unref);
+  g_clear_pointer (&builder->schedules, g_ptr_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SettingsBuilder, settings_builder_clear)
@@ -235,6 +249,21 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
         }
       g_variant_dict_insert (dict, key, "s", value);
       return TRUE;
+    case KIND_OVERLAP:
+      if (!g_strv_contains (overlap_policies, value))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not skip, restart or queue"), value);
+          return FALSE;
+        }
+      g_variant_dict_insert (dict, key, "s", value);
+      return TRUE;
+    case KIND_SCHEDULE:
+      /* Checked by jobd, which names the bad part of the expression. */
+      if (builder->schedules == NULL)
+        builder->schedules = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (builder->schedules, g_strdup (value));
+      return TRUE;
     case KIND_SIGNAL:
       return add_signal (builder, key, value, error);
     case KIND_ENV:
@@ -305,6 +334,21 @@ settings_builder_end (SettingsBuilder *builder)
   if (builder->extra != NULL)
     g_variant_dict_insert_value (&builder->dict, "extra",
                                  g_variant_dict_end (builder->extra));
+  if (builder->schedules != NULL)
+    {
+      GVariantBuilder schedules;
+
+      g_variant_builder_init (&schedules, G_VARIANT_TYPE ("aa{sv}"));
+      for (guint i = 0; i < builder->schedules->len; i++)
+        {
+          g_variant_builder_open (&schedules, G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&schedules, "{sv}", "spec",
+                                 g_variant_new_string (builder->schedules->pdata[i]));
+          g_variant_builder_close (&schedules);
+        }
+      g_variant_dict_insert_value (&builder->dict, "schedules",
+                                   g_variant_builder_end (&schedules));
+    }
   if (builder->args != NULL)
     g_variant_dict_insert_value (&builder->dict, "args",
                                  g_variant_new_strv ((const char *const *) builder->args->pdata,

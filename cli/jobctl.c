@@ -45,6 +45,8 @@ static const JobctlVerb verbs[] = {
     N_("Print a job's buffered output"), NULL },
   { "logs", jobctl_verb_logs, N_("NAME"),
     N_("Print a job's recent output; with -f, follow it"), NULL },
+  { "timers", jobctl_verb_timers, "",
+    N_("List every schedule: next and last fire, job, expression"), NULL },
   { "server", jobctl_verb_server, N_("[log]"),
     N_("Show jobd's version, backend, memory and recent log"), NULL },
 };

@@ -120,6 +120,11 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-server.c */
+int jobctl_verb_timers (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* job → earliest next fire (µs, 0 = none) of every job with a schedule. */
+GHashTable *jobctl_next_fires (Jobctl *jobctl);
+/* "2026-12-05 03:00:00 (4s left)", or "-" for 0. */
+char *jobctl_format_next_fire (guint64 usec);
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 
 G_END_DECLS
