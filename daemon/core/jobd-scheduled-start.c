@@ -7,6 +7,8 @@ struct _JobdScheduledStart {
   JobdManager *manager;
   JobdTimers *timers;
   GHashTable *queued;   /* job → schedule id whose fire waits for the run to end */
+  GHashTable *ending;   /* jobs whose run ended with a fire queued */
+  guint queued_idle;
   gulong added_id, removed_id, changed_id, state_id;
 };
 
@@ -104,20 +106,50 @@ on_fire (const char *name, const char *id, gint64 due_usec, gpointer user_data)
     }
 }
 
+/* Started from an idle: inside the state change, the new start would be
+ * announced before the "down" that ends the run. */
+static gboolean
+start_queued (gpointer user_data)
+{
+  JobdScheduledStart *self = user_data;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  self->queued_idle = 0;
+  g_hash_table_iter_init (&iter, self->ending);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (names, g_strdup (key));
+  g_hash_table_remove_all (self->ending);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      JobdJob *job = jobd_manager_lookup_job (self->manager, name, NULL);
+      g_autofree char *id = NULL;
+
+      if (job == NULL || jobd_job_is_active (job) || !g_hash_table_contains (self->queued, name))
+        continue;
+      value = g_hash_table_lookup (self->queued, name);
+      id = g_strdup (value);
+      g_hash_table_remove (self->queued, name);
+      start (self, name, id);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_job_state_changed (JobdManager *manager, JobdJob *job, int old_state, int new_state,
                       GVariant *details, gpointer user_data)
 {
   JobdScheduledStart *self = user_data;
   const char *name = jobd_job_get_name (job);
-  g_autofree char *id = NULL;
 
   if (jobd_job_is_active (job) || !g_hash_table_contains (self->queued, name))
     return;
   /* The run ended: the queued fire starts the next one. */
-  id = g_strdup (g_hash_table_lookup (self->queued, name));
-  g_hash_table_remove (self->queued, name);
-  start (self, name, id);
+  g_hash_table_add (self->ending, g_strdup (name));
+  if (self->queued_idle == 0)
+    self->queued_idle = g_idle_add (start_queued, self);
 }
 
 JobdScheduledStart *
@@ -128,6 +160,7 @@ jobd_scheduled_start_new (JobdManager *manager, JobdTimers *timers)
   self->manager = manager;
   self->timers = timers;
   self->queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->ending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->added_id = g_signal_connect (manager, "job-added", G_CALLBACK (on_job_added), self);
   self->removed_id = g_signal_connect (manager, "job-removed", G_CALLBACK (on_job_removed), self);
   self->changed_id = g_signal_connect (manager, "job-changed", G_CALLBACK (on_job_changed), self);
@@ -147,6 +180,8 @@ jobd_scheduled_start_free (JobdScheduledStart *self)
   g_clear_signal_handler (&self->changed_id, self->manager);
   g_clear_signal_handler (&self->state_id, self->manager);
   jobd_timers_set_fire_func (self->timers, NULL, NULL);
+  g_clear_handle_id (&self->queued_idle, g_source_remove);
   g_hash_table_unref (self->queued);
+  g_hash_table_unref (self->ending);
   g_free (self);
 }
