@@ -163,8 +163,9 @@ jobd_spec_next (const JobdSpec *spec, gint64 after_usec, gint64 last_usec, GTime
       if (last_usec < 0)
         return after_usec + spec->interval_usec;
       next = last_usec + spec->interval_usec;
-      /* Late (jobd down, clock stepped): once now, then from there. */
-      return next > after_usec ? next : after_usec + 1;
+      /* Late (jobd down, clock stepped forward): one interval from now,
+       * not a fire for every interval missed. */
+      return next > after_usec ? next : after_usec + spec->interval_usec;
     case JOBD_SPEC_LEGACY:
       if (tz == NULL)
         tz = local = g_time_zone_new_local ();
