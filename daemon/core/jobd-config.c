@@ -323,6 +323,9 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->admin_group = g_steal_pointer (&fresh->admin_group);
       config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
       config->restore_jobs = fresh->restore_jobs;
+      /* Schedules follow a new TimeZone= (the caller recomputes them). */
+      g_free (config->time_zone);
+      config->time_zone = g_steal_pointer (&fresh->time_zone);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;
       config->dbus_max_connections_per_user = fresh->dbus_max_connections_per_user;
       config->dbus_max_connections = fresh->dbus_max_connections;

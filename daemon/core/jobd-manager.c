@@ -29,6 +29,7 @@ struct _JobdManager {
   guint retry_delay_s;
   JobdTimers *timers;          /* every job's schedules */
   JobdScheduledStart *scheduled;
+  GFileMonitor *localtime;     /* /etc/localtime: the system's zone changed */
 };
 
 G_DEFINE_FINAL_TYPE (JobdManager, jobd_manager, G_TYPE_OBJECT)
@@ -58,16 +59,35 @@ config_time_zone (JobdConfig *config)
 }
 
 static void
+on_localtime_changed (GFileMonitor *monitor, GFile *file, GFile *other,
+                      GFileMonitorEvent event, gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED
+      && event != G_FILE_MONITOR_EVENT_DELETED && event != G_FILE_MONITOR_EVENT_RENAMED
+      && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  g_message ("/etc/localtime changed: schedules recomputed");
+  jobd_manager_time_zone_changed (self);
+}
+
+static void
 timers_init (JobdManager *self)
 {
   g_autofree char *path = g_build_filename (self->config->state_dir, "timers.json", NULL);
   g_autoptr(GTimeZone) tz = config_time_zone (self->config);
+  g_autoptr(GFile) localtime = g_file_new_for_path ("/etc/localtime");
   g_autoptr(GError) error = NULL;
 
   self->timers = jobd_timers_new (path, tz);
   self->scheduled = jobd_scheduled_start_new (self, self->timers);
   if (!jobd_timers_start (self->timers, &error))
     g_warning ("schedules will not fire: %s", error->message);
+  /* One inotify watch (GLib's worker thread filters /etc's events). */
+  self->localtime = g_file_monitor_file (localtime, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (self->localtime != NULL)
+    g_signal_connect (self->localtime, "changed", G_CALLBACK (on_localtime_changed), self);
 }
 
 JobdTimers *
@@ -1047,6 +1067,9 @@ jobd_manager_dispose (GObject *object)
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
   g_clear_handle_id (&self->retry_timer, g_source_remove);
+  if (self->localtime != NULL)
+    g_signal_handlers_disconnect_by_data (self->localtime, self);
+  g_clear_object (&self->localtime);
   g_clear_pointer (&self->scheduled, jobd_scheduled_start_free);
   g_clear_pointer (&self->timers, jobd_timers_free);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);

@@ -12,6 +12,7 @@ import jobdtest
 from jobdtest import JobdTestCase, run_jobctl, wait_until, main
 
 jobdtest.SIGNATURES.setdefault("GetTimers", None)
+jobdtest.SIGNATURES.setdefault("ReloadConfig", None)
 
 
 def schedules(*specs):
@@ -178,6 +179,22 @@ class Schedules(JobdTestCase):
         show = self.jobctl("show", "ids").stdout
         self.assertIn("every 2h", show)
         self.assertIn("Next fire", show)
+
+
+class ZoneReload(JobdTestCase):
+    config_extra = "TimeZone=UTC\n"
+
+    def test_time_zone_change_on_reload_recomputes(self):
+        self.bus.add("daily", "/bin/true",
+                     schedules=schedules('legacy:{"H":"03","i":"00"}', "*:*:0/5"))
+        nxt = {r[2]: r[4] for r in self.bus.call("GetTimers")}
+        self.assertEqual(time.gmtime(nxt['legacy:{"H":"03","i":"00"}'] // 1000000)[3:5], (3, 0))
+        self.jobd.write_config("[Daemon]\nBackend=direct\nTimeZone=Asia/Tokyo\n"
+                               "\n[Legacy]\nEnable=false\n")
+        self.bus.call("ReloadConfig")
+        nxt = {r[2]: r[4] for r in self.bus.call("GetTimers")}
+        # 03:00 in Tokyo is 18:00 UTC.
+        self.assertEqual(time.gmtime(nxt['legacy:{"H":"03","i":"00"}'] // 1000000)[3:5], (18, 0))
 
 
 if __name__ == "__main__":
