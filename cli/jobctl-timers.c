@@ -19,7 +19,9 @@ format_relative (guint64 usec, gint64 now)
   if (usec == 0)
     return g_strdup ("-");
   delta = (gint64) usec - now;
-  text = jobd_format_duration_ms ((guint64) ABS (delta) / 1000 / 1000 * 1000);
+  /* Whole seconds, like list-timers; under one second reads "0s". */
+  text = ABS (delta) < G_USEC_PER_SEC ? g_strdup ("0s")
+                                      : jobd_format_duration_ms ((guint64) ABS (delta) / 1000 / 1000 * 1000);
   return delta >= 0 ? g_strdup_printf (_("%s left"), text) : g_strdup_printf (_("%s passed"), text);
 }
 
