@@ -92,7 +92,10 @@ store (JobdLegacyScheduler *scheduler, const char *jobname, GPtrArray *entries, 
   if (scheduler->manager == NULL)
     {
       g_autoptr(GPtrArray) old = NULL;
-      g_hash_table_steal_extended (scheduler->standalone, jobname, NULL, (gpointer *) &old);
+      g_autofree char *old_key = NULL;
+
+      g_hash_table_steal_extended (scheduler->standalone, jobname, (gpointer *) &old_key,
+                                   (gpointer *) &old);
       if (entries->len > 0)
         g_hash_table_insert (scheduler->standalone, g_strdup (jobname),
                              jobd_schedule_entries_copy (entries));
