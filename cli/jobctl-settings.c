@@ -30,6 +30,7 @@ typedef enum {
   KIND_ARG,       /* one element of args as */
   KIND_SCHEDULE,  /* one entry of schedules aa{sv} */
   KIND_OVERLAP,   /* s, one of the overlap policies */
+  KIND_NO_SCHEDULES, /* schedules = [] */
 } Kind;
 
 typedef struct {
@@ -92,6 +93,8 @@ static const SettingOption setting_options[] = {
   { "schedule", "schedules", KIND_SCHEDULE, FALSE, N_("EXPR"),
     N_("Start on a schedule: a calendar expression like OnCalendar= (daily, *:*:0/5, "
        "Mon 03:00), or every DURATION (repeatable; replaces all schedules)") },
+  { "no-schedules", "schedules", KIND_NO_SCHEDULES, TRUE, NULL,
+    N_("Remove every schedule") },
   { "overlap", "overlap", KIND_OVERLAP, FALSE, N_("skip|restart|queue"),
     N_("What a schedule does while the job still runs (default: skip)") },
   { "persistent", "persistent", KIND_BOOL, FALSE, N_("yes|no"),
@@ -258,6 +261,10 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
         }
       g_variant_dict_insert (dict, key, "s", value);
       return TRUE;
+    case KIND_NO_SCHEDULES:
+      g_clear_pointer (&builder->schedules, g_ptr_array_unref);
+      builder->schedules = g_ptr_array_new_with_free_func (g_free);
+      return TRUE;
     case KIND_SCHEDULE:
       /* Checked by jobd, which names the bad part of the expression. */
       if (builder->schedules == NULL)
@@ -301,7 +308,8 @@ settings_group_new (SettingsBuilder *builder, gboolean update)
       const SettingOption *option = &setting_options[i];
       GOptionEntry entry = {
         option->option, 0,
-        option->kind == KIND_BOOL ? G_OPTION_FLAG_OPTIONAL_ARG : 0,
+        option->kind == KIND_BOOL ? G_OPTION_FLAG_OPTIONAL_ARG
+        : option->kind == KIND_NO_SCHEDULES ? G_OPTION_FLAG_NO_ARG : 0,
         G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
         option->description, option->arg_description,
       };

@@ -179,6 +179,9 @@ class Schedules(JobdTestCase):
         show = self.jobctl("show", "ids").stdout
         self.assertIn("every 2h", show)
         self.assertIn("Next fire", show)
+        self.jobctl("update", "ids", "--no-schedules")
+        self.assertEqual(self.bus.call("GetTimers"), [])
+        self.assertNotIn("NEXT", self.jobctl("list").stdout)
 
 
 class ZoneReload(JobdTestCase):
