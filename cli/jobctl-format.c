@@ -289,6 +289,8 @@ static const ShownSetting shown_settings[] = {
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
   { "persistent", N_("Persistent"), SHOW_BOOL },
   { "randomized-delay", N_("Randomized delay"), SHOW_DURATION },
+  { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
+  { "history-size", N_("History size"), SHOW_NUMBER },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 

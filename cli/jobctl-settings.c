@@ -101,6 +101,10 @@ static const SettingOption setting_options[] = {
     N_("Run a schedule missed while jobd was down once when it starts") },
   { "randomized-delay", "randomized-delay", KIND_DURATION, FALSE, N_("DURATION"),
     N_("Delay each scheduled start by a random time up to this") },
+  { "runtime-max", "runtime-max-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Stop a run that lasts longer than this (0: no limit)") },
+  { "history-size", "history-size", KIND_COUNT, FALSE, N_("N"),
+    N_("Runs kept in the job's history (default 100, 0..10000)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };

@@ -119,6 +119,12 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-history.c */
+int jobctl_verb_history (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-apply.c: job files */
+int jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_cat (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-server.c */
 int jobctl_verb_timers (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* job → earliest next fire (µs, 0 = none) of every job with a schedule. */

@@ -24,8 +24,10 @@
 #include "jobd-dbus-service.h"
 #include "jobd-error.h"
 #include "jobd-fdstore.h"
+#include "jobd-jobs-dir.h"
 #include "jobd-legacy-import.h"
 #include "jobd-legacy-server.h"
+#include "jobd-logretention.h"
 #include "jobd-manager.h"
 #include "jobd-names.h"
 #include "jobd-serverlog.h"
@@ -38,6 +40,7 @@ typedef struct {
   JobdManager *manager;
   JobdDBusService *dbus;
   JobdLegacyServer *legacy;
+  JobdLogRetention *log_retention;
   int exit_status;
   gboolean shutting_down;
   int lock_fd;
@@ -304,6 +307,7 @@ on_sighup (gpointer user_data)
   (void) jobd_config_reload (daemon->config, NULL);
   if (daemon->manager != NULL)
     jobd_manager_time_zone_changed (daemon->manager);
+  jobd_jobs_dir_apply (daemon->manager, TRUE);
   notify_status (daemon);
   return G_SOURCE_CONTINUE;
 }
@@ -391,17 +395,40 @@ on_restored (GObject *source, GAsyncResult *result, gpointer user_data)
   Daemon *daemon = user_data;
 
   jobd_manager_restore_finish (daemon->manager, result, NULL);
+  /* Before the autostart pass (announce_ready), which starts what it adds. */
+  jobd_jobs_dir_apply (daemon->manager, FALSE);
   if (!start_serving (daemon, &daemon->startup_error))
     {
       g_main_loop_quit (daemon->loop);
       return;
     }
+  /* Every front end has read its part of jobd.conf by now. */
+  jobd_config_warn_unknown_keys (daemon->config);
   /* On a bus, ready means the name is ours (on_bus_name_acquired). */
   if (daemon->config->bus == JOBD_BUS_NONE)
     {
       daemon->ready = TRUE;
       announce_ready (daemon);
     }
+}
+
+/* [Daemon] LogMaxAge= and LogMaxSize=, read at each pass so a reload
+ * applies. A file written to within the last hour may be the one open for
+ * this hour: it is never deleted. */
+static gboolean
+log_retention_rule (JobdLogPrune *rule, gint64 now_sec, gpointer user_data)
+{
+  Daemon *daemon = user_data;
+  guint64 max_age = daemon->config->log_max_age_sec;
+
+  if (max_age == 0 && daemon->config->log_max_size == 0)
+    return FALSE;
+  rule->older_than = max_age == 0 || max_age > (guint64) now_sec ? G_MININT64
+                     : now_sec - (gint64) max_age;
+  rule->max_bytes = daemon->config->log_max_size;
+  rule->keep_since = now_sec - 3600;
+  rule->empty_dirs_before = now_sec - 3600;
+  return TRUE;
 }
 
 static gboolean
@@ -445,6 +472,9 @@ run (Daemon *daemon, GError **error)
   g_unix_signal_add (SIGINT, on_sigint, daemon);
   g_unix_signal_add (SIGHUP, on_sighup, daemon);
   start_watchdog ();
+  daemon->log_retention = jobd_log_retention_new (daemon->config->log_dir, "log retention", 3600,
+                                                  log_retention_rule, daemon);
+  jobd_log_retention_start (daemon->log_retention);
 
   /* Take back running jobs before anyone can ask to start them twice. */
   jobd_manager_restore_async (daemon->manager, NULL, on_restored, daemon);
@@ -504,6 +534,7 @@ main (int argc, char **argv)
 
   g_clear_handle_id (&daemon.status_idle, g_source_remove);
   g_clear_pointer (&daemon.legacy, jobd_legacy_server_free);
+  g_clear_pointer (&daemon.log_retention, jobd_log_retention_free);
   g_clear_object (&daemon.dbus);
   if (daemon.manager != NULL)
     g_object_run_dispose (G_OBJECT (daemon.manager));

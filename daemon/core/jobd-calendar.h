@@ -1,4 +1,12 @@
-/* jobd-calendar.h — systemd.time(7) OnCalendar= expressions. */
+/* jobd-calendar.h — calendar expressions in the syntax of systemd.time(7)
+ * OnCalendar=, parsed, normalized and stepped through time.
+ *
+ * Users write the expressions they know from systemd timers, so the engine
+ * follows systemd's own semantics, down to what happens in skipped and
+ * repeated hours at DST changes (tests/unit/calendar-oracle.py checks it
+ * against `systemd-analyze calendar`). Pure code: no main loop; the only
+ * files read are time zone files, through GTimeZone.
+ */
 #pragma once
 
 #include <glib.h>
@@ -16,6 +24,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdCalendar, jobd_calendar_free)
  * expression's own zone when it names one, else `tz` (NULL = the system's).
  * -1 when it never elapses again. */
 gint64 jobd_calendar_next (const JobdCalendar *calendar, gint64 after_usec, GTimeZone *tz);
+
 /* The normalized form, as `systemd-analyze calendar` prints it. */
 char *jobd_calendar_to_string (const JobdCalendar *calendar);
 

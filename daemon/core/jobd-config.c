@@ -4,6 +4,7 @@
 #include "jobd-config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +13,9 @@
 
 #include "jobd-config-effective.h"
 #include "jobd-error.h"
+#include "jobd-ini.h"
 #include "jobd-names.h"
+#include "jobd-parse.h"
 
 JobdConfig *
 jobd_config_new (void)
@@ -44,6 +47,8 @@ jobd_config_free (JobdConfig *config)
   g_free (config->backend);
   g_free (config->admin_group);
   g_free (config->time_zone);
+  g_free (config->jobs_directory);
+  g_clear_pointer (&config->entries, g_ptr_array_unref);
   g_free (config);
 }
 
@@ -130,7 +135,7 @@ read_string (GKeyFile *keyfile, const char *key, char **field, GError **error)
 static gboolean
 read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
   gboolean value;
 
   if (!g_key_file_has_key (keyfile, "Daemon", key, NULL))
@@ -138,15 +143,86 @@ read_bool (GKeyFile *keyfile, const char *key, gboolean *field, GError **error)
       jobd_config_effective_note_bool ("Daemon", key, *field);
       return TRUE;
     }
-  value = g_key_file_get_boolean (keyfile, "Daemon", key, &local_error);
-  if (local_error != NULL)
+  /* As systemd: yes/no, true/false, on/off, 1/0. */
+  text = g_strstrip (g_key_file_get_value (keyfile, "Daemon", key, NULL));
+  if (!jobd_parse_bool (text, &value, NULL))
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Daemon] %s: expected true or false", key);
+                   "[Daemon] %s: expected yes or no (true/false, on/off, 1/0), not '%s'",
+                   key, text);
       return FALSE;
     }
   *field = value;
   jobd_config_effective_note_bool ("Daemon", key, value);
+  return TRUE;
+}
+
+/* A number with an optional unit suffix from `units` (name, factor; the
+ * first entry, "", is the unit of a bare number). Empty is 0. */
+typedef struct {
+  const char *suffix;
+  guint64 factor;
+} Unit;
+
+static gboolean
+parse_with_unit (const char *value, const Unit *units, guint64 *out)
+{
+  g_autofree char *text = g_strstrip (g_strdup (value));
+  guint64 number;
+  char *end;
+
+  if (*text == '\0')
+    {
+      *out = 0;
+      return TRUE;
+    }
+  if (!g_ascii_isdigit (*text))
+    return FALSE;
+  errno = 0;
+  number = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+  while (g_ascii_isspace (*end))
+    end++;
+  for (const Unit *u = units; u->suffix != NULL; u++)
+    {
+      if (g_ascii_strcasecmp (end, u->suffix) != 0)
+        continue;
+      if (number > G_MAXUINT64 / u->factor)
+        return FALSE;
+      *out = number * u->factor;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static const Unit size_units[] = {
+  { "", 1 }, { "B", 1 }, { "K", 1024 }, { "M", 1024 * 1024 },
+  { "G", G_GUINT64_CONSTANT (1024) * 1024 * 1024 },
+  { "T", G_GUINT64_CONSTANT (1024) * 1024 * 1024 * 1024 }, { NULL, 0 },
+};
+static const Unit time_units[] = {
+  { "", 1 }, { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
+  { "d", 24 * 3600 }, { "w", 7 * 24 * 3600 }, { NULL, 0 },
+};
+
+/* [Daemon] Key=N[unit], noted as the number in the bare unit. */
+static gboolean
+read_daemon_amount (GKeyFile *keyfile, const char *key, const Unit *units,
+                    const char *expected, guint64 *field, GError **error)
+{
+  g_autofree char *value = g_key_file_get_string (keyfile, "Daemon", key, NULL);
+  guint64 parsed;
+
+  if (value != NULL && !parse_with_unit (value, units, &parsed))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] %s: expected %s, not '%s'", key, expected, value);
+      return FALSE;
+    }
+  if (value != NULL)
+    *field = parsed;
+  jobd_config_effective_note_uint ("Daemon", key, *field);
   return TRUE;
 }
 
@@ -197,6 +273,47 @@ read_dbus_limits (JobdConfig *config, GError **error)
   return TRUE;
 }
 
+/* "[Group] Key…" errors get "FILE:LINE: " (of the key's last line). */
+static void
+prefix_with_place (JobdConfig *config, GError **error)
+{
+  guint line = 0;
+
+  for (guint i = 0; error != NULL && *error != NULL && i < config->entries->len; i++)
+    {
+      const JobdIniEntry *entry = config->entries->pdata[i];
+      g_autofree char *where = entry->key != NULL
+                               ? g_strdup_printf ("[%s] %s", entry->group, entry->key) : NULL;
+
+      if (where != NULL && g_str_has_prefix ((*error)->message, where)
+          && strchr (":= ", (*error)->message[strlen (where)]) != NULL)
+        line = entry->line;
+    }
+  if (line > 0)
+    g_prefix_error (error, "%s:%u: ", config->config_file, line);
+  else
+    g_prefix_error (error, "%s: ", config->config_file);
+}
+
+void
+jobd_config_warn_unknown_keys (JobdConfig *config)
+{
+  GKeyFile *known = jobd_config_effective ();
+
+  for (guint i = 0; config->entries != NULL && i < config->entries->len; i++)
+    {
+      const JobdIniEntry *entry = config->entries->pdata[i];
+
+      if (entry->key == NULL && !g_key_file_has_group (known, entry->group))
+        g_warning ("%s:%u: Unknown section '%s'. Ignoring.", config->config_file, entry->line,
+                   entry->group);
+      else if (entry->key != NULL && g_key_file_has_group (known, entry->group)
+               && !g_key_file_has_key (known, entry->group, entry->key, NULL))
+        g_warning ("%s:%u: Unknown key name '%s' in section '%s', ignoring.",
+                   config->config_file, entry->line, entry->key, entry->group);
+    }
+}
+
 gboolean
 jobd_config_load (JobdConfig *config,
                   const char *path,
@@ -205,8 +322,12 @@ jobd_config_load (JobdConfig *config,
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *backend = NULL;
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  GPtrArray *entries;
+  GKeyFile *keyfile = NULL;
 
-  if (!g_key_file_load_from_file (config->keyfile, path, G_KEY_FILE_NONE, &local_error))
+  if (!g_file_get_contents (path, &text, &length, &local_error))
     {
       if (!explicit_path && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return TRUE;
@@ -214,6 +335,17 @@ jobd_config_load (JobdConfig *config,
                                   "cannot read %s: ", path);
       return FALSE;
     }
+  /* GKeyFile reads it; the lines are kept for messages that say where. */
+  entries = jobd_ini_parse (path, text, length, &keyfile, &local_error);
+  if (entries == NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "cannot read ");
+      return FALSE;
+    }
+  g_key_file_unref (config->keyfile);
+  config->keyfile = keyfile;
+  g_clear_pointer (&config->entries, g_ptr_array_unref);
+  config->entries = entries;
   g_free (config->config_file);
   config->config_file = g_strdup (path);
 
@@ -221,11 +353,16 @@ jobd_config_load (JobdConfig *config,
   if (!read_string (config->keyfile, "Backend", &backend, error) ||
       !read_string (config->keyfile, "AdminGroup", &config->admin_group, error) ||
       !read_string (config->keyfile, "TimeZone", &config->time_zone, error) ||
+      !read_string (config->keyfile, "JobsDirectory", &config->jobs_directory, error) ||
       !read_bool (config->keyfile, "StopJobsOnExit", &config->stop_jobs_on_exit, error) ||
       !read_bool (config->keyfile, "RestoreJobs", &config->restore_jobs, error) ||
+      !read_daemon_amount (config->keyfile, "LogMaxSize", size_units,
+                           "a size in bytes (suffix K, M, G or T)", &config->log_max_size, error) ||
+      !read_daemon_amount (config->keyfile, "LogMaxAge", time_units,
+                           "a time in seconds (suffix min, h, d or w)", &config->log_max_age_sec, error) ||
       !read_dbus_limits (config, error))
     {
-      g_prefix_error (error, "%s: ", path);
+      prefix_with_place (config, error);
       return FALSE;
     }
   if (backend == NULL)
@@ -326,12 +463,19 @@ jobd_config_reload (JobdConfig *config, GError **error)
       /* Schedules follow a new TimeZone= (the caller recomputes them). */
       g_free (config->time_zone);
       config->time_zone = g_steal_pointer (&fresh->time_zone);
+      config->log_max_size = fresh->log_max_size;
+      config->log_max_age_sec = fresh->log_max_age_sec;
+      g_free (config->jobs_directory);
+      config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;
       config->dbus_max_connections_per_user = fresh->dbus_max_connections_per_user;
       config->dbus_max_connections = fresh->dbus_max_connections;
       config->dbus_auth_timeout_sec = fresh->dbus_auth_timeout_sec;
       g_key_file_unref (config->keyfile);
       config->keyfile = g_key_file_ref (fresh->keyfile);
+      g_clear_pointer (&config->entries, g_ptr_array_unref);
+      config->entries = g_steal_pointer (&fresh->entries);
+      jobd_config_warn_unknown_keys (config);
       if (restart_keys->len == 0)
         g_message ("reloaded %s", config->config_file);
       else

@@ -6,6 +6,8 @@
  * StopJobsOnExit=false   stop running jobs when jobd shuts down
  * RestoreJobs=true       start again the jobs that were running last time
  * TimeZone=              for log file names and prefixes (default: local)
+ * LogMaxSize=0, LogMaxAge=0  job log file retention (0: none)
+ * JobsDirectory=         job files jobd applies at start and reload (jobd-jobs-dir.c)
  * [Legacy] ...           the TCP protocol (jobd-legacy-*.c)
  * [DBus]                 limits of the private socket (jobd-dbus-listener.c)
  * MaxQueuedBytes=8388608 what jobd holds for one client that does not read
@@ -40,6 +42,10 @@ typedef struct {
   gboolean stop_jobs_on_exit;
   gboolean restore_jobs;  /* start again what ran when jobd/the host went down */
   char *time_zone;       /* NULL = local */
+  guint64 log_max_size;  /* bytes of log files per job, 0 = no limit */
+  guint64 log_max_age_sec; /* log files not written for longer go, 0 = never */
+  char *jobs_directory;  /* job files applied at start and reload; NULL = off */
+  GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */
   guint64 dbus_max_queued_bytes;
@@ -78,6 +84,10 @@ gboolean jobd_config_load (JobdConfig *config,
                            const char *path,
                            gboolean explicit_path,
                            GError **error);
+/* "FILE:LINE: Unknown key name …" for every key of the file no reader
+ * took (jobd-config-effective.h knows those), as systemd warns. Call once
+ * every part of jobd has read its keys. */
+void jobd_config_warn_unknown_keys (JobdConfig *config);
 /* Make the state, runtime and log folders (0755; the runtime socket folder
  * is world-traversable so non-root clients can connect). */
 gboolean jobd_config_ensure_dirs (JobdConfig *config, GError **error);

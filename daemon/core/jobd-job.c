@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-journal.h"
 #include "jobd-launch.h"
 #include "jobd-log.h"
@@ -48,6 +49,13 @@ struct _JobdJob {
   GList *down_waiters;        /* GTask* */
   gboolean disposed;          /* removed or jobd exiting: a late start is killed */
 
+  /* The current run, as its record in the history will say */
+  const char *stop_cause;     /* JOBD_STOP_CAUSE_*; NULL = jobd did not stop it */
+  gboolean stop_killed;       /* the stop timeout ran out: SIGKILL */
+  guint64 peak_sampled;       /* highest memory reading jobd took in this run */
+  guint64 run_lines[2];       /* the output's line counts when the run began */
+  guint runtime_timer;        /* runtime-max-ms */
+
   /* Automatic restarts */
   guint restart_timer;
   gint64 next_start_at;       /* real time, µs */
@@ -66,6 +74,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void job_spawn (JobdJob *self);
+static void stop_up (JobdJob *self, const char *cause, const char *reason);
+static void arm_runtime_max (JobdJob *self);
 
 const char *
 jobd_state_to_string (JobdState state)
@@ -237,6 +247,117 @@ cancel_restart_timer (JobdJob *self)
   g_clear_pointer (&self->pending_restart_reason, g_free);
 }
 
+/* exit-code and exit-signal of the last exit, for every change after one. */
+static void
+add_exit_details (JobdJob *self, GVariantBuilder *b)
+{
+  g_variant_builder_add (b, "{sv}", "exit-code", g_variant_new_int32 (self->exit_code));
+  g_variant_builder_add (b, "{sv}", "exit-signal", g_variant_new_int32 (self->exit_signal));
+}
+
+/* ---- run records (jobd-history.h) and the run-time limit ---- */
+
+static gboolean
+on_runtime_max (gpointer user_data)
+{
+  JobdJob *self = user_data;
+
+  self->runtime_timer = 0;
+  if (self->state != JOBD_STATE_UP || self->process == NULL)
+    return G_SOURCE_REMOVE;
+  jobd_job_message (self->name, "job %s: ran longer than its runtime-max-ms (%u ms), stopping it",
+                    self->name, self->settings->runtime_max_ms);
+  stop_up (self, JOBD_STOP_CAUSE_RUNTIME_MAX, JOBD_REASON_RUNTIME_MAX);
+  return G_SOURCE_REMOVE;
+}
+
+/* The limit counts from the run's start (an adopted run's too). */
+static void
+arm_runtime_max (JobdJob *self)
+{
+  gint64 left_ms;
+
+  g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  if (self->settings->runtime_max_ms == 0 || self->process == NULL)
+    return;
+  left_ms = (gint64) self->settings->runtime_max_ms -
+            (g_get_real_time () - self->started_at) / 1000;
+  self->runtime_timer = g_timeout_add ((guint) CLAMP (left_ms, 1, (gint64) G_MAXUINT),
+                                       on_runtime_max, self);
+}
+
+/* The process runs: a new run (new_run) or an adopted one going on. */
+static void
+run_began (JobdJob *self, gboolean new_run)
+{
+  self->stop_cause = NULL;
+  self->stop_killed = FALSE;
+  self->peak_sampled = 0;
+  self->run_lines[0] = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDOUT);
+  self->run_lines[1] = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDERR);
+  arm_runtime_max (self);
+  if (new_run && self->context->history != NULL)
+    jobd_history_run_started (self->context->history, self->name, self->settings->history_size,
+                              jobd_job_get_start_cause (self), self->started_at);
+}
+
+/* One reading of the job's memory for the run's peak, while it still runs
+ * (a stop may end the process tree before jobd can look again). */
+static void
+sample_memory (JobdJob *self)
+{
+  guint64 bytes = 0, peak = 0;
+  const char *source;
+
+  if (self->process == NULL)
+    return;
+  /* (A test's fake process may measure nothing.) */
+  if (JOBD_PROCESS_GET_CLASS (self->process)->get_memory != NULL &&
+      jobd_process_get_memory (self->process, NULL, &bytes, &source, NULL))
+    self->peak_sampled = MAX (self->peak_sampled, bytes);
+  if (jobd_process_get_peak_memory (self->process, &peak, &source))
+    self->peak_sampled = MAX (self->peak_sampled, peak);
+}
+
+/* Called with the process still attached and the output drained. */
+static void
+run_ended (JobdJob *self, int code, int signo)
+{
+  guint64 kernel_peak = 0;
+  const char *kernel_source = NULL;
+  JobdRunEnd end = {
+    .end_usec = g_get_real_time (),
+    .result = signo > 0 ? JOBD_RUN_RESULT_SIGNAL
+              : code >= 0 ? JOBD_RUN_RESULT_EXIT_CODE : JOBD_RUN_RESULT_UNKNOWN,
+    .exit_code = code >= 0 ? code : -1,
+    .exit_signal = signo > 0 ? signo : 0,
+    .stop_cause = self->stop_cause,
+    .killed = self->stop_killed,
+  };
+
+  g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  if (self->context->history == NULL)
+    return;
+  /* The kernel's figure where it has one (a cgroup's peak covers the whole
+   * job); the highest reading jobd took when that is more (children that
+   * left the main process are not in its rusage). */
+  if (self->process != NULL &&
+      jobd_process_get_peak_memory (self->process, &kernel_peak, &kernel_source) &&
+      (kernel_peak >= self->peak_sampled || !g_str_equal (kernel_source, JOBD_PEAK_SOURCE_RUSAGE)))
+    {
+      end.peak_memory = kernel_peak;
+      end.peak_memory_source = kernel_source;
+    }
+  else if (self->peak_sampled > 0)
+    {
+      end.peak_memory = self->peak_sampled;
+      end.peak_memory_source = JOBD_PEAK_SOURCE_SAMPLED;
+    }
+  end.stdout_lines = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDOUT) - self->run_lines[0];
+  end.stderr_lines = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDERR) - self->run_lines[1];
+  jobd_history_run_ended (self->context->history, self->name, self->settings->history_size, &end);
+}
+
 /* ---- construction and accessors ---- */
 
 JobdJob *
@@ -290,7 +411,8 @@ on_limits_applied (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* A running job gets changed limits at once where its backend can (a
- * systemd scope); elsewhere they simply apply from the next start. */
+ * systemd scope; the direct backend's memory cgroup); where it cannot, it
+ * says why and they apply from the next start. */
 static void
 apply_limits_now (JobdJob *self)
 {
@@ -332,6 +454,10 @@ jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
     apply_limits_now (self);
   if (new_limits || first)
     warn_unenforced_limits (self);
+  if (self->process != NULL)
+    arm_runtime_max (self);
+  if (self->context->history != NULL)
+    jobd_history_set_size (self->context->history, self->name, settings->history_size);
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
@@ -558,7 +684,11 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
       set_string (&self->last_error, msg);
       jobd_job_log (G_LOG_LEVEL_WARNING, self->name, JOBD_MESSAGE_ID_START_LIMIT,
                     JOBD_REASON_START_LIMIT, "job %s: %s", self->name, msg);
-      set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_START_LIMIT, msg));
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_START_LIMIT));
+      g_variant_builder_add (&b, "{sv}", "error", g_variant_new_string (msg));
+      add_exit_details (self, &b);
+      set_state (self, JOBD_STATE_FAILED, g_variant_builder_end (&b));
       settle_down_waiters (self);
       return;
     }
@@ -573,6 +703,7 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
   g_variant_builder_add (&b, "{sv}", "restart-reason", g_variant_new_string (why));
   g_variant_builder_add (&b, "{sv}", "delay-ms", g_variant_new_uint32 (delay_ms));
   g_variant_builder_add (&b, "{sv}", "next-start-at", g_variant_new_uint64 (self->next_start_at));
+  add_exit_details (self, &b);
   set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
 }
 
@@ -580,6 +711,7 @@ static void
 release_process (JobdJob *self, gboolean forget_fds)
 {
   g_clear_handle_id (&self->kill_timer, g_source_remove);
+  g_clear_handle_id (&self->runtime_timer, g_source_remove);
   if (self->process == NULL)
     return;
   if (forget_fds)
@@ -618,6 +750,7 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
   else
     exit_line = g_strdup_printf ("Process \"%s\" exit with code %d.", self->name, code);
   jobd_output_log_only (self->output, JOBD_STREAM_STDOUT, exit_line);
+  run_ended (self, code, signo);
   release_process (self, TRUE);
   self->stop_requested = FALSE;
 
@@ -627,9 +760,12 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
     {
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "reason",
-                             g_variant_new_string (requested ? JOBD_REASON_MANUAL : why));
-      g_variant_builder_add (&b, "{sv}", "exit-code", g_variant_new_int32 (self->exit_code));
-      g_variant_builder_add (&b, "{sv}", "exit-signal", g_variant_new_int32 (self->exit_signal));
+                             g_variant_new_string (!requested ? why
+                                                   : g_strcmp0 (self->stop_cause, JOBD_STOP_CAUSE_RUNTIME_MAX) == 0
+                                                   ? JOBD_REASON_RUNTIME_MAX : JOBD_REASON_MANUAL));
+      add_exit_details (self, &b);
+      if (self->stop_cause != NULL)
+        g_variant_builder_add (&b, "{sv}", "stop-cause", g_variant_new_string (self->stop_cause));
       if (!requested)
         self->wanted_up = FALSE;
       set_state (self, JOBD_STATE_DOWN, g_variant_builder_end (&b));
@@ -645,6 +781,9 @@ start_failed (JobdJob *self, const GError *error)
 {
   set_string (&self->last_error, error->message);
   jobd_job_warning (self->name, "job %s: cannot start: %s", self->name, error->message);
+  if (self->context->history != NULL)
+    jobd_history_run_failed (self->context->history, self->name, self->settings->history_size,
+                             jobd_job_get_start_cause (self), error->message);
   self->wanted_up = FALSE;
   set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_SPAWN_ERROR, error->message));
   complete_task_list (&self->start_tasks, error);
@@ -729,6 +868,7 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   self->exit_signal = 0;
   g_clear_pointer (&self->last_error, g_free);
   attach_process (self, process);
+  run_began (self, TRUE);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "reason",
@@ -826,6 +966,7 @@ on_kill_timer (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   self->kill_timer = 0;
+  self->stop_killed = TRUE;
   jobd_job_warning (self->name, "job %s: did not stop within %u ms, sending SIGKILL",
                     self->name, self->settings->stop_timeout_ms);
   if (self->process != NULL && !jobd_process_kill_all (self->process, SIGKILL, &error))
@@ -836,8 +977,6 @@ on_kill_timer (gpointer user_data)
 gboolean
 jobd_job_stop (JobdJob *self, GError **error)
 {
-  g_autoptr(GError) kill_error = NULL;
-
   if (self->restart_timer != 0)
     {
       cancel_restart_timer (self);
@@ -867,14 +1006,26 @@ jobd_job_stop (JobdJob *self, GError **error)
       break;
     }
 
+  stop_up (self, JOBD_STOP_CAUSE_REQUEST, JOBD_REASON_MANUAL);
+  return TRUE;
+}
+
+/* Stop signal to every process, SIGKILL after the stop timeout. */
+static void
+stop_up (JobdJob *self, const char *cause, const char *reason)
+{
+  g_autoptr(GError) kill_error = NULL;
+
   self->stop_requested = TRUE;
   self->wanted_up = FALSE;
-  set_state (self, JOBD_STATE_STOPPING, details_new (JOBD_REASON_MANUAL, NULL));
+  self->stop_cause = cause;
+  g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  sample_memory (self);
+  set_state (self, JOBD_STATE_STOPPING, details_new (reason, NULL));
   if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
     jobd_job_warning (self->name, "job %s: %s", self->name, kill_error->message);
   self->kill_timer = g_timeout_add (MAX (self->settings->stop_timeout_ms, 1),
                                     on_kill_timer, self);
-  return TRUE;
 }
 
 void
@@ -941,7 +1092,10 @@ jobd_job_get_memory (JobdJob *self,
                    "job '%s' is not running", self->name);
       return FALSE;
     }
-  return jobd_process_get_memory (self->process, snapshot, bytes, source, error);
+  if (!jobd_process_get_memory (self->process, snapshot, bytes, source, error))
+    return FALSE;
+  self->peak_sampled = MAX (self->peak_sampled, *bytes);
+  return TRUE;
 }
 
 /* ---- surviving a jobd restart ---- */
@@ -1021,6 +1175,8 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
    * jobd went; its exit must not look like a crash to the restart policy. */
   self->wanted_up = json_object_get_boolean_member_with_default (record, "wanted-up", TRUE);
   attach_process (self, process);
+  /* The run goes on: its record (opened by the last jobd) stays open. */
+  run_began (self, FALSE);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));

@@ -49,6 +49,8 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_ADOPTED "adopted"
 /* A schedule fired (the run's trigger names which). */
 #define JOBD_REASON_SCHEDULE "schedule"
+/* The run lasted longer than its runtime-max-ms and was stopped. */
+#define JOBD_REASON_RUNTIME_MAX "runtime-max"
 
 #define JOBD_UID_NONE G_MAXUINT
 
@@ -63,9 +65,12 @@ typedef struct {
 
 #define JOBD_RUN_CAUSE(reason) ((JobdRunCause) { (reason), JOBD_UID_NONE, NULL })
 
+typedef struct _JobdHistory JobdHistory;
+
 /* Shared by every job of a manager. */
 typedef struct {
   JobdSpawner *spawner;
+  JobdHistory *history;   /* every run is recorded here; NULL = not recorded */
   char *runtime_dir;
   char *log_dir;
   gboolean journal;       /* also send output lines to journald */

@@ -4,6 +4,7 @@
 #include "jobd-manager.h"
 
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-journal.h"
 #include "jobd-launch.h"
 #include "jobd-log.h"
@@ -117,7 +118,14 @@ jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
   self->context.journal = jobd_journal_available ();
   self->store = jobd_store_new (config->state_dir);
   timers_init (self);
+  self->context.history = jobd_history_new (config->state_dir);
   return self;
+}
+
+JobdHistory *
+jobd_manager_get_history (JobdManager *self)
+{
+  return self->context.history;
 }
 
 JobdConfig *
@@ -534,6 +542,9 @@ restore_without_process (RestoreData *data, gboolean had_process)
   gboolean stopped_by_jobd = json_object_get_boolean_member_with_default (record, "stopped-by-jobd", FALSE);
 
   g_hash_table_remove (self->records, jobd_job_get_name (data->job));
+  /* (A run the history holds as running ended while jobd was down: the
+   * history says so when it reads the job's file, see restore_finish; not
+   * read here, so start-up does not read a file per job.) */
   jobd_job_restore_counters (data->job, record);
   if (same_boot && json_object_get_boolean_member_with_default (record, "failed", FALSE))
     {
@@ -634,9 +645,21 @@ jobd_manager_restore_async (JobdManager *self,
   fan_out_step_done (task);
 }
 
+static gboolean
+job_has_process (const char *name, gpointer user_data)
+{
+  JobdManager *self = user_data;
+  JobdJob *job = g_hash_table_lookup (self->jobs, name);
+
+  return job != NULL && jobd_job_get_process (job) != NULL;
+}
+
 gboolean
 jobd_manager_restore_finish (JobdManager *self, GAsyncResult *result, GError **error)
 {
+  /* Everything still running is taken back: an open run found from now on
+   * whose job has no process ended while jobd was down. */
+  jobd_history_set_running_func (self->context.history, job_has_process, self);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -730,6 +753,7 @@ jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_REMOVED], 0, job);
   jobd_job_message (name, "job %s removed", name);
+  jobd_history_remove_job (self->context.history, name);
   g_hash_table_remove (self->dirty, name);
   g_object_run_dispose (G_OBJECT (job));
   compact_if_due (self);
@@ -1090,6 +1114,7 @@ jobd_manager_finalize (GObject *object)
   JobdManager *self = JOBD_MANAGER (object);
 
   g_clear_pointer (&self->store, jobd_store_free);
+  g_clear_pointer (&self->context.history, jobd_history_free);
   g_clear_pointer (&self->records, g_hash_table_unref);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_free (self->context.runtime_dir);

@@ -30,6 +30,8 @@ JobdTimers *jobd_manager_get_timers (JobdManager *manager);
 /* [Daemon] TimeZone= or /etc/localtime changed: recompute every next fire. */
 void jobd_manager_time_zone_changed (JobdManager *manager);
 const char *jobd_manager_get_backend_name (JobdManager *manager);
+/* Every job's run history (jobd-history.h). */
+JobdHistory *jobd_manager_get_history (JobdManager *manager);
 
 /* Read the registry from the state directory; problems are logged loudly. */
 gboolean jobd_manager_load (JobdManager *manager, GError **error);

@@ -108,6 +108,7 @@ jobd_settings_new (void)
   settings->stop_signal = SIGTERM;
   settings->stop_timeout_ms = 10000;
   settings->reload_signal = SIGHUP;
+  settings->history_size = JOBD_HISTORY_SIZE_DEFAULT;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -127,6 +128,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->user = g_strdup (settings->user);
   copy->group = g_strdup (settings->group);
   copy->interpreter = g_strdup (settings->interpreter);
+  copy->source_file = g_strdup (settings->source_file);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -152,6 +154,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->user);
   g_free (settings->group);
   g_free (settings->interpreter);
+  g_free (settings->source_file);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -223,6 +226,10 @@ static const Field settings_fields[] = {
   { "overlap", KIND_OVERLAP, OFF (overlap), 0, 0, 0 },
   { "persistent", KIND_BOOL, OFF (persistent), 0, 0, 0 },
   { "randomized-delay", KIND_UINT, OFF (randomized_delay_ms), 0, 0, MS_PER_DAY },
+  { "runtime-max-ms", KIND_UINT, OFF (runtime_max_ms), 0, 0, G_MAXUINT32 },
+  { "history-size", KIND_UINT, OFF (history_size), 0, 0, JOBD_HISTORY_SIZE_MAX },
+  /* Marks a job that `jobctl apply` or JobsDirectory= made from a file. */
+  { "source-file", KIND_STRING, OFF (source_file), FIELD_EMPTY_IS_UNSET, 0, 0 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 

@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 
 #define JOBD_BUFFER_SIZE_DEFAULT 20
 #define JOBD_BUFFER_SIZE_MAX 100000
+#define JOBD_HISTORY_SIZE_DEFAULT 100
+#define JOBD_HISTORY_SIZE_MAX 10000
 
 typedef enum {
   JOBD_RESTART_NO,
@@ -61,6 +63,9 @@ typedef struct {
   JobdOverlap overlap;
   gboolean persistent;           /* a fire missed while jobd was down runs at start */
   guint randomized_delay_ms;     /* each fire delayed by a random 0..this */
+  guint runtime_max_ms;          /* a run longer than this is stopped; 0 = no limit */
+  guint history_size;            /* runs kept in the run history (default 100, 0..10000) */
+  char *source_file;             /* the job file it came from (jobd-jobfile.h); NULL = none */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -26,6 +26,7 @@ static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "GetJob",          JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_job },
   { MANAGER, "GetSettings",     JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_settings },
   { MANAGER, "GetRuntime",      JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_runtime },
+  { MANAGER, "GetHistory",      JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_history },
   { MANAGER, "List",            JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_list },
   { MANAGER, "Status",          JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_status },
   { MANAGER, "StatusAll",       JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_status_all },

@@ -15,8 +15,10 @@
 
 #include "jobd-dbus-client.h"
 #include "jobd-dbus-jobs.h"
+#include "jobd-jobs-dir.h"
 #include "jobd-dbus-service-private.h"
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-memory.h"
 #include "jobd-serverlog.h"
 #include "jobd-variant.h"
@@ -142,6 +144,21 @@ jobd_dbus_method_get_timers (JobdDBusService *self, GDBusMethodInvocation *invoc
                              (guint64) MAX (t->next_usec, 0), (guint64) MAX (t->last_usec, 0));
     }
   jobd_dbus_client_return_value (invocation, g_variant_new ("(a(sssbtt))", &builder), NULL);
+}
+
+void
+jobd_dbus_method_get_history (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GPtrArray) runs = NULL;
+  GVariantBuilder b;
+  guint32 max = 0;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&su)", NULL, &max);
+  runs = jobd_history_list (jobd_manager_get_history (self->manager), jobd_job_get_name (job), max);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < runs->len; i++)
+    g_variant_builder_add_value (&b, jobd_run_record_to_variant (runs->pdata[i]));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(aa{sv})", &b), NULL);
 }
 
 /* Fills row; the path is allocated into paths, which owns it. */
@@ -376,5 +393,6 @@ jobd_dbus_method_reload_config (JobdDBusService *self, GDBusMethodInvocation *in
   /* [Daemon] TimeZone= may have changed (or /etc/localtime): recompute. */
   jobd_manager_time_zone_changed (self->manager);
 
+  jobd_jobs_dir_apply (self->manager, TRUE);
   jobd_dbus_return_ok_or_error (invocation, ok, error);
 }

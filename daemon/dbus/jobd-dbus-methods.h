@@ -27,6 +27,8 @@ void jobd_dbus_method_get_settings (JobdDBusService *self, GDBusMethodInvocation
                                     guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                    guint caller_uid, JobdJob *job);
+void jobd_dbus_method_get_history (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                   guint caller_uid, JobdJob *job);
 void jobd_dbus_method_list (JobdDBusService *self, GDBusMethodInvocation *invocation,
                             guint caller_uid, JobdJob *job);
 void jobd_dbus_method_status (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jobd-config-effective.h"
+#include "jobd-parse.h"
 #include "jobd-error.h"
 
 static const struct {
@@ -38,20 +39,15 @@ read_uint (GKeyFile *keyfile, const char *key, guint64 min, guint64 max,
 static gboolean
 read_enable (GKeyFile *keyfile, gboolean *enable, GError **error)
 {
-  g_autoptr(GError) local = NULL;
+  g_autofree char *text = g_key_file_get_value (keyfile, JOBD_LEGACY_GROUP, "Enable", NULL);
 
-  *enable = g_key_file_get_boolean (keyfile, JOBD_LEGACY_GROUP, "Enable", &local);
-  if (local == NULL)
-    return TRUE;
-  if (!g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
-      && !g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
-                   "[Legacy] Enable: %s", local->message);
-      return FALSE;
-    }
   *enable = TRUE;
-  return TRUE;
+  /* yes/no, true/false, on/off, 1/0, as every boolean of jobd.conf. */
+  if (text == NULL || jobd_parse_bool (g_strstrip (text), enable, NULL))
+    return TRUE;
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+               "[Legacy] Enable: expected yes or no (true/false, on/off, 1/0), not '%s'", text);
+  return FALSE;
 }
 
 /* Default: every plugin, as the old server's "*". Documented as a comma

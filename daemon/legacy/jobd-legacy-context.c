@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "jobd-error.h"
-#include "jobd-legacy-logexplorer.h"
 
 #define LEGACY_DEFAULT_USER "jobd-legacy"
 
@@ -17,7 +16,7 @@ jobd_legacy_reply_free (gpointer data)
   JobdLegacyReply *reply = data;
 
   g_clear_pointer (&reply->data, json_node_unref);
-  g_clear_pointer (&reply->stream, jobd_legacy_log_stream_free);
+  g_clear_pointer (&reply->stream, jobd_legacy_stream_free);
   g_free (reply);
 }
 
@@ -32,7 +31,7 @@ jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data)
 }
 
 void
-jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream)
+jobd_legacy_return_stream (GTask *task, JobdLegacyStream *stream)
 {
   JobdLegacyReply *reply = g_new0 (JobdLegacyReply, 1);
 

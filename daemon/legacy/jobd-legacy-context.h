@@ -14,6 +14,7 @@
 #include "jobd-config.h"
 #include "jobd-legacy-codec.h"
 #include "jobd-legacy-config.h"
+#include "jobd-legacy-stream.h"
 #include "jobd-manager.h"
 
 G_BEGIN_DECLS
@@ -23,8 +24,6 @@ typedef struct _JobdLegacy JobdLegacy;
 typedef struct _JobdLegacyAuth JobdLegacyAuth;
 typedef struct _JobdLegacyScheduler JobdLegacyScheduler;
 typedef struct _JobdLegacyLogCleaner JobdLegacyLogCleaner;
-/* A response produced piece by piece (jobd-legacy-logexplorer.h). */
-typedef struct _JobdLegacyLogStream JobdLegacyLogStream;
 
 /* The peer's uid when jobd cannot tell (not loopback, no answer from the
  * kernel, the fuzz target): no rights beyond the legacy identity's jobs. */
@@ -83,13 +82,13 @@ typedef struct {
 typedef struct {
   JobdLegacyCode code;
   JsonNode *data;
-  JobdLegacyLogStream *stream;   /* instead of code and data */
+  JobdLegacyStream *stream;   /* instead of code and data */
 } JobdLegacyReply;
 
 void jobd_legacy_reply_free (gpointer reply);
 
 /* Complete a handler's task with a streamed answer (transfer full). */
-void jobd_legacy_return_stream (GTask *task, JobdLegacyLogStream *stream);
+void jobd_legacy_return_stream (GTask *task, JobdLegacyStream *stream);
 /* Complete a handler's task. data (transfer full) may be NULL. */
 void jobd_legacy_return (GTask *task, JobdLegacyCode code, JsonNode *data);
 void jobd_legacy_return_string (GTask *task, JobdLegacyCode code, const char *data);

@@ -300,7 +300,7 @@ char *
 jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
                                     GAsyncResult *result,
                                     gsize *len,
-                                    JobdLegacyLogStream **stream)
+                                    JobdLegacyStream **stream)
 {
   g_autoptr(GError) error = NULL;
   JobdLegacyReply *reply;
@@ -318,7 +318,7 @@ jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
   if (reply->stream != NULL)
     {
       *stream = g_steal_pointer (&reply->stream);
-      *len = jobd_legacy_log_stream_size (*stream);
+      *len = jobd_legacy_stream_size (*stream);
       jobd_legacy_reply_free (reply);
       return NULL;
     }
@@ -330,7 +330,7 @@ jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
 typedef struct {
   char *text;
   gsize len;
-  JobdLegacyLogStream *stream;
+  JobdLegacyStream *stream;
 } Built;
 
 static void
@@ -339,7 +339,7 @@ built_free (gpointer data)
   Built *built = data;
 
   g_free (built->text);
-  g_clear_pointer (&built->stream, jobd_legacy_log_stream_free);
+  g_clear_pointer (&built->stream, jobd_legacy_stream_free);
   g_free (built);
 }
 
@@ -378,7 +378,7 @@ jobd_legacy_dispatch_finish_async (GAsyncResult *result,
   else if (reply->stream != NULL)
     {
       built->stream = g_steal_pointer (&reply->stream);
-      built->len = jobd_legacy_log_stream_size (built->stream);
+      built->len = jobd_legacy_stream_size (built->stream);
     }
   else
     built->text = jobd_legacy_response_build (reply->code, NULL, &built->len);
@@ -389,7 +389,7 @@ jobd_legacy_dispatch_finish_async (GAsyncResult *result,
 char *
 jobd_legacy_dispatch_finish_built (GAsyncResult *result,
                                    gsize *len,
-                                   JobdLegacyLogStream **stream)
+                                   JobdLegacyStream **stream)
 {
   Built *built = g_task_propagate_pointer (G_TASK (result), NULL);
   char *text;
@@ -407,13 +407,13 @@ jobd_legacy_dispatch_finish (JobdLegacy *legacy,
                              GAsyncResult *result,
                              gsize *len)
 {
-  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(JobdLegacyStream) stream = NULL;
   g_autoptr(GError) error = NULL;
   char *text = jobd_legacy_dispatch_finish_stream (legacy, result, len, &stream);
 
   if (text != NULL)
     return text;
-  text = jobd_legacy_log_stream_read_all (stream, len, &error);
+  text = jobd_legacy_stream_read_all (stream, len, &error);
   if (text == NULL)
     {
       g_debug ("legacy: %s", error->message);

@@ -79,7 +79,7 @@ char *jobd_legacy_dispatch_finish (JobdLegacy *legacy,
 char *jobd_legacy_dispatch_finish_stream (JobdLegacy *legacy,
                                           GAsyncResult *result,
                                           gsize *len,
-                                          JobdLegacyLogStream **stream);
+                                          JobdLegacyStream **stream);
 
 /* The same, with the response payload written out on a worker thread
  * (for answers that may be large, so the main loop is not held up);
@@ -89,6 +89,6 @@ void jobd_legacy_dispatch_finish_async (GAsyncResult *result,
                                         gpointer user_data);
 char *jobd_legacy_dispatch_finish_built (GAsyncResult *result,
                                          gsize *len,
-                                         JobdLegacyLogStream **stream);
+                                         JobdLegacyStream **stream);
 
 G_END_DECLS

@@ -220,7 +220,9 @@ typedef struct {
   guint32 out_len;     /* bytes of escaped JSON string contents */
 } Slice;
 
-struct _JobdLegacyLogStream {
+/* A log file's contents as a streamed answer (jobd-legacy-stream.h). */
+typedef struct {
+  JobdLegacyStream parent;
   int fd;
   GArray *slices;      /* Slice */
   guint next;          /* the next slice to produce */
@@ -229,7 +231,7 @@ struct _JobdLegacyLogStream {
   gboolean head_done;
   gboolean tail_done;
   guint8 *buf;         /* SLICE_SIZE */
-};
+} LogStream;
 
 static const guint8 replacement[] = { 0xef, 0xbf, 0xbd };   /* U+FFFD */
 
@@ -334,11 +336,11 @@ slice_cut (const guint8 *buf, gsize n)
   return n;
 }
 
-void
-jobd_legacy_log_stream_free (JobdLegacyLogStream *stream)
+static void
+log_stream_free (JobdLegacyStream *base)
 {
-  if (stream == NULL)
-    return;
+  LogStream *stream = (LogStream *) base;
+
   if (stream->fd >= 0)
     close (stream->fd);
   g_clear_pointer (&stream->slices, g_array_unref);
@@ -346,59 +348,23 @@ jobd_legacy_log_stream_free (JobdLegacyLogStream *stream)
   g_free (stream);
 }
 
-JobdLegacyLogStream *
-jobd_legacy_log_stream_open (const char *log_dir,
-                             const char *const *components,
-                             GError **error)
+
+static gsize
+log_stream_size (JobdLegacyStream *base)
 {
-  g_autoptr(JobdLegacyLogStream) stream = g_new0 (JobdLegacyLogStream, 1);
-  gsize size = 0;
-  goffset offset = 0;
-
-  stream->fd = open_log_file (log_dir, components, &size, error);
-  if (stream->fd < 0)
-    return NULL;
-  stream->slices = g_array_new (FALSE, FALSE, sizeof (Slice));
-  stream->buf = g_malloc (SLICE_SIZE);
-  stream->total = strlen (ENVELOPE_HEAD) + strlen (ENVELOPE_TAIL);
-  while ((gsize) offset < size)
-    {
-      gsize want = MIN (SLICE_SIZE, size - offset);
-      gssize n = pread_full (stream->fd, stream->buf, want, offset);
-      Slice slice;
-
-      if (n < 0)
-        {
-          set_errno_error (error, errno, "read");
-          return NULL;
-        }
-      if (n == 0)
-        break;     /* truncated meanwhile: answer what there is */
-      slice.in_len = (gsize) n == want && (gsize) offset + n < size
-                     ? slice_cut (stream->buf, n) : (gsize) n;
-      slice.out_len = escape_slice (stream->buf, slice.in_len, NULL);
-      g_array_append_val (stream->slices, slice);
-      stream->total += slice.out_len;
-      offset += slice.in_len;
-    }
-  return g_steal_pointer (&stream);
+  return ((LogStream *) base)->total;
 }
 
-gsize
-jobd_legacy_log_stream_size (JobdLegacyLogStream *stream)
+static gboolean
+log_stream_done (JobdLegacyStream *base)
 {
-  return stream->total;
+  return ((LogStream *) base)->tail_done;
 }
 
-gboolean
-jobd_legacy_log_stream_done (JobdLegacyLogStream *stream)
+static gboolean
+log_stream_next (JobdLegacyStream *base, GByteArray *out, GError **error)
 {
-  return stream->tail_done;
-}
-
-gboolean
-jobd_legacy_log_stream_next (JobdLegacyLogStream *stream, GByteArray *out, GError **error)
-{
+  LogStream *stream = (LogStream *) base;
   const Slice *slice;
   gssize n;
   gsize before = out->len;
@@ -434,17 +400,52 @@ jobd_legacy_log_stream_next (JobdLegacyLogStream *stream, GByteArray *out, GErro
   return TRUE;
 }
 
-char *
-jobd_legacy_log_stream_read_all (JobdLegacyLogStream *stream, gsize *len, GError **error)
-{
-  g_autoptr(GByteArray) out = g_byte_array_sized_new (stream->total + 1);
+static const JobdLegacyStreamFuncs log_stream_funcs = {
+  log_stream_size,
+  log_stream_next,
+  log_stream_done,
+  log_stream_free,
+};
 
-  while (!stream->tail_done)
-    if (!jobd_legacy_log_stream_next (stream, out, error))
-      return NULL;
-  *len = out->len;
-  g_byte_array_append (out, (const guint8 *) "", 1);
-  return (char *) g_byte_array_free (g_steal_pointer (&out), FALSE);
+JobdLegacyStream *
+jobd_legacy_log_stream_open (const char *log_dir,
+                             const char *const *components,
+                             GError **error)
+{
+  LogStream *stream = g_new0 (LogStream, 1);
+  g_autoptr(JobdLegacyStream) owned = &stream->parent;
+  gsize size = 0;
+  goffset offset = 0;
+
+  stream->parent.funcs = &log_stream_funcs;
+  stream->fd = -1;
+  stream->fd = open_log_file (log_dir, components, &size, error);
+  if (stream->fd < 0)
+    return NULL;
+  stream->slices = g_array_new (FALSE, FALSE, sizeof (Slice));
+  stream->buf = g_malloc (SLICE_SIZE);
+  stream->total = strlen (ENVELOPE_HEAD) + strlen (ENVELOPE_TAIL);
+  while ((gsize) offset < size)
+    {
+      gsize want = MIN (SLICE_SIZE, size - offset);
+      gssize n = pread_full (stream->fd, stream->buf, want, offset);
+      Slice slice;
+
+      if (n < 0)
+        {
+          set_errno_error (error, errno, "read");
+          return NULL;
+        }
+      if (n == 0)
+        break;     /* truncated meanwhile: answer what there is */
+      slice.in_len = (gsize) n == want && (gsize) offset + n < size
+                     ? slice_cut (stream->buf, n) : (gsize) n;
+      slice.out_len = escape_slice (stream->buf, slice.in_len, NULL);
+      g_array_append_val (stream->slices, slice);
+      stream->total += slice.out_len;
+      offset += slice.in_len;
+    }
+  return g_steal_pointer (&owned);
 }
 
 static JsonNode *
@@ -493,14 +494,14 @@ read_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 {
   ReadJob *job = task_data;
   GError *error = NULL;
-  JobdLegacyLogStream *stream = jobd_legacy_log_stream_open (job->log_dir,
+  JobdLegacyStream *stream = jobd_legacy_log_stream_open (job->log_dir,
                                                              (const char *const *) job->components,
                                                              &error);
 
   if (stream == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, stream, (GDestroyNotify) jobd_legacy_log_stream_free);
+    g_task_return_pointer (task, stream, (GDestroyNotify) jobd_legacy_stream_free);
 }
 
 /* Measuring runs on two threads of its own at a lower priority: many
@@ -525,7 +526,7 @@ read_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GTask) outer = user_data;
   ReadJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  JobdLegacyLogStream *stream = g_task_propagate_pointer (G_TASK (result), &error);
+  JobdLegacyStream *stream = g_task_propagate_pointer (G_TASK (result), &error);
 
   if (stream == NULL)
     jobd_legacy_fail (outer, job->command, error);

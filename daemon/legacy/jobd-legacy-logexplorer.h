@@ -34,22 +34,8 @@ char *jobd_legacy_log_read (const char *log_dir,
 /* A file's contents as a whole response payload, {"code":"OK","data":"..."},
  * produced slice by slice (see jobd-legacy-logexplorer.c). _open reads the
  * file once to measure it: call it off the main loop. */
-JobdLegacyLogStream *jobd_legacy_log_stream_open (const char *log_dir,
-                                                  const char *const *components,
-                                                  GError **error);
-/* Bytes of the whole payload. */
-gsize jobd_legacy_log_stream_size (JobdLegacyLogStream *stream);
-/* Append the next piece (at most about 100 KiB) to out; FALSE when the
- * file no longer reads as it did (the payload cannot be finished). */
-gboolean jobd_legacy_log_stream_next (JobdLegacyLogStream *stream,
-                                      GByteArray *out,
-                                      GError **error);
-gboolean jobd_legacy_log_stream_done (JobdLegacyLogStream *stream);
-/* All of what is left, in memory (the fuzz target, tests). */
-char *jobd_legacy_log_stream_read_all (JobdLegacyLogStream *stream,
-                                       gsize *len,
-                                       GError **error);
-void jobd_legacy_log_stream_free (JobdLegacyLogStream *stream);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdLegacyLogStream, jobd_legacy_log_stream_free)
+JobdLegacyStream *jobd_legacy_log_stream_open (const char *log_dir,
+                                               const char *const *components,
+                                               GError **error);
 
 G_END_DECLS

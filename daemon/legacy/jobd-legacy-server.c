@@ -29,7 +29,6 @@
 #include "jobd-legacy-peer.h"
 
 #include "jobd-fdstore.h"
-#include "jobd-legacy-logexplorer.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -122,7 +121,7 @@ struct _Conn {
   gboolean busy_large;         /* ... one whose answer may be large */
   gboolean close_when_sent;    /* after a frame that was too large */
   gboolean waiting;            /* in server->waiting */
-  JobdLegacyLogStream *stream; /* the rest of a streamed answer */
+  JobdLegacyStream *stream; /* the rest of a streamed answer */
   JobdLegacyClient client;     /* throttling of password checks */
   char peer[INET6_ADDRSTRLEN];
   GList link;
@@ -179,7 +178,7 @@ conn_close (Conn *conn)
   g_queue_unlink (&server->connections, &conn->link);
   server->queued -= conn->out->len;
   g_byte_array_set_size (conn->out, 0);
-  g_clear_pointer (&conn->stream, jobd_legacy_log_stream_free);
+  g_clear_pointer (&conn->stream, jobd_legacy_stream_free);
   if (conn->waiting && g_queue_remove (&server->waiting, conn))
     conn_unref (conn);
   conn->waiting = FALSE;
@@ -298,12 +297,12 @@ conn_refill (Conn *conn)
   g_autoptr(GError) error = NULL;
   gsize before = conn->out->len;
 
-  if (jobd_legacy_log_stream_done (conn->stream))
+  if (jobd_legacy_stream_done (conn->stream))
     {
-      g_clear_pointer (&conn->stream, jobd_legacy_log_stream_free);
+      g_clear_pointer (&conn->stream, jobd_legacy_stream_free);
       return TRUE;
     }
-  if (!jobd_legacy_log_stream_next (conn->stream, conn->out, &error))
+  if (!jobd_legacy_stream_next (conn->stream, conn->out, &error))
     {
       log_problem (conn->server, PROBLEM_STREAM, error->message);
       conn_close (conn);
@@ -433,13 +432,13 @@ conn_answer (Conn *conn, const char *payload, gsize len)
 
 /* Start a streamed answer: its header now, the rest as the socket drains. */
 static gboolean
-conn_answer_stream (Conn *conn, JobdLegacyLogStream *stream, gsize len)
+conn_answer_stream (Conn *conn, JobdLegacyStream *stream, gsize len)
 {
   guint8 header[JOBD_LEGACY_FRAME_HEADER];
 
   if (len > G_MAXUINT32)
     {
-      jobd_legacy_log_stream_free (stream);
+      jobd_legacy_stream_free (stream);
       return conn_answer (conn, "{\"code\":\"FAILED\"}", strlen ("{\"code\":\"FAILED\"}"));
     }
   jobd_legacy_frame_header (header, len);
@@ -450,7 +449,7 @@ conn_answer_stream (Conn *conn, JobdLegacyLogStream *stream, gsize len)
 
 /* The answer is here: send it, go on with the next request. */
 static void
-conn_answered (Conn *conn, char *payload, gsize len, JobdLegacyLogStream *stream)
+conn_answered (Conn *conn, char *payload, gsize len, JobdLegacyStream *stream)
 {
   gboolean open;
 
@@ -474,11 +473,11 @@ built_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Conn *conn = user_data;
   gsize len = 0;
-  JobdLegacyLogStream *stream = NULL;
+  JobdLegacyStream *stream = NULL;
   g_autofree char *payload = jobd_legacy_dispatch_finish_built (result, &len, &stream);
 
   if (conn->server == NULL)
-    g_clear_pointer (&stream, jobd_legacy_log_stream_free);
+    g_clear_pointer (&stream, jobd_legacy_stream_free);
   else
     conn_answered (conn, payload, len, stream);
   conn_unref (conn);
@@ -489,7 +488,7 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Conn *conn = user_data;
   gsize len = 0;
-  JobdLegacyLogStream *stream = NULL;
+  JobdLegacyStream *stream = NULL;
   g_autofree char *payload = NULL;
 
   /* A large answer (GETALL of jobs with large extras) is written out on a
@@ -502,7 +501,7 @@ dispatch_done (GObject *source, GAsyncResult *result, gpointer user_data)
   payload = jobd_legacy_dispatch_finish_stream (conn->server != NULL ? conn->server->legacy : NULL,
                                                 result, &len, &stream);
   if (conn->server == NULL)
-    g_clear_pointer (&stream, jobd_legacy_log_stream_free);
+    g_clear_pointer (&stream, jobd_legacy_stream_free);
   else
     conn_answered (conn, payload, len, stream);
   conn_unref (conn);

@@ -102,6 +102,7 @@ struct _JobdOutput {
   JobdLineSink sink;
   gpointer sink_data;
   guint64 lines_total;
+  guint64 lines_per_stream[2];  /* JobdStream → lines since creation */
   gint64 read_time;          /* while a chunk is split: when it was read */
 };
 
@@ -498,6 +499,7 @@ output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len
 
   ring_push (self, line);
   self->lines_total++;
+  self->lines_per_stream[stream == JOBD_STREAM_STDERR]++;
   if (self->log != NULL)
     jobd_log_file_write (self->log, stream == JOBD_STREAM_STDERR,
                          line->time_usec, line->text, len, NULL);   /* it reports itself */
@@ -1048,6 +1050,13 @@ jobd_output_set_line_sink (JobdOutput *output,
 
   output->sink = sink;
   output->sink_data = user_data;
+}
+
+guint64
+jobd_output_get_stream_lines (JobdOutput *output, JobdStream stream)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), 0);
+  return output->lines_per_stream[stream == JOBD_STREAM_STDERR];
 }
 
 guint64

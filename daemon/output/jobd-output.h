@@ -102,6 +102,9 @@ int jobd_output_follow (JobdOutput *output, GError **error);
 /* Followers open (for tests). */
 guint jobd_output_get_followers (JobdOutput *output);
 
+/* Lines of one stream delivered since creation (a run's count is the
+ * difference between its start and its end). */
+guint64 jobd_output_get_stream_lines (JobdOutput *output, JobdStream stream);
 /* Totals since creation, for tests and benchmarks. */
 guint64 jobd_output_get_lines_total (JobdOutput *output);
 

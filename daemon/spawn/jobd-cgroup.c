@@ -217,6 +217,56 @@ jobd_cgroup_get_memory (const char *root,
   return TRUE;
 }
 
+gboolean
+jobd_cgroup_dir_peak_memory (const char *v2_dir,
+                             const char *v1_memory_dir,
+                             guint64 *bytes,
+                             const char **source)
+{
+  gboolean missing;
+
+  if (v2_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (v2_dir, "memory.peak", NULL);
+      if (read_u64_file (path, bytes, &missing, NULL))
+        {
+          *source = JOBD_PEAK_SOURCE_MEMORY_PEAK;
+          return TRUE;
+        }
+    }
+  if (v1_memory_dir != NULL)
+    {
+      g_autofree char *path = g_build_filename (v1_memory_dir, "memory.max_usage_in_bytes", NULL);
+      if (read_u64_file (path, bytes, &missing, NULL))
+        {
+          *source = JOBD_PEAK_SOURCE_MAX_USAGE;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+gboolean
+jobd_cgroup_get_peak_memory (const char *root,
+                             const char *cgroup_path,
+                             guint64 *bytes,
+                             const char **source)
+{
+  static const char *const v2_hierarchies[] = { "", "unified" };
+  g_autofree char *v1 = NULL;
+
+  g_return_val_if_fail (cgroup_path != NULL && cgroup_path[0] == '/', FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (v2_hierarchies); i++)
+    {
+      g_autofree char *dir = hierarchy_dir (root, v2_hierarchies[i], cgroup_path);
+      if (jobd_cgroup_dir_peak_memory (dir, NULL, bytes, source))
+        return TRUE;
+    }
+  v1 = g_build_filename (root, "memory", cgroup_path, NULL);
+  return jobd_cgroup_dir_peak_memory (NULL, v1, bytes, source);
+}
+
 char *
 jobd_cgroup_parse_proc_cgroup (const char *contents, GError **error)
 {

@@ -31,6 +31,20 @@ gboolean jobd_cgroup_get_memory (const char *root,
                                  const char **source,
                                  GError **error);
 
+/* The kernel's peak memory of the cgroup: memory.peak on the unified
+ * hierarchy (Linux 5.19+, source "memory.peak"), else the v1 memory
+ * controller's memory.max_usage_in_bytes (source
+ * "memory.max_usage_in_bytes"). FALSE when neither can be read. */
+gboolean jobd_cgroup_get_peak_memory (const char *root,
+                                      const char *cgroup_path,
+                                      guint64 *bytes,
+                                      const char **source);
+/* The same for cgroup directories given as full paths (either may be NULL). */
+gboolean jobd_cgroup_dir_peak_memory (const char *v2_dir,
+                                      const char *v1_memory_dir,
+                                      guint64 *bytes,
+                                      const char **source);
+
 /* Every PID in the cgroup and its descendants, from cgroup.procs of the
  * first hierarchy that has it (unified, then name=systemd). */
 GArray *jobd_cgroup_get_pids (const char *root,

@@ -367,6 +367,32 @@ setup_memory_limit (JobdContainment *c, const JobdLimits *limits,
   return TRUE;
 }
 
+gboolean
+jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **error)
+{
+  g_autofree char *value = bytes > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, bytes) : NULL;
+
+  jobd_containment_setup ();
+  if (c->kind == JOBD_CONTAIN_CGROUP && c->cgroup_dir != NULL && v2_memory_delegated ())
+    return write_file (c->cgroup_dir, "memory.max", value ? value : "max", error);
+  if (c->memcg_dir != NULL)
+    {
+      /* memsw may never be below the limit: lift it, set the limit, then
+       * bring it down to match (as at the start). */
+      write_file (c->memcg_dir, "memory.memsw.limit_in_bytes", "-1", NULL);
+      if (!write_file (c->memcg_dir, "memory.limit_in_bytes", value ? value : "-1", error))
+        return FALSE;
+      if (value != NULL)
+        write_file (c->memcg_dir, "memory.memsw.limit_in_bytes", value, NULL);
+      return TRUE;
+    }
+  g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "the job has no memory cgroup of its own (it started without a "
+                       "memory limit, or without cgroup containment); the limit applies "
+                       "from its next start");
+  return FALSE;
+}
+
 static int
 open_procs (const char *dir, GError **error)
 {
@@ -806,6 +832,12 @@ jobd_containment_kill (JobdContainment *c,
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+jobd_containment_peak_memory (JobdContainment *c, guint64 *bytes, const char **source)
+{
+  return jobd_cgroup_dir_peak_memory (c->cgroup_dir, c->memcg_dir, bytes, source);
 }
 
 gboolean

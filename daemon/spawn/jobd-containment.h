@@ -76,6 +76,11 @@ gboolean jobd_containment_kill (JobdContainment *c,
                                 gboolean main_alive,
                                 int signo,
                                 GError **error);
+/* Change the memory limit of a running job (0 = none): its v2 cgroup's
+ * memory.max, or its v1 memory cgroup. NOT_SUPPORTED (JOBD_ERROR_INVALID_ARGS)
+ * when the job has no memory cgroup of its own (it then applies from the
+ * next start). */
+gboolean jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **error);
 /* snapshot (may be NULL): several jobs measured at once read /proc once. */
 gboolean jobd_containment_memory (JobdContainment *c,
                                   GPid main_pid,
@@ -84,5 +89,10 @@ gboolean jobd_containment_memory (JobdContainment *c,
                                   guint64 *bytes,
                                   const char **source,
                                   GError **error);
+/* The peak memory of the job's own cgroup (memory.peak, or the v1
+ * memory cgroup's max usage) when it has one; FALSE otherwise. */
+gboolean jobd_containment_peak_memory (JobdContainment *c,
+                                       guint64 *bytes,
+                                       const char **source);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "jobd-fdstore.h"
 #include "jobd-fdwatch.h"
 #include "jobd-fifo.h"
+#include "jobd-log.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -30,6 +32,8 @@ typedef struct {
   gboolean exited;
   int exit_code;
   int exit_signal;
+  guint64 peak_bytes;       /* read when the main process exited; 0 = none */
+  const char *peak_source;
   int out_fd;
   int err_fd;
   char *job_name;       /* names the output in the fd store; NULL = not kept */
@@ -149,6 +153,41 @@ jobd_process_report_exit (JobdProcess *self, int code, int signo)
   g_signal_emit (self, signals[SIGNAL_EXITED], 0, code, signo);
 }
 
+/* The cgroup may go with the last process: read its peak while the main
+ * process is a zombie and the rest not yet cleared away. */
+static void
+read_peak_at_exit (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+  guint64 bytes = 0;
+  const char *source = NULL;
+
+  if (klass->get_peak_memory != NULL && klass->get_peak_memory (self, &bytes, &source) &&
+      bytes > 0)
+    {
+      priv->peak_bytes = bytes;
+      priv->peak_source = source;
+    }
+}
+
+gboolean
+jobd_process_get_peak_memory (JobdProcess *self, guint64 *bytes, const char **source)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (priv->exited || priv->peak_source != NULL)
+    {
+      if (priv->peak_source == NULL)
+        return FALSE;
+      *bytes = priv->peak_bytes;
+      *source = priv->peak_source;
+      return TRUE;
+    }
+  return klass->get_peak_memory != NULL && klass->get_peak_memory (self, bytes, source);
+}
+
 static gboolean
 on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
 {
@@ -164,16 +203,24 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
    * group ID): the right moment to clear away what it left. A re-adopted
    * process may already be reaped by someone else: the backend clears away
    * only what it can still name for sure (is_child tells it). */
+  read_peak_at_exit (self);
   jobd_process_cleanup (self);
 
   if (priv->is_child)
     {
       siginfo_t info = { 0 };
+      struct rusage usage = { 0 };
       int r;
 
+      /* The raw call: glibc's waitid() has no rusage argument. */
       do
-        r = waitid (P_PIDFD, (id_t) fd, &info, WEXITED);
+        r = (int) syscall (SYS_waitid, P_PIDFD, (id_t) fd, &info, WEXITED, &usage);
       while (r < 0 && errno == EINTR);
+      if (r == 0 && priv->peak_source == NULL && usage.ru_maxrss > 0)
+        {
+          priv->peak_bytes = (guint64) usage.ru_maxrss * 1024;
+          priv->peak_source = JOBD_PEAK_SOURCE_RUSAGE;
+        }
 
       if (r == 0 && info.si_code == CLD_EXITED)
         {
@@ -186,7 +233,8 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
           signo = info.si_status;
         }
       else
-        g_warning ("waitid for PID %d failed: %s", (int) priv->pid, g_strerror (errno));
+        jobd_job_warning (priv->job_name, "job %s: waitid for PID %d failed: %s",
+                          priv->job_name ? priv->job_name : "?", (int) priv->pid, g_strerror (errno));
       unwatch_child (priv->pid);
     }
 
@@ -228,6 +276,13 @@ jobd_process_get_pid (JobdProcess *self)
 }
 
 
+
+const char *
+jobd_process_get_job_name (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  return priv->job_name;
+}
 
 const char *
 jobd_process_get_unit (JobdProcess *self)

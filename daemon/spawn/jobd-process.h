@@ -41,6 +41,12 @@ struct _JobdProcessClass {
                           guint64 *bytes,
                           const char **source,
                           GError **error);
+  /* Optional: the kernel's peak memory of the whole job (its cgroup's
+   * memory.peak); FALSE when the backend has none. Read while the job
+   * runs and once more when the main process has exited, before cleanup. */
+  gboolean (*get_peak_memory) (JobdProcess *process,
+                               guint64 *bytes,
+                               const char **source);
   /* Called after the main process exited: remove what is left of the job
    * (e.g. SIGKILL the rest of the process group). */
   void (*cleanup) (JobdProcess *process);
@@ -63,6 +69,8 @@ void jobd_process_setup (JobdProcess *process, GPid pid, int pidfd, gboolean is_
 
 GPid jobd_process_get_pid (JobdProcess *process);
 const char *jobd_process_get_unit (JobdProcess *process);   /* NULL for direct */
+/* The job it runs, for log lines (JOBD_JOB=); NULL until its output is set. */
+const char *jobd_process_get_job_name (JobdProcess *process);
 void jobd_process_set_unit (JobdProcess *process, const char *unit);
 gboolean jobd_process_has_exited (JobdProcess *process);
 /* jobd started it (it is jobd's child and jobd reaps it). */
@@ -83,6 +91,19 @@ gboolean jobd_process_get_memory (JobdProcess *process,
                                   const char **source,
                                   GError **error);
 void jobd_process_cleanup (JobdProcess *process);
+
+/* Where a peak memory figure comes from (see jobd-history.h). */
+#define JOBD_PEAK_SOURCE_MEMORY_PEAK "memory.peak"               /* cgroup v2 */
+#define JOBD_PEAK_SOURCE_MAX_USAGE "memory.max_usage_in_bytes"   /* cgroup v1 */
+#define JOBD_PEAK_SOURCE_RUSAGE "rusage"     /* max RSS of the reaped main process */
+#define JOBD_PEAK_SOURCE_SAMPLED "sampled"   /* highest reading jobd took */
+/* The kernel's peak memory of the job: the backend's (the cgroup's
+ * memory.peak) while it runs; after the exit the figure read at the exit,
+ * or for jobd's own child the max RSS waitid() reported (the main process
+ * and the children it reaped; not children that left it). FALSE when none. */
+gboolean jobd_process_get_peak_memory (JobdProcess *process,
+                                       guint64 *bytes,
+                                       const char **source);
 
 /* Output file descriptors handed over by the spawner (-1 when none); the
  * caller takes them with steal. Taking one also asks systemd to keep a

@@ -46,6 +46,15 @@ direct_process_kill_all (JobdProcess *process, int signo, GError **error)
 }
 
 static gboolean
+direct_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char **source)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+
+  return self->containment != NULL &&
+         jobd_containment_peak_memory (self->containment, bytes, source);
+}
+
+static gboolean
 direct_process_get_memory (JobdProcess *process,
                            JobdMemorySnapshot *snapshot,
                            guint64 *bytes,
@@ -99,6 +108,36 @@ direct_process_save_record (JobdProcess *process, JsonObject *record)
     jobd_containment_save_record (self->containment, record);
 }
 
+/* Only memory-max is enforced on this backend (the others are reported
+ * as not enforced), so only it changes at run time. */
+static void
+direct_process_set_limits_async (JobdProcess *process,
+                                 const JobdLimits *limits,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+  g_autoptr(GTask) task = g_task_new (process, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, direct_process_set_limits_async);
+  if (self->containment == NULL)
+    g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                             "the job was started by an older jobd without containment; "
+                             "the limits apply from its next start");
+  else if (!jobd_containment_set_memory_max (self->containment, limits->memory_max, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+direct_process_set_limits_finish (JobdProcess *process, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 jobd_direct_process_finalize (GObject *object)
 {
@@ -115,8 +154,11 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
 
   process_class->kill_all = direct_process_kill_all;
   process_class->get_memory = direct_process_get_memory;
+  process_class->get_peak_memory = direct_process_get_peak_memory;
   process_class->cleanup = direct_process_cleanup;
   process_class->save_record = direct_process_save_record;
+  process_class->set_limits_async = direct_process_set_limits_async;
+  process_class->set_limits_finish = direct_process_set_limits_finish;
   G_OBJECT_CLASS (klass)->finalize = jobd_direct_process_finalize;
 }
 

@@ -131,6 +131,7 @@ struct _JobdScopeProcess {
 G_DEFINE_FINAL_TYPE (JobdScopeProcess, jobd_scope_process, JOBD_TYPE_PROCESS)
 
 typedef struct {
+  char *job_name;   /* for JOBD_JOB= in the warnings; may be NULL */
   char *unit;
   char *cgroup;
   int signo;
@@ -139,6 +140,7 @@ typedef struct {
 static void
 kill_data_free (KillData *data)
 {
+  g_free (data->job_name);
   g_free (data->unit);
   g_free (data->cgroup);
   g_free (data);
@@ -154,13 +156,14 @@ kill_cgroup_pids (const KillData *data)
 
   if (pids == NULL)
     {
-      g_warning ("cannot list the processes of %s: %s", data->unit, error->message);
+      jobd_job_warning (data->job_name, "cannot list the processes of %s: %s",
+                        data->unit, error->message);
       return;
     }
   for (guint i = 0; i < pids->len; i++)
     if (kill (g_array_index (pids, GPid, i), data->signo) < 0 && errno != ESRCH)
-      g_warning ("cannot signal PID %d of %s: %s", (int) g_array_index (pids, GPid, i),
-                 data->unit, g_strerror (errno));
+      jobd_job_warning (data->job_name, "cannot signal PID %d of %s: %s",
+                        (int) g_array_index (pids, GPid, i), data->unit, g_strerror (errno));
 }
 
 static void
@@ -179,8 +182,9 @@ on_kill_unit_reply (GObject *source, GAsyncResult *result, gpointer user_data)
       /* A scope that is already gone has nothing left to signal. */
       if (g_strcmp0 (remote, "org.freedesktop.systemd1.NoSuchUnit") != 0)
         {
-          g_warning ("systemd could not signal %s (%s); signalling its processes directly",
-                     data->unit, error->message);
+          jobd_job_warning (data->job_name,
+                            "systemd could not signal %s (%s); signalling its processes directly",
+                            data->unit, error->message);
           kill_cgroup_pids (data);
         }
     }
@@ -192,6 +196,7 @@ scope_kill_unit (JobdScopeProcess *self, int signo)
 {
   KillData *data = g_new0 (KillData, 1);
 
+  data->job_name = g_strdup (jobd_process_get_job_name (JOBD_PROCESS (self)));
   data->unit = g_strdup (jobd_process_get_unit (JOBD_PROCESS (self)));
   data->cgroup = g_strdup (self->cgroup);
   data->signo = signo;
@@ -222,6 +227,15 @@ scope_process_get_memory (JobdProcess *process,
   return jobd_cgroup_get_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source, error);
 }
 
+static gboolean
+scope_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char **source)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
+
+  return self->cgroup != NULL &&
+         jobd_cgroup_get_peak_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source);
+}
+
 static void
 scope_process_cleanup (JobdProcess *process)
 {
@@ -247,6 +261,7 @@ jobd_scope_process_class_init (JobdScopeProcessClass *klass)
   G_OBJECT_CLASS (klass)->finalize = jobd_scope_process_finalize;
   process_class->kill_all = scope_process_kill_all;
   process_class->get_memory = scope_process_get_memory;
+  process_class->get_peak_memory = scope_process_get_peak_memory;
   process_class->cleanup = scope_process_cleanup;
   process_class->set_limits_async = jobd_scope_process_set_limits_async;
   process_class->set_limits_finish = jobd_scope_process_set_limits_finish;

@@ -10,6 +10,8 @@ per request; each input starts from a fresh jobd, so a session builds the
 state it needs (ADD before GET, AUTH.ADD before SETENABLE).
 corpus-settings: a{sv} in GVariant wire format (needs python3-gi).
 corpus-condition: JSON condition objects.
+corpus-calendar: calendar expressions, one per file (those of
+tests/unit/calendar-corpus.txt, valid and invalid).
 """
 import json
 import os
@@ -152,7 +154,15 @@ def condition_seeds():
     return s
 
 
+def calendar_seeds():
+    path = os.path.join(HERE, "..", "unit", "calendar-corpus.txt")
+    with open(path, encoding="utf-8") as f:
+        exprs = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
+    return {"%02d" % i: e.encode() for i, e in enumerate(exprs)}
+
+
 if __name__ == "__main__":
     write("corpus-legacy", legacy_seeds())
     write("corpus-settings", settings_seeds())
     write("corpus-condition", condition_seeds())
+    write("corpus-calendar", calendar_seeds())

@@ -139,6 +139,32 @@ class CgroupPath(Containment, JobdTestCase):
         down = self.bus.wait_state("hog", "down", since=mark)
         self.assertEqual(down["exit-signal"], signal.SIGKILL)
 
+    def test_memory_max_changed_on_a_running_job(self):
+        # Allocates 64 MiB once the file $1 exists; started under a 512 MiB limit.
+        go = os.path.join(self.tmp, "grow.go")
+        code = ('import os, sys, time\n'
+                'print("waiting", flush=True)\n'
+                'while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n'
+                'b = b"x" * (64 << 20)\n'
+                'print("allocated", flush=True)\n'
+                'time.sleep(3600)\n')
+        mark = self.bus.mark()
+        self.add_and_start("grow", "/usr/bin/python3", ["-c", code, go], memory_max=512 << 20)
+        self.bus.wait_output("grow", lambda ls: "waiting" in ls, "the job to wait")
+        # Lowered while it runs: applied at once, not from the next start.
+        result = run_jobctl(["update", "grow", "--memory-max=16M"], address=self.jobd.address)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        wait_until(lambda: any("grow" in l and "new limits applied" in l
+                               for l in self.bus.call("GetServerLog", 0)),
+                   "jobd to say the limit was applied")
+        open(go, "w").close()
+        self.bus.pump(lambda: self.bus.find_state_change("grow", "down", mark)
+                      or "allocated" in self.bus.lines("grow"),
+                      "grow to be killed or to allocate", poll=0.05)
+        self.assertNotIn("allocated", self.bus.lines("grow"))
+        down = self.bus.wait_state("grow", "down", since=mark)
+        self.assertEqual(down["exit-signal"], signal.SIGKILL)
+
     def test_cpu_quota_not_enforced_is_said(self):
         result = run_jobctl(["add", "quota", "--cpu-quota=50", "--", "/bin/true"],
                             address=self.jobd.address)

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nspawn  # noqa: E402
 
 BUILDDIR = os.environ.get("JOBD_BUILDDIR", "")

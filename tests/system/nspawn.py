@@ -25,8 +25,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "common"))
 from jobdharness import wait_until  # noqa: E402
 
 SKIP = 77

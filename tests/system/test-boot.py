@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nspawn  # noqa: E402
 
 

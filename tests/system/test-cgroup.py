@@ -8,7 +8,6 @@ figure within tolerance of what /proc says for the scope's processes."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nspawn  # noqa: E402
 
 BUILDDIR = os.environ["JOBD_BUILDDIR"]

@@ -11,7 +11,6 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobdsys  # noqa: E402
 
 LOOP = jobdsys.COUNTER

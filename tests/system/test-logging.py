@@ -11,7 +11,6 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobdsys  # noqa: E402
 
 STATE_CHANGED = "8ff869e60bbc4b5dbb1e5592ac39caf2"

@@ -22,7 +22,6 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobdsys  # noqa: E402
 
 LEGACY_ADDRESS = "127.0.0.1:13123"   # where the old PHP clients connect

@@ -25,7 +25,6 @@ import re
 import sys
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobdsys  # noqa: E402
 
 LOG_LINE = re.compile(r"^\[\d\d-\d\d-\d\d \d\d:\d\d:\d\d\] (\d+)$")

@@ -416,6 +416,12 @@ test_on_failure_clean_exit (void)
   WAIT_UNTIL (jobd_job_get_state (f.job) == JOBD_STATE_UP);
   g_assert_cmpuint (jobd_job_get_restarts (f.job), ==, 1);
   g_assert_cmpstr (jobd_job_get_last_restart_reason (f.job), ==, JOBD_REASON_SIGNAL);
+
+  /* A backend that learns of a death by signal without an exit status
+   * (code 0, signal set) still reports a failure. */
+  fake_process_exit (f.spawner->last, 0, SIGTERM);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_STARTING);
+  g_assert_cmpuint (f.delays->len, ==, 2);
   fixture_clear (&f);
 }
 

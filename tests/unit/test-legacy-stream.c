@@ -51,7 +51,7 @@ answer_in_memory (const char *dir, gsize *len)
 static void
 check_same (const char *dir)
 {
-  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(JobdLegacyStream) stream = NULL;
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *expected = NULL;
@@ -60,12 +60,12 @@ check_same (const char *dir)
   expected = answer_in_memory (dir, &expected_len);
   stream = jobd_legacy_log_stream_open (dir, components, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (jobd_legacy_log_stream_size (stream), ==, expected_len);
-  while (!jobd_legacy_log_stream_done (stream))
+  g_assert_cmpuint (jobd_legacy_stream_size (stream), ==, expected_len);
+  while (!jobd_legacy_stream_done (stream))
     {
       gsize before = out->len;
 
-      g_assert_true (jobd_legacy_log_stream_next (stream, out, &error));
+      g_assert_true (jobd_legacy_stream_next (stream, out, &error));
       g_assert_no_error (error);
       /* A piece is one slice of 16 KiB, escaped: at most 6 bytes each. */
       g_assert_cmpuint (out->len - before, <=, 6 * 16 * 1024);
@@ -129,14 +129,14 @@ static void
 test_control_escaped (void)
 {
   g_autofree char *dir = make_tree ();
-  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(JobdLegacyStream) stream = NULL;
   g_autofree char *text = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   gsize len = 0;
 
   write_log (dir, (const guint8 *) "a\x1f" "b", 3);
   stream = jobd_legacy_log_stream_open (dir, components, NULL);
-  text = jobd_legacy_log_stream_read_all (stream, &len, NULL);
+  text = jobd_legacy_stream_read_all (stream, &len, NULL);
   g_assert_cmpstr (text, ==, "{\"code\":\"OK\",\"data\":\"a\\u001fb\"}");
   g_assert_true (json_parser_load_from_data (parser, text, len, NULL));
   test_remove_tree (dir);
@@ -148,7 +148,7 @@ test_rewritten (void)
 {
   g_autofree char *dir = make_tree ();
   g_autofree char *path = g_build_filename (dir, "jobs", "web", "20260101", "x.log", NULL);
-  g_autoptr(JobdLegacyLogStream) stream = NULL;
+  g_autoptr(JobdLegacyStream) stream = NULL;
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *text = g_strnfill (40000, 'a');
@@ -164,8 +164,8 @@ test_rewritten (void)
   memset (text, '"', 40000);
   g_assert_cmpuint (fwrite (text, 1, 40000, f), ==, 40000);
   fclose (f);
-  while (ok && !jobd_legacy_log_stream_done (stream))
-    ok = jobd_legacy_log_stream_next (stream, out, &error);
+  while (ok && !jobd_legacy_stream_done (stream))
+    ok = jobd_legacy_stream_next (stream, out, &error);
   g_assert_false (ok);
   g_assert_error (error, JOBD_ERROR, JOBD_ERROR_FAILED);
   test_remove_tree (dir);

@@ -71,6 +71,7 @@ static const char full_settings[] =
   " 'schedules': <[{'id': <'0f8fad5b-d9cb-469f-a165-70867728950e'>, 'spec': <'every 5min'>,"
   " 'enabled': <false>}]>, 'overlap': <'queue'>, 'persistent': <true>,"
   " 'randomized-delay': <uint32 3000>,"
+  " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -131,6 +132,7 @@ test_defaults (void)
                    "'memory-max': <uint64 0>, 'cpu-quota': <uint32 0>, 'tasks-max': <uint64 0>, "
                    "'schedules': <@aa{sv} []>, 'overlap': <'skip'>, 'persistent': <false>, "
                    "'randomized-delay': <uint32 0>, "
+                   "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -186,7 +188,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 28);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 30);
 }
 
 static void
