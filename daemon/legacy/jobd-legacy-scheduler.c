@@ -23,6 +23,7 @@
 #include <glib/gstdio.h>
 
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-log.h"
 #include "jobd-timers.h"
 
@@ -471,7 +472,31 @@ jobd_legacy_scheduler_get_all (JobdLegacyScheduler *scheduler)
   return build_tree (scheduler, FALSE);
 }
 
-/* Fire times in Unix seconds, newest first. */
+/* The starts of the job's runs this schedule fired (Unix seconds, newest
+ * first), from the run history. */
+static GArray *
+history_fires (JobdLegacyScheduler *scheduler, const char *jobname, const char *uuid)
+{
+  g_autoptr(GPtrArray) runs = jobd_history_list (jobd_manager_get_history (scheduler->manager),
+                                                 jobname, 0);
+  GArray *fires = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  for (guint i = 0; i < runs->len && fires->len < JOBD_LEGACY_SCHEDULER_LOG_MAX; i++)
+    {
+      const JobdRunRecord *run = runs->pdata[i];
+      gint64 t = run->start_usec / G_USEC_PER_SEC;
+
+      if (g_strcmp0 (run->reason, JOBD_REASON_SCHEDULE) == 0
+          && g_strcmp0 (run->trigger, uuid) == 0)
+        g_array_append_val (fires, t);
+    }
+  return fires;
+}
+
+/* Fire times in Unix seconds, newest first, at most 50: the starts of the
+ * runs the schedule started, from the run history. While the history holds
+ * none (a schedule migrated from an older jobd that has not fired since;
+ * without a manager, the unit tests), the engine's fire log. */
 JsonNode *
 jobd_legacy_scheduler_get_log (JobdLegacyScheduler *scheduler,
                                const char *jobname,
@@ -479,14 +504,23 @@ jobd_legacy_scheduler_get_log (JobdLegacyScheduler *scheduler,
                                GError **error)
 {
   g_autoptr(GArray) log = NULL;
+  g_autoptr(GArray) fires = NULL;
   g_autoptr(JsonArray) array = NULL;
 
   if (lookup (scheduler, jobname, uuid, error) == NULL)
     return NULL;
-  log = jobd_timers_get_log (scheduler->timers, jobname, uuid);
-  array = json_array_sized_new (log != NULL ? log->len : 0);
-  for (guint i = 0; log != NULL && i < log->len; i++)
-    json_array_add_int_element (array, g_array_index (log, gint64, i) / G_USEC_PER_SEC);
+  fires = scheduler->manager != NULL ? history_fires (scheduler, jobname, uuid)
+                                     : g_array_new (FALSE, FALSE, sizeof (gint64));
+  if (fires->len == 0)
+    log = jobd_timers_get_log (scheduler->timers, jobname, uuid);
+  for (guint i = 0; log != NULL && i < log->len && fires->len < JOBD_LEGACY_SCHEDULER_LOG_MAX; i++)
+    {
+      gint64 t = g_array_index (log, gint64, i) / G_USEC_PER_SEC;
+      g_array_append_val (fires, t);
+    }
+  array = json_array_sized_new (fires->len);
+  for (guint i = 0; i < fires->len; i++)
+    json_array_add_int_element (array, g_array_index (fires, gint64, i));
   return json_node_init_array (json_node_alloc (), g_steal_pointer (&array));
 }
 

@@ -66,6 +66,27 @@ class Visibility(unittest.TestCase):
                                                          "condition": {"N": 1}}),
                          {"code": "FAILED"})
 
+    def test_getlog_is_derived_from_the_run_history(self):
+        # Runs of 3 s, fires every 2 s, overlap skip: every other fire is
+        # skipped and starts no run, so GETLOG (the runs the schedule
+        # started) lists times 4 s apart, not every fire.
+        self.jobctl("add", "slow", "--schedule", "*:*:0/2", "--", "/bin/sleep", "3")
+        sid = self.timers()[0]["id"]
+        self.jobctl("start", "slow")      # a manual run: not the schedule's
+
+        def history():
+            return json.loads(self.jobctl("history", "slow", "--json"))
+        wait_for(lambda: sum(r["reason"] == "schedule" for r in history()) >= 2,
+                 "two scheduled runs", timeout=15)
+        self.assertEqual(self.jobd.cmd("SCHEDULER.UPDATE", {"jobname": "slow", "uuid": sid,
+                                                            "enable": False}), {"code": "OK"})
+        wait_for(lambda: all(r.get("end") for r in history()), "the runs to end", timeout=10)
+        runs = [r for r in history() if r["reason"] == "schedule" and r["trigger"] == sid]
+        expected = sorted((r["start"] // 1000000 for r in runs), reverse=True)
+        log = self.jobd.cmd("SCHEDULER.GETLOG", {"jobname": "slow", "uuid": sid})
+        self.assertEqual(log, {"code": "OK", "data": expected})
+        self.assertTrue(all(a - b >= 4 for a, b in zip(expected, expected[1:])), expected)
+
 
 class Migration(unittest.TestCase):
     def test_old_scheduler_file_is_migrated_once(self):

@@ -152,6 +152,23 @@ test_dst_and_zone_change (Fixture *f, gconstpointer data)
 }
 
 static void
+test_calendar_over_dst (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GTimeZone) berlin = g_time_zone_new_identifier ("Europe/Berlin");
+  gint64 sun_0_cet = G_GINT64_CONSTANT (1774738800) * S;   /* 2026-03-28 23:00 UTC */
+  gint64 mon_0_cest = G_GINT64_CONSTANT (1774821600) * S;  /* 2026-03-29 22:00 UTC */
+
+  jobd_timers_set_time_zone (f->timers, berlin);
+  f->now = sun_0_cet - 3600 * S;
+  set (f, "daily", "a", "daily", FALSE);
+  g_assert_cmpint (jobd_timers_get_next_wakeup (f->timers), ==, sun_0_cet);
+  f->now = sun_0_cet;
+  g_assert_cmpuint (jobd_timers_run_due (f->timers), ==, 1);
+  /* The spring-forward day has 23 hours. */
+  g_assert_cmpint (jobd_timers_get_next_wakeup (f->timers), ==, mon_0_cest);
+}
+
+static void
 test_persistent_catch_up (Fixture *f, gconstpointer data)
 {
   g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
@@ -214,6 +231,7 @@ main (int argc, char **argv)
   ADD ("/timers/clock-step-forward", test_clock_step_forward_fires_once);
   ADD ("/timers/clock-step-back", test_clock_step_back_does_not_repeat);
   ADD ("/timers/dst-and-zone-change", test_dst_and_zone_change);
+  ADD ("/timers/calendar-over-dst", test_calendar_over_dst);
   ADD ("/timers/persistent", test_persistent_catch_up);
   ADD ("/timers/removed-job", test_removed_job_does_not_fire);
   ADD ("/timers/ten-thousand", test_ten_thousand);
