@@ -14,6 +14,44 @@
 
 /* ---- aligned output ---------------------------------------------------- */
 
+/* The terminal's width when stdout is one, else 0: piped output is never
+ * cut. */
+static guint output_width;
+
+void
+jobctl_set_output_width (guint columns)
+{
+  output_width = columns;
+}
+
+char *
+jobctl_ellipsize (const char *text, gsize columns)
+{
+  /* "…" where the terminal speaks UTF-8, else three dots. */
+  const char *mark = g_get_charset (NULL) ? "…" : "...";
+  gsize mark_width = jobd_display_width (mark);
+  GString *out;
+  gsize used = 0;
+
+  if (jobd_display_width (text) <= columns)
+    return g_strdup (text);
+  if (columns < mark_width)
+    return g_strndup (mark, columns);
+  out = g_string_new (NULL);
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      gsize w = g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
+
+      if (used + w > columns - mark_width)
+        break;
+      g_string_append_unichar (out, c);
+      used += w;
+    }
+  g_string_append (out, mark);
+  return g_string_free (out, FALSE);
+}
+
 struct _JobctlTable {
   guint n_columns;
   guint32 right_aligned;  /* bit per column */
@@ -70,6 +108,37 @@ append_cell (GString *line, const char *text, const char *sgr, gboolean color,
     g_string_append_printf (line, "%*s", (int) padding, "");
 }
 
+/* On a terminal, the widest column gives way until the table fits (down to
+ * the next widest, then both, …, to a few columns each); cells wider than
+ * their column are then ellipsized. */
+static void
+fit_widths (gsize *widths, guint n_columns)
+{
+  const gsize min_width = 6;
+  gsize total = 2 * (n_columns - 1);
+
+  for (guint i = 0; i < n_columns; i++)
+    total += widths[i];
+  while (output_width > 0 && total > output_width)
+    {
+      guint widest = 0;
+      gsize next = min_width;
+      gsize cut;
+
+      for (guint i = 1; i < n_columns; i++)
+        if (widths[i] > widths[widest])
+          widest = i;
+      if (widths[widest] <= min_width)
+        return;
+      for (guint i = 0; i < n_columns; i++)
+        if (i != widest && widths[i] < widths[widest])
+          next = MAX (next, widths[i]);
+      cut = MIN (total - output_width, MAX (widths[widest] - next, 1));
+      widths[widest] -= cut;
+      total -= cut;
+    }
+}
+
 void
 jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
 {
@@ -80,6 +149,7 @@ jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
   for (guint i = first_row * table->n_columns; i < table->cells->len; i++)
     widths[i % table->n_columns] = MAX (widths[i % table->n_columns],
                                         jobd_display_width (table->cells->pdata[i]));
+  fit_widths (widths, table->n_columns);
 
   for (guint row = first_row; row < n_rows; row++)
     {
@@ -88,7 +158,7 @@ jobctl_table_print (JobctlTable *table, gboolean legend, gboolean color)
       for (guint column = 0; column < table->n_columns; column++)
         {
           guint i = row * table->n_columns + column;
-          const char *text = table->cells->pdata[i];
+          g_autofree char *text = jobctl_ellipsize (table->cells->pdata[i], widths[column]);
           gboolean right = (table->right_aligned >> column) & 1;
           gboolean last = column + 1 == table->n_columns;
           gsize padding = widths[column] - jobd_display_width (text);
@@ -142,7 +212,10 @@ jobctl_fields_print (GArray *fields, gboolean color)
   for (guint i = 0; i < fields->len; i++)
     {
       Field *field = &g_array_index (fields, Field, i);
-      g_autofree char *shown = jobctl_colorize (color, field->sgr, field->value);
+      gsize room = output_width > width + 2 + 6 ? output_width - width - 2 : 0;
+      g_autofree char *cut = room > 0 ? jobctl_ellipsize (field->value, room)
+                                      : g_strdup (field->value);
+      g_autofree char *shown = jobctl_colorize (color, field->sgr, cut);
       gsize padding = width - jobd_display_width (field->label);
 
       g_print ("%*s%s: %s\n", (int) padding, "", field->label, shown);
@@ -193,24 +266,64 @@ format_pid (guint32 pid)
   return pid != 0 ? g_strdup_printf ("%u", pid) : g_strdup ("-");
 }
 
+static const char *lookup_string (GVariant *dict, const char *key);
+
+/* What each running job last said with STATUS= (sd_notify), one
+ * GetRuntime per running job; NULL when none said anything (then list
+ * has no STATUS column). */
+static GPtrArray *
+fetch_status_texts (Jobctl *jobctl, GVariant *jobs)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  gboolean any = FALSE;
+  GVariantIter iter;
+  const char *name;
+  guint32 pid;
+
+  g_variant_iter_init (&iter, jobs);
+  while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, NULL, &pid, NULL, NULL, NULL, NULL))
+    {
+      g_autoptr(GVariant) runtime = NULL;
+      const char *text = NULL;
+
+      if (pid != 0 &&
+          jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, name, &runtime, NULL, NULL))
+        text = lookup_string (runtime, "status-text");
+      any = any || text != NULL;
+      g_ptr_array_add (texts, g_strdup (text != NULL ? text : "-"));
+    }
+  return any ? g_steal_pointer (&texts) : NULL;
+}
+
 static void
 print_list_table (Jobctl *jobctl, GVariant *jobs)
 {
   static const char *const header[] = {
     N_("NAME"), N_("STATE"), N_("PID"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
-    N_("NEXT"),
+    N_("STATUS"), N_("NEXT"),
   };
+  g_autoptr(GPtrArray) status_texts = fetch_status_texts (jobctl, jobs);
   /* The NEXT column only when some job has a schedule. */
   g_autoptr(GHashTable) next = jobctl_next_fires (jobctl);
   gboolean with_next = g_hash_table_size (next) > 0;
+  /* The optional columns that are shown, in the header's order. */
+  const char *shown[G_N_ELEMENTS (header)];
+  guint n_shown = 6;
+  g_autoptr(JobctlTable) table = NULL;
+
+  memcpy (shown, header, sizeof (char *) * 6);
+  if (status_texts != NULL)
+    shown[n_shown++] = header[6];
+  if (with_next)
+    shown[n_shown++] = header[7];
   /* PID, MEMORY and RESTARTS are numbers: right-aligned. */
-  g_autoptr(JobctlTable) table = jobctl_table_new (G_N_ELEMENTS (header) - !with_next,
-                                                   1 << 2 | 1 << 3 | 1 << 5, header);
+  table = jobctl_table_new (n_shown, 1 << 2 | 1 << 3 | 1 << 5, shown);
   gint64 now = g_get_real_time ();
   GVariantIter iter;
   const char *name, *state;
   guint32 pid, restarts;
   guint64 memory, started_at;
+  guint row = 0;
 
   g_variant_iter_init (&iter, jobs);
   while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, &state, &pid,
@@ -225,6 +338,9 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
       jobctl_table_take (table, running ? jobd_format_uptime (started_at, now)
                                         : g_strdup ("-"));
       jobctl_table_take (table, g_strdup_printf ("%u", restarts));
+      if (status_texts != NULL)
+        jobctl_table_add (table, status_texts->pdata[row], NULL);
+      row++;
       if (with_next)
         jobctl_table_take (table, jobctl_format_next_fire (
                              GPOINTER_TO_SIZE (g_hash_table_lookup (next, name))));
@@ -232,21 +348,99 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
   jobctl_table_print (table, !jobctl->no_legend, jobctl->color);
 }
 
+/* The rows of List that --state and the name patterns keep (a new
+ * variant of the same type). */
+static GVariant *
+filter_jobs (GVariant *jobs, const char *const *states, const char *const *patterns)
+{
+  GVariantBuilder kept;
+  GVariantIter iter;
+  GVariant *row;
+
+  g_variant_builder_init (&kept, g_variant_get_type (jobs));
+  g_variant_iter_init (&iter, jobs);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *name, *state;
+
+      g_variant_get_child (row, 0, "&s", &name);
+      g_variant_get_child (row, 1, "&s", &state);
+      if ((states == NULL || g_strv_contains (states, state))
+          && jobctl_name_matches (patterns, name))
+        g_variant_builder_add_value (&kept, row);
+      g_variant_unref (row);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&kept));
+}
+
+/* --state=STATE[,STATE] (repeatable): jobd's states, or systemd's words
+ * for them (active, inactive, activating, deactivating). */
+static gboolean
+parse_states (char **given, char ***out, GError **error)
+{
+  static const char *const names[][2] = {
+    { "up", "up" }, { "down", "down" }, { "failed", "failed" }, { "starting", "starting" },
+    { "stopping", "stopping" }, { "active", "up" }, { "inactive", "down" },
+    { "activating", "starting" }, { "deactivating", "stopping" }, { "running", "up" },
+  };
+  g_autoptr(GStrvBuilder) states = g_strv_builder_new ();
+
+  *out = NULL;
+  if (given == NULL)
+    return TRUE;
+  for (gsize i = 0; given[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit (given[i], ",", -1);
+
+      for (gsize j = 0; words[j] != NULL; j++)
+        {
+          gboolean known = FALSE;
+
+          for (gsize k = 0; k < G_N_ELEMENTS (names) && !known; k++)
+            if (g_ascii_strcasecmp (words[j], names[k][0]) == 0)
+              {
+                g_strv_builder_add (states, names[k][1]);
+                known = TRUE;
+              }
+          if (!known)
+            {
+              jobctl_set_usage_error (error, _("--state: unknown state “%s” (up, down, "
+                                               "failed, starting, stopping)"), words[j]);
+              return FALSE;
+            }
+        }
+    }
+  *out = g_strv_builder_end (states);
+  return TRUE;
+}
+
 int
 jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) jobs = NULL;
+  g_autoptr(GVariant) shown = NULL;
+  g_auto(GStrv) state_args = NULL;
+  g_auto(GStrv) states = NULL;
+  const GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_STRING_ARRAY, &state_args,
+      N_("Only jobs in these states (up, down, failed, starting, stopping; "
+         "comma-separated, repeatable)"), N_("STATE") },
+    G_OPTION_ENTRY_NULL
+  };
 
-  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 0, 0, &argc, &argv, &error)
+  if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 0, -1, &argc, &argv, &error)
+      || !parse_states (state_args, &states, &error)
       || !jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_list_sync (jobctl->manager, &jobs, NULL, &error))
     return jobctl_fail (error);
 
+  shown = filter_jobs (jobs, (const char *const *) states, (const char *const *) argv + 1);
+  jobctl_pager_open (jobctl);
   if (jobctl->json)
-    print_list_json (jobs);
+    print_list_json (shown);
   else
-    print_list_table (jobctl, jobs);
+    print_list_table (jobctl, shown);
   return JOBCTL_EXIT_OK;
 }
 
@@ -291,6 +485,9 @@ static const ShownSetting shown_settings[] = {
   { "randomized-delay", N_("Randomized delay"), SHOW_DURATION },
   { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
   { "history-size", N_("History size"), SHOW_NUMBER },
+  { "ready", N_("Ready"), SHOW_TEXT },
+  { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION },
+  { "watchdog-ms", N_("Watchdog"), SHOW_DURATION },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -524,6 +721,7 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
   guint64 restarts = lookup_uint (runtime, "restarts");
   char *started = format_started (runtime, state);
   char *last_exit = format_last_exit (runtime);
+  gboolean reloading = FALSE;
 
   jobctl_fields_add (fields, _("Name"), g_strdup (name), NULL);
   jobctl_fields_add (fields, _("State"), g_strdup (state != NULL ? state : "-"),
@@ -538,6 +736,10 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
              reason != NULL
              ? g_strdup_printf (_("%u (last: %s)"), (guint) restarts, reason)
              : g_strdup_printf ("%u", (guint) restarts), NULL);
+  if (lookup_string (runtime, "status-text") != NULL)
+    jobctl_fields_add (fields, _("Status"), g_strdup (lookup_string (runtime, "status-text")), NULL);
+  if (g_variant_lookup (runtime, "reloading", "b", &reloading) && reloading)
+    jobctl_fields_add (fields, _("Reloading"), g_strdup (_("yes")), NULL);
   if (last_exit != NULL)
     jobctl_fields_add (fields, _("Last exit"), last_exit, NULL);
   if (lookup_string (runtime, "last-error") != NULL)
@@ -677,16 +879,34 @@ jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_autoptr(GVariant) settings = NULL;
   g_autoptr(GVariant) runtime = NULL;
   g_autoptr(GVariant) memory = NULL;
+  g_auto(GStrv) properties = NULL;
+  g_autoptr(GPtrArray) wanted = NULL;
+  gboolean value_only = FALSE;
+  const GOptionEntry entries[] = {
+    { "property", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &properties,
+      N_("Print only these properties as NAME=VALUE (MainPID, Restart, State, …; "
+         "comma-separated, repeatable)"), N_("PROP") },
+    { "value", 0, 0, G_OPTION_ARG_NONE, &value_only,
+      N_("With --property, print only the values"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
 
-  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 1, 1, &argc, &argv, &error)
-      || !jobctl_connect (jobctl, &error)
+  if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 1, 1, &argc, &argv, &error)
+      || (properties != NULL
+          && (wanted = jobctl_properties_parse (properties, &error)) == NULL))
+    return jobctl_fail (error);
+  if (!jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, argv[1], &runtime,
                                                    NULL, &error)
       || !jobd_dbus_manager_call_get_settings_sync (jobctl->manager, argv[1], &settings,
-                                                    NULL, &error)
-      || !get_memory (jobctl, argv[1], &memory, &error))
-    return jobctl_fail (error);
+                                                    NULL, &error))
+    return jobctl_fail_job (argv[1], error);
+  if (wanted != NULL)
+    return jobctl_properties_print (jobctl, argv[1], wanted, settings, runtime, value_only);
+  if (!get_memory (jobctl, argv[1], &memory, &error))
+    return jobctl_fail_job (argv[1], error);
 
+  jobctl_pager_open (jobctl);
   if (jobctl->json)
     print_show_json (argv[1], settings, runtime, memory);
   else

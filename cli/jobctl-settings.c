@@ -50,7 +50,7 @@ static const SettingOption setting_options[] = {
   { "params", "params", KIND_STRING, FALSE, N_("STRING"),
     N_("Arguments as one string, split like a shell (used without args)") },
   { "workdir", "working-directory", KIND_STRING, FALSE, N_("DIR"),
-    N_("Working directory (default: the program's folder)") },
+    N_("Working directory (add: default the current directory)") },
   { "env", "environment", KIND_ENV, FALSE, N_("KEY=VALUE"),
     N_("Environment variable (repeatable)") },
   { "buffer-size", "buffer-size", KIND_COUNT, FALSE, N_("N"),
@@ -105,6 +105,12 @@ static const SettingOption setting_options[] = {
     N_("Stop a run that lasts longer than this (0: no limit)") },
   { "history-size", "history-size", KIND_COUNT, FALSE, N_("N"),
     N_("Runs kept in the job's history (default 100, 0..10000)") },
+  { "ready", "ready", KIND_STRING, FALSE, N_("exec|notify|log:REGEX|tcp:PORT|exec-probe:CMD"),
+    N_("When the job counts as up (default: exec)") },
+  { "ready-timeout", "ready-timeout-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Not ready by then: stopped, a failed start (default 90s; 0 = none)") },
+  { "watchdog", "watchdog-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Restart the job when no WATCHDOG=1 comes within this (0 = off)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };
@@ -438,14 +444,47 @@ jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
     }
   g_variant_dict_insert (&builder.dict, "command", "s", command[0]);
   set_args (&builder, command + 1, n_command - 1);
+  /* Where the user typed the command, as a shell would run it (jobd's own
+   * default, for API clients, is the program's folder). */
+  if (!g_variant_dict_contains (&builder.dict, "working-directory"))
+    {
+      g_autofree char *here = g_get_current_dir ();
+
+      g_variant_dict_insert (&builder.dict, "working-directory", "s", here);
+    }
 
   if (!jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_add_sync (jobctl->manager, options[1],
                                            settings_builder_end (&builder),
                                            &object_path, NULL, &error))
-    return jobctl_fail (error);
+    return jobctl_fail_job (options[1], error);
   jobctl_warn_unenforced_limits (jobctl, options[1]);
   return jobctl->json ? print_added (options[1], object_path) : JOBCTL_EXIT_OK;
+}
+
+/* What follows `--` in update: the whole command line, as add takes it,
+ * when its first word is a program: a path (has a slash), the job's own
+ * command, or a program found in $PATH. Otherwise (say `-- -v`, or words
+ * that name no program) it is read as update always did: the arguments only. */
+static gboolean
+names_program (Jobctl *jobctl, const char *name, const char *word)
+{
+  g_autoptr(GVariant) settings = NULL;
+  g_autofree char *in_path = NULL;
+  const char *command = NULL;
+
+  if (*word == '-' || *word == '\0')
+    return FALSE;
+  if (strchr (word, '/') != NULL)
+    return TRUE;
+  if (jobd_dbus_manager_call_get_settings_sync (jobctl->manager, name, &settings, NULL, NULL)
+      && g_variant_lookup (settings, "command", "&s", &command)
+      && (g_str_equal (command, word)
+          || g_str_equal (strrchr (command, '/') != NULL ? strrchr (command, '/') + 1 : command,
+                          word)))
+    return TRUE;
+  in_path = g_find_program_in_path (word);
+  return in_path != NULL;
 }
 
 int
@@ -472,7 +511,21 @@ jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
                                             "or after `--`, not both"));
           return jobctl_fail (error);
         }
-      set_args (&builder, split.rest, split.n_rest);
+      if (!jobctl_connect (jobctl, &error))
+        return jobctl_fail (error);
+      if (split.n_rest > 0 && names_program (jobctl, options[1], split.rest[0]))
+        {
+          if (g_variant_dict_contains (&builder.dict, "command"))
+            {
+              jobctl_set_usage_error (&error, _("give the command either with --command "
+                                                "or after `--`, not both"));
+              return jobctl_fail (error);
+            }
+          g_variant_dict_insert (&builder.dict, "command", "s", split.rest[0]);
+          set_args (&builder, split.rest + 1, split.n_rest - 1);
+        }
+      else
+        set_args (&builder, split.rest, split.n_rest);
     }
 
   settings = g_variant_ref_sink (settings_builder_end (&builder));
@@ -485,7 +538,7 @@ jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
   if (!jobctl_connect (jobctl, &error)
       || !jobd_dbus_manager_call_update_sync (jobctl->manager, options[1], settings,
                                               NULL, &error))
-    return jobctl_fail (error);
+    return jobctl_fail_job (options[1], error);
   jobctl_warn_unenforced_limits (jobctl, options[1]);
   return JOBCTL_EXIT_OK;
 }

@@ -16,28 +16,32 @@
 #include "jobd-error.h"
 
 static const JobctlVerb verbs[] = {
-  { "list", jobctl_verb_list, "",
+  { "list", jobctl_verb_list, N_("[PATTERN…]"),
     N_("List jobs: state, PID, memory, uptime, restarts"), NULL },
   { "status", jobctl_verb_status, N_("NAME"),
     N_("Print a job's state; exit 0 when it is up, 3 otherwise"), NULL },
+  { "is-active", jobctl_verb_is_active, N_("NAME…"),
+    N_("Print active/inactive/…; exit 0 when any job is up, 3 otherwise"), NULL },
+  { "is-failed", jobctl_verb_is_failed, N_("NAME…"),
+    N_("Print each job's state; exit 0 when any job has failed, 1 otherwise"), NULL },
   { "show", jobctl_verb_show, N_("NAME"),
     N_("Show a job's settings and runtime state"), NULL },
   { "add", jobctl_verb_add, N_("NAME -- COMMAND [ARG…]"),
     N_("Add a job"), NULL },
-  { "update", jobctl_verb_update, N_("NAME [-- ARG…]"),
+  { "update", jobctl_verb_update, N_("NAME [-- COMMAND [ARG…]]"),
     N_("Change a job's settings; they apply at its next start"), NULL },
-  { "remove", jobctl_verb_simple, N_("NAME"),
+  { "remove", jobctl_verb_simple, N_("NAME…"),
     N_("Remove a stopped job"), jobd_dbus_manager_call_remove_sync },
-  { "start", jobctl_verb_simple, N_("NAME"),
+  { "start", jobctl_verb_simple, N_("NAME…"),
     N_("Start a job"), jobd_dbus_manager_call_start_sync },
-  { "stop", jobctl_verb_simple, N_("NAME"),
+  { "stop", jobctl_verb_simple, N_("NAME…"),
     N_("Stop a job gracefully"), jobd_dbus_manager_call_stop_sync },
-  { "restart", jobctl_verb_simple, N_("NAME"),
+  { "restart", jobctl_verb_simple, N_("NAME…"),
     N_("Stop a job, wait for it to exit, start it again"),
     jobd_dbus_manager_call_restart_sync },
-  { "reload", jobctl_verb_simple, N_("NAME"),
+  { "reload", jobctl_verb_simple, N_("NAME…"),
     N_("Send a job its reload signal"), jobd_dbus_manager_call_reload_sync },
-  { "kill", jobctl_verb_kill, N_("NAME"),
+  { "kill", jobctl_verb_kill, N_("NAME…"),
     N_("Send a signal to every process of a job"), NULL },
   { "mem", jobctl_verb_mem, N_("NAME"),
     N_("Print the memory a job uses"), NULL },
@@ -74,6 +78,10 @@ add_common_entries (GOptionContext *context, Jobctl *jobctl, char **address)
       N_("Print machine-readable JSON"), NULL },
     { "no-legend", 0, 0, G_OPTION_ARG_NONE, &jobctl->no_legend,
       N_("Print no column headers"), NULL },
+    { "no-pager", 0, 0, G_OPTION_ARG_NONE, &jobctl->no_pager,
+      N_("Do not pipe long output into a pager"), NULL },
+    { "full", 'l', 0, G_OPTION_ARG_NONE, &jobctl->full,
+      N_("Do not ellipsize to the terminal's width"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -125,6 +133,8 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   take_address (jobctl, address);
+  /* Before a pager takes stdout over. */
+  jobctl_set_output_width (jobctl->full ? 0 : jobctl_terminal_width ());
 
   n_args = *argc - 1;
   if (n_args < min_args || (max_args >= 0 && n_args > max_args))
@@ -139,7 +149,14 @@ jobctl_parse_verb (Jobctl *jobctl, const JobctlVerb *verb,
 int
 jobctl_fail (GError *error)
 {
+  return jobctl_fail_job (NULL, error);
+}
+
+int
+jobctl_fail_job (const char *name, GError *error)
+{
   int code = JOBCTL_EXIT_FAILURE;
+  g_autofree char *message = NULL;
 
   g_dbus_error_strip_remote_error (error);
   if (error->domain == JOBD_ERROR && error->code == JOBD_ERROR_NO_SUCH_JOB)
@@ -149,7 +166,8 @@ jobctl_fail (GError *error)
            || error->domain == G_OPTION_ERROR)
     code = JOBCTL_EXIT_USAGE;
 
-  g_printerr ("jobctl: %s\n", error->message);
+  message = jobctl_error_message (name, error);
+  g_printerr ("jobctl: %s\n", message);
   return code;
 }
 
@@ -232,11 +250,12 @@ static const char *
 exit_codes_description (void)
 {
   return _("Exit status:\n"
-           "  0  success (status: the job is up)\n"
+           "  0  success (status, is-active: the job is up; is-failed: it has failed)\n"
            "  1  failure, jobd not reachable, or permission denied\n"
            "  2  bad usage or an invalid setting\n"
-           "  3  status: the job is not up\n"
-           "  4  no such job");
+           "  3  status, is-active: the job is not up\n"
+           "  4  no such job, or a pattern that matches none\n"
+           "With several jobs, the first failure decides.");
 }
 
 /* Parses the global options up to the verb (strict POSIX: the first
@@ -315,6 +334,7 @@ main (int argc, char **argv)
 
   jobctl.color = isatty (STDOUT_FILENO) && g_getenv ("NO_COLOR") == NULL;
   status = run (&jobctl, argc, argv);
+  jobctl_pager_close ();
 
   g_clear_object (&jobctl.manager);
   g_clear_object (&jobctl.connection);

@@ -26,6 +26,8 @@ typedef struct {
   gboolean bus;
   gboolean json;
   gboolean no_legend;
+  gboolean no_pager;
+  gboolean full;               /* -l: no ellipsizing */
   /* Colour on stdout: a tty and NO_COLOR unset. */
   gboolean color;
 
@@ -66,6 +68,11 @@ gboolean jobctl_connect (Jobctl *jobctl, GError **error);
 
 /* Prints "jobctl: MESSAGE" on stderr and returns the exit code for error. */
 int jobctl_fail (GError *error);
+/* Same, for an error about job name (NULL: unknown): jobd's errors are
+ * shown in the user's language (jobctl-errors.c). */
+int jobctl_fail_job (const char *name, GError *error);
+/* jobctl-errors.c: the message to show for error (from jobd or not). */
+char *jobctl_error_message (const char *job, const GError *error);
 
 /* A usage error (exit code 2). */
 void jobctl_set_usage_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -103,10 +110,13 @@ void jobctl_fields_print (GArray *fields, gboolean color);
 /* µs since the epoch → local "YYYY-MM-DD HH:MM:SS[.mmm]". */
 char *jobctl_format_timestamp (guint64 usec, gboolean with_ms);
 
-/* jobctl-control.c: remove/start/stop/restart/reload, kill, status, mem. */
+/* jobctl-control.c: remove/start/stop/restart/reload, kill, status,
+ * is-active, is-failed, mem. */
 int jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_is_active (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_is_failed (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_mem (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-settings.c */
 int jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
@@ -125,6 +135,47 @@ int jobctl_verb_history (Jobctl *jobctl, const JobctlVerb *verb, int argc, char 
 int jobctl_verb_apply (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_export (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_cat (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* jobctl-select.c: the jobs named by names, globs (fnmatch, against the
+ * list jobd has) and --all, in order, without repeats. A glob that matches
+ * nothing is reported on stderr and noted in *status (exit code 4);
+ * NULL only when jobd could not be asked. */
+GPtrArray *jobctl_select_jobs (Jobctl *jobctl, char **args, int n_args, gboolean all,
+                               int *status, GError **error);
+gboolean jobctl_is_glob (const char *pattern);
+/* TRUE when patterns (NULL or empty: all) match name. */
+gboolean jobctl_name_matches (const char *const *patterns, const char *name);
+/* Keeps the first failure's code in *status. */
+void jobctl_note_failure (int *status, int code);
+
+/* jobctl-wait.c: --wait. Subscribe before acting, then wait per job. */
+#define JOBCTL_WAIT_TIMEOUT_S 90
+typedef struct _JobctlWaiter JobctlWaiter;
+JobctlWaiter *jobctl_waiter_new (Jobctl *jobctl, GError **error);
+void jobctl_waiter_free (JobctlWaiter *waiter);
+/* Until the job is up (want_up) or down; FALSE with the job's last error
+ * when it ends elsewhere (failed; down when up was wanted), or at deadline
+ * (monotonic µs). */
+gboolean jobctl_waiter_wait (JobctlWaiter *waiter, const char *name, gboolean want_up,
+                             gint64 deadline, GError **error);
+
+/* jobctl-pager.c: the pager for long output on a terminal (not with
+ * --no-pager or --json), closed (waited for) before jobctl exits; the
+ * width of the terminal on stdout (0: not a terminal, no limit). */
+void jobctl_pager_open (Jobctl *jobctl);
+void jobctl_pager_close (void);
+guint jobctl_terminal_width (void);
+/* jobctl-format.c: the width tables and fields are cut to (0: none). */
+void jobctl_set_output_width (guint columns);
+/* text cut to at most columns display columns, ending with "…" if cut. */
+char *jobctl_ellipsize (const char *text, gsize columns);
+
+/* jobctl-properties.c: show -p. The names given (split at commas), or
+ * NULL (usage error) when there is none. */
+GPtrArray *jobctl_properties_parse (char **given, GError **error);
+/* Prints the asked properties of job; an unknown one is a usage error. */
+int jobctl_properties_print (Jobctl *jobctl, const char *job, GPtrArray *asked,
+                             GVariant *settings, GVariant *runtime, gboolean value_only);
+
 /* jobctl-server.c */
 int jobctl_verb_timers (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* job → earliest next fire (µs, 0 = none) of every job with a schedule. */

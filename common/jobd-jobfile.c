@@ -77,6 +77,9 @@ static const JobFileKey job_file_keys[] = {
   /* 0 = no limit (a plain number is seconds, as everywhere in job files). */
   { "RuntimeMax", "runtime-max-ms", TYPE_DURATION, 0, "0" },
   { "HistorySize", "history-size", TYPE_COUNT, 0, "100" },
+  { "Ready", "ready", TYPE_STRING, 0, "exec" },
+  { "ReadyTimeout", "ready-timeout-ms", TYPE_DURATION, 0, "90s" },
+  { "Watchdog", "watchdog-ms", TYPE_DURATION, 0, "0" },
 };
 
 /* Settings that are not keys of their own: args is part of Command=,

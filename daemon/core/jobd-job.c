@@ -3,6 +3,7 @@
 
 #include "jobd-job.h"
 
+#include <errno.h>
 #include <signal.h>
 
 #include "jobd-error.h"
@@ -10,6 +11,8 @@
 #include "jobd-journal.h"
 #include "jobd-launch.h"
 #include "jobd-log.h"
+#include "jobd-notify.h"
+#include "jobd-readiness.h"
 #include "jobd-signal.h"
 #include "jobd-spawner.h"
 
@@ -62,6 +65,21 @@ struct _JobdJob {
   char *pending_restart_reason;
   guint backoff_attempt;
   GQueue restart_times;       /* monotonic µs of recent automatic restarts */
+
+  /* Readiness, sd_notify and the watchdog (jobd-ready.h, jobd-notify.h) */
+  JobdReadySpec ready;        /* of the current start */
+  JobdReadiness *readiness;   /* log/tcp/exec-probe waiter, until ready */
+  JobdNotifySocket *notify;   /* while a ready=notify or watchdog job runs */
+  guint ready_timer;
+  gint64 ready_deadline;      /* monotonic µs */
+  guint watchdog_timer;
+  guint64 watchdog_usec;      /* in force: the setting, or WATCHDOG_USEC= */
+  char *status_text;          /* STATUS= */
+  GPid notify_main_pid;       /* MAINPID= */
+  gboolean reloading;         /* RELOADING=1 until READY=1 */
+  char *fault_reason;         /* ready-timeout, watchdog: the stop under way is a failure */
+  gint64 foreign_logged_at;   /* monotonic µs: the "ignored" line is rate-limited */
+  guint foreign_ignored;
 };
 
 G_DEFINE_FINAL_TYPE (JobdJob, jobd_job, G_TYPE_OBJECT)
@@ -76,6 +94,16 @@ static guint signals[N_SIGNALS];
 static void job_spawn (JobdJob *self);
 static void stop_up (JobdJob *self, const char *cause, const char *reason);
 static void arm_runtime_max (JobdJob *self);
+static void stop_waiting (JobdJob *self);
+static void close_notify (JobdJob *self);
+static gboolean open_notify (JobdJob *self, GError **error);
+static void arm_watchdog (JobdJob *self);
+static void announce_up (JobdJob *self);
+static void await_ready (JobdJob *self);
+static void fail_pending_start (JobdJob *self);
+static void exit_after_fault (JobdJob *self, const char *fault, gint64 uptime_usec);
+static gboolean prepare_child (JobdJob *self, JobdChildSpec *child, GError **error);
+static void listen_notify (JobdJob *self);
 
 const char *
 jobd_state_to_string (JobdState state)
@@ -563,6 +591,12 @@ jobd_job_get_last_error (JobdJob *self)
   return self->last_error;
 }
 
+const char *
+jobd_job_get_status_text (JobdJob *self)
+{
+  return self->status_text;
+}
+
 JobdOutput *
 jobd_job_get_output (JobdJob *self)
 {
@@ -594,6 +628,9 @@ jobd_job_get_runtime_variant (JobdJob *self)
   g_variant_builder_add (&b, "{sv}", "owner-uid", g_variant_new_uint32 (self->owner_uid));
   g_variant_builder_add (&b, "{sv}", "unit", g_variant_new_string (unit ? unit : ""));
   g_variant_builder_add (&b, "{sv}", "wanted-up", g_variant_new_boolean (self->wanted_up));
+  g_variant_builder_add (&b, "{sv}", "status-text",
+                         g_variant_new_string (self->status_text ? self->status_text : ""));
+  g_variant_builder_add (&b, "{sv}", "reloading", g_variant_new_boolean (self->reloading));
   unenforced = jobd_spawner_unenforced_limits (self->context->spawner, &limits);
   if (unenforced[0] != NULL)
     g_variant_builder_add (&b, "{sv}", "limits-not-enforced",
@@ -712,6 +749,8 @@ release_process (JobdJob *self, gboolean forget_fds)
 {
   g_clear_handle_id (&self->kill_timer, g_source_remove);
   g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  stop_waiting (self);
+  close_notify (self);
   if (self->process == NULL)
     return;
   if (forget_fds)
@@ -729,6 +768,7 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
 {
   JobdJob *self = user_data;
   g_autofree char *exit_line = NULL;
+  g_autofree char *fault = NULL;
   const char *why;
   gint64 uptime = g_get_monotonic_time () - self->started_mono;
   gboolean requested = self->stop_requested;
@@ -753,8 +793,12 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
   run_ended (self, code, signo);
   release_process (self, TRUE);
   self->stop_requested = FALSE;
+  fault = g_steal_pointer (&self->fault_reason);
+  fail_pending_start (self);
 
-  if (!requested && self->wanted_up && exit_wants_restart (self))
+  if (!requested && fault != NULL)
+    exit_after_fault (self, fault, uptime);
+  else if (!requested && self->wanted_up && exit_wants_restart (self))
     schedule_restart (self, why, uptime);
   else
     {
@@ -805,6 +849,7 @@ attach_process (JobdJob *self, JobdProcess *process)
     jobd_output_attach (self->output, JOBD_STREAM_STDOUT, out_fd);
   if (err_fd >= 0)
     jobd_output_attach (self->output, JOBD_STREAM_STDERR, err_fd);
+  listen_notify (self);
 }
 
 /* The process may have ended before attach_process() connected to
@@ -828,7 +873,6 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(JobdJob) self = user_data;
   g_autoptr(JobdProcess) process = NULL;
   g_autoptr(GError) error = NULL;
-  GVariantBuilder b;
 
   /* A launch request that could not be made fails here too, so that
    * "starting" goes out before "failed" whichever step said no. */
@@ -849,6 +893,7 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (process == NULL)
     {
+      close_notify (self);
       if (self->stop_requested)
         {
           /* Stopped while starting: the spawner gave up, as asked. */
@@ -870,13 +915,10 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
   attach_process (self, process);
   run_began (self, TRUE);
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "reason",
-                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
-  g_variant_builder_add (&b, "{sv}", "main-pid",
-                         g_variant_new_uint32 (jobd_process_get_pid (process)));
-  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
-  complete_task_list (&self->start_tasks, NULL);
+  if (self->ready.mode == JOBD_READY_EXEC)
+    announce_up (self);
+  else
+    await_ready (self);
   if (handle_early_exit (self))
     return;
 
@@ -905,7 +947,7 @@ job_spawn (JobdJob *self)
   self->wanted_up = TRUE;
   self->stop_requested = FALSE;
   self->start_cancellable = g_cancellable_new ();
-  if (jobd_launch_child_spec_init (&child, self->name, self->settings, self->owner_uid, &error))
+  if (prepare_child (self, &child, &error))
     jobd_spawner_spawn_async (self->context->spawner, &request, self->start_cancellable,
                               on_spawned, g_object_ref (self));
   else
@@ -974,6 +1016,365 @@ on_kill_timer (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- readiness, sd_notify and the watchdog ---- */
+
+static gboolean
+needs_notify (const JobdSettings *settings)
+{
+  return g_strcmp0 (settings->ready, "notify") == 0 || settings->watchdog_ms > 0;
+}
+
+static void on_notify (const JobdNotifyMessage *message, GPid pid, uid_t uid, gpointer user_data);
+
+/* Before the program runs, so that a message it sends at once finds the
+ * socket; paused until jobd knows the job's PID (listen_notify). */
+static gboolean
+open_notify (JobdJob *self, GError **error)
+{
+  g_autofree char *dir = g_build_filename (self->context->runtime_dir, "notify", NULL);
+  g_autofree char *path = g_build_filename (dir, self->name, NULL);
+
+  if (self->notify != NULL || !needs_notify (self->settings))
+    return TRUE;
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED, "cannot create %s: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  self->notify = jobd_notify_socket_new (path, on_notify, self, error);
+  if (self->notify != NULL)
+    jobd_notify_socket_set_paused (self->notify, TRUE);
+  return self->notify != NULL;
+}
+
+/* The process is known: senders can be checked, read what waits. */
+static void
+listen_notify (JobdJob *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->watchdog_usec = (guint64) self->settings->watchdog_ms * 1000;
+  if (self->notify == NULL && !open_notify (self, &error))
+    jobd_job_warning (self->name, "job %s: %s", self->name, error->message);
+  if (self->notify != NULL)
+    jobd_notify_socket_set_paused (self->notify, FALSE);
+}
+
+static void
+close_notify (JobdJob *self)
+{
+  g_clear_pointer (&self->notify, jobd_notify_socket_free);
+}
+
+/* The start-time part of the readiness: the spec, NOTIFY_SOCKET. */
+static gboolean
+prepare_child (JobdJob *self, JobdChildSpec *child, GError **error)
+{
+  jobd_ready_spec_clear (&self->ready);
+  if (!jobd_ready_spec_parse (self->settings->ready, &self->ready, error) ||
+      !jobd_launch_child_spec_init (child, self->name, self->settings, self->owner_uid, error))
+    return FALSE;
+  g_clear_pointer (&self->status_text, g_free);
+  g_clear_pointer (&self->fault_reason, g_free);
+  self->reloading = FALSE;
+  self->notify_main_pid = 0;
+  close_notify (self);
+  if (!open_notify (self, error))
+    {
+      jobd_child_spec_clear (child);
+      return FALSE;
+    }
+  if (self->notify != NULL)
+    child->envp = g_environ_setenv (child->envp, "NOTIFY_SOCKET",
+                                    jobd_notify_socket_get_path (self->notify), TRUE);
+  if (self->settings->watchdog_ms > 0)
+    {
+      g_autofree char *usec = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                               (guint64) self->settings->watchdog_ms * 1000);
+      child->envp = g_environ_setenv (child->envp, "WATCHDOG_USEC", usec, TRUE);
+    }
+  return TRUE;
+}
+
+/* Nothing more to wait for: readiness, its timeout, the watchdog. */
+static void
+stop_waiting (JobdJob *self)
+{
+  g_clear_pointer (&self->readiness, jobd_readiness_free);
+  g_clear_handle_id (&self->ready_timer, g_source_remove);
+  g_clear_handle_id (&self->watchdog_timer, g_source_remove);
+}
+
+/* The state change of a started job that is ready: at exec for ready=exec. */
+static void
+announce_up (JobdJob *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason",
+                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
+  g_variant_builder_add (&b, "{sv}", "main-pid",
+                         g_variant_new_uint32 (jobd_process_get_pid (self->process)));
+  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+  complete_task_list (&self->start_tasks, NULL);
+  arm_watchdog (self);
+}
+
+static void
+become_ready (JobdJob *self)
+{
+  if (self->state != JOBD_STATE_STARTING || self->process == NULL || self->stop_requested ||
+      self->fault_reason != NULL)
+    return;
+  stop_waiting (self);
+  announce_up (self);
+}
+
+static void
+on_readiness (gpointer user_data)
+{
+  become_ready (user_data);
+}
+
+/* jobd stops the job for a failure of its own finding (ready-timeout,
+ * watchdog); the exit that follows is that failure (exit_after_fault). */
+static void
+fail_running (JobdJob *self, const char *reason, const char *message)
+{
+  g_autoptr(GError) kill_error = NULL;
+
+  stop_waiting (self);
+  set_string (&self->fault_reason, reason);
+  set_string (&self->last_error, message);
+  jobd_job_log (G_LOG_LEVEL_WARNING, self->name, JOBD_MESSAGE_ID_STATE_CHANGED, reason,
+                "job %s: %s, stopping it", self->name, message);
+  set_state (self, JOBD_STATE_STOPPING, details_new (reason, message));
+  if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
+    jobd_job_warning (self->name, "job %s: %s", self->name, kill_error->message);
+  g_clear_handle_id (&self->kill_timer, g_source_remove);
+  self->kill_timer = g_timeout_add (MAX (self->settings->stop_timeout_ms, 1), on_kill_timer, self);
+}
+
+/* A job stopped for ready-timeout is a failed start: restarted when its
+ * restart policy restarts failures, else failed. A watchdog miss restarts
+ * (that is what a watchdog is for), within the start limit. */
+static void
+exit_after_fault (JobdJob *self, const char *fault, gint64 uptime_usec)
+{
+  gboolean restart = self->wanted_up &&
+    (g_str_equal (fault, JOBD_REASON_WATCHDOG) || self->settings->restart != JOBD_RESTART_NO);
+
+  if (restart)
+    {
+      schedule_restart (self, fault, uptime_usec);
+      return;
+    }
+  self->wanted_up = FALSE;
+  set_state (self, JOBD_STATE_FAILED, details_new (fault, self->last_error));
+  settle_down_waiters (self);
+}
+
+/* The process ended before it was ready: who waits for the start hears it. */
+static void
+fail_pending_start (JobdJob *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->start_tasks == NULL)
+    return;
+  if (self->fault_reason != NULL && self->last_error != NULL)
+    error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job '%s': %s", self->name, self->last_error);
+  else
+    error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job '%s' ended before it was ready",
+                         self->name);
+  complete_task_list (&self->start_tasks, error);
+}
+
+static gboolean
+on_ready_timeout (gpointer user_data)
+{
+  JobdJob *self = user_data;
+  gint64 left = self->ready_deadline - g_get_monotonic_time ();
+  g_autofree char *message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  self->ready_timer = 0;
+  if (left > 1000)
+    {
+      /* Moved by EXTEND_TIMEOUT_USEC= */
+      self->ready_timer = g_timeout_add ((guint) MIN (left / 1000, G_MAXUINT), on_ready_timeout, self);
+      return G_SOURCE_REMOVE;
+    }
+  message = g_strdup_printf ("not ready within %u ms (ready=%s)",
+                             self->settings->ready_timeout_ms, self->settings->ready);
+  fail_running (self, JOBD_REASON_READY_TIMEOUT, message);
+  error = g_error_new (JOBD_ERROR, JOBD_ERROR_FAILED, "job '%s': %s", self->name, message);
+  complete_task_list (&self->start_tasks, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* starting → starting with the main PID: the program runs. A state change,
+ * so that clients learn the PID and the manager records the process (a
+ * jobd restarted now takes it back, still waiting for it to be ready). */
+static void
+announce_running (JobdJob *self)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason",
+                         g_variant_new_string (self->start_reason ? self->start_reason : JOBD_REASON_MANUAL));
+  g_variant_builder_add (&b, "{sv}", "main-pid",
+                         g_variant_new_uint32 (jobd_process_get_pid (self->process)));
+  set_state (self, JOBD_STATE_STARTING, g_variant_builder_end (&b));
+}
+
+/* Running, not ready yet: the job stays starting until its readiness says
+ * so, or its ready-timeout-ms is over. */
+static void
+await_ready (JobdJob *self)
+{
+  g_auto(JobdChildSpec) probe_child = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint timeout_ms = self->settings->ready_timeout_ms;
+
+  announce_running (self);
+  jobd_job_debug (self->name, "job %s: running, waiting until ready (%s)", self->name,
+                  self->settings->ready);
+  if (timeout_ms > 0)
+    {
+      self->ready_deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+      self->ready_timer = g_timeout_add (timeout_ms, on_ready_timeout, self);
+    }
+  if (self->ready.mode == JOBD_READY_NOTIFY)
+    return;
+  if (self->ready.mode == JOBD_READY_EXEC_PROBE &&
+      !jobd_launch_child_spec_init (&probe_child, self->name, self->settings, self->owner_uid,
+                                    &error))
+    {
+      jobd_job_warning (self->name, "job %s: cannot run the readiness probe: %s", self->name,
+                        error->message);
+      return;   /* the ready-timeout decides */
+    }
+  self->readiness = jobd_readiness_new (self->name, &self->ready, self->output, &probe_child,
+                                        on_readiness, self);
+}
+
+static gboolean
+on_watchdog_timeout (gpointer user_data)
+{
+  JobdJob *self = user_data;
+  g_autofree char *message = g_strdup_printf ("no WATCHDOG=1 within %" G_GUINT64_FORMAT " ms",
+                                              self->watchdog_usec / 1000);
+
+  self->watchdog_timer = 0;
+  fail_running (self, JOBD_REASON_WATCHDOG, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* (Re)start the watchdog period: when up, at every WATCHDOG=1. */
+static void
+arm_watchdog (JobdJob *self)
+{
+  g_clear_handle_id (&self->watchdog_timer, g_source_remove);
+  if (self->watchdog_usec == 0 || self->state != JOBD_STATE_UP || self->process == NULL)
+    return;
+  self->watchdog_timer = g_timeout_add ((guint) MAX (1, MIN (self->watchdog_usec / 1000, G_MAXUINT)),
+                                        on_watchdog_timeout, self);
+}
+
+/* A sender that is not one of the job's processes: ignored, and said in
+ * the log at most once every 10 s (a foreign flood must not flood the log). */
+static void
+note_foreign_sender (JobdJob *self, GPid pid, uid_t uid)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  self->foreign_ignored++;
+  if (self->foreign_logged_at != 0 && now - self->foreign_logged_at < 10 * G_USEC_PER_SEC)
+    return;
+  self->foreign_logged_at = now;
+  jobd_job_warning (self->name,
+                    "job %s: ignored a notify message from PID %d (uid %u): not a process of "
+                    "the job (%u ignored so far)", self->name, (int) pid, (guint) uid,
+                    self->foreign_ignored);
+}
+
+static void
+set_status_text (JobdJob *self, const char *text)
+{
+  if (g_strcmp0 (self->status_text, text) == 0)
+    return;
+  set_string (&self->status_text, *text != '\0' ? text : NULL);
+  emit_changed (self, FALSE);
+}
+
+static void
+extend_ready_timeout (JobdJob *self, guint64 usec)
+{
+  gint64 wanted = g_get_monotonic_time () + (gint64) MIN (usec, (guint64) G_MAXINT64 / 2);
+
+  if (self->ready_timer == 0 || wanted <= self->ready_deadline)
+    return;
+  self->ready_deadline = wanted;   /* on_ready_timeout re-arms to it */
+  jobd_job_debug (self->name, "job %s: ready-timeout extended by %" G_GUINT64_FORMAT " µs",
+                  self->name, usec);
+}
+
+static void
+on_notify_reloading (JobdJob *self, gboolean reloading)
+{
+  if (self->reloading == reloading)
+    return;
+  self->reloading = reloading;
+  jobd_job_message (self->name, "job %s: %s", self->name,
+                    reloading ? "reloading (RELOADING=1)" : "reloaded (READY=1)");
+  emit_changed (self, FALSE);
+}
+
+static void
+on_notify (const JobdNotifyMessage *m, GPid pid, uid_t uid, gpointer user_data)
+{
+  JobdJob *self = user_data;
+
+  if (self->process == NULL || !jobd_process_owns_pid (self->process, pid))
+    {
+      note_foreign_sender (self, pid, uid);
+      return;
+    }
+  if (m->status != NULL)
+    set_status_text (self, m->status);
+  if (m->main_pid > 0 && m->main_pid != self->notify_main_pid &&
+      jobd_process_owns_pid (self->process, m->main_pid))
+    self->notify_main_pid = m->main_pid;
+  if (m->extend_timeout_usec > 0)
+    extend_ready_timeout (self, m->extend_timeout_usec);
+  if (m->reloading)
+    on_notify_reloading (self, TRUE);
+  if (m->stopping)
+    {
+      /* Shutting down on its own: no pings are owed any more. */
+      jobd_job_message (self->name, "job %s: stopping (STOPPING=1)", self->name);
+      g_clear_handle_id (&self->watchdog_timer, g_source_remove);
+      self->watchdog_usec = 0;
+    }
+  if (m->watchdog_usec > 0 && !m->stopping)
+    self->watchdog_usec = m->watchdog_usec;
+  if (m->ready)
+    {
+      on_notify_reloading (self, FALSE);
+      if (self->ready.mode == JOBD_READY_NOTIFY)
+        become_ready (self);
+    }
+  if (m->watchdog_trigger && self->state == JOBD_STATE_UP)
+    fail_running (self, JOBD_REASON_WATCHDOG, "the job asked for it (WATCHDOG=trigger)");
+  else if ((m->watchdog || m->watchdog_usec > 0) && self->watchdog_timer != 0)
+    arm_watchdog (self);
+}
+
 gboolean
 jobd_job_stop (JobdJob *self, GError **error)
 {
@@ -994,8 +1395,13 @@ jobd_job_stop (JobdJob *self, GError **error)
                    "job '%s' is not running", self->name);
       return FALSE;
     case JOBD_STATE_STOPPING:
+      /* A stop jobd began (ready-timeout, watchdog) is now the user's. */
+      self->stop_requested = TRUE;
+      self->wanted_up = FALSE;
       return TRUE;
     case JOBD_STATE_STARTING:
+      if (self->process != NULL)
+        break;   /* running, not ready yet: stopped like a job that is up */
       /* The spawner is still at work: cancel it; on_spawned finishes. */
       self->stop_requested = TRUE;
       self->wanted_up = FALSE;
@@ -1020,6 +1426,7 @@ stop_up (JobdJob *self, const char *cause, const char *reason)
   self->wanted_up = FALSE;
   self->stop_cause = cause;
   g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  stop_waiting (self);
   sample_memory (self);
   set_state (self, JOBD_STATE_STOPPING, details_new (reason, NULL));
   if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
@@ -1136,6 +1543,9 @@ jobd_job_save_record (JobdJob *self)
   json_object_set_int_member (record, "restarts", self->restarts);
   if (self->last_restart_reason != NULL)
     json_object_set_string_member (record, "last-restart-reason", self->last_restart_reason);
+  /* Running, not ready yet: the next jobd waits for its readiness too. */
+  if (self->state == JOBD_STATE_STARTING)
+    json_object_set_boolean_member (record, "not-ready", TRUE);
   return record;
 }
 
@@ -1159,6 +1569,22 @@ jobd_job_restore_failed (JobdJob *self, JsonObject *record)
   set_state (self, JOBD_STATE_FAILED, details_new (JOBD_REASON_RESTORE, error));
 }
 
+/* A job taken back before it was ready goes on waiting (a fresh
+ * ready-timeout-ms); TRUE when it does. */
+static gboolean
+adopt_not_ready (JobdJob *self, JsonObject *record)
+{
+  if (!json_object_get_boolean_member_with_default (record, "not-ready", FALSE))
+    return FALSE;
+  jobd_ready_spec_clear (&self->ready);
+  if (!jobd_ready_spec_parse (self->settings->ready, &self->ready, NULL) ||
+      self->ready.mode == JOBD_READY_EXEC)
+    return FALSE;
+  set_string (&self->start_reason, JOBD_REASON_ADOPTED);
+  await_ready (self);   /* → starting, reason adopted, with the main PID */
+  return TRUE;
+}
+
 void
 jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
 {
@@ -1178,11 +1604,17 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
   /* The run goes on: its record (opened by the last jobd) stays open. */
   run_began (self, FALSE);
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));
-  g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
-  set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
-  if (handle_early_exit (self) || self->wanted_up)
+  if (!adopt_not_ready (self, record))
+    {
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_ADOPTED));
+      g_variant_builder_add (&b, "{sv}", "main-pid", g_variant_new_uint32 (jobd_process_get_pid (process)));
+      set_state (self, JOBD_STATE_UP, g_variant_builder_end (&b));
+    }
+  if (handle_early_exit (self))
+    return;
+  arm_watchdog (self);
+  if (self->wanted_up)
     return;
   jobd_job_message (self->name, "job %s: it was being stopped, stopping it again", self->name);
   jobd_job_stop (self, NULL);
@@ -1221,6 +1653,9 @@ jobd_job_finalize (GObject *object)
   g_free (self->last_error);
   g_free (self->start_reason);
   g_free (self->start_trigger);
+  g_free (self->status_text);
+  g_free (self->fault_reason);
+  jobd_ready_spec_clear (&self->ready);
   g_queue_clear_full (&self->restart_times, g_free);
 
   G_OBJECT_CLASS (jobd_job_parent_class)->finalize (object);

@@ -49,6 +49,8 @@ const char *jobd_state_to_string (JobdState state);
 #define JOBD_REASON_ADOPTED "adopted"
 /* A schedule fired (the run's trigger names which). */
 #define JOBD_REASON_SCHEDULE "schedule"
+/* Its job file changed a setting that needs a restart (trigger: the file). */
+#define JOBD_REASON_JOB_FILE "job-file"
 /* The run lasted longer than its runtime-max-ms and was stopped. */
 #define JOBD_REASON_RUNTIME_MAX "runtime-max"
 
@@ -66,6 +68,10 @@ typedef struct {
 #define JOBD_RUN_CAUSE(reason) ((JobdRunCause) { (reason), JOBD_UID_NONE, NULL })
 
 typedef struct _JobdHistory JobdHistory;
+/* Not ready within its ready-timeout-ms: stopped, a failed start. */
+#define JOBD_REASON_READY_TIMEOUT "ready-timeout"
+/* No WATCHDOG=1 within its watchdog-ms (or WATCHDOG=trigger): restarted. */
+#define JOBD_REASON_WATCHDOG "watchdog"
 
 /* Shared by every job of a manager. */
 typedef struct {
@@ -105,6 +111,8 @@ const char *jobd_job_get_last_restart_reason (JobdJob *job);
 /* Why the current (or last) run started. */
 const JobdRunCause *jobd_job_get_start_cause (JobdJob *job);
 const char *jobd_job_get_last_error (JobdJob *job);
+/* What the job last said with STATUS= (sd_notify), NULL when nothing. */
+const char *jobd_job_get_status_text (JobdJob *job);
 JobdOutput *jobd_job_get_output (JobdJob *job);
 
 /* Runtime as a{sv} (see GetRuntime in the D-Bus XML), floating. */
@@ -112,7 +120,8 @@ GVariant *jobd_job_get_runtime_variant (JobdJob *job);
 
 /* Start: fails with ALREADY_RUNNING when active (a pending automatic
  * restart is started at once instead), SPAWN_FAILED when the command cannot
- * run. Completes once the process runs (state up) or the start failed. */
+ * run. Completes once the job is ready (state up: at exec for ready=exec,
+ * else when its readiness says so) or the start failed. */
 void jobd_job_start_async (JobdJob *job,
                            const JobdRunCause *cause,
                            GCancellable *cancellable,

@@ -42,16 +42,13 @@ add_job (JobdManager *manager, JobdJobFile *file, gboolean start_new)
       || jobd_manager_add_job (manager, file->name, jobd_settings_copy (settings),
                                (guint) getuid (), &error) == NULL)
     {
-      g_warning ("%s: cannot add job %s: %s", file->path, file->name, error->message);
+      jobd_job_warning (file->name, "%s: cannot add job %s: %s", file->path, file->name, error->message);
       return;
     }
   jobd_job_message (file->name, "job %s added from %s", file->name, file->path);
   if (start_new && settings->autostart)
-    {
-      JobdRunCause cause = JOBD_RUN_CAUSE (JOBD_REASON_AUTOSTART);
-      jobd_manager_start_job_async (manager, file->name, &cause, NULL, on_started,
-                                    g_strdup (file->name));
-    }
+    jobd_manager_start_job_async (manager, file->name, &JOBD_RUN_CAUSE (JOBD_REASON_AUTOSTART),
+                                  NULL, on_started, g_strdup (file->name));
 }
 
 static char *
@@ -75,8 +72,8 @@ update_job (JobdManager *manager, JobdJob *job, JobdJobFile *file)
 
   if (current->source_file == NULL)
     {
-      g_warning ("%s: job %s exists and was not made from a job file; leaving it alone",
-                 file->path, file->name);
+      jobd_job_warning (file->name, "%s: job %s exists and was not made from a job file; leaving it alone",
+                        file->path, file->name);
       return;
     }
   update = jobd_job_file_diff (file->settings, have, changed, &restart);
@@ -86,7 +83,7 @@ update_job (JobdManager *manager, JobdJob *job, JobdJobFile *file)
   if (!jobd_settings_merge_variant (settings, update, JOBD_SETTINGS_FLAGS_PRIVILEGED, &error)
       || !jobd_manager_update_job (manager, file->name, g_steal_pointer (&settings), &error))
     {
-      g_warning ("%s: cannot update job %s: %s", file->path, file->name, error->message);
+      jobd_job_warning (file->name, "%s: cannot update job %s: %s", file->path, file->name, error->message);
       return;
     }
   keys = join_keys (changed);
@@ -95,7 +92,8 @@ update_job (JobdManager *manager, JobdJob *job, JobdJobFile *file)
                     restart ? ", restarting it" : "");
   if (restart)
     {
-      JobdRunCause cause = JOBD_RUN_CAUSE (JOBD_REASON_MANUAL);
+      JobdRunCause cause = { JOBD_REASON_JOB_FILE, JOBD_UID_NONE, file->path };
+
       jobd_manager_restart_job_async (manager, file->name, &cause, NULL, on_restarted,
                                       g_strdup (file->name));
     }

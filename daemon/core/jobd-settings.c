@@ -17,6 +17,7 @@
 #include "jobd-error.h"
 #include "jobd-names.h"
 #include "jobd-schedule.h"
+#include "jobd-ready.h"
 #include "jobd-signal.h"
 
 #define MS_PER_DAY (24u * 60u * 60u * 1000u)
@@ -109,6 +110,8 @@ jobd_settings_new (void)
   settings->stop_timeout_ms = 10000;
   settings->reload_signal = SIGHUP;
   settings->history_size = JOBD_HISTORY_SIZE_DEFAULT;
+  settings->ready = g_strdup (JOBD_READY_DEFAULT);
+  settings->ready_timeout_ms = JOBD_READY_TIMEOUT_DEFAULT_MS;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -129,6 +132,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->group = g_strdup (settings->group);
   copy->interpreter = g_strdup (settings->interpreter);
   copy->source_file = g_strdup (settings->source_file);
+  copy->ready = g_strdup (settings->ready);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -155,6 +159,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->group);
   g_free (settings->interpreter);
   g_free (settings->source_file);
+  g_free (settings->ready);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -183,6 +188,7 @@ typedef enum {
   FIELD_PRIVILEGED = 1 << 2,     /* needs JOBD_SETTINGS_FLAGS_PRIVILEGED */
   FIELD_ACCOUNT = 1 << 3,        /* a user or group name */
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
+  FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
 } FieldFlags;
 
 typedef struct {
@@ -230,6 +236,10 @@ static const Field settings_fields[] = {
   { "history-size", KIND_UINT, OFF (history_size), 0, 0, JOBD_HISTORY_SIZE_MAX },
   /* Marks a job that `jobctl apply` or JobsDirectory= made from a file. */
   { "source-file", KIND_STRING, OFF (source_file), FIELD_EMPTY_IS_UNSET, 0, 0 },
+  { "ready", KIND_STRING, OFF (ready), FIELD_NON_EMPTY | FIELD_READY, 0, 0 },
+  { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
+  /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
+  { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -502,6 +512,8 @@ merge_string (Merge *m, const Field *f, const Value *v, GError **error)
                    "%s: invalid name '%s'", f->key, stored);
       return FALSE;
     }
+  if (stored != NULL && (f->flags & FIELD_READY) && !jobd_ready_spec_parse (stored, NULL, error))
+    return FALSE;
   g_free (*slot);
   *slot = g_strdup (stored);
   return TRUE;

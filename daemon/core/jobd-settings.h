@@ -66,6 +66,9 @@ typedef struct {
   guint runtime_max_ms;          /* a run longer than this is stopped; 0 = no limit */
   guint history_size;            /* runs kept in the run history (default 100, 0..10000) */
   char *source_file;             /* the job file it came from (jobd-jobfile.h); NULL = none */
+  char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
+  guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
+  guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -153,6 +153,8 @@ job_property_value (JobdJob *job, const char *property, gboolean may_read_secret
     return g_variant_new_uint32 (jobd_job_get_owner_uid (job));
   if (g_str_equal (property, "Unit"))
     return g_variant_new_string (unit != NULL ? unit : "");
+  if (g_str_equal (property, "StatusText"))
+    return g_variant_new_string (jobd_job_get_status_text (job) ? jobd_job_get_status_text (job) : "");
   if (g_str_equal (property, "Settings"))
     return jobd_dbus_settings_variant (job, may_read_secrets);
   return NULL;

@@ -101,6 +101,8 @@ struct _JobdOutput {
   GString *follow_buf;
   JobdLineSink sink;
   gpointer sink_data;
+  JobdLineSink watcher;     /* a second sink, for whoever watches lines (readiness) */
+  gpointer watcher_data;
   guint64 lines_total;
   guint64 lines_per_stream[2];  /* JobdStream → lines since creation */
   gint64 read_time;          /* while a chunk is split: when it was read */
@@ -506,6 +508,8 @@ output_deliver (JobdOutput *self, JobdStream stream, const char *text, gsize len
   followers_send (self, line);
   if (self->sink != NULL)
     self->sink (self->job_name, line, self->sink_data);
+  if (self->watcher != NULL)
+    self->watcher (self->job_name, line, self->watcher_data);
   if (unowned)
     jobd_line_free (line);
 }
@@ -1050,6 +1054,17 @@ jobd_output_set_line_sink (JobdOutput *output,
 
   output->sink = sink;
   output->sink_data = user_data;
+}
+
+void
+jobd_output_set_line_watcher (JobdOutput *output,
+                              JobdLineSink watcher,
+                              gpointer user_data)
+{
+  g_return_if_fail (JOBD_IS_OUTPUT (output));
+
+  output->watcher = watcher;
+  output->watcher_data = user_data;
 }
 
 guint64

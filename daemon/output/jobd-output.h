@@ -66,6 +66,11 @@ void jobd_output_set_log_dir (JobdOutput *output, const char *log_dir);
 void jobd_output_set_line_sink (JobdOutput *output,
                                 JobdLineSink sink,
                                 gpointer user_data);
+/* A second, independent sink for a watcher of the lines (a job waiting for
+ * a line that says it is ready); NULL removes it. */
+void jobd_output_set_line_watcher (JobdOutput *output,
+                                   JobdLineSink watcher,
+                                   gpointer user_data);
 
 /* Start reading fd (non-blocking is set here). Takes ownership of fd.
  * Replaces a previous fd of that stream (flushing its partial line). */

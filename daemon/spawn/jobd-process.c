@@ -6,12 +6,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
+#include "jobd-cgroup.h"
 #include "jobd-error.h"
 #include "jobd-fdstore.h"
 #include "jobd-fdwatch.h"
@@ -365,6 +368,65 @@ jobd_process_get_memory (JobdProcess *self,
 
   g_return_val_if_fail (klass->get_memory != NULL, FALSE);
   return klass->get_memory (self, snapshot, bytes, source, error);
+}
+
+/* The parent of pid from /proc/PID/stat (after the last ')': the command
+ * name may hold anything); 0 when unknown. */
+static GPid
+parent_of (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *end;
+  char state;
+  int ppid = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
+      (end = strrchr (contents, ')')) == NULL ||
+      sscanf (end + 1, " %c %d", &state, &ppid) != 2)
+    return 0;
+  return (GPid) ppid;
+}
+
+static gboolean
+is_descendant (GPid pid, GPid ancestor)
+{
+  /* Bounded: a chain of parents is short, and a loop must not hang jobd. */
+  for (guint depth = 0; depth < 64 && pid > 1; depth++)
+    {
+      pid = parent_of (pid);
+      if (pid == ancestor)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The cgroup of pid is the unit's, or below it. */
+static gboolean
+in_unit_cgroup (GPid pid, const char *unit)
+{
+  g_autofree char *cgroup = jobd_cgroup_path_of_pid (pid, NULL);
+  g_autofree char *component = g_strdup_printf ("/%s", unit);
+  g_autofree char *inner = g_strdup_printf ("/%s/", unit);
+
+  return cgroup != NULL && (g_str_has_suffix (cgroup, component) || strstr (cgroup, inner) != NULL);
+}
+
+gboolean
+jobd_process_owns_pid (JobdProcess *self, GPid pid)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+
+  if (pid <= 0)
+    return FALSE;
+  if (pid == priv->pid)
+    return TRUE;
+  if (priv->unit != NULL)
+    return in_unit_cgroup (pid, priv->unit);
+  if (!priv->exited && is_descendant (pid, priv->pid))
+    return TRUE;
+  return klass->owns_pid != NULL && klass->owns_pid (self, pid);
 }
 
 void

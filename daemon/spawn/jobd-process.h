@@ -62,6 +62,9 @@ struct _JobdProcessClass {
   gboolean (*set_limits_finish) (JobdProcess *process,
                                  GAsyncResult *result,
                                  GError **error);
+  /* pid is one of the job's processes by the backend's own rule (the
+   * direct backend's containment); optional. */
+  gboolean (*owns_pid) (JobdProcess *process, GPid pid);
 };
 
 /* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
@@ -81,6 +84,11 @@ gboolean jobd_process_is_watched_child (GPid pid);
  * spawner's result and the pidfd wake-up can arrive in one main-loop
  * iteration, the exit first); FALSE while the process runs. */
 gboolean jobd_process_get_exit_status (JobdProcess *process, int *code, int *signo);
+
+/* pid belongs to the job: its main process, a descendant of it, a process
+ * of its scope's cgroup (a process with a unit), or one the backend counts
+ * as the job's (owns_pid). Used to check who sent a notify message. */
+gboolean jobd_process_owns_pid (JobdProcess *process, GPid pid);
 
 /* Signal only the main process. */
 gboolean jobd_process_kill_main (JobdProcess *process, int signo, GError **error);

@@ -99,6 +99,23 @@ direct_process_cleanup (JobdProcess *process)
              (int) jobd_process_get_pid (process));
 }
 
+/* The same set of processes that stop and kill reach. */
+static gboolean
+direct_process_owns_pid (JobdProcess *process, GPid pid)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+  g_autoptr(GArray) pids = NULL;
+
+  if (self->containment == NULL)
+    return FALSE;
+  pids = jobd_containment_pids (self->containment, jobd_process_get_pid (process),
+                                !jobd_process_has_exited (process));
+  for (guint i = 0; pids != NULL && i < pids->len; i++)
+    if (g_array_index (pids, GPid, i) == pid)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 direct_process_save_record (JobdProcess *process, JsonObject *record)
 {
@@ -159,6 +176,7 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
   process_class->save_record = direct_process_save_record;
   process_class->set_limits_async = direct_process_set_limits_async;
   process_class->set_limits_finish = direct_process_set_limits_finish;
+  process_class->owns_pid = direct_process_owns_pid;
   G_OBJECT_CLASS (klass)->finalize = jobd_direct_process_finalize;
 }
 

@@ -325,10 +325,17 @@ test_add_json (Fixture *fixture, gconstpointer data)
   run_jobctl (fixture, &run, "add", "db", "--json", "/bin/sleep", "100", NULL);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "\"object\" : \"/org/jobd1/job/db\""));
-  /* Without "--", what follows NAME is the command; only what was given is sent. */
-  g_assert_cmpuint (g_variant_n_children (fixture->settings), ==, 2);
+  /* Without "--", what follows NAME is the command; only what was given is
+   * sent, plus the caller's directory as the working directory. */
+  g_assert_cmpuint (g_variant_n_children (fixture->settings), ==, 3);
   assert_setting (fixture->settings, "command", "'/bin/sleep'");
   assert_setting (fixture->settings, "args", "['100']");
+  {
+    g_autofree char *here = g_get_current_dir ();
+    g_autofree char *quoted = g_strdup_printf ("'%s'", here);
+
+    assert_setting (fixture->settings, "working-directory", quoted);
+  }
 }
 
 static void

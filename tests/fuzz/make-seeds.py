@@ -136,6 +136,10 @@ def settings_seeds():
         "bad-types": asv({"command": V("i", 5), "buffer-size": V("s", "x"),
                           "environment": V("as", ["A=1"])}),
         "unknown": asv({"command": V("s", "/bin/true"), "colour": V("s", "red")}),
+        "readiness": asv({"command": V("s", "/bin/true"), "ready": V("s", "log:^up (\\d+)$"),
+                          "ready-timeout-ms": V("u", 5000), "watchdog-ms": V("u", 2000)}),
+        "readiness-bad": asv({"command": V("s", "/bin/true"), "ready": V("s", "log:(["),
+                              "watchdog-ms": V("u", 1)}),
         "double": asv({"command": V("s", "/bin/true"), "extra": V("a{sv}", {
             "x": V("d", 0.1), "y": V("d", -0.0), "z": V("d", 1e300)})}),
     }

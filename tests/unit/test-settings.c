@@ -72,6 +72,8 @@ static const char full_settings[] =
   " 'enabled': <false>}]>, 'overlap': <'queue'>, 'persistent': <true>,"
   " 'randomized-delay': <uint32 3000>,"
   " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
+  " 'ready': <'log:^listening on \\\\d+$'>,"
+  " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -133,6 +135,7 @@ test_defaults (void)
                    "'schedules': <@aa{sv} []>, 'overlap': <'skip'>, 'persistent': <false>, "
                    "'randomized-delay': <uint32 0>, "
                    "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
+                   "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -166,6 +169,9 @@ test_merge_all_fields (void)
   g_assert_cmpuint (s->memory_max, ==, 1048576);
   g_assert_cmpuint (s->cpu_quota, ==, 150);
   g_assert_cmpuint (s->tasks_max, ==, 64);
+  g_assert_cmpstr (s->ready, ==, "log:^listening on \\d+$");
+  g_assert_cmpuint (s->ready_timeout_ms, ==, 5000);
+  g_assert_cmpuint (s->watchdog_ms, ==, 2000);
   g_assert_true (g_variant_lookup (s->extra, "nested", "a{sv}", NULL));
   g_assert_true (g_variant_lookup (s->extra, "legacy-id", "&s", NULL));
   g_assert_false (g_variant_lookup (s->extra, "missing", "&s", NULL));
@@ -188,7 +194,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 30);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 33);
 }
 
 static void
@@ -289,6 +295,18 @@ static const InvalidCase invalid_cases[] = {
     "memory-max: must be between 0 and 9223372036854775807 (got 99999999999T)" },
   { "{'tasks-max': <uint64 18446744073709551615>}", JOBD_ERROR_INVALID_ARGS,
     "tasks-max: must be between 0 and 9223372036854775807 (got 18446744073709551615)" },
+  { "{'ready': <'tcp:0'>}", JOBD_ERROR_INVALID_ARGS,
+    "ready: bad port '0': use tcp:PORT with PORT 1..65535" },
+  { "{'ready': <'tcp:65536'>}", JOBD_ERROR_INVALID_ARGS,
+    "ready: bad port '65536': use tcp:PORT with PORT 1..65535" },
+  { "{'ready': <'exec-probe:'>}", JOBD_ERROR_INVALID_ARGS,
+    "ready: exec-probe:COMMAND needs a command" },
+  { "{'ready': <'Notify'>}", JOBD_ERROR_INVALID_ARGS,
+    "ready: unknown readiness 'Notify': use exec, notify, log:REGEX, tcp:PORT or "
+    "exec-probe:COMMAND" },
+  { "{'ready': <''>}", JOBD_ERROR_INVALID_ARGS, "ready: must not be empty" },
+  { "{'watchdog-ms': <uint32 5>}", JOBD_ERROR_INVALID_ARGS,
+    "watchdog-ms: must be 0 (no limit) or between 10 and 86400000 (got 5)" },
   { "{'cpu-quota': <uint32 100001>}", JOBD_ERROR_INVALID_ARGS,
     "cpu-quota: must be 0 (no limit) or between 1 and 100000 (got 100001)" },
   { "{'user': <'www-data'>}", JOBD_ERROR_ACCESS_DENIED,
@@ -303,6 +321,20 @@ static const InvalidCase invalid_cases[] = {
     JOBD_ERROR_INVALID_ARGS,
     "restart: unknown restart policy 'maybe': use no, on-failure or always" },
 };
+
+/* GRegex's own words for why differ between PCRE versions: the start of
+ * the message is jobd's. */
+static void
+test_invalid_ready_regex (void)
+{
+  g_autoptr(JobdSettings) s = jobd_settings_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (merge_text (s, "{'ready': <'log:(['>}", JOBD_SETTINGS_FLAGS_NONE, &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS);
+  g_assert_true (g_str_has_prefix (error->message, "ready: the regex '([' does not compile: "));
+  g_assert_cmpstr (s->ready, ==, "exec");
+}
 
 static void
 test_invalid (void)
@@ -727,6 +759,7 @@ main (int argc, char **argv)
   g_test_add_func ("/settings/json-round-trip", test_json_round_trip);
   g_test_add_func ("/settings/copy", test_copy);
   g_test_add_func ("/settings/invalid", test_invalid);
+  g_test_add_func ("/settings/invalid-ready-regex", test_invalid_ready_regex);
   g_test_add_func ("/settings/account-names", test_account_names);
   g_test_add_func ("/settings/integer-types", test_integer_types);
   g_test_add_func ("/settings/limits", test_limits);
