@@ -481,8 +481,6 @@ static const ShownSetting shown_settings[] = {
   { "memory-max", N_("Memory limit"), SHOW_SIZE },
   { "cpu-quota", N_("CPU quota"), SHOW_PERCENT },
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
-  { "persistent", N_("Persistent"), SHOW_BOOL },
-  { "randomized-delay", N_("Randomized delay"), SHOW_DURATION },
   { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
   { "history-size", N_("History size"), SHOW_NUMBER },
   { "ready", N_("Ready"), SHOW_TEXT },
@@ -635,7 +633,8 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
     {
       g_autoptr(GVariant) owned G_GNUC_UNUSED = value;   /* frees value */
       /* Shown with the next fire (add_schedule_fields). */
-      gboolean known = g_str_equal (key, "schedules") || g_str_equal (key, "overlap");
+      gboolean known = g_str_equal (key, "schedules") || g_str_equal (key, "overlap")
+                       || g_str_equal (key, "persistent") || g_str_equal (key, "randomized-delay");
 
       for (gsize i = 0; i < G_N_ELEMENTS (shown_settings) && !known; i++)
         known = g_str_equal (shown_settings[i].key, key);
@@ -807,6 +806,8 @@ add_schedule_fields (GArray *fields, GVariant *settings, GVariant *runtime)
   g_autoptr(GString) text = g_string_new (NULL);
   guint64 next = 0;
   const char *overlap = NULL;
+  gboolean persistent = FALSE;
+  guint32 delay = 0;
   GVariantIter iter;
   GVariant *entry;
 
@@ -828,6 +829,10 @@ add_schedule_fields (GArray *fields, GVariant *settings, GVariant *runtime)
   jobctl_fields_add (fields, _("Schedules"), g_strdup (text->str), NULL);
   if (g_variant_lookup (settings, "overlap", "&s", &overlap))
     jobctl_fields_add (fields, _("Overlap"), g_strdup (overlap), NULL);
+  if (g_variant_lookup (settings, "persistent", "b", &persistent))
+    jobctl_fields_add (fields, _("Persistent"), g_strdup (persistent ? _("yes") : _("no")), NULL);
+  if (g_variant_lookup (settings, "randomized-delay", "u", &delay))
+    jobctl_fields_add (fields, _("Randomized delay"), jobd_format_duration_ms (delay), NULL);
   g_variant_lookup (runtime, "next-fire", "t", &next);
   jobctl_fields_add (fields, _("Next fire"), jobctl_format_next_fire (next), NULL);
 }
