@@ -301,12 +301,24 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
 {
   static const char *const header[] = {
     N_("NAME"), N_("STATE"), N_("PID"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
-    N_("STATUS"),
+    N_("STATUS"), N_("NEXT"),
   };
   g_autoptr(GPtrArray) status_texts = fetch_status_texts (jobctl, jobs);
+  /* The NEXT column only when some job has a schedule. */
+  g_autoptr(GHashTable) next = jobctl_next_fires (jobctl);
+  gboolean with_next = g_hash_table_size (next) > 0;
+  /* The optional columns that are shown, in the header's order. */
+  const char *shown[G_N_ELEMENTS (header)];
+  guint n_shown = 6;
+  g_autoptr(JobctlTable) table = NULL;
+
+  memcpy (shown, header, sizeof (char *) * 6);
+  if (status_texts != NULL)
+    shown[n_shown++] = header[6];
+  if (with_next)
+    shown[n_shown++] = header[7];
   /* PID, MEMORY and RESTARTS are numbers: right-aligned. */
-  g_autoptr(JobctlTable) table = jobctl_table_new (G_N_ELEMENTS (header) - (status_texts ? 0 : 1),
-                                                   1 << 2 | 1 << 3 | 1 << 5, header);
+  table = jobctl_table_new (n_shown, 1 << 2 | 1 << 3 | 1 << 5, shown);
   gint64 now = g_get_real_time ();
   GVariantIter iter;
   const char *name, *state;
@@ -330,6 +342,9 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
       if (status_texts != NULL)
         jobctl_table_add (table, status_texts->pdata[row], NULL);
       row++;
+      if (with_next)
+        jobctl_table_take (table, jobctl_format_next_fire (
+                             GPOINTER_TO_SIZE (g_hash_table_lookup (next, name))));
     }
   jobctl_table_print (table, !jobctl->no_legend, jobctl->color);
 }
@@ -618,7 +633,9 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
       g_autoptr(GVariant) owned G_GNUC_UNUSED = value;   /* frees value */
-      gboolean known = FALSE;
+      /* Shown with the next fire (add_schedule_fields). */
+      gboolean known = g_str_equal (key, "schedules") || g_str_equal (key, "overlap")
+                       || g_str_equal (key, "persistent") || g_str_equal (key, "randomized-delay");
 
       for (gsize i = 0; i < G_N_ELEMENTS (shown_settings) && !known; i++)
         known = g_str_equal (shown_settings[i].key, key);
@@ -781,6 +798,46 @@ print_show_json (const char *name, GVariant *settings, GVariant *runtime,
   jobctl_print_variant (g_variant_builder_end (&show));
 }
 
+/* The schedules, one line each, and the next fire. */
+static void
+add_schedule_fields (GArray *fields, GVariant *settings, GVariant *runtime)
+{
+  g_autoptr(GVariant) schedules = g_variant_lookup_value (settings, "schedules",
+                                                          G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint64 next = 0;
+  const char *overlap = NULL;
+  gboolean persistent = FALSE;
+  guint32 delay = 0;
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (schedules == NULL || g_variant_n_children (schedules) == 0)
+    return;
+  g_variant_iter_init (&iter, schedules);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *spec = "", *id = "";
+      gboolean enabled = TRUE;
+
+      g_variant_lookup (entry, "spec", "&s", &spec);
+      g_variant_lookup (entry, "id", "&s", &id);
+      g_variant_lookup (entry, "enabled", "b", &enabled);
+      g_string_append_printf (text, "%s%s%s (%s)", text->len > 0 ? "\n" : "", spec,
+                              enabled ? "" : _(" [disabled]"), id);
+      g_variant_unref (entry);
+    }
+  jobctl_fields_add (fields, _("Schedules"), g_strdup (text->str), NULL);
+  if (g_variant_lookup (settings, "overlap", "&s", &overlap))
+    jobctl_fields_add (fields, _("Overlap"), g_strdup (overlap), NULL);
+  if (g_variant_lookup (settings, "persistent", "b", &persistent))
+    jobctl_fields_add (fields, _("Persistent"), g_strdup (persistent ? _("yes") : _("no")), NULL);
+  if (g_variant_lookup (settings, "randomized-delay", "u", &delay))
+    jobctl_fields_add (fields, _("Randomized delay"), jobd_format_duration_ms (delay), NULL);
+  g_variant_lookup (runtime, "next-fire", "t", &next);
+  jobctl_fields_add (fields, _("Next fire"), jobctl_format_next_fire (next), NULL);
+}
+
 static void
 print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
                  GVariant *runtime, GVariant *memory)
@@ -799,6 +856,7 @@ print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
       memory_text = g_strdup_printf ("%s (%s)", human, source);
     }
   add_runtime_fields (fields, name, runtime, memory_text);
+  add_schedule_fields (fields, settings, runtime);
   add_settings_fields (fields, settings, runtime);
   jobctl_fields_print (fields, jobctl->color);
 }

@@ -28,6 +28,9 @@ typedef enum {
   KIND_ENV,       /* one entry of environment a{ss} */
   KIND_EXTRA,     /* one string entry of extra a{sv} */
   KIND_ARG,       /* one element of args as */
+  KIND_SCHEDULE,  /* one entry of schedules aa{sv} */
+  KIND_OVERLAP,   /* s, one of the overlap policies */
+  KIND_NO_SCHEDULES, /* schedules = [] */
 } Kind;
 
 typedef struct {
@@ -87,6 +90,17 @@ static const SettingOption setting_options[] = {
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
+  { "schedule", "schedules", KIND_SCHEDULE, FALSE, N_("EXPR"),
+    N_("Start on a schedule: a calendar expression like OnCalendar= (daily, *:*:0/5, "
+       "Mon 03:00), or every DURATION (repeatable; replaces all schedules)") },
+  { "no-schedules", "schedules", KIND_NO_SCHEDULES, TRUE, NULL,
+    N_("Remove every schedule") },
+  { "overlap", "overlap", KIND_OVERLAP, FALSE, N_("skip|restart|queue"),
+    N_("What a schedule does while the job still runs (default: skip)") },
+  { "persistent", "persistent", KIND_BOOL, FALSE, N_("yes|no"),
+    N_("Run a schedule missed while jobd was down once when it starts") },
+  { "randomized-delay", "randomized-delay", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Delay each scheduled start by a random time up to this") },
   { "runtime-max", "runtime-max-ms", KIND_DURATION, FALSE, N_("DURATION"),
     N_("Stop a run that lasts longer than this (0: no limit)") },
   { "history-size", "history-size", KIND_COUNT, FALSE, N_("N"),
@@ -102,12 +116,14 @@ static const SettingOption setting_options[] = {
 };
 
 static const char *const restart_policies[] = { "no", "on-failure", "always", NULL };
+static const char *const overlap_policies[] = { "skip", "restart", "queue", NULL };
 
 typedef struct {
   GVariantDict dict;
   GHashTable *environment;  /* NULL until --env */
   GVariantDict *extra;      /* NULL until --set */
   GPtrArray *args;          /* NULL until --arg */
+  GPtrArray *schedules;     /* NULL until --schedule */
 } SettingsBuilder;
 
 static void
@@ -117,6 +133,7 @@ settings_builder_clear (SettingsBuilder *builder)
   g_clear_pointer (&builder->environment, g_hash_table_unref);
   g_clear_pointer (&builder->extra, g_variant_dict_unref);
   g_clear_pointer (&builder->args, g_ptr_array_unref);
+  g_clear_pointer (&builder->schedules, g_ptr_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SettingsBuilder, settings_builder_clear)
@@ -245,6 +262,25 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
         }
       g_variant_dict_insert (dict, key, "s", value);
       return TRUE;
+    case KIND_OVERLAP:
+      if (!g_strv_contains (overlap_policies, value))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not skip, restart or queue"), value);
+          return FALSE;
+        }
+      g_variant_dict_insert (dict, key, "s", value);
+      return TRUE;
+    case KIND_NO_SCHEDULES:
+      g_clear_pointer (&builder->schedules, g_ptr_array_unref);
+      builder->schedules = g_ptr_array_new_with_free_func (g_free);
+      return TRUE;
+    case KIND_SCHEDULE:
+      /* Checked by jobd, which names the bad part of the expression. */
+      if (builder->schedules == NULL)
+        builder->schedules = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (builder->schedules, g_strdup (value));
+      return TRUE;
     case KIND_SIGNAL:
       return add_signal (builder, key, value, error);
     case KIND_ENV:
@@ -282,7 +318,8 @@ settings_group_new (SettingsBuilder *builder, gboolean update)
       const SettingOption *option = &setting_options[i];
       GOptionEntry entry = {
         option->option, 0,
-        option->kind == KIND_BOOL ? G_OPTION_FLAG_OPTIONAL_ARG : 0,
+        option->kind == KIND_BOOL ? G_OPTION_FLAG_OPTIONAL_ARG
+        : option->kind == KIND_NO_SCHEDULES ? G_OPTION_FLAG_NO_ARG : 0,
         G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
         option->description, option->arg_description,
       };
@@ -315,6 +352,21 @@ settings_builder_end (SettingsBuilder *builder)
   if (builder->extra != NULL)
     g_variant_dict_insert_value (&builder->dict, "extra",
                                  g_variant_dict_end (builder->extra));
+  if (builder->schedules != NULL)
+    {
+      GVariantBuilder schedules;
+
+      g_variant_builder_init (&schedules, G_VARIANT_TYPE ("aa{sv}"));
+      for (guint i = 0; i < builder->schedules->len; i++)
+        {
+          g_variant_builder_open (&schedules, G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&schedules, "{sv}", "spec",
+                                 g_variant_new_string (builder->schedules->pdata[i]));
+          g_variant_builder_close (&schedules);
+        }
+      g_variant_dict_insert_value (&builder->dict, "schedules",
+                                   g_variant_builder_end (&schedules));
+    }
   if (builder->args != NULL)
     g_variant_dict_insert_value (&builder->dict, "args",
                                  g_variant_new_strv ((const char *const *) builder->args->pdata,

@@ -50,6 +50,8 @@ static const JobctlVerb verbs[] = {
     N_("Print a job's buffered output"), NULL },
   { "logs", jobctl_verb_logs, N_("NAME"),
     N_("Print a job's recent output; with -f, follow it"), NULL },
+  { "timers", jobctl_verb_timers, "",
+    N_("List every schedule: next and last fire, job, expression"), NULL },
   { "history", jobctl_verb_history, N_("NAME"),
     N_("List a job's recorded runs, the newest last (-n N: the newest N)"), NULL },
   { "apply", jobctl_verb_apply, N_("FILE|DIR…"),

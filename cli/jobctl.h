@@ -178,6 +178,11 @@ int jobctl_properties_print (Jobctl *jobctl, const char *job, GPtrArray *asked,
                              GVariant *settings, GVariant *runtime, gboolean value_only);
 
 /* jobctl-server.c */
+int jobctl_verb_timers (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* job → earliest next fire (µs, 0 = none) of every job with a schedule. */
+GHashTable *jobctl_next_fires (Jobctl *jobctl);
+/* "2026-12-05 03:00:00 (4s left)", or "-" for 0. */
+char *jobctl_format_next_fire (guint64 usec);
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 
 G_END_DECLS

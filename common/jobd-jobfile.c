@@ -34,6 +34,7 @@ typedef enum {
   TYPE_LIMIT,     /* t; infinity = 0 */
   TYPE_RESTART,   /* s, no/on-failure/always */
   TYPE_SIGNAL,    /* s, "SIGTERM" as jobd returns it */
+  TYPE_SCHEDULES, /* aa{sv} of {spec}, one expression per line, repeatable; empty resets */
 } KeyType;
 
 typedef enum {
@@ -80,6 +81,11 @@ static const JobFileKey job_file_keys[] = {
   { "Ready", "ready", TYPE_STRING, 0, "exec" },
   { "ReadyTimeout", "ready-timeout-ms", TYPE_DURATION, 0, "90s" },
   { "Watchdog", "watchdog-ms", TYPE_DURATION, 0, "0" },
+  /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
+  { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
+  { "Overlap", "overlap", TYPE_STRING, 0, "skip" },
+  { "Persistent", "persistent", TYPE_BOOL, 0, "no" },
+  { "RandomizedDelay", "randomized-delay", TYPE_DURATION, 0, "0" },
 };
 
 /* Settings that are not keys of their own: args is part of Command=,
@@ -356,6 +362,7 @@ parse_scalar (const JobFileKey *key, const char *text, GError **error)
       return parse_signal (text, error);
     case TYPE_COMMAND:
     case TYPE_STRV:
+    case TYPE_SCHEDULES:
     case TYPE_ENV:
     case TYPE_ENV_FILE:
     default:
@@ -463,6 +470,22 @@ read_command (Reader *r, const char *value, GError **error)
   return TRUE;
 }
 
+/* Schedule= lines as the schedules setting: entries with a spec only. */
+static GVariant *
+schedules_from_specs (GPtrArray *specs)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < specs->len; i++)
+    {
+      g_variant_builder_open (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "spec", g_variant_new_string (specs->pdata[i]));
+      g_variant_builder_close (&b);
+    }
+  return g_variant_builder_end (&b);
+}
+
 static void
 read_strv (Reader *r, const JobFileKey *key, const char *value)
 {
@@ -497,6 +520,7 @@ read_key (Reader *r, const JobFileKey *key, const char *value, GError **error)
         g_ptr_array_add (r->env_files, g_strdup (value));
       return TRUE;
     case TYPE_STRV:
+    case TYPE_SCHEDULES:
       read_strv (r, key, value);
       return TRUE;
     default:
@@ -658,8 +682,10 @@ reader_finish (Reader *r, GError **error)
   g_hash_table_iter_init (&iter, r->strv);
   while (g_hash_table_iter_next (&iter, &setting, &values))
     g_variant_dict_insert_value (&r->dict, setting,
-        g_variant_new_strv ((const char * const *) ((GPtrArray *) values)->pdata,
-                            ((GPtrArray *) values)->len));
+        g_str_equal (setting, "schedules")
+        ? schedules_from_specs (values)
+        : g_variant_new_strv ((const char * const *) ((GPtrArray *) values)->pdata,
+                              ((GPtrArray *) values)->len));
   if (r->extra != NULL)
     g_variant_dict_insert_value (&r->dict, "extra", g_variant_dict_end (r->extra));
   return TRUE;
@@ -907,6 +933,7 @@ format_scalar (const JobFileKey *key, GVariant *value)
              ? g_strdup_printf ("%" G_GUINT64_FORMAT, g_variant_get_uint64 (value)) : NULL;
     case TYPE_COMMAND:
     case TYPE_STRV:
+    case TYPE_SCHEDULES:
     case TYPE_ENV:
     case TYPE_ENV_FILE:
     default:
@@ -922,6 +949,8 @@ default_value (const JobFileKey *key)
     {
     case TYPE_STRV:
       return g_variant_new_strv (NULL, 0);
+    case TYPE_SCHEDULES:
+      return g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0);
     case TYPE_ENV:
       return g_variant_new_array (G_VARIANT_TYPE ("{ss}"), NULL, 0);
     case TYPE_COMMAND:
@@ -992,6 +1021,29 @@ write_environment (Writer *w, GVariant *env)
     }
 }
 
+/* A disabled schedule cannot be written (a file has no way to say it). */
+static void
+write_schedules (Writer *w, const JobFileKey *key, GVariant *value)
+{
+  GVariantIter iter;
+  GVariant *entry;
+
+  g_variant_iter_init (&iter, value);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *spec = NULL;
+      gboolean enabled = TRUE;
+
+      g_variant_lookup (entry, "spec", "&s", &spec);
+      g_variant_lookup (entry, "enabled", "b", &enabled);
+      if (spec != NULL && enabled && raw_value_ok (spec) && *spec != '\0')
+        g_string_append_printf (w->out, "%s=%s\n", key->file_key, spec);
+      else
+        unwritable (w, key->setting, "a disabled schedule or one a job file cannot hold");
+      g_variant_unref (entry);
+    }
+}
+
 static void
 write_key (Writer *w, const JobFileKey *key, GVariant *settings)
 {
@@ -1019,6 +1071,8 @@ write_key (Writer *w, const JobFileKey *key, GVariant *settings)
         else
           unwritable (w, key->setting, "a value a job file cannot hold");
     }
+  else if (key->type == TYPE_SCHEDULES && g_variant_is_of_type (value, G_VARIANT_TYPE ("aa{sv}")))
+    write_schedules (w, key, value);
   else if ((text = format_scalar (key, value)) != NULL)
     g_string_append_printf (w->out, "%s=%s\n", key->file_key, text);
   else
@@ -1107,6 +1161,30 @@ note_change (GPtrArray *changed, gboolean *restart, const JobFileKey *key)
     *restart = TRUE;
 }
 
+/* The enabled specs of a schedules value, in order (compared without
+ * the ids jobd gives). */
+static GVariant *
+enabled_specs (GVariant *schedules)
+{
+  g_autoptr(GPtrArray) specs = g_ptr_array_new ();
+  GVariantIter iter;
+  GVariant *entry;
+
+  g_variant_iter_init (&iter, schedules);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *spec = NULL;
+      gboolean enabled = TRUE;
+
+      g_variant_lookup (entry, "spec", "&s", &spec);
+      g_variant_lookup (entry, "enabled", "b", &enabled);
+      if (spec != NULL && enabled)
+        g_ptr_array_add (specs, (gpointer) spec);
+      g_variant_unref (entry);
+    }
+  return g_variant_ref_sink (g_variant_new_strv ((const char *const *) specs->pdata, specs->len));
+}
+
 static void
 diff_setting (GVariantDict *update, GVariant *want, GVariant *have, const JobFileKey *key,
               const char *setting, GPtrArray *changed, gboolean *restart)
@@ -1114,6 +1192,16 @@ diff_setting (GVariantDict *update, GVariant *want, GVariant *have, const JobFil
   g_autoptr(GVariant) a = value_or_default (want, key, setting);
   g_autoptr(GVariant) b = value_or_default (have, key, setting);
 
+  if (a != NULL && b != NULL && key->type == TYPE_SCHEDULES
+      && g_variant_is_of_type (a, G_VARIANT_TYPE ("aa{sv}"))
+      && g_variant_is_of_type (b, G_VARIANT_TYPE ("aa{sv}")))
+    {
+      g_autoptr(GVariant) sa = enabled_specs (a);
+      g_autoptr(GVariant) sb = enabled_specs (b);
+
+      if (g_variant_equal (sa, sb))
+        return;
+    }
   if (a == NULL || (b != NULL && g_variant_equal (a, b)))
     return;
   g_variant_dict_insert_value (update, setting, a);

@@ -305,6 +305,8 @@ on_sighup (gpointer user_data)
 
   /* What went wrong, or which keys need a restart, is logged there. */
   (void) jobd_config_reload (daemon->config, NULL);
+  if (daemon->manager != NULL)
+    jobd_manager_time_zone_changed (daemon->manager);
   jobd_jobs_dir_apply (daemon->manager, TRUE);
   notify_status (daemon);
   return G_SOURCE_CONTINUE;

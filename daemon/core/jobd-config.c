@@ -460,6 +460,9 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->admin_group = g_steal_pointer (&fresh->admin_group);
       config->stop_jobs_on_exit = fresh->stop_jobs_on_exit;
       config->restore_jobs = fresh->restore_jobs;
+      /* Schedules follow a new TimeZone= (the caller recomputes them). */
+      g_free (config->time_zone);
+      config->time_zone = g_steal_pointer (&fresh->time_zone);
       config->log_max_size = fresh->log_max_size;
       config->log_max_age_sec = fresh->log_max_age_sec;
       g_free (config->jobs_directory);

@@ -8,6 +8,7 @@
 #include "jobd-journal.h"
 #include "jobd-launch.h"
 #include "jobd-log.h"
+#include "jobd-scheduled-start.h"
 #include "jobd-store.h"
 
 struct _JobdManager {
@@ -27,6 +28,9 @@ struct _JobdManager {
   guint save_idle;
   guint retry_timer;           /* runtime records that could not be written */
   guint retry_delay_s;
+  JobdTimers *timers;          /* every job's schedules */
+  JobdScheduledStart *scheduled;
+  GFileMonitor *localtime;     /* /etc/localtime: the system's zone changed */
 };
 
 G_DEFINE_FINAL_TYPE (JobdManager, jobd_manager, G_TYPE_OBJECT)
@@ -40,6 +44,67 @@ enum {
 };
 static guint signals[N_SIGNALS];
 
+/* [Daemon] TimeZone= (NULL: the system's), for schedules too. */
+static GTimeZone *
+config_time_zone (JobdConfig *config)
+{
+  GTimeZone *tz;
+
+  if (config->time_zone == NULL || *config->time_zone == '\0')
+    return NULL;
+  tz = g_time_zone_new_identifier (config->time_zone);
+  if (tz == NULL)
+    g_warning ("[Daemon] TimeZone=%s: unknown time zone; schedules use the system's",
+               config->time_zone);
+  return tz;
+}
+
+static void
+on_localtime_changed (GFileMonitor *monitor, GFile *file, GFile *other,
+                      GFileMonitorEvent event, gpointer user_data)
+{
+  JobdManager *self = user_data;
+
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED
+      && event != G_FILE_MONITOR_EVENT_DELETED && event != G_FILE_MONITOR_EVENT_RENAMED
+      && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  g_message ("/etc/localtime changed: schedules recomputed");
+  jobd_manager_time_zone_changed (self);
+}
+
+static void
+timers_init (JobdManager *self)
+{
+  g_autofree char *path = g_build_filename (self->config->state_dir, "timers.json", NULL);
+  g_autoptr(GTimeZone) tz = config_time_zone (self->config);
+  g_autoptr(GFile) localtime = g_file_new_for_path ("/etc/localtime");
+  g_autoptr(GError) error = NULL;
+
+  self->timers = jobd_timers_new (path, tz);
+  self->scheduled = jobd_scheduled_start_new (self, self->timers);
+  if (!jobd_timers_start (self->timers, &error))
+    g_warning ("schedules will not fire: %s", error->message);
+  /* One inotify watch (GLib's worker thread filters /etc's events). */
+  self->localtime = g_file_monitor_file (localtime, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (self->localtime != NULL)
+    g_signal_connect (self->localtime, "changed", G_CALLBACK (on_localtime_changed), self);
+}
+
+JobdTimers *
+jobd_manager_get_timers (JobdManager *self)
+{
+  return self->timers;
+}
+
+void
+jobd_manager_time_zone_changed (JobdManager *self)
+{
+  g_autoptr(GTimeZone) tz = config_time_zone (self->config);
+
+  jobd_timers_set_time_zone (self->timers, tz);
+}
+
 JobdManager *
 jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
 {
@@ -52,6 +117,7 @@ jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
   self->context.log_dir = g_strdup (config->log_dir);
   self->context.journal = jobd_journal_available ();
   self->store = jobd_store_new (config->state_dir);
+  timers_init (self);
   self->context.history = jobd_history_new (config->state_dir);
   return self;
 }
@@ -1025,6 +1091,11 @@ jobd_manager_dispose (GObject *object)
 
   g_clear_handle_id (&self->save_idle, g_source_remove);
   g_clear_handle_id (&self->retry_timer, g_source_remove);
+  if (self->localtime != NULL)
+    g_signal_handlers_disconnect_by_data (self->localtime, self);
+  g_clear_object (&self->localtime);
+  g_clear_pointer (&self->scheduled, jobd_scheduled_start_free);
+  g_clear_pointer (&self->timers, jobd_timers_free);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   if (self->jobs != NULL)
     {

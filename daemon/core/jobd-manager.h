@@ -15,6 +15,7 @@
 #include "jobd-config.h"
 #include "jobd-job.h"
 #include "jobd-spawner.h"
+#include "jobd-timers.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,10 @@ G_DECLARE_FINAL_TYPE (JobdManager, jobd_manager, JOBD, MANAGER, GObject)
 JobdManager *jobd_manager_new (JobdConfig *config, JobdSpawner *spawner);
 
 JobdConfig *jobd_manager_get_config (JobdManager *manager);
+/* The timer engine of every job's schedules (jobd-timers.h). */
+JobdTimers *jobd_manager_get_timers (JobdManager *manager);
+/* [Daemon] TimeZone= or /etc/localtime changed: recompute every next fire. */
+void jobd_manager_time_zone_changed (JobdManager *manager);
 const char *jobd_manager_get_backend_name (JobdManager *manager);
 /* Every job's run history (jobd-history.h). */
 JobdHistory *jobd_manager_get_history (JobdManager *manager);

@@ -16,6 +16,7 @@
 
 #include "jobd-error.h"
 #include "jobd-names.h"
+#include "jobd-schedule.h"
 #include "jobd-ready.h"
 #include "jobd-signal.h"
 
@@ -50,6 +51,36 @@ jobd_restart_policy_from_string (const char *text,
       }
   g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                "unknown restart policy '%s': use no, on-failure or always",
+               text != NULL ? text : "");
+  return FALSE;
+}
+
+/* ---- overlap policies ------------------------------------------------- */
+
+static const char * const overlap_names[] = {
+  [JOBD_OVERLAP_SKIP] = "skip",
+  [JOBD_OVERLAP_RESTART] = "restart",
+  [JOBD_OVERLAP_QUEUE] = "queue",
+};
+
+const char *
+jobd_overlap_to_string (JobdOverlap overlap)
+{
+  g_return_val_if_fail (overlap < G_N_ELEMENTS (overlap_names), NULL);
+  return overlap_names[overlap];
+}
+
+gboolean
+jobd_overlap_from_string (const char *text, JobdOverlap *overlap, GError **error)
+{
+  for (gsize i = 0; text != NULL && i < G_N_ELEMENTS (overlap_names); i++)
+    if (g_str_equal (text, overlap_names[i]))
+      {
+        *overlap = (JobdOverlap) i;
+        return TRUE;
+      }
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+               "unknown overlap policy '%s': use skip, restart or queue",
                text != NULL ? text : "");
   return FALSE;
 }
@@ -103,6 +134,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->source_file = g_strdup (settings->source_file);
   copy->ready = g_strdup (settings->ready);
   copy->extra = g_variant_ref (settings->extra);
+  copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
   if (settings->environment != NULL)
     {
@@ -129,6 +161,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->source_file);
   g_free (settings->ready);
   g_clear_pointer (&settings->extra, g_variant_unref);
+  g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
 }
 
@@ -145,6 +178,8 @@ typedef enum {
   KIND_RESTART,
   KIND_SIGNAL,
   KIND_EXTRA,
+  KIND_SCHEDULES,
+  KIND_OVERLAP,
 } FieldKind;
 
 typedef enum {
@@ -193,6 +228,10 @@ static const Field settings_fields[] = {
   { "memory-max", KIND_SIZE, OFF (memory_max), 0, 0, G_MAXINT64 },
   { "cpu-quota", KIND_UINT, OFF (cpu_quota), FIELD_ZERO_OK, 1, 100000 },
   { "tasks-max", KIND_UINT64, OFF (tasks_max), 0, 0, G_MAXINT64 },
+  { "schedules", KIND_SCHEDULES, OFF (schedules), 0, 0, 0 },
+  { "overlap", KIND_OVERLAP, OFF (overlap), 0, 0, 0 },
+  { "persistent", KIND_BOOL, OFF (persistent), 0, 0, 0 },
+  { "randomized-delay", KIND_UINT, OFF (randomized_delay_ms), 0, 0, MS_PER_DAY },
   { "runtime-max-ms", KIND_UINT, OFF (runtime_max_ms), 0, 0, G_MAXUINT32 },
   { "history-size", KIND_UINT, OFF (history_size), 0, 0, JOBD_HISTORY_SIZE_MAX },
   /* Marks a job that `jobctl apply` or JobsDirectory= made from a file. */
@@ -259,6 +298,8 @@ static const char * const kind_expects[] = {
   [KIND_RESTART] = "a string",
   [KIND_SIGNAL] = "a signal name or number",
   [KIND_EXTRA] = "a dictionary",
+  [KIND_SCHEDULES] = "an array of dictionaries {id, spec, enabled}",
+  [KIND_OVERLAP] = "a string",
 };
 
 static gboolean
@@ -649,6 +690,191 @@ merge_restart (Merge *m, const Field *f, const Value *v, GError **error)
 }
 
 static gboolean
+merge_overlap (Merge *m, const Field *f, const Value *v, GError **error)
+{
+  const char *text = value_peek_string (v);
+  g_autoptr(GError) local = NULL;
+
+  if (text == NULL)
+    return type_error (f, v, error);
+  if (!jobd_overlap_from_string (text, SLOT (m, f, JobdOverlap), &local))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", f->key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* One entry's members, whatever the source; FALSE on a wrong type. */
+static gboolean
+schedule_member (const Value *entry, const char *name, Value *out)
+{
+  if (entry->variant != NULL)
+    {
+      out->variant = g_variant_lookup_value (entry->variant, name, NULL);
+      out->json = NULL;
+      return out->variant != NULL;
+    }
+  out->variant = NULL;
+  out->json = json_object_get_member (json_node_get_object (entry->json), name);
+  return out->json != NULL;
+}
+
+static gboolean
+schedule_entry_error (const Field *f, guint i, const char *what, GError **error)
+{
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS, "%s[%u]: %s", f->key, i, what);
+  return FALSE;
+}
+
+static gboolean
+schedule_entry_keys_known (const Value *entry)
+{
+  static const char * const known[] = { "id", "spec", "enabled", NULL };
+  g_autoptr(GList) members = NULL;
+  GVariantIter iter;
+  const char *key;
+
+  if (entry->variant != NULL)
+    {
+      g_variant_iter_init (&iter, entry->variant);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+        if (!g_strv_contains (known, key))
+          return FALSE;
+      return TRUE;
+    }
+  members = json_object_get_members (json_node_get_object (entry->json));
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      return FALSE;
+  return TRUE;
+}
+
+/* The id an entry sent without one gets: the id of an old entry with the
+ * same spec that no other entry claims (an unchanged entry keeps its id),
+ * else a new UUID. */
+static char *
+schedule_reuse_id (const GPtrArray *old, GPtrArray *now, const char *spec)
+{
+  for (guint i = 0; old != NULL && i < old->len; i++)
+    {
+      const JobdScheduleEntry *e = old->pdata[i];
+      gboolean taken = FALSE;
+
+      if (!g_str_equal (e->spec, spec))
+        continue;
+      for (guint j = 0; j < now->len && !taken; j++)
+        taken = g_strcmp0 (((JobdScheduleEntry *) now->pdata[j])->id, e->id) == 0;
+      if (!taken)
+        return g_strdup (e->id);
+    }
+  return g_uuid_string_random ();
+}
+
+static gboolean
+schedule_entry_read (Merge *m, const Field *f, guint i, const Value *entry,
+                     GPtrArray *out, GError **error)
+{
+  g_autoptr(JobdScheduleEntry) e = jobd_schedule_entry_new (NULL, NULL, TRUE);
+  g_autoptr(JobdSpec) spec = NULL;
+  g_autoptr(GError) local = NULL;
+  Value member;
+  const char *text;
+  gboolean ok;
+
+  if (!schedule_entry_keys_known (entry))
+    return schedule_entry_error (f, i, "unknown key (use id, spec and enabled)", error);
+  if (!schedule_member (entry, "spec", &member))
+    return schedule_entry_error (f, i, "spec: is required", error);
+  text = value_peek_string (&member);
+  e->spec = g_strdup (text);
+  g_clear_pointer (&member.variant, g_variant_unref);
+  if (e->spec == NULL)
+    return schedule_entry_error (f, i, "spec: expected a string", error);
+  if (schedule_member (entry, "enabled", &member))
+    {
+      ok = member.variant != NULL
+        ? g_variant_is_of_type (member.variant, G_VARIANT_TYPE_BOOLEAN)
+        : json_get_bool (member.json, &e->enabled);
+      if (member.variant != NULL && ok)
+        e->enabled = g_variant_get_boolean (member.variant);
+      g_clear_pointer (&member.variant, g_variant_unref);
+      if (!ok)
+        return schedule_entry_error (f, i, "enabled: expected a boolean", error);
+    }
+  if (schedule_member (entry, "id", &member))
+    {
+      e->id = g_strdup (value_peek_string (&member));
+      g_clear_pointer (&member.variant, g_variant_unref);
+      if (!jobd_schedule_id_is_valid (e->id))
+        return schedule_entry_error (f, i, "id: expected a UUID", error);
+      for (guint j = 0; j < out->len; j++)
+        if (g_str_equal (((JobdScheduleEntry *) out->pdata[j])->id, e->id))
+          return schedule_entry_error (f, i, "id: used twice", error);
+    }
+  spec = jobd_spec_parse (e->spec, (m->flags & JOBD_SETTINGS_FLAGS_STORED) ? 0 : g_get_real_time (),
+                          &local);
+  if (spec == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS, "%s[%u]: spec %s",
+                   f->key, i, local->message);
+      return FALSE;
+    }
+  g_ptr_array_add (out, g_steal_pointer (&e));
+  return TRUE;
+}
+
+static gboolean
+merge_schedules (Merge *m, const Field *f, const Value *v, GError **error)
+{
+  GPtrArray **slot = SLOT (m, f, GPtrArray *);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_schedule_entry_free);
+  guint n;
+
+  if (v->variant != NULL && g_variant_is_of_type (v->variant, G_VARIANT_TYPE ("aa{sv}")))
+    n = (guint) g_variant_n_children (v->variant);
+  else if (v->json != NULL && JSON_NODE_HOLDS_ARRAY (v->json))
+    n = json_array_get_length (json_node_get_array (v->json));
+  else
+    return type_error (f, v, error);
+  if (n > JOBD_SCHEDULES_PER_JOB_MAX)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS, "%s: at most %d per job",
+                   f->key, JOBD_SCHEDULES_PER_JOB_MAX);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      Value entry = { NULL, NULL };
+      gboolean ok;
+
+      if (v->variant != NULL)
+        entry.variant = g_variant_get_child_value (v->variant, i);
+      else
+        {
+          entry.json = json_array_get_element (json_node_get_array (v->json), i);
+          if (!JSON_NODE_HOLDS_OBJECT (entry.json))
+            return schedule_entry_error (f, i, "expected an object", error);
+        }
+      ok = schedule_entry_read (m, f, i, &entry, out, error);
+      g_clear_pointer (&entry.variant, g_variant_unref);
+      if (!ok)
+        return FALSE;
+    }
+  /* Ids last, so an id sent explicitly is never handed to another entry. */
+  for (guint i = 0; i < out->len; i++)
+    {
+      JobdScheduleEntry *e = out->pdata[i];
+      if (e->id == NULL)
+        e->id = schedule_reuse_id (*slot, out, e->spec);
+    }
+  g_clear_pointer (slot, g_ptr_array_unref);
+  if (out->len > 0)
+    *slot = g_steal_pointer (&out);
+  return TRUE;
+}
+
+static gboolean
 merge_signal (Merge *m, const Field *f, const Value *v, GError **error)
 {
   const char *text = value_peek_string (v);
@@ -824,6 +1050,8 @@ static const MergeFunc merge_funcs[] = {
   [KIND_RESTART] = merge_restart,
   [KIND_SIGNAL] = merge_signal,
   [KIND_EXTRA] = merge_extra,
+  [KIND_SCHEDULES] = merge_schedules,
+  [KIND_OVERLAP] = merge_overlap,
 };
 
 static gboolean
@@ -1005,6 +1233,25 @@ signal_to_variant (int signo)
   return g_variant_new_string (name);
 }
 
+static GVariant *
+schedules_to_variant (const GPtrArray *schedules)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; schedules != NULL && i < schedules->len; i++)
+    {
+      const JobdScheduleEntry *e = schedules->pdata[i];
+
+      g_variant_builder_open (&builder, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&builder, "{sv}", "id", g_variant_new_string (e->id));
+      g_variant_builder_add (&builder, "{sv}", "spec", g_variant_new_string (e->spec));
+      g_variant_builder_add (&builder, "{sv}", "enabled", g_variant_new_boolean (e->enabled));
+      g_variant_builder_close (&builder);
+    }
+  return g_variant_builder_end (&builder);
+}
+
 /* NULL when the setting is omitted (unset strings). */
 static GVariant *
 field_to_variant (const JobdSettings *s, const Field *f)
@@ -1032,6 +1279,10 @@ field_to_variant (const JobdSettings *s, const Field *f)
       return g_variant_new_string (jobd_restart_policy_to_string (*(const JobdRestartPolicy *) slot));
     case KIND_SIGNAL:
       return signal_to_variant (*(const int *) slot);
+    case KIND_SCHEDULES:
+      return schedules_to_variant (*(GPtrArray * const *) slot);
+    case KIND_OVERLAP:
+      return g_variant_new_string (jobd_overlap_to_string (*(const JobdOverlap *) slot));
     case KIND_EXTRA:
     default:
       return *(GVariant * const *) slot;

@@ -28,6 +28,13 @@ typedef enum {
   JOBD_RESTART_ALWAYS,
 } JobdRestartPolicy;
 
+/* What a schedule's fire does while the job still runs. */
+typedef enum {
+  JOBD_OVERLAP_SKIP,
+  JOBD_OVERLAP_RESTART,
+  JOBD_OVERLAP_QUEUE,     /* start once the current run ends */
+} JobdOverlap;
+
 typedef struct {
   char *command;            /* program path (absolute, or resolved via PATH at start) */
   char **args;              /* explicit arguments (not including argv[0]); NULL or empty = none */
@@ -52,6 +59,10 @@ typedef struct {
   guint64 memory_max;            /* bytes, 0 = no limit */
   guint cpu_quota;               /* percent of one CPU, 0 = no limit */
   guint64 tasks_max;             /* 0 = no limit */
+  GPtrArray *schedules;          /* JobdScheduleEntry*, NULL = none (jobd-schedule.h) */
+  JobdOverlap overlap;
+  gboolean persistent;           /* a fire missed while jobd was down runs at start */
+  guint randomized_delay_ms;     /* each fire delayed by a random 0..this */
   guint runtime_max_ms;          /* a run longer than this is stopped; 0 = no limit */
   guint history_size;            /* runs kept in the run history (default 100, 0..10000) */
   char *source_file;             /* the job file it came from (jobd-jobfile.h); NULL = none */
@@ -69,6 +80,9 @@ typedef enum {
    * the state file). Without it an unknown key is an InvalidArgs error,
    * except inside the explicit "extra" dictionary. */
   JOBD_SETTINGS_FLAGS_KEEP_UNKNOWN = 1 << 1,
+  /* Read back from the state file: a schedule that fired its last time
+   * while jobd was down is kept, not refused. */
+  JOBD_SETTINGS_FLAGS_STORED = 1 << 2,
 } JobdSettingsFlags;
 
 JobdSettings *jobd_settings_new (void);
@@ -102,6 +116,9 @@ JsonNode *jobd_settings_to_json (const JobdSettings *settings);
 char **jobd_settings_build_argv (const JobdSettings *settings, GError **error);
 /* The working directory to use: the setting, or the command's folder. */
 char *jobd_settings_get_working_directory (const JobdSettings *settings);
+
+const char *jobd_overlap_to_string (JobdOverlap overlap);
+gboolean jobd_overlap_from_string (const char *text, JobdOverlap *overlap, GError **error);
 
 const char *jobd_restart_policy_to_string (JobdRestartPolicy policy);
 gboolean jobd_restart_policy_from_string (const char *text,

@@ -30,7 +30,8 @@
 /* Fold the journal in once it is this much bigger than the snapshot. */
 #define JOURNAL_SLACK (256 * 1024)
 #define STORE_VERSION 1
-#define STORED_SETTINGS_FLAGS (JOBD_SETTINGS_FLAGS_PRIVILEGED | JOBD_SETTINGS_FLAGS_KEEP_UNKNOWN)
+#define STORED_SETTINGS_FLAGS (JOBD_SETTINGS_FLAGS_PRIVILEGED | JOBD_SETTINGS_FLAGS_KEEP_UNKNOWN \
+                               | JOBD_SETTINGS_FLAGS_STORED)
 
 struct _JobdStore {
   char *state_dir;

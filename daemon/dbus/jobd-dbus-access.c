@@ -40,6 +40,7 @@ static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "FollowOutput",    JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_follow_output },
   { MANAGER, "GetMemory",       JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_memory },
   { MANAGER, "GetServerMemory", JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_server_memory },
+  { MANAGER, "GetTimers",       JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_timers },
   { MANAGER, "GetServerLog",    JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_server_log },
   { MANAGER, "ReloadConfig",    JOBD_ACCESS_ADMIN,  FALSE, jobd_dbus_method_reload_config },
 };

@@ -116,9 +116,34 @@ jobd_dbus_method_get_settings (JobdDBusService *self, GDBusMethodInvocation *inv
 void
 jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
-  GVariant *runtime = jobd_job_get_runtime_variant (job);
+  g_autoptr(GVariant) fields = g_variant_ref_sink (jobd_job_get_runtime_variant (job));
+  gint64 next = jobd_timers_get_job_next (jobd_manager_get_timers (self->manager),
+                                          jobd_job_get_name (job));
+  GVariantDict dict;
+  GVariant *runtime;
+
+  g_variant_dict_init (&dict, fields);
+  g_variant_dict_insert (&dict, "next-fire", "t", (guint64) MAX (next, 0));
+  runtime = g_variant_dict_end (&dict);
 
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
+}
+
+void
+jobd_dbus_method_get_timers (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
+{
+  g_autoptr(GPtrArray) list = jobd_timers_list (jobd_manager_get_timers (self->manager), NULL);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sssbtt)"));
+  for (guint i = 0; i < list->len; i++)
+    {
+      JobdTimerInfo *t = list->pdata[i];
+
+      g_variant_builder_add (&builder, "(sssbtt)", t->job, t->id, t->spec, t->enabled,
+                             (guint64) MAX (t->next_usec, 0), (guint64) MAX (t->last_usec, 0));
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a(sssbtt))", &builder), NULL);
 }
 
 void
@@ -382,6 +407,9 @@ jobd_dbus_method_reload_config (JobdDBusService *self, GDBusMethodInvocation *in
 {
   g_autoptr(GError) error = NULL;
   gboolean ok = jobd_config_reload (jobd_manager_get_config (self->manager), &error);
+
+  /* [Daemon] TimeZone= may have changed (or /etc/localtime): recompute. */
+  jobd_manager_time_zone_changed (self->manager);
 
   jobd_jobs_dir_apply (self->manager, TRUE);
   jobd_dbus_return_ok_or_error (invocation, ok, error);

@@ -55,6 +55,8 @@ void jobd_dbus_method_get_memory (JobdDBusService *self, GDBusMethodInvocation *
                                   guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                          guint caller_uid, JobdJob *job);
+void jobd_dbus_method_get_timers (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                  guint uid, JobdJob *unused);
 void jobd_dbus_method_get_server_log (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                       guint caller_uid, JobdJob *job);
 void jobd_dbus_method_reload_config (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -5,10 +5,10 @@ plugin switch. When schedules fire is covered by the unit test
 (unit/legacy-scheduler) with an injected clock; waiting for a real minute
 here would only make the suite slow."""
 import json
-import os
 import unittest
 import uuid
 
+from jobdharness import read_registry
 from legacy import Jobd
 
 DAILY = {"H": "03", "i": "00"}
@@ -57,11 +57,12 @@ class Scheduler(unittest.TestCase):
         self.assertEqual(self.cmd("SCHEDULER.GETLOG", {"jobname": "job", "uuid": first}),
                          {"code": "OK", "data": []})
 
-        # Kept in the state file, no stray keys in the answers.
-        with open(os.path.join(self.jobd.state, "plugins", "scheduler.json")) as f:
-            stored = json.load(f)
-        self.assertEqual(stored["job"][first]["condition"], DAILY)
-        self.assertEqual(stored["job"][first]["log"], [])
+        # Kept with the job's settings (the schedules setting, since the
+        # scheduler became a layer over it), no stray keys in the answers.
+        stored = read_registry(self.jobd.state)["job"]["settings"]["schedules"]
+        entry = [e for e in stored if e["id"] == first][0]
+        self.assertEqual(json.loads(entry["spec"][len("legacy:"):]), DAILY)
+        self.assertTrue(entry["enabled"])
 
     def test_duplicates(self):
         self.assertEqual(self.add(DAILY)["code"], "OK")

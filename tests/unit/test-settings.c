@@ -68,6 +68,9 @@ static const char full_settings[] =
   " 'user': <'www-data'>, 'group': <'adm'>, 'interpreter': <'/usr/bin/php'>,"
   " 'memory-max': <uint64 1048576>, 'cpu-quota': <uint32 150>,"
   " 'tasks-max': <uint64 64>,"
+  " 'schedules': <[{'id': <'0f8fad5b-d9cb-469f-a165-70867728950e'>, 'spec': <'every 5min'>,"
+  " 'enabled': <false>}]>, 'overlap': <'queue'>, 'persistent': <true>,"
+  " 'randomized-delay': <uint32 3000>,"
   " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
   " 'ready': <'log:^listening on \\\\d+$'>,"
   " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
@@ -129,6 +132,8 @@ test_defaults (void)
                    "'start-limit-interval-ms': <uint32 60000>, 'stop-signal': <'SIGTERM'>, "
                    "'stop-timeout-ms': <uint32 10000>, 'reload-signal': <'SIGHUP'>, "
                    "'memory-max': <uint64 0>, 'cpu-quota': <uint32 0>, 'tasks-max': <uint64 0>, "
+                   "'schedules': <@aa{sv} []>, 'overlap': <'skip'>, 'persistent': <false>, "
+                   "'randomized-delay': <uint32 0>, "
                    "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
                    "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
                    "'extra': <@a{sv} {}>}");
@@ -189,7 +194,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 29);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 33);
 }
 
 static void
