@@ -5,14 +5,14 @@
 # bounded by a short timeout; when jobd is away nothing is offered and
 # nothing is printed.
 
-__jobctl_verbs="list status is-active is-failed show cat history add update remove start stop restart
-    reload kill mem read logs apply export server"
+__jobctl_verbs="list status is-active is-failed show cat history timers add update remove start stop
+    restart reload kill mem read logs apply export server"
 __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l --full -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
-    --ready --ready-timeout --watchdog --set"
+    --ready --ready-timeout --watchdog --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
@@ -22,7 +22,7 @@ __jobctl_restart_policies="no on-failure always"
 __jobctl_verb_opts() {
     case $1 in
         add) echo "$__jobctl_setting_opts" ;;
-        update) echo "--command --arg $__jobctl_setting_opts" ;;
+        update) echo "--command --arg --no-schedules $__jobctl_setting_opts" ;;
         list) echo "--state" ;;
         is-active) echo "-q --quiet" ;;
         is-failed) echo "-q --quiet" ;;
@@ -126,7 +126,9 @@ __jobctl_reply() {
             values=($(compgen -W "$__jobctl_signals" -- "${value^^}")) ;;
         --restart)
             values=($(compgen -W "$__jobctl_restart_policies" -- "$value")) ;;
-        --write-log|--autostart)
+        --overlap)
+            values=($(compgen -W "skip restart queue" -- "$value")) ;;
+        --write-log|--autostart|--persistent)
             values=($(compgen -W "yes no" -- "$value")) ;;
         --state)
             values=($(compgen -W "up down failed starting stopping" -- "$value")) ;;
@@ -147,7 +149,8 @@ __jobctl_reply() {
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
         --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines|--runtime-max|\
-        --history-size|--ready-timeout|--watchdog|--timeout|-p|--property)
+        --history-size|--ready-timeout|--watchdog|--timeout|-p|--property|--schedule|\
+        --randomized-delay)
             return 0 ;;
         *) opt= ;;
     esac
