@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-apply.c — job files: `apply` makes the registry match them,
  * `export` and `cat` write jobs back as files (common/jobd-jobfile.c reads
  * and writes them, for jobd's JobsDirectory= too).

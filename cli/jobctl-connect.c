@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-connect.c — finding jobd.
  *
  * An address given with --address (or $JOBD_ADDRESS) is jobd's private

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-control.c — the small verbs: remove, start, stop, restart, reload
  * (one handler, the generated call comes from the verb table), kill, status,
  * is-active, is-failed and mem. The verbs that act on jobs take several

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-errors.c — jobd's errors in the user's language.
  *
  * jobd words its errors in English (the same text goes to the journal and

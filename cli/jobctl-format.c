@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-format.c — `list` (a table of jobs) and `show` (one job's runtime
  * state and settings as aligned "Label: value" lines), plus the aligned
  * table and timestamp helpers they share with other verbs.

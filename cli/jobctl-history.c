@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-history.c — `jobctl history NAME`: a job's recorded runs
  * (GetHistory), oldest first so the newest is on the last line, like
  * journalctl. */

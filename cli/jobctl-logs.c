@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-logs.c — `read` and `logs`: a job's buffered output lines, and
  * with `logs -f` the lines that follow, read from the pipe FollowOutput
  * hands back (so live output never floods the bus). Follow ends at EOF

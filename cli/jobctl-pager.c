@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-pager.c — long output through a pager, and the terminal's width.
  *
  * As systemctl does: when stdout is a terminal, list and show go through

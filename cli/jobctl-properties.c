@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-properties.c — `show -p PROP[,PROP] [--value]`, as systemctl show.
  *
  * A property is a key of the job's runtime state or settings (GetRuntime,

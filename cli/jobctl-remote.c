@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-remote.c — reaching jobd on another host over ssh (jobctl -H).
  *
  * As `systemctl -H` does, jobctl runs `ssh -xT [-p PORT] -- [USER@]HOST

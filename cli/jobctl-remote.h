@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-remote.h — reaching jobd on another host over ssh (jobctl -H). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-select.c — the jobs a verb acts on: names, globs and --all.
  *
  * Like systemctl, a verb takes several names, and a name with glob

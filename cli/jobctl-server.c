@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-server.c — `server`: jobd's version and backend (properties of
  * org.jobd1.Manager, read with one Properties.GetAll since the proxy loads
  * none), its own memory and its recent log; `server log` prints the log

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-settings.c — `add` and `update`: one option per job setting,
  * turned into the a{sv} of org.jobd1.Manager.Add/Update.
  *

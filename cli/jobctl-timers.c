@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-timers.c — `jobctl timers`: every schedule with its job, next and
  * last fire, like `systemctl list-timers`; and the next fire that `list`
  * and `show` print.

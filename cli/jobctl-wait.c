@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl-wait.c — `--wait`: wait until jobs reach the state a verb wants.
  *
  * Signals only wake the wait; the state itself is always asked from jobd

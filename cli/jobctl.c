@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl.c — main () of jobctl, the command line client of jobd.
  *
  * Holds the table of verbs, the global options (which every verb accepts

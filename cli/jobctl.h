@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobctl.h — what the files of jobctl share: the run's state (options and
  * the connection to jobd), the verb table entry, exit codes, and the helpers
  * every verb uses to parse its arguments, reach jobd and report errors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-error.c — JobdError ↔ D-Bus error names. */
 #include "jobd-error.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-error.h — the one error domain of jobd, mapped to D-Bus error names.
  *
  * Each value is registered once with a D-Bus name (org.jobd1.Error.*), so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-ini.c — the lines of a GKeyFile-style file (see jobd-ini.h). */
 #include "config.h"
 

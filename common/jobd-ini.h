@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-ini.h — the lines of a GKeyFile-style file, with their line numbers.
  *
  * GKeyFile checks the syntax but keeps neither line numbers nor repeated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-jobfile.c — job files (see jobd-jobfile.h and jobd.job(5)).
  *
  * One table (job_file_keys) lists every key of a job file: its name in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-jobfile.h — job files: a job described in a systemd-style INI file.
  *
  * One job per file: NAME.job holds a [Job] section whose keys are the job's

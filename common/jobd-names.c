@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-names.c — what a job may be called. */
 #include "jobd-names.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-names.h — the names jobd and jobctl agree on: the bus name and
  * object paths, the private socket, and what a job may be called.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-parse.c — parsing what users type and formatting what they read.
  *
  * Pure functions only (see jobd-parse.h): no D-Bus, no output, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-parse.h — pure helpers of jobctl (shared in common/): parsing what users type
  * (durations, sizes, percentages, signals, KEY=VALUE) and formatting what
  * they read (sizes, durations, display widths).

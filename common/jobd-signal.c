@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-signal.c — signal names <-> numbers, one table for jobd and jobctl.
  *
  * Linux numbers, spelled as signal(7) does; real-time signals have no fixed

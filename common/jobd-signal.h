@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-signal.h — signal names <-> numbers (jobd settings, jobctl --signal).
  *
  * One table, so the daemon and the CLI accept and show the same names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-main.c — parse options, wire the parts together, run the main loop.
  *
  * Nothing here but wiring: configuration (jobd-config.c), the spawner

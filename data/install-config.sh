@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Meson install script: put the default jobd.conf in place only when there is
 # none, so `meson install` (rerun on every upgrade) never overwrites an
 # administrator's edits. The default also ships as jobd.conf.example.

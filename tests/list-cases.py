@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Print the test cases of Python unittest modules, one Module.Class.test a
 line, for meson to register each case as a test of its own (so a failure
 names its case and independent cases run in parallel).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fdstore.c — socket activation and the systemd fd store. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fdstore.h — descriptors systemd keeps for jobd across restarts.
  *
  * At start-up jobd takes every descriptor systemd passed (socket

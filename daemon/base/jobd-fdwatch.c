@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fdwatch.c — many descriptors behind one main-loop source (epoll).
  *
  * One Poller per main context: an epoll descriptor attached to the context

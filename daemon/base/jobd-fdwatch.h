@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fdwatch.h — many descriptors behind one main-loop source.
  *
  * GLib's main loop walks every attached source on every iteration, so with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-log.c — job messages with journal fields; the plain stderr format. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-log.h — how jobd logs: journal fields a user can search, one plain
  * stream in the foreground.
  *

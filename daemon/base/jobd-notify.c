@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-notify.c — a job's notify socket: receive, check size and rate,
  * parse, hand on with the sender's credentials. */
 #include "config.h"

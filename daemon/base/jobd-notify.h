@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-notify.h — the sd_notify(3) protocol, jobd's side of it.
  *
  * One AF_UNIX datagram socket per job that asks for it (ready=notify or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-auth.c — the access rules for jobd's API. */
 #include "config.h"
 

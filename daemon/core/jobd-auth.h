@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-auth.h — who may do what: one default-deny table.
  *
  * Every D-Bus method is listed in jobd-dbus-service.c with the access it

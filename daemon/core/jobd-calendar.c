@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-calendar.c — systemd.time(7) calendar expressions (see jobd-calendar.h).
  *
  * The grammar, the normalization and the search for the next elapse follow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-calendar.h — calendar expressions in the syntax of systemd.time(7)
  * OnCalendar=, parsed, normalized and stepped through time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-config-effective.c — the value the code used for each jobd.conf key.
  * Configuration is read on the main thread only, so one process-wide record
  * is enough; a reload simply notes over it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-config-effective.h — the value the code used for each jobd.conf key.
  *
  * Every reader of a jobd.conf key notes the value it ended up with (the

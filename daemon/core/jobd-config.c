@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-config.c — jobd.conf and the folders jobd works in. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-config.h — jobd.conf (GKeyFile) and the paths jobd uses.
  *
  * [Daemon]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-history.c — run records per job, kept in memory and in a JSON-lines
  * file per job (see jobd-history.h for the rules). */
 #include "config.h"

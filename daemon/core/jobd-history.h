@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-history.h — the record of every run of every job.
  *
  * A run starts when the job's process runs (state up) and ends with the

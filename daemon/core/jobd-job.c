@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-job.c — a job's state machine: start, stop, exits, restart policy. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-job.h — one job: settings, runtime state and its state machine.
  *
  *   down → starting → up → stopping → down

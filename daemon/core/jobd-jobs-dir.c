@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-jobs-dir.c — JobsDirectory= (see jobd-jobs-dir.h). */
 #include "config.h"
 

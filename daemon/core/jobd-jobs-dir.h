@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-jobs-dir.h — [Daemon] JobsDirectory=: jobd applies a folder of job
  * files (common/jobd-jobfile.h) at start and on every reload, as
  * `jobctl apply --prune DIR` does: jobs the files name are added or

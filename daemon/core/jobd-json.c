@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-json.c — JSON text as jobd writes it (see jobd-json.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-json.h — JSON text as jobd writes it (answers, state files).
  *
  * json-glib up to 1.6 writes U+001F (unit separator) raw inside strings

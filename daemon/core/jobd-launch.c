@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-launch.c — turn a job's settings into what a spawner carries out. */
 #include "config.h"
 

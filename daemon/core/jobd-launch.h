@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-launch.h — what a job's settings mean for one start.
  *
  * The policy half of starting a job, in ordinary GLib code: the program

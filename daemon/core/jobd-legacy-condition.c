@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-condition.c — parsing, matching and next-fire computation of
  * the legacy scheduler's conditions (see jobd-legacy-condition.h).
  *

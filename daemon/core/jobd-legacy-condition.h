@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-condition.h — the legacy scheduler's time conditions.
  *
  * A condition maps PHP date() letters to values: Y (year), m (month),

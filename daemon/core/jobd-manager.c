@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-manager.c — the job registry: add/remove/update, persistence, events. */
 #include "config.h"
 

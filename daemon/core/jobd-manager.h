@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-manager.h — the registry of jobs, and the only door to them.
  *
  * Every front end (D-Bus service, legacy TCP server, scheduler, autostart)

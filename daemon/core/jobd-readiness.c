@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-readiness.c — log, tcp and exec-probe readiness. */
 #include "config.h"
 

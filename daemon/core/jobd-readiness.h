@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-readiness.h — waiting for a started job to be ready, for the
  * readinesses jobd has to look for itself: log:REGEX (a line of its
  * output), tcp:PORT (127.0.0.1:PORT accepts) and exec-probe:COMMAND (the

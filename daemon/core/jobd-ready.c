@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-ready.c — parsing the `ready` setting. */
 #include "jobd-ready.h"
 

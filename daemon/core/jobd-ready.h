@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-ready.h — what "ready" means for a job (the `ready` setting).
  *
  *   exec              up as soon as the program is exec'd (the default)

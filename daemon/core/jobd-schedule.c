@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-schedule.c — schedule entries and specs (see jobd-schedule.h). */
 #include "jobd-schedule.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-schedule.h — one schedule of a job: its entry in the settings and
  * what its spec means.
  *

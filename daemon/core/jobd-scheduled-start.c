@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-scheduled-start.c — schedules → the timer engine → starts (see .h). */
 #include "jobd-scheduled-start.h"
 

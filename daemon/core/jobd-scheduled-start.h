@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-scheduled-start.h — what a schedule's fire does to its job.
  *
  * Keeps the timer engine in step with the jobs' settings (added, changed,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-settings.c — validation and conversion of a job's settings.
  *
  * One table (settings_fields) describes every setting: its key, its kind,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-settings.h — a job's settings: the persisted part of a job.
  *
  * Settings arrive as a{sv} (D-Bus), as JSON (the state file, the legacy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-store.c — the job registry on disk (STATE_DIR/jobs.json).
  *
  * The file is the only memory jobd has of its jobs across restarts, so it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-store.h — the job registry on disk.
  *
  * STATE_DIR/jobs.json (the snapshot) and STATE_DIR/jobs.journal (changes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-timers.c — the timer engine (see jobd-timers.h). */
 #include "jobd-timers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-timers.h — the one timer engine behind every schedule.
  *
  * Each job's enabled schedules (jobd-schedule.h) sit in one sequence ordered

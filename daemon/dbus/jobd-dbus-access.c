@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-access.c — who is calling, what they may call, and dispatch.
  *
  * Every method of the skeleton lands in on_method_call(): the caller's uid

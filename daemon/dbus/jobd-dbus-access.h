@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-access.h — the access table: every D-Bus method, once.
  *
  * One default-deny table decides who may call what: each row names a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-authstream.c — input bounded until authentication is over. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-authstream.h — a private-socket connection whose input is
  * bounded until authentication is over.
  *

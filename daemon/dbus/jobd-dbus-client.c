@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-client.c — per peer connection: identity, signal subscription,
  * bytes held for the peer. See jobd-dbus-client.h for the accounting. */
 #include "config.h"

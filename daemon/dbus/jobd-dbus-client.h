@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-client.h — what jobd keeps per peer connection of the private
  * socket: who is on the other end, whether it asked for signals, and how
  * much jobd holds for it that it has not taken yet.

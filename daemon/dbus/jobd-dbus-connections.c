@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-connections.c — the connections jobd serves, and the bus name.
  *
  * Every connection (each peer of the private socket, and the bus in

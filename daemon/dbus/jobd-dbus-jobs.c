@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-jobs.c — the org.jobd1.Job objects and every signal jobd sends.
  *
  * Job objects are a subtree (/org/jobd1/job/<escaped name>) answered from

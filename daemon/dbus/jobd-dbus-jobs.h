@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-jobs.h — naming of the org.jobd1.Job objects.
  *
  * One object per job under /org/jobd1/job/, served as a subtree so a new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-listener.c — accept, cap, authenticate with a deadline. */
 #include "config.h"
 

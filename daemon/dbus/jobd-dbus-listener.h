@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-listener.h — the private socket's door: accepts peer
  * connections, caps them per user and in all, and closes those that do not
  * authenticate in time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-methods.c — what each org.jobd1.Manager method does.
  *
  * Each function here runs only after jobd-dbus-access.c found the caller

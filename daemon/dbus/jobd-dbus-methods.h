@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-methods.h — the code of each org.jobd1.Manager method.
  *
  * Called only through the access table (jobd-dbus-access.c), after the

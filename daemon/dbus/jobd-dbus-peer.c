@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-peer.c — a minimal org.freedesktop.DBus for peer connections. */
 #include "config.h"
 

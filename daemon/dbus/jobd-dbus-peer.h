@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-peer.h — make the private socket look enough like a bus.
  *
  * Generic D-Bus tools (gdbus, busctl --address) treat any address as a

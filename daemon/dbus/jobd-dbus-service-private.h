@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-service-private.h — what the files of the D-Bus front end share.
  *
  * JobdDBusService is one object whose code is split by concern:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-service.c — JobdDBusService: made, wired, torn down.
  *
  * The object's code is split by concern (see jobd-dbus-service-private.h);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-dbus-service.h — the D-Bus front end of the manager.
  *
  * Serves org.jobd1.Manager at /org/jobd1 and one org.jobd1.Job object per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-variant.c — GVariants written straight into their serialized form.
  *
  * The GVariant serialization format (the "GVariant Serialisation" paper in

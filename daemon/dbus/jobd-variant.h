@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-variant.h — GVariants written straight into their serialized form.
  *
  * Replies that carry one entry per job (StatusAll) are built here instead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-auth.c — the legacy "auth" plugin.
  *
  * Deliberate difference from the old server: it stored and returned plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-auth.h — the legacy "auth" plugin: users, privileges, DENIED.
  *
  * When enabled and at least one user exists, every request must carry

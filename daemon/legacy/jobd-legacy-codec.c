@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-codec.c — framing and messages of the legacy TCP protocol.
  *
  * Every byte here may come from a hostile client: lengths are checked

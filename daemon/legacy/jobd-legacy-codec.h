@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-codec.h — framing and messages of the legacy TCP protocol.
  *
  * A frame is a 4-byte little-endian length followed by that many bytes.

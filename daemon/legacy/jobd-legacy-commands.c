@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-commands.c — the core legacy commands over JobdManager.
  *
  * A thin translation: legacy keys to jobd settings and back, manager errors

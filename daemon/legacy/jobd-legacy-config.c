@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-config.c — [Legacy] of jobd.conf: read, noted, compared. */
 #include "config.h"
 

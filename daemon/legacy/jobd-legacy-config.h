@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-config.h — the [Legacy] group of jobd.conf, typed and read in
  * one place.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-context.c — the reply helpers every handler uses, and who
  * legacy jobs run as. */
 #include "jobd-legacy-context.h"

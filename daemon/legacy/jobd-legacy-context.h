@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-context.h — what every legacy command handler sees: the
  * legacy state (JobdLegacy), the command table type, the reply helpers.
  *

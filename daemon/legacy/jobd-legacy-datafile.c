@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-datafile.c — plugin data files. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-datafile.h — what the legacy plugins share: their JSON data
  * files under STATE_DIR/plugins/ ([Legacy] settings: jobd-legacy-config.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-dispatch.c — parse, check, run a legacy command, answer.
  *
  * Order matters for compatibility: unparseable parameters answer FAILED

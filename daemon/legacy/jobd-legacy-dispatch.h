@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-dispatch.h — from a request payload to a response payload.
  *
  * The dispatcher is the legacy protocol without the sockets: it parses a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-import.c — import an old server's data/ folder (see
  * jobd-legacy-import.h). Jobs go through jobd_legacy_settings_merge(), the
  * mapping the legacy ADD command uses, so an imported job is exactly what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-import.h — bring an old php-backend-server installation over.
  *
  * Reads the old server's data/ folder:

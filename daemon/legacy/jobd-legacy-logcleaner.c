@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-logcleaner.c — delete expired legacy log files.
  *
  * The walk and the periodic pass are the core's log retention

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-logcleaner.h — the legacy "logcleaner" plugin: log retention.
  *
  * Every [Legacy] LogCleanIntervalSec (default 3600) and once at start, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-logexplorer.c — the legacy "logexplorer" plugin.
  *
  * Deliberate difference from the old server, which joined dirname and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-logexplorer.h — the legacy "logexplorer" plugin.
  *
  * Lists and reads LOG_DIR/jobs/<job>/<day>/<file> and

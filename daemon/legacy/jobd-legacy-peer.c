@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-peer.c — the local peer of a legacy connection, and what it
  * may change.
  *

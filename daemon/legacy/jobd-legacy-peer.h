@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-peer.h — who is on the other end of a legacy connection, and
  * which jobs it may change.
  *

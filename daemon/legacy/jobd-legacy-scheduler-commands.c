@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-scheduler-commands.c — the SCHEDULER.* commands: parameter
  * checks and answers over the scheduler's operations
  * (jobd-legacy-scheduler.h). Every failure answers FAILED.

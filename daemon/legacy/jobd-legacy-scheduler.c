@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-scheduler.c — the legacy "scheduler" plugin, a thin layer over
  * the job setting `schedules` and the core timer engine (jobd-timers.h).
  *

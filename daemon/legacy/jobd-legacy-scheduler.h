@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-scheduler.h — the legacy "scheduler" plugin.
  *
  * Schedules start jobs at times given by conditions (jobd-legacy-condition.h).

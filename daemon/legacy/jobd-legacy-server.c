@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-server.c — the legacy TCP listener.
  *
  * One Conn per client, served straight from its non-blocking socket by one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-server.h — the legacy TCP listener (php-backend-server
  * compatible), in the main loop.
  *

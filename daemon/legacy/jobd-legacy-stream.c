@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-stream.c — dispatch to a streamed answer's implementation. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-legacy-stream.h — an answer produced piece by piece.
  *
  * Most legacy answers are built whole in memory; a few (a log file's

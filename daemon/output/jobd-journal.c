@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-journal.c — send job output lines to journald. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-journal.h — job output to the systemd journal.
  *
  * When journald is there, every output line of a job is also sent to the

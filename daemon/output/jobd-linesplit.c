@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-linesplit.c — turn a stream of bytes into bounded, safe lines.
  *
  * The only memory a splitter holds is the pending (incomplete) line, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-linesplit.h — bytes in, bounded lines out.
  *
  * Feeds arbitrary chunks; calls back once per complete line (without the

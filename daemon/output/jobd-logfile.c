@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-logfile.c — write lines into the legacy hourly log files.
  *
  * Each stream (stdout → .log, stderr → .error.log) keeps its current hour's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-logfile.h — the legacy log file layout.
  *
  *   <root>/<subdir>/<YYYYmmdd>/<YYYYmmddHH>.log        (stdout / server log)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-logretention.c — expire job log files by age and size.
  *
  * The walk is done with openat(O_NOFOLLOW | O_DIRECTORY) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-logretention.h — expire job log files by age and size.
  *
  * The tree is the one jobd-logfile.h writes:

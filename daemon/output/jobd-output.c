@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-output.c — capture a job's stdout/stderr into lines.
  *
  * Every line, whether read from a stream or appended by jobd, takes one path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-output.h — a job's captured output.
  *
  * Bytes from the job's stdout and stderr file descriptors go through a line

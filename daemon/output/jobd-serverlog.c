@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-serverlog.c — the ring of jobd's own log lines and its log files. */
 #include "config.h"
 

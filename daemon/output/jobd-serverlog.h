@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-serverlog.h — jobd's own log: a ring of recent lines, the legacy
  * server log files, and on to the journal or stderr (jobd-log.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-cgroup.c — memory of a cgroup: v2, v1, or the processes it lists.
  *
  * Everything here is a small synchronous read of a pseudo file, which the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-cgroup.h — a job's memory from its (scope's) cgroup.
  *
  * Three sources, tried in this order:

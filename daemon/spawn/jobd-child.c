@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-child.c — start a job's process: prepare in the parent, exec in the child. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-child.h — starting a job's process, shared by every spawner.
  *
  * The child starts with everything prepared in the parent (argv, envp,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-containment.c — a direct job's processes: its own cgroup, or the
  * processes it tagged while jobd is their subreaper (see the header). */
 #include "config.h"

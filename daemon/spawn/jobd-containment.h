@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-containment.h — what a direct-backend job is, so that stop, kill,
  * mem and "what is left when the main process exits" mean the same set of
  * processes, even for a job whose children call setsid().

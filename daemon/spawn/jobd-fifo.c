@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fifo.c — output FIFOs in the runtime directory. */
 #include "config.h"
 

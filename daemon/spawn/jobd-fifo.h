@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-fifo.h — a job's output channel that outlives jobd.
  *
  * One FIFO per stream in RUNTIME_DIR/output/<job>.<stream>. The job writes

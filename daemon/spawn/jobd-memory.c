@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-memory.c — resident memory of processes and sessions from /proc. */
 #include "config.h"
 

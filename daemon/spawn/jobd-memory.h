@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-memory.h — resident memory from /proc.
  *
  * A snapshot reads /proc once and sums resident memory per session ID, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-process.c — the main process of a running job, watched by pidfd. */
 #include "config.h"
 

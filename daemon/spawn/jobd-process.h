@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-process.h — one running instance of a job, whatever started it.
  *
  * A JobdProcess is what a spawner hands back: the main PID, watched through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner-direct.c — spawn into a new session, output via FIFOs. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner-direct.h — the direct backend: fork/exec, no systemd.
  *
  * Each job runs in a new session (its main PID is session and process group

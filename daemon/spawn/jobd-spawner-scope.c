@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner-scope.c — jobs in transient systemd scopes (see the header).
  *
  * One spawn: fork held → StartTransientUnit (async) → the unit's start job

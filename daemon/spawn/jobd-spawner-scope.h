@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner-scope.h — the systemd backend: every job in its own scope.
  *
  * The child is forked held on a pipe; systemd is asked (StartTransientUnit,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner.c — the spawner interface. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jobd-spawner.h — how a job's process gets started.
  *
  * Two implementations, chosen once at start-up (Backend= / --backend):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bash completion for jobctl(1)                              -*- shell-script -*-
 #
 # Verbs, options, option values and job names. Job names are asked from

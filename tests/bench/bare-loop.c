@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bare-loop.c — the memory floor for the idle-jobd figure.
  *
  * A process linking what jobd links (GIO, json-glib, libsystemd), touching

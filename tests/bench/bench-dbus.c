@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-dbus.c — the D-Bus connection every D-Bus bench client opens. */
 #include "bench-dbus.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-dbus.h — the D-Bus connection every D-Bus bench client opens. */
 #pragma once
 

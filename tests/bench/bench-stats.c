@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-stats.c — clock and latency statistics shared by the bench clients. */
 #include "bench-stats.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench-stats.h — clock and latency statistics shared by the bench clients.
  *
  * Every client of tests/bench prints its figures as one line of key=value

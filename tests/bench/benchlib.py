@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """benchlib — helpers shared by tests/bench/run and its peer module: running
 the bench clients and parsing their key=value lines, /proc readings
 (memory, CPU, context switches), stopping processes by PID, the embedded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dbus-load.c — D-Bus round trips per second on one connection.
  *
  * Connects to jobd's private peer socket (no bus daemon, so no Hello) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dbus-scale.c — add and start (or stop and remove) many jobs through D-Bus.
  *
  *   dbus-scale --address A --add N [--start S] [--prefix P] [--window W] [-- PROGRAM ARGS…]

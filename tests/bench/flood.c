@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* flood.c — a job that writes numbered lines as fast as its reader takes them.
  *
  *   flood SECONDS [MAX_LINES [REPORT_FILE]]

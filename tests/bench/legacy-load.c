@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* legacy-load.c — load client for the legacy TCP protocol.
  *
  * Keeps N connections busy, each with exactly one request in flight, for T

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* notify-job.c — the job of the readiness figure: waits for one byte on
  * the FIFO given as argv[1], then sends READY=1 to $NOTIFY_SOCKET (one
  * sendto, as sd_notify does) and waits to be stopped. */

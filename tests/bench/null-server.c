@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* null-server.c — the transport ceiling for the legacy TCP bench.
  *
  * Speaks the legacy framing (4-byte little-endian length, then payload) on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ready-latency.c — from READY=1 sent to state "up" seen by a D-Bus client.
  *
  *   ready-latency --address A --job NAME --fifo PATH [--reps N]

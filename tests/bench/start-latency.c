@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* start-latency.c — how long until a started program's first line is readable.
  *
  * Three modes, all printing one line "reps=N errors=E samples=… p50_us=…":

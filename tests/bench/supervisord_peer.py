@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """supervisord_peer — supervisord measured as the peer of jobd on the same
 jobs: a private instance (temp config, inet_http_server on a free loopback
 port, nodaemon, stopped by its PID), its XML-RPC status throughput, the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Schedules bench (issue 12), apart from `run`: prints figures, asserts nothing.
 
   tests/bench/timers.py --jobd build/daemon/jobd [--jobs 10000] [--fires 30]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-jobctl-cli.c — the built jobctl against a stand-in for jobd.
  *
  * A GDBusServer in this process exports the generated org.jobd1.Manager

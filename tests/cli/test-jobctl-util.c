@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-jobctl-util.c — unit tests of jobctl's parsing and formatting
  * helpers (common/jobd-parse.c): what users type (durations, sizes,
  * percentages, signals, KEY=VALUE) and what they read (sizes, durations,

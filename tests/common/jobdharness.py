@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobdharness — what the Python harnesses of jobd's tests share:
 tests/integration/jobdtest.py, tests/legacy/legacy.py and tests/bench/benchlib.py.
 

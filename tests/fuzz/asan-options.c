@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* asan-options.c — AddressSanitizer defaults for the libFuzzer targets
  * (ASAN_OPTIONS still overrides each). A fresh jobd per input makes many
  * short-lived allocations with deep GLib stacks: a smaller quarantine and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz-calendar.c — libFuzzer target for the calendar expression parser and
  * its next-elapse search (daemon/core/jobd-calendar.c).
  *

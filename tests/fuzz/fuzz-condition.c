@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz-condition.c — libFuzzer target for the legacy scheduler's condition
  * parser and its firing rule (jobd-legacy-condition.c).
  *

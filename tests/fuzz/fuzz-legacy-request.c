@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz-legacy-request.c — libFuzzer target for the legacy request path:
  * frame check, request parser and the dispatcher (with a real manager on a
  * throw-away state folder). START and RESTART are left out so the fuzzer

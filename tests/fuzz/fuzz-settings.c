@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz-settings.c — libFuzzer target for the D-Bus job settings parser.
  *
  * The input is the serialised body of an a{sv} (GVariant wire format, what

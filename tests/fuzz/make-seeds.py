@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Write the seed corpora of the fuzz targets (tests/fuzz/corpus-*/seed-*).
 
 Run from anywhere: ./tests/fuzz/make-seeds.py. Seeds named repro-* (inputs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay-main.c — run a fuzz target over files, without libFuzzer.
  *
  * Linked with a target's LLVMFuzzerTestOneInput in every build (gcc too), so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strict-json.c — a recursive-descent RFC 8259 checker (see strict-json.h). */
 #include "strict-json.h"
 

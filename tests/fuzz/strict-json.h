@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strict-json.h — is a text exactly RFC 8259 JSON, as a strict reader (PHP's
  * json_decode) takes it? json-glib's parser is lenient (single quotes, bare
  * words, comments), so the fuzz targets check answers with this instead.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-strict-json.c — the fuzz targets' JSON check takes RFC 8259 JSON and
  * nothing json-glib's lenient parser would also take. */
 #include <string.h>

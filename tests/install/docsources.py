@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What jobctl, jobd, the README, the manual pages, data/jobd.conf and the
 completion scripts each say about verbs, options and keys, parsed into
 plain sets and dicts, for test_docs.py and test_completion.py.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The system bus policy goes where dbus reads it, or meson says what to do.
 
 dbus reads /usr/share/dbus-1/system.d and /etc/dbus-1/system.d only. For

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """bash and zsh completion of jobctl.
 
 The scripts offer what `jobctl --help` lists (verbs, each verb's options),

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The manual pages, the README's tour and --help say the same thing.
 
 Each direction is checked: a verb, option or key that one side gains and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """`meson install` keeps an edited jobd.conf and ships the default as an example.
 
 Installs the build tree twice into a temporary DESTDIR; between the two runs

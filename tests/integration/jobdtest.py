@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobdtest — harness for the black-box integration tests of jobd.
 
 Starts the built jobd (path in $JOBD) with temporary state, runtime and log

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Authorization on the private socket: jobd runs as root, a client runs as
 nobody (a helper process that drops to uid 65534 before connecting)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A client of the private socket that is not yet authenticated cannot make
 jobd read (and hold) more than a few KiB: GDBus reads SASL lines with no
 length limit, so before, a local user sending one endless line had jobd read

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every client of the private D-Bus socket is bounded, and secret values
 stay with those allowed to read them.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stop stops the whole job on the direct backend, on both of its ways to
 contain a job (JOBD_DIRECT_CONTAINMENT=cgroup: a cgroup of its own;
 =subreaper: jobd as child subreaper and a tag in the job's environment):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An acknowledged change is on disk (issue 10): a read-only or full state
 directory refuses changes with an error and loses none; a truncated or
 garbage jobs.json leaves running jobs visible and managed; an import keeps

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input: each class gets its named error and a message, and nothing
 is lost (the registry is unchanged afterwards)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobctl keeps systemctl's habits: several names, globs and --all; start of
 a running job and stop of a stopped one succeed; --wait; is-active and
 is-failed; show -p/--value; list --state and patterns; --no-pager; add in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Run history: every run is recorded (reason, end, exit code or signal, why
 jobd stopped it, peak memory, line counts), kept to history-size runs,
 persisted across jobd restarts and crashes, removed with its job; a corrupt

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """What a job inherits from jobd (the clone child, daemon/spawn/jobd-child.c):
 descriptors 0-2 only, an empty signal mask, default signal dispositions and
 the RLIMIT_NOFILE soft limit jobd was started with. jobd is started here with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobctl against a live jobd: every verb, exit codes, --json, errors."""
 import json
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Job files (issue 14): `jobctl apply` / `export` / `cat` against a live jobd,
 JobsDirectory= at start and on ReloadConfig, and jobd.conf's unknown keys and
 booleans."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a job's settings mean for one start is decided in core
 (jobd-launch.c) before a spawner is asked: each way that can fail still
 fails the start with SpawnFailed naming the problem, and the job still goes

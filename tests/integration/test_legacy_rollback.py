@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A legacy plugin change that cannot be saved is not made (issue 10): with
 the state directory read-only, AUTH.ADD/UPDATE/DELETE/SETENABLE and
 SCHEDULER.ADD/DELETE answer FAILED and AUTH.GETALL, AUTH.GETENABLE and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Job log file retention in the core ([Daemon] LogMaxAge=, LogMaxSize=):
 a jobd starting over an old log tree expires files by age and, per job, by
 size, keeps the last hour's files, and leaves the tree alone with neither

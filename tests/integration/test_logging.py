@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobd in the foreground without a journal: one plain, greppable line per
 message on stderr ("jobd: job demo: up -> down (exit code 3)"), never GLib's
 "** Message: 22:02:44.665:" lines; G_MESSAGES_DEBUG=jobd shows debug lines."""

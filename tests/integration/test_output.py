@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Output capture: the ring buffer, partial/long/binary lines, stderr,
 write-log files (with the exit line), FollowOutput. Faults and attacks on
 output are in test_output_faults.py."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Output under faults and attacks: followers whose reader went away,
 a ring fed the longest invalid UTF-8 lines, kill -9 of jobd while a job
 writes a line in two parts, jobd's exit line, a follower too slow to keep

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The registry survives a jobd restart; a corrupt jobs.json is moved aside
 intact and reported; the file is never left half-written; autostart."""
 import glob

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Start and stop in any order and interleaving: a stop that arrives while a
 start is under way stops the process that start created. Each interleaving
 runs many times; afterwards no process of the job's command runs and jobd

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Readiness (the `ready` setting), sd_notify and the watchdog, on the
 direct backend: a job is "starting" until it is ready (READY=1 from the job,
 a matching output line, a port that answers, a probe that exits 0), a job

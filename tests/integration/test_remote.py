@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobctl -H: jobd on another host, over ssh and systemd-stdio-bridge.
 
 The other host is made on this machine: a network namespace joined to ours

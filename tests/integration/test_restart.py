@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Restart policy: always / on-failure / no, exponential backoff, the
 backoff reset, the start limit, and a kill -9 that brings the job back."""
 import os

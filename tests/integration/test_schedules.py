@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Schedules in a job's settings and the timer engine behind them: calendar
 and interval specs fire on time, `jobctl timers` and GetTimers show them,
 the overlap policies, persistent catch-up after jobd's downtime, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every state transition of a job and the details of JobStateChanged."""
 import os
 import signal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Graceful stop: SIGKILL after the stop timeout for a job that ignores
 SIGTERM, a quick stop for one that does not, a custom stop signal, and no
 process of a forking job's group left after the stop."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An acknowledged Stop survives kill -9 (issue 10): the job's wanted state
 is synced to the journal before the caller is answered, so the next jobd
 neither restarts it by its restart policy nor restores it. Before, it was

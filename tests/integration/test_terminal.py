@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobctl on a real terminal (tmux): long output goes through a pager
 ($JOBD_PAGER, $PAGER, less -FRSX), not with --no-pager, --json or when
 stdout is not a terminal; tables and show's lines fit the terminal's width,

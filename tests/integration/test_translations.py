@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A zh_CN user sees jobd's errors in Chinese: jobctl translates them by
 their D-Bus error name (common/jobd-error.h) and keeps jobd's English detail
 where it has no words of its own; in the C locale jobd's message is shown

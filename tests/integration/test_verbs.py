@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every Manager method and its success shape, object paths, job object
 properties (GetAll) and PropertiesChanged."""
 import os

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* legacy-import-helper.c — run the legacy import the way
  * `jobd --import-legacy DIR [--force]` does, for test_import.py while jobd
  * itself does not have the option:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers for the legacy protocol black-box tests: start the built
 jobd with the legacy listener on a free loopback port, speak raw frames.
 What it shares with the other harnesses (jobd's directories and start,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """One authorization model on the legacy port: a local user who may not
 change a job over D-Bus may not change it over TCP either (the peer's uid
 comes from the kernel), jobs of the legacy identity stay open to legacy

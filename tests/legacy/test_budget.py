@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Large legacy answers nobody reads: 64 connections ask LOGEXPLORER.GET of
 a 16 MiB log, or GETALL of jobs with large extras, and never read. jobd's
 memory (VmRSS) stays bounded, a concurrent STATUS client keeps getting

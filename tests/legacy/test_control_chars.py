@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """What a client stores comes back as strict JSON: every control character,
 and numbers JSON cannot hold are refused.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Core legacy commands against a running jobd: every command, every code,
 the exact JSON types the PHP client sees."""
 import os

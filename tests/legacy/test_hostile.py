@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The hostile-input matrix: each case is followed by a normal request that
 must still be answered, with no job lost."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Migration of an old php-backend-server data/ folder: jobs, auth users
 (passwords hashed), schedules with their UUIDs and fire logs; existing jobs
 kept unless --force; a corrupt folder imports nothing. The result is checked

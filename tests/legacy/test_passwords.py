@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Legacy passwords: yescrypt hashes, checked off the main loop, throttled.
 
 - 300 pipelined wrong-password frames on one connection: every one answered

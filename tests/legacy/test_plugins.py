@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Plugin commands: auth (DENIED rules, hashes never returned) and
 logexplorer (listing, reading, confinement to the log directory)."""
 import json

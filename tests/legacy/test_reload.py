@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """ReloadConfig and SIGHUP re-read [Legacy]: the limits and Interpreter
 apply at once; a changed key that is fixed at start-up (Listen, User,
 Plugins, …) keeps its old value, and the reload says which keys need a

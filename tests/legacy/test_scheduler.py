@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """SCHEDULER.* over raw frames: ADD/GET/GETALL/GETLOG/UPDATE/DELETE shapes and
 exact JSON types, validation answers, persistence to the state file, and the
 plugin switch. When schedules fire is covered by the unit test

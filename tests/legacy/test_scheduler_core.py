@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The legacy scheduler as a layer over the job setting `schedules` and the
 core timer engine: a schedule added over TCP shows in `jobctl timers` (and
 GetTimers), one added with `jobctl --schedule` shows in SCHEDULER.GETALL,

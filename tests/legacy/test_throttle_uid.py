@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Legacy password throttling is per local user, not per loopback address.
 
 Every local user reaches jobd from 127.0.0.1, so a bucket per address let

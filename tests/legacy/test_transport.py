@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """The listener itself: answers larger than the socket buffers, the
 connection cap, and a listening socket handed over by systemd."""
 import os

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroup-probe.c — print what jobd-cgroup reads for a cgroup, so the system
  * test can hold it against the real kernel inside a booted container:
  *   cgroup-probe CGROUP   →  "SOURCE BYTES"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """jobdsys.py — jobd installed as the system service in a booted container.
 
 What the system tests that drive the installed jobd share:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nspawn.py — boot a real systemd in a container from the host's own /usr.
 
 The system tests need a systemd manager as PID 1, which a CI box or a

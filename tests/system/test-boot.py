@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-boot.py — the container harness itself: it boots a real systemd,
 runs commands inside, sees bound host folders, reports exit codes, and
 leaves nothing running after teardown."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-cgroup.py — jobd-cgroup against a real systemd scope in a container.
 
 A scope with a process holding ~48 MiB is made with systemd-run; the probe

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-deb.py — the Debian package builds, installs and runs under systemd.
 
 1. `dpkg-buildpackage -us -uc -b` in a copy of the source tree (the files

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-history.py — a run's peak memory comes from its scope's cgroup
 (issue 12): jobd runs as the installed service in a booted container (the
 systemd backend: each job in a scope), a job touches ~50 MiB and is stopped;

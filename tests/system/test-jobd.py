@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-jobd.py — jobd installed as a system service in a booted container.
 
 `meson install --destdir` into a temp dir on the host; the install's prefix

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-logging.py — jobd's messages about a job, found in the journal by the
 job's name (issue 11): jobd runs as the installed service in a booted
 container, so stderr is the journal's stream and jobd logs natively.

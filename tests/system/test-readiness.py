@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-readiness.py — ready=notify on the scope backend, in a booted container.
 
 jobd runs as the service (systemd backend): a job with --ready=notify runs

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-service.py — jobd as a systemd service (issue 3), in a booted container.
 
 One container, job s (a sleep) running throughout:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """test-survival.py — jobs outlive jobd (issue 3), in a booted container.
 
 One container; the checks run in order on job w, a counter printing a

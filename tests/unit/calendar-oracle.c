@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* calendar-oracle.c — the next elapses of calendar expressions, as jobd
  * computes them, for calendar-oracle.py to compare with systemd-analyze.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """jobd's calendar expressions against systemd's, over a corpus.
 
 calendar-oracle.py ORACLE SYSTEMD_ANALYZE CORPUS

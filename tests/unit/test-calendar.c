@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-calendar.c — calendar expressions (jobd-calendar.c): errors that point
  * at the bad part, normalized forms, and next elapses, across DST changes,
  * month ends and leap years. The expected times are what systemd-analyze

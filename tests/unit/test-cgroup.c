@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-cgroup.c — jobd-cgroup against a fake cgroup tree in a temp dir.
  *
  * The tree mimics /sys/fs/cgroup in its three shapes (pure v2, hybrid with

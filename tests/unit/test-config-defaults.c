@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-config-defaults.c — data/jobd.conf says the truth about the defaults.
  *
  * data/jobd.conf documents every key as a commented "#Key=default" line in

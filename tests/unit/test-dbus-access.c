@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The D-Bus access table against the interface XML: exactly one row per
  * method, no row naming a method that does not exist, and each row bound
  * to a handle-* signal the generated skeleton really has. */

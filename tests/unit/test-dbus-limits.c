@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* [DBus] in jobd.conf: the bounds of the private socket's clients. */
 #include "config.h"
 

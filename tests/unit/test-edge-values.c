@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-edge-values.c — values that could not be written back and read
  * again are refused where they enter: strict RFC 8259 JSON on the legacy
  * port (daemon/legacy/jobd-legacy-codec.c), finite numbers in job extras

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-fdwatch.c — descriptors watched through one epoll source per context. */
 #include <gio/gio.h>
 #include <glib-unix.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-fs-util.h — file helpers shared by the output and log file tests. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-history.c — JobdHistory on its own (files under a temporary state
  * directory) and the cgroup peak readers against a fake cgroup tree. */
 #include "config.h"

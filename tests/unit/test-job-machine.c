@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-job-machine.c — the job state machine (core/jobd-job.c) against a
  * fake spawner: every transition, the restart backoff and the start limit.
  *

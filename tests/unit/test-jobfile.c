@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-jobfile.c — job files (common/jobd-jobfile.c): systemd's quoting of
  * Command= and Environment=, booleans, errors with FILE:LINE: Key, unknown
  * keys, the writer reading back to the same settings, and the diff that

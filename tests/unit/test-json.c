@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-json.c — what jobd writes as JSON escapes every control character
  * (json-glib 1.6 writes U+001F raw; strict readers refuse the text). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-auth.c — the legacy auth plugin: password hashing and
  * verification, the request check (credentials, privileges, enable flag),
  * its cache of verified credentials, storage without plain passwords, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-codec.c — the legacy frame codec, request parser, response
  * builder and parameter validators (daemon/legacy/jobd-legacy-codec.c). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-logcleaner.c — log retention: which files and day folders go,
  * which stay, and that symlinks anywhere in the tree are never followed.
  * Ages are set with utimensat, so nothing waits for real time to pass.

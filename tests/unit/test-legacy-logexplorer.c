@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-logexplorer.c — the legacy logexplorer plugin's confinement:
  * names are single safe components, listings are newest first and hold
  * only real folders or files, and no name, "..", absolute path or symlink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-peer.c — the uid of a legacy connection's local peer
  * (daemon/legacy/jobd-legacy-peer.c), over real loopback TCP connections. */
 #include <errno.h>

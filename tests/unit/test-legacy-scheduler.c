@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-scheduler.c — the legacy scheduler: condition parsing and
  * validation, matching, next-fire computation (every field, combinations,
  * @t, leap years, ISO week 53, U intervals, DST, once per period), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-legacy-stream.c — LOGEXPLORER.GET's streamed answer: produced slice
  * by slice, it is byte for byte the answer built in memory from the whole
  * file (invalid UTF-8 replaced per byte, NUL as a space, JSON escapes), for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-linesplit.c — the line splitter: chunking, limits, UTF-8 safety. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-logfile.c — the legacy hourly log file layout, prefix and errors. */
 #include <string.h>
 #include <sys/stat.h>

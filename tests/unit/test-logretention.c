@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-logretention.c — job log file retention in the core ([Daemon]
  * LogMaxSize=, LogMaxAge=): which files go by size and by age, per job,
  * that the file being written is kept, that symlinks are never followed,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-memory.c — reading a process's memory, and one that is gone. */
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-notify.c — the sd_notify message parser and the notify socket's
  * bounds (size, rate), with real datagrams on a real socket. */
 #include "config.h"

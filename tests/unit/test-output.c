@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-output.c — JobdOutput with real pipes, child processes and files.
  *
  * Every wait iterates the main context until a condition holds, with a

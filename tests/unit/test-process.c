@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-process.c — JobdProcess, the part every backend shares: the exit
  * seen through the pidfd (code, signal, or unknown for a process jobd did
  * not start), signalling the main process, the record that re-adoption reads

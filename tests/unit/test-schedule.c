@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-schedule.c — schedule specs (jobd-schedule.c) and the `schedules`
  * setting: what parses, what is refused and with which part named, when
  * "every" and legacy specs fire, ids given and kept, JSON round trip. */

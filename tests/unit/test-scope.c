@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-scope.c — the systemd scope spawner against a fake systemd.
  *
  * A private bus (GTestDBus) carries an in-process fake of the systemd1

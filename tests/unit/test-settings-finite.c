@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-settings-finite.c — values jobd could not write back are refused at
  * the edge: NaN, ±Inf (D-Bus doubles) and JSON numbers that overflow, in
  * extra, nested, or under an unknown key kept as extra. Found by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-settings.c — unit tests of JobdSettings: defaults, a{sv} and JSON
  * merging with their validation messages, round trips, argv building, job
  * names and signal names. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-store.c — unit tests of JobdStore: save/load round trip, atomic
  * saving, and what loading does with missing, corrupt and partly bad files. */
 #include <errno.h>

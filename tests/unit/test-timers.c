@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-timers.c — the timer engine (jobd-timers.c) with an injected clock:
  * fires on time and once, clock steps forward and back, DST and a time
  * zone change (fixed zones), persistent catch-up across a restart, a

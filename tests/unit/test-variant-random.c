@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-variant-random.c — the hand-written reply serializer (jobd-variant.c)
  * against GLib's own GVariant, for random rows and dictionaries.
  *

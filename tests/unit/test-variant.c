@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test-variant.c — hand-serialized GVariants are byte-for-byte GLib's own. */
 #include <string.h>
 
