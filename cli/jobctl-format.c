@@ -451,6 +451,7 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 typedef enum {
   SHOW_TEXT, SHOW_ARGS, SHOW_DICT, SHOW_BOOL, SHOW_NUMBER, SHOW_DURATION,
   SHOW_SIZE, SHOW_PERCENT, SHOW_LIMIT,
+  SHOW_DURATION_LIMIT,   /* a duration where 0 means "no limit" */
 } ShowKind;
 
 typedef struct {
@@ -483,11 +484,11 @@ static const ShownSetting shown_settings[] = {
   { "memory-max", N_("Memory limit"), SHOW_SIZE },
   { "cpu-quota", N_("CPU quota"), SHOW_PERCENT },
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
-  { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION },
+  { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION_LIMIT },
   { "history-size", N_("History size"), SHOW_NUMBER },
   { "ready", N_("Ready"), SHOW_TEXT },
-  { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION },
-  { "watchdog-ms", N_("Watchdog"), SHOW_DURATION },
+  { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION_LIMIT },
+  { "watchdog-ms", N_("Watchdog"), SHOW_DURATION_LIMIT },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -554,11 +555,13 @@ format_dict (GVariant *value)
 static char *
 format_number (ShowKind kind, guint64 number)
 {
-  if (number == 0 && (kind == SHOW_SIZE || kind == SHOW_PERCENT || kind == SHOW_LIMIT))
+  if (number == 0 && (kind == SHOW_SIZE || kind == SHOW_PERCENT || kind == SHOW_LIMIT ||
+                      kind == SHOW_DURATION_LIMIT))
     return g_strdup (_("none"));
   switch (kind)
     {
     case SHOW_DURATION:
+    case SHOW_DURATION_LIMIT:
       return jobd_format_duration_ms (number);
     case SHOW_SIZE:
       return jobd_format_size (number);

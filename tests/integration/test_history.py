@@ -449,6 +449,18 @@ class History(JobdTestCase):
         self.restart_jobd()
         s = self.bus.call("GetSettings", "rt")
         self.assertEqual((s["runtime-max-ms"], s["history-size"]), (90000, 7))
+        show = run_jobctl(["show", "rt"], address=self.jobd.address)
+        self.assertRegex(show.stdout, r"(?m)^\s*Runtime limit: 1m 30s$")
+
+    def test_show_says_none_for_no_time_limit(self):
+        # 0 means "no limit" for these durations: show says so, not "0".
+        out = run_jobctl(["add", "free", "--ready-timeout=0", "--", "/bin/true"],
+                         address=self.jobd.address)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        show = run_jobctl(["show", "free"], address=self.jobd.address)
+        self.assertEqual(show.returncode, 0, show.stderr)
+        for label in ("Runtime limit", "Ready timeout", "Watchdog"):
+            self.assertRegex(show.stdout, r"(?m)^\s*%s: none$" % label)
 
 
 if __name__ == "__main__":
