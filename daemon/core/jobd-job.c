@@ -79,6 +79,8 @@ struct _JobdJob {
   GPid notify_main_pid;       /* MAINPID= */
   gboolean reloading;         /* RELOADING=1 until READY=1 */
   char *fault_reason;         /* ready-timeout, watchdog: the stop under way is a failure */
+  char *renew_trigger;        /* jobd_job_restart_for(): the stop under way is a */
+  gboolean renew;             /* graceful restart, started again at its exit */
   gint64 foreign_logged_at;   /* monotonic µs: the "ignored" line is rate-limited */
   guint foreign_ignored;
 };
@@ -707,6 +709,27 @@ on_restart_timer (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Too many automatic restarts within the start limit's interval: failed. */
+static void
+fail_start_limit (JobdJob *self)
+{
+  GVariantBuilder b;
+  g_autofree char *msg =
+    g_strdup_printf ("restarted %u times within %u ms; not restarting again",
+                     self->settings->start_limit_burst,
+                     self->settings->start_limit_interval_ms);
+
+  set_string (&self->last_error, msg);
+  jobd_job_log (G_LOG_LEVEL_WARNING, self->name, JOBD_MESSAGE_ID_START_LIMIT,
+                JOBD_REASON_START_LIMIT, "job %s: %s", self->name, msg);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_START_LIMIT));
+  g_variant_builder_add (&b, "{sv}", "error", g_variant_new_string (msg));
+  add_exit_details (self, &b);
+  set_state (self, JOBD_STATE_FAILED, g_variant_builder_end (&b));
+  settle_down_waiters (self);
+}
+
 static void
 schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
 {
@@ -715,19 +738,7 @@ schedule_restart (JobdJob *self, const char *why, gint64 uptime_usec)
 
   if (!start_limit_allows (self))
     {
-      g_autofree char *msg =
-        g_strdup_printf ("restarted %u times within %u ms; not restarting again",
-                         self->settings->start_limit_burst,
-                         self->settings->start_limit_interval_ms);
-      set_string (&self->last_error, msg);
-      jobd_job_log (G_LOG_LEVEL_WARNING, self->name, JOBD_MESSAGE_ID_START_LIMIT,
-                    JOBD_REASON_START_LIMIT, "job %s: %s", self->name, msg);
-      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (JOBD_REASON_START_LIMIT));
-      g_variant_builder_add (&b, "{sv}", "error", g_variant_new_string (msg));
-      add_exit_details (self, &b);
-      set_state (self, JOBD_STATE_FAILED, g_variant_builder_end (&b));
-      settle_down_waiters (self);
+      fail_start_limit (self);
       return;
     }
 
@@ -764,12 +775,30 @@ release_process (JobdJob *self, gboolean forget_fds)
   g_clear_object (&self->process);
 }
 
+/* The run jobd_job_restart_for() stopped has ended: the next one starts
+ * at once (no backoff: nothing failed), within the start limit. */
+static void
+renew_run (JobdJob *self, const char *reason, const char *trigger)
+{
+  if (!start_limit_allows (self))
+    {
+      fail_start_limit (self);
+      return;
+    }
+  self->restarts++;
+  set_string (&self->last_restart_reason, reason);
+  set_start_cause (self, &(JobdRunCause) { reason, JOBD_UID_NONE, trigger });
+  job_spawn (self);
+}
+
 static void
 on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data)
 {
   JobdJob *self = user_data;
   g_autofree char *exit_line = NULL;
   g_autofree char *fault = NULL;
+  g_autofree char *renew_trigger = NULL;
+  gboolean renew;
   const char *why;
   gint64 uptime = g_get_monotonic_time () - self->started_mono;
   gboolean requested = self->stop_requested;
@@ -795,9 +824,14 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
   release_process (self, TRUE);
   self->stop_requested = FALSE;
   fault = g_steal_pointer (&self->fault_reason);
+  renew_trigger = g_steal_pointer (&self->renew_trigger);
+  renew = self->renew;
+  self->renew = FALSE;
   fail_pending_start (self);
 
-  if (!requested && fault != NULL)
+  if (!requested && fault != NULL && renew)
+    renew_run (self, fault, renew_trigger);
+  else if (!requested && fault != NULL)
     exit_after_fault (self, fault, uptime);
   else if (!requested && self->wanted_up && exit_wants_restart (self))
     schedule_restart (self, why, uptime);
@@ -1436,6 +1470,39 @@ stop_up (JobdJob *self, const char *cause, const char *reason)
                                     on_kill_timer, self);
 }
 
+gboolean
+jobd_job_restart_for (JobdJob *self,
+                      const char *reason,
+                      const char *trigger,
+                      const char *message,
+                      GError **error)
+{
+  g_autoptr(GError) kill_error = NULL;
+
+  if (self->process == NULL || !self->wanted_up || self->stop_requested ||
+      self->state == JOBD_STATE_STOPPING)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    }
+  stop_waiting (self);
+  g_clear_handle_id (&self->runtime_timer, g_source_remove);
+  sample_memory (self);
+  self->stop_cause = g_intern_string (reason);
+  set_string (&self->fault_reason, reason);
+  set_string (&self->renew_trigger, trigger);
+  self->renew = TRUE;
+  jobd_job_log (G_LOG_LEVEL_MESSAGE, self->name, JOBD_MESSAGE_ID_STATE_CHANGED, reason,
+                "job %s: %s, restarting it", self->name, message);
+  set_state (self, JOBD_STATE_STOPPING, details_new (reason, message));
+  if (!jobd_process_kill_all (self->process, self->settings->stop_signal, &kill_error))
+    jobd_job_warning (self->name, "job %s: %s", self->name, kill_error->message);
+  g_clear_handle_id (&self->kill_timer, g_source_remove);
+  self->kill_timer = g_timeout_add (MAX (self->settings->stop_timeout_ms, 1), on_kill_timer, self);
+  return TRUE;
+}
+
 void
 jobd_job_wait_down_async (JobdJob *self,
                           GCancellable *cancellable,
@@ -1656,6 +1723,7 @@ jobd_job_finalize (GObject *object)
   g_free (self->start_trigger);
   g_free (self->status_text);
   g_free (self->fault_reason);
+  g_free (self->renew_trigger);
   jobd_ready_spec_clear (&self->ready);
   g_queue_clear_full (&self->restart_times, g_free);
 

@@ -73,6 +73,15 @@ typedef struct _JobdHistory JobdHistory;
 #define JOBD_REASON_READY_TIMEOUT "ready-timeout"
 /* No WATCHDOG=1 within its watchdog-ms (or WATCHDOG=trigger): restarted. */
 #define JOBD_REASON_WATCHDOG "watchdog"
+/* jobd restarted a running job by itself (jobd_job_restart_for()): its
+ * liveness probe failed (health), it grew past memory-restart (memory), a
+ * watched file changed (file-change; the trigger is the first path). */
+#define JOBD_REASON_HEALTH "health"
+#define JOBD_REASON_MEMORY "memory"
+#define JOBD_REASON_FILE_CHANGE "file-change"
+/* Started because a job that requires it was started (trigger: that job),
+ * or stopped because a job it requires stopped or failed. */
+#define JOBD_REASON_DEPENDENCY "dependency"
 
 /* Shared by every job of a manager. */
 typedef struct {
@@ -140,6 +149,18 @@ void jobd_job_wait_down_async (JobdJob *job,
                                GAsyncReadyCallback callback,
                                gpointer user_data);
 gboolean jobd_job_wait_down_finish (JobdJob *job, GAsyncResult *result, GError **error);
+/* A graceful restart jobd decides by itself: the stop signal, the stop
+ * timeout (then SIGKILL), and at the exit a new run at once (no backoff)
+ * whose cause is {reason, JOBD_UID_NONE, trigger}; counted in restarts and
+ * last-restart-reason, the ending run's stop cause is reason; within the
+ * start limit (past it the job is failed). reason is a JOBD_REASON_*,
+ * message says why (logged, sent with "stopping"). NOT_RUNNING unless a
+ * process runs and the job is wanted up and not already stopping. */
+gboolean jobd_job_restart_for (JobdJob *job,
+                               const char *reason,
+                               const char *trigger,
+                               const char *message,
+                               GError **error);
 gboolean jobd_job_reload (JobdJob *job, GError **error);
 gboolean jobd_job_kill (JobdJob *job, int signo, GError **error);
 
