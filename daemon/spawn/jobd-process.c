@@ -192,6 +192,20 @@ jobd_process_get_peak_memory (JobdProcess *self, guint64 *bytes, const char **so
   return klass->get_peak_memory != NULL && klass->get_peak_memory (self, bytes, source);
 }
 
+/* The child began as jobd (a fork, or a clone sharing jobd's memory) and
+ * the kernel carries the high-water mark of the memory it left at exec into
+ * ru_maxrss: a figure at or below jobd's own peak may be jobd's, not the
+ * job's. Then the peak is unknown rather than wrong. */
+static gboolean
+rusage_peak_is_the_jobs (const struct rusage *usage)
+{
+  struct rusage own = { 0 };
+
+  if (usage->ru_maxrss <= 0 || getrusage (RUSAGE_SELF, &own) < 0)
+    return FALSE;
+  return usage->ru_maxrss > own.ru_maxrss;
+}
+
 static gboolean
 on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
 {
@@ -220,7 +234,7 @@ on_pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
       do
         r = (int) syscall (SYS_waitid, P_PIDFD, (id_t) fd, &info, WEXITED, &usage);
       while (r < 0 && errno == EINTR);
-      if (r == 0 && priv->peak_source == NULL && usage.ru_maxrss > 0)
+      if (r == 0 && priv->peak_source == NULL && rusage_peak_is_the_jobs (&usage))
         {
           priv->peak_bytes = (guint64) usage.ru_maxrss * 1024;
           priv->peak_source = JOBD_PEAK_SOURCE_RUSAGE;
