@@ -24,6 +24,7 @@
 typedef enum {
   TYPE_COMMAND,   /* command s + args as, split like ExecStart= */
   TYPE_STRING,    /* s, the raw value; empty = unset */
+  TYPE_PATH,      /* s, a folder; relative = to the job file's folder */
   TYPE_STRV,      /* as, one raw value per line, repeatable; empty resets */
   TYPE_ENV,       /* a{ss}, KEY=VALUE words, repeatable; empty resets */
   TYPE_ENV_FILE,  /* read into environment when the file is read */
@@ -54,7 +55,7 @@ typedef struct {
 static const JobFileKey job_file_keys[] = {
   { "Command", "command", TYPE_COMMAND, KEY_RESTART, NULL },
   { "Params", "params", TYPE_STRING, KEY_RESTART, "" },
-  { "WorkingDirectory", "working-directory", TYPE_STRING, KEY_RESTART, "" },
+  { "WorkingDirectory", "working-directory", TYPE_PATH, KEY_RESTART, "" },
   { "Environment", "environment", TYPE_ENV, KEY_RESTART, "" },
   { "EnvironmentFile", NULL, TYPE_ENV_FILE, KEY_RESTART, NULL },
   { "User", "user", TYPE_STRING, KEY_RESTART, "" },
@@ -332,6 +333,7 @@ parse_scalar (const JobFileKey *key, const char *text, GError **error)
   switch (key->type)
     {
     case TYPE_STRING:
+    case TYPE_PATH:
       return g_variant_new_string (text);
     case TYPE_BOOL:
       return jobd_parse_bool (text, &flag, error) ? g_variant_new_boolean (flag) : NULL;
@@ -503,6 +505,25 @@ read_strv (Reader *r, const JobFileKey *key, const char *value)
     g_ptr_array_add (values, g_strdup (value));
 }
 
+/* A relative folder is the job file's own (a job file kept beside its
+ * program works wherever the tree is checked out), made absolute here:
+ * jobd never sees where the file was. */
+static void
+read_path (Reader *r, const JobFileKey *key, const char *value)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+
+  if (*value == '\0' || g_path_is_absolute (value))
+    {
+      g_variant_dict_insert (&r->dict, key->setting, "s", value);
+      return;
+    }
+  dir = g_path_get_dirname (r->path);
+  path = g_canonicalize_filename (value, dir);
+  g_variant_dict_insert (&r->dict, key->setting, "s", path);
+}
+
 static gboolean
 read_key (Reader *r, const JobFileKey *key, const char *value, GError **error)
 {
@@ -523,6 +544,9 @@ read_key (Reader *r, const JobFileKey *key, const char *value, GError **error)
     case TYPE_STRV:
     case TYPE_SCHEDULES:
       read_strv (r, key, value);
+      return TRUE;
+    case TYPE_PATH:
+      read_path (r, key, value);
       return TRUE;
     default:
       parsed = parse_scalar (key, value, error);
@@ -908,6 +932,7 @@ format_scalar (const JobFileKey *key, GVariant *value)
   switch (key->type)
     {
     case TYPE_STRING:
+    case TYPE_PATH:
     case TYPE_RESTART:
     case TYPE_SIGNAL:
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))

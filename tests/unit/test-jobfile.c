@@ -165,6 +165,30 @@ test_environment_reset_and_file (void)
   g_rmdir (dir);
 }
 
+/* WorkingDirectory= relative to the job file's folder; absolute kept. */
+static void
+test_relative_working_directory (void)
+{
+  const char *cases[][2] = {
+    { "WorkingDirectory=.\n", "/srv/app" },
+    { "WorkingDirectory=web/../public\n", "/srv/app/public" },
+    { "WorkingDirectory=/var/www\n", "/var/www" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strconcat ("[Job]\nCommand=/bin/true\n", cases[i][0], NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JobdJobFile) file = jobd_job_file_parse ("/srv/app/web.job", text,
+                                                         strlen (text), &error);
+      const char *dir = NULL;
+
+      g_assert_no_error (error);
+      g_assert_true (g_variant_lookup (file->settings, "working-directory", "&s", &dir));
+      g_assert_cmpstr (dir, ==, cases[i][1]);
+    }
+}
+
 static void
 test_booleans (void)
 {
@@ -368,6 +392,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jobfile/parse/settings", test_parse_settings);
   g_test_add_func ("/jobfile/parse/environment", test_environment_reset_and_file);
   g_test_add_func ("/jobfile/parse/booleans", test_booleans);
+  g_test_add_func ("/jobfile/parse/relative-working-directory", test_relative_working_directory);
   g_test_add_func ("/jobfile/parse/errors", test_errors_say_file_line_key);
   g_test_add_func ("/jobfile/parse/unknown-keys", test_unknown_keys_warn);
   g_test_add_func ("/jobfile/parse/name", test_name_from_file);
