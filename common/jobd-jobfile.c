@@ -512,6 +512,7 @@ static void
 read_path (Reader *r, const JobFileKey *key, const char *value)
 {
   g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
   g_autofree char *path = NULL;
 
   if (*value == '\0' || g_path_is_absolute (value))
@@ -520,7 +521,8 @@ read_path (Reader *r, const JobFileKey *key, const char *value)
       return;
     }
   dir = g_path_get_dirname (r->path);
-  path = g_canonicalize_filename (value, dir);
+  base = g_canonicalize_filename (dir, NULL);   /* a relative file: from jobctl's folder */
+  path = g_canonicalize_filename (value, base);
   g_variant_dict_insert (&r->dict, key->setting, "s", path);
 }
 
