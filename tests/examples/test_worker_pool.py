@@ -72,7 +72,7 @@ class WorkerPool(ExampleCase):
         delays = []
         for _ in range(2):
             mark = self.bus.mark()
-            os.kill(master, signal.SIGKILL)
+            self.sh("kill -9 $(jobctl show -p MainPID --value pool)")
             starting = self.bus.wait_state("pool", "starting", since=mark)
             delays.append(starting["delay-ms"])
             for w in workers:
