@@ -12,7 +12,7 @@
 #include "jobd-error.h"
 
 static char *
-resolve_program (const char *program, GError **error)
+resolve_program (const char *program, const char *working_directory, GError **error)
 {
   g_autofree char *path = NULL;
 
@@ -26,6 +26,8 @@ resolve_program (const char *program, GError **error)
           return NULL;
         }
     }
+  else if (working_directory != NULL && g_path_is_absolute (working_directory))
+    path = g_canonicalize_filename (program, working_directory);   /* ./run.sh: as a shell there */
   else
     path = g_canonicalize_filename (program, NULL);
 
@@ -165,7 +167,7 @@ jobd_launch_child_spec_init (JobdChildSpec *spec,
   argv = jobd_settings_build_argv (settings, error);
   if (argv == NULL)
     return FALSE;
-  program = resolve_program (argv[0], error);
+  program = resolve_program (argv[0], settings->working_directory, error);
   if (program == NULL)
     return FALSE;
   g_free (argv[0]);

@@ -57,6 +57,23 @@ class LaunchRequest(JobdTestCase):
         self.assertEqual(env.get(b"JOBD_JOB"), b"fixme")
         self.bus.call("Stop", "fixme")
 
+    def test_relative_program_is_found_in_the_working_directory(self):
+        # ./run.sh means what it means in a shell there, not in jobd's own
+        # folder (/ under systemd, the build folder here).
+        folder = os.path.join(self.jobd.root, "app")
+        os.makedirs(os.path.join(folder, "bin"))
+        script = os.path.join(folder, "bin", "run.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 30\n")
+        os.chmod(script, 0o755)
+        self.bus.add("rel", "./bin/run.sh", working_directory=folder)
+        mark = self.bus.mark()
+        self.bus.call("Start", "rel")
+        pid = self.bus.wait_state("rel", "up", since=mark)["main-pid"]
+        self.jobd.note_pid(pid)
+        self.assertEqual(os.readlink("/proc/%d/cwd" % pid), folder)
+        self.bus.call("Stop", "rel")
+
     @staticmethod
     def variant_s(text):
         from gi.repository import GLib
