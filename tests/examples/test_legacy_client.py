@@ -4,11 +4,8 @@ against jobd's legacy port; the job it adds is a jobd job."""
 import json
 import os
 import pwd
-import shutil
-import stat
-import tempfile
 
-from examplecase import EXAMPLES, ExampleCase
+from examplecase import ExampleCase
 from jobdharness import free_port, tcp_accepts
 from jobdtest import main, pid_alive, wait_until
 
@@ -36,15 +33,7 @@ class LegacyClient(ExampleCase):
         self.bus = self.jobd.connect()
         wait_until(lambda: tcp_accepts(self.port, 1), "the legacy port %d" % self.port)
         # Legacy jobs run as an unprivileged user: it must reach the worker.
-        self.copy = tempfile.mkdtemp(prefix="jobd-example-legacy-")
-        self.addCleanup(shutil.rmtree, self.copy, True)
-        self.folder = os.path.join(self.copy, "legacy-client")
-        shutil.copytree(os.path.join(EXAMPLES, "legacy-client"), self.folder)
-        for path in (self.copy, self.folder):
-            os.chmod(path, 0o755)
-        for name in os.listdir(self.folder):
-            os.chmod(os.path.join(self.folder, name), stat.S_IRUSR | stat.S_IWUSR |
-                     stat.S_IRGRP | stat.S_IROTH)
+        self.copy_example()
 
     def demo(self, command):
         return answers(self.sh(command, env_extra={
