@@ -20,6 +20,8 @@
 static const JobctlVerb verbs[] = {
   { "list", jobctl_verb_list, N_("[PATTERN…]"),
     N_("List jobs: state, PID, memory, uptime, restarts"), NULL },
+  { "top", jobctl_verb_top, "",
+    N_("Watch every job's state, CPU, memory and uptime, full screen (q quits)"), NULL },
   { "status", jobctl_verb_status, N_("NAME"),
     N_("Print a job's state; exit 0 when it is up, 3 otherwise"), NULL },
   { "is-active", jobctl_verb_is_active, N_("NAME…"),
