@@ -873,7 +873,7 @@ jobctl_verb_top (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
     { "delay", 'd', 0, G_OPTION_ARG_STRING, &delay_text,
       N_("Refresh CPU and memory every DURATION (default 2s, at least 200ms)"),
       N_("DURATION") },
-    { "sort", 'o', 0, G_OPTION_ARG_STRING, &sort_text,
+    { "sort", 0, 0, G_OPTION_ARG_STRING, &sort_text,
       N_("Sort by cpu (default), mem, name or state; keys c, m, n, s change it"),
       N_("KEY") },
     G_OPTION_ENTRY_NULL
