@@ -256,12 +256,37 @@ name_column_width (Top *top)
   return MIN (widest, top->width > 56 + 8 ? top->width - 56 : 8);
 }
 
+/* text padded to width display columns (translated headers may be wide
+ * characters, which printf's widths count in bytes). */
+static void
+append_padded (GString *out, const char *text, gsize width, gboolean right)
+{
+  gsize used = jobd_display_width (text);
+  gsize pad = width > used ? width - used : 0;
+
+  if (right)
+    g_string_append_printf (out, "%*s", (int) pad, "");
+  g_string_append (out, text);
+  if (!right)
+    g_string_append_printf (out, "%*s", (int) pad, "");
+}
+
 static void
 append_header (GString *out, guint name_width)
 {
-  g_string_append_printf (out, "%-*s  %-8s %8s %6s %8s %9s %8s", (int) name_width, _("NAME"),
-                          _("STATE"), _("PID"), _("CPU%"), _("MEMORY"), _("UPTIME"),
-                          _("RESTARTS"));
+  append_padded (out, _("NAME"), name_width, FALSE);
+  g_string_append (out, "  ");
+  append_padded (out, _("STATE"), 8, FALSE);
+  g_string_append_c (out, ' ');
+  append_padded (out, _("PID"), 8, TRUE);
+  g_string_append_c (out, ' ');
+  append_padded (out, _("CPU%"), 6, TRUE);
+  g_string_append_c (out, ' ');
+  append_padded (out, _("MEMORY"), 8, TRUE);
+  g_string_append_c (out, ' ');
+  append_padded (out, _("UPTIME"), 9, TRUE);
+  g_string_append_c (out, ' ');
+  append_padded (out, _("RESTARTS"), 8, TRUE);
 }
 
 static char *
