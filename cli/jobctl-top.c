@@ -653,8 +653,8 @@ on_runtime (GObject *source, GAsyncResult *result, gpointer user_data)
   guint64 started_at = 0;
 
   if (!jobd_dbus_manager_call_get_runtime_finish (JOBD_DBUS_MANAGER (source), &runtime,
-                                                  result, NULL))
-    return;   /* removed meanwhile: JobRemoved drops it */
+                                                  result, NULL) || top == NULL)
+    return;   /* removed meanwhile (JobRemoved drops it), or top is over */
   row = g_hash_table_lookup (top->rows, name);
   if (row == NULL)
     return;
