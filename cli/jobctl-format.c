@@ -239,8 +239,44 @@ jobctl_format_timestamp (guint64 usec, gboolean with_ms)
 
 /* ---- list -------------------------------------------------------------- */
 
+char *
+jobctl_format_cpu_time (guint64 usec)
+{
+  /* Seconds with milliseconds, like `time`: "1.234s". */
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ".%03us", usec / G_USEC_PER_SEC,
+                          (guint) (usec % G_USEC_PER_SEC / 1000));
+}
+
+GHashTable *
+jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names)
+{
+  g_autoptr(GHashTable) usage = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GVariant) rows = NULL;
+  const char *const none[] = { NULL };
+  GVariantIter iter;
+  const char *name;
+  guint64 cpu;
+
+  if (!jobd_dbus_manager_call_get_usage_sync (jobctl->manager, names != NULL ? names : none,
+                                              &rows, NULL, NULL))
+    return NULL;
+  g_variant_iter_init (&iter, rows);
+  while (g_variant_iter_next (&iter, "(&stt)", &name, &cpu, NULL))
+    g_hash_table_insert (usage, g_strdup (name), g_memdup2 (&cpu, sizeof cpu));
+  return g_steal_pointer (&usage);
+}
+
+/* The CPU time of a job from jobctl_fetch_cpu_usage()'s table. */
+static guint64
+cpu_of (GHashTable *usage, const char *name)
+{
+  guint64 *cpu = usage != NULL ? g_hash_table_lookup (usage, name) : NULL;
+
+  return cpu != NULL ? *cpu : 0;
+}
+
 static void
-print_list_json (GVariant *jobs)
+print_list_json (GVariant *jobs, GHashTable *usage)
 {
   GVariantBuilder rows;
   GVariantIter iter;
@@ -254,10 +290,10 @@ print_list_json (GVariant *jobs)
                               &memory, &started_at, &restarts, &object_path))
     g_variant_builder_add_value (&rows,
       g_variant_new_parsed ("{'name': <%s>, 'state': <%s>, 'pid': <%u>, "
-                            "'memory': <%t>, 'started-at': <%t>, "
+                            "'memory': <%t>, 'cpu-usage-usec': <%t>, 'started-at': <%t>, "
                             "'restarts': <%u>, 'object': <%s>}",
-                            name, state, pid, memory, started_at, restarts,
-                            object_path));
+                            name, state, pid, memory, cpu_of (usage, name), started_at,
+                            restarts, object_path));
   jobctl_print_variant (g_variant_builder_end (&rows));
 }
 
@@ -298,10 +334,10 @@ fetch_status_texts (Jobctl *jobctl, GVariant *jobs)
 }
 
 static void
-print_list_table (Jobctl *jobctl, GVariant *jobs)
+print_list_table (Jobctl *jobctl, GVariant *jobs, GHashTable *usage)
 {
   static const char *const header[] = {
-    N_("NAME"), N_("STATE"), N_("PID"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
+    N_("NAME"), N_("STATE"), N_("PID"), N_("CPU"), N_("MEMORY"), N_("UPTIME"), N_("RESTARTS"),
     N_("STATUS"), N_("NEXT"),
   };
   g_autoptr(GPtrArray) status_texts = fetch_status_texts (jobctl, jobs);
@@ -310,16 +346,16 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
   gboolean with_next = g_hash_table_size (next) > 0;
   /* The optional columns that are shown, in the header's order. */
   const char *shown[G_N_ELEMENTS (header)];
-  guint n_shown = 6;
+  guint n_shown = 7;
   g_autoptr(JobctlTable) table = NULL;
 
-  memcpy (shown, header, sizeof (char *) * 6);
+  memcpy (shown, header, sizeof (char *) * 7);
   if (status_texts != NULL)
-    shown[n_shown++] = header[6];
-  if (with_next)
     shown[n_shown++] = header[7];
-  /* PID, MEMORY and RESTARTS are numbers: right-aligned. */
-  table = jobctl_table_new (n_shown, 1 << 2 | 1 << 3 | 1 << 5, shown);
+  if (with_next)
+    shown[n_shown++] = header[8];
+  /* PID, CPU, MEMORY and RESTARTS are numbers: right-aligned. */
+  table = jobctl_table_new (n_shown, 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6, shown);
   gint64 now = g_get_real_time ();
   GVariantIter iter;
   const char *name, *state;
@@ -336,6 +372,10 @@ print_list_table (Jobctl *jobctl, GVariant *jobs)
       jobctl_table_add (table, name, NULL);
       jobctl_table_add (table, state, jobctl_state_sgr (state));
       jobctl_table_take (table, format_pid (pid));
+      /* "-" too when jobd is older than GetUsage. */
+      jobctl_table_take (table, running && usage != NULL
+                                ? jobctl_format_cpu_time (cpu_of (usage, name))
+                                : g_strdup ("-"));
       jobctl_table_take (table, running ? jobd_format_size (memory) : g_strdup ("-"));
       jobctl_table_take (table, running ? jobd_format_uptime (started_at, now)
                                         : g_strdup ("-"));
@@ -373,6 +413,26 @@ filter_jobs (GVariant *jobs, const char *const *states, const char *const *patte
       g_variant_unref (row);
     }
   return g_variant_ref_sink (g_variant_builder_end (&kept));
+}
+
+/* The CPU time of the running jobs among rows, from one GetUsage call;
+ * NULL when none runs or jobd is older than GetUsage. */
+static GHashTable *
+fetch_shown_usage (Jobctl *jobctl, GVariant *rows)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  GVariantIter iter;
+  const char *name;
+  guint32 pid;
+
+  g_variant_iter_init (&iter, rows);
+  while (g_variant_iter_next (&iter, "(&s&suttu&o)", &name, NULL, &pid, NULL, NULL, NULL, NULL))
+    if (pid != 0)
+      g_ptr_array_add (names, (gpointer) name);
+  if (names->len == 0)
+    return NULL;
+  g_ptr_array_add (names, NULL);
+  return jobctl_fetch_cpu_usage (jobctl, (const char *const *) names->pdata);
 }
 
 /* --state=STATE[,STATE] (repeatable): jobd's states, or systemd's words
@@ -424,6 +484,7 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_autoptr(GVariant) shown = NULL;
   g_auto(GStrv) state_args = NULL;
   g_auto(GStrv) states = NULL;
+  g_autoptr(GHashTable) usage = NULL;
   const GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_STRING_ARRAY, &state_args,
       N_("Only jobs in these states (up, down, failed, starting, stopping; "
@@ -438,11 +499,13 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
     return jobctl_fail (error);
 
   shown = filter_jobs (jobs, (const char *const *) states, (const char *const *) argv + 1);
+  /* Only the jobs shown that run: a list of stopped jobs costs no call. */
+  usage = fetch_shown_usage (jobctl, shown);
   jobctl_pager_open (jobctl);
   if (jobctl->json)
-    print_list_json (shown);
+    print_list_json (shown, usage);
   else
-    print_list_table (jobctl, shown);
+    print_list_table (jobctl, shown, usage);
   return JOBCTL_EXIT_OK;
 }
 
@@ -736,6 +799,9 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
     jobctl_fields_add (fields, _("Started"), started, NULL);
   if (memory != NULL)
     jobctl_fields_add (fields, _("Memory"), g_strdup (memory), NULL);
+  if (pid != 0 && g_variant_lookup (runtime, "cpu-usage-usec", "t", NULL))
+    jobctl_fields_add (fields, _("CPU"),
+                       jobctl_format_cpu_time (lookup_uint (runtime, "cpu-usage-usec")), NULL);
   jobctl_fields_add (fields, _("Restarts"),
              reason != NULL
              ? g_strdup_printf (_("%u (last: %s)"), (guint) restarts, reason)

@@ -20,6 +20,8 @@
 static const JobctlVerb verbs[] = {
   { "list", jobctl_verb_list, N_("[PATTERN…]"),
     N_("List jobs: state, PID, memory, uptime, restarts"), NULL },
+  { "top", jobctl_verb_top, "",
+    N_("Watch every job's state, CPU, memory and uptime, full screen (q quits)"), NULL },
   { "status", jobctl_verb_status, N_("NAME"),
     N_("Print a job's state; exit 0 when it is up, 3 otherwise"), NULL },
   { "is-active", jobctl_verb_is_active, N_("NAME…"),
@@ -272,6 +274,19 @@ exit_codes_description (void)
            "With several jobs, the first failure decides.");
 }
 
+/* A help option comes before the verb: only then is the long text of
+ * `jobctl --help` worth building (some thirty translated strings, on the
+ * path of every `jobctl status`). */
+static gboolean
+asks_global_help (int argc, char **argv)
+{
+  for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+    if (g_str_has_prefix (argv[i], "--help") || g_str_equal (argv[i], "-h") ||
+        g_str_equal (argv[i], "-?"))
+      return TRUE;
+  return FALSE;
+}
+
 /* Parses the global options up to the verb (strict POSIX: the first
  * non-option ends them). */
 static gboolean
@@ -279,9 +294,11 @@ parse_global (Jobctl *jobctl, gboolean *version, int *argc, char ***argv,
               GError **error)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (_("VERB [ARG…]"));
-  g_autofree char *summary = verbs_summary ();
-  g_autofree char *description = g_strconcat (exit_codes_description (), "\n\n",
-                                              jobctl_remote_help (), NULL);
+  gboolean help = asks_global_help (*argc, *argv);
+  g_autofree char *summary = help ? verbs_summary () : NULL;
+  g_autofree char *description = help ? g_strconcat (exit_codes_description (), "\n\n",
+                                                     jobctl_remote_help (), NULL)
+                                      : NULL;
   char *address = NULL;
   char *host = NULL;
   const GOptionEntry entries[] = {

@@ -186,4 +186,13 @@ GHashTable *jobctl_next_fires (Jobctl *jobctl);
 char *jobctl_format_next_fire (guint64 usec);
 int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 
+/* jobctl-format.c: CPU time. "1.234s". */
+char *jobctl_format_cpu_time (guint64 usec);
+/* name → cpu-usage-usec (guint64 *) of the jobs named (NULL or empty: all)
+ * from one GetUsage call; NULL when jobd is older than GetUsage. */
+GHashTable *jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names);
+
+/* jobctl-top.c */
+int jobctl_verb_top (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+
 G_END_DECLS

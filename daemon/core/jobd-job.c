@@ -1573,6 +1573,18 @@ jobd_job_get_memory (JobdJob *self,
   return TRUE;
 }
 
+guint64
+jobd_job_get_cpu_usage (JobdJob *self, JobdMemorySnapshot *snapshot)
+{
+  const char *source = NULL;
+  guint64 usec = 0;
+
+  if (self->process == NULL ||
+      !jobd_process_get_cpu_usage (self->process, snapshot, &usec, &source, NULL))
+    return 0;
+  return usec;
+}
+
 /* ---- surviving a jobd restart ---- */
 
 /* No process: what still has to survive a jobd restart is the restart

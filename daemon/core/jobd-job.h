@@ -182,5 +182,8 @@ gboolean jobd_job_get_memory (JobdJob *job,
                               guint64 *bytes,
                               const char **source,
                               GError **error);
+/* CPU time (user + system) of the whole job's current run, cumulative, in
+ * µs; 0 when nothing runs (see jobd-cpu.h for the sources). */
+guint64 jobd_job_get_cpu_usage (JobdJob *job, JobdMemorySnapshot *snapshot);
 
 G_END_DECLS

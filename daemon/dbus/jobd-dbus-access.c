@@ -32,6 +32,7 @@ static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "Status",          JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_status },
   { MANAGER, "StatusAll",       JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_status_all },
   { MANAGER, "GetStatusTexts",  JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_status_texts },
+  { MANAGER, "GetUsage",        JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_usage },
   { MANAGER, "Start",           JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_start },
   { MANAGER, "Stop",            JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_stop },
   { MANAGER, "Restart",         JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_restart },

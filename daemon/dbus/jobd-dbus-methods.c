@@ -125,6 +125,7 @@ jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invo
 
   g_variant_dict_init (&dict, fields);
   g_variant_dict_insert (&dict, "next-fire", "t", (guint64) MAX (next, 0));
+  g_variant_dict_insert (&dict, "cpu-usage-usec", "t", jobd_job_get_cpu_usage (job, NULL));
   runtime = g_variant_dict_end (&dict);
 
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
@@ -249,6 +250,53 @@ jobd_dbus_method_status_all (JobdDBusService *self, GDBusMethodInvocation *invoc
     }
   dict = jobd_variant_new_string_dict (names, states, jobs->len);
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&dict, 1), NULL);
+}
+
+static void
+add_usage (GVariantBuilder *rows, JobdJob *job, JobdMemorySnapshot **snapshot)
+{
+  guint64 memory = 0, cpu = 0;
+  const char *source;
+
+  if (jobd_job_get_process (job) != NULL)
+    {
+      /* One /proc scan for the whole call, made only if something runs. */
+      if (*snapshot == NULL)
+        *snapshot = jobd_memory_snapshot_new (NULL);
+      jobd_job_get_memory (job, *snapshot, &memory, &source, NULL);
+      cpu = jobd_job_get_cpu_usage (job, *snapshot);
+    }
+  g_variant_builder_add (rows, "(stt)", jobd_job_get_name (job), cpu, memory);
+}
+
+/* GetUsage: CPU time and memory of the jobs named (all when none), in one
+ * call: what `jobctl top` polls for the rows it shows. Names that are not
+ * (or no longer) jobs are left out rather than failing the whole call. */
+void
+jobd_dbus_method_get_usage (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                            guint uid, JobdJob *unused)
+{
+  g_autoptr(JobdMemorySnapshot) snapshot = NULL;
+  g_autofree const char **names = NULL;
+  GVariantBuilder rows;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(^a&s)", &names);
+  g_variant_builder_init (&rows, G_VARIANT_TYPE ("a(stt)"));
+  if (names[0] == NULL)
+    {
+      g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
+
+      for (guint i = 0; i < jobs->len; i++)
+        add_usage (&rows, jobs->pdata[i], &snapshot);
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      JobdJob *job = jobd_manager_lookup_job (self->manager, names[i], NULL);
+
+      if (job != NULL)
+        add_usage (&rows, job, &snapshot);
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a(stt))", &rows), NULL);
 }
 
 static void

@@ -52,6 +52,8 @@ void jobd_dbus_method_read_output (JobdDBusService *self, GDBusMethodInvocation 
                                    guint caller_uid, JobdJob *job);
 void jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                      guint caller_uid, JobdJob *job);
+void jobd_dbus_method_get_usage (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                 guint uid, JobdJob *unused);
 void jobd_dbus_method_get_memory (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                   guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "jobd-cgroup.h"
+#include "jobd-cpu.h"
 #include "jobd-error.h"
 #include "jobd-memory.h"
 #include "jobd-process.h"
@@ -839,6 +840,28 @@ gboolean
 jobd_containment_peak_memory (JobdContainment *c, guint64 *bytes, const char **source)
 {
   return jobd_cgroup_dir_peak_memory (c->cgroup_dir, c->memcg_dir, bytes, source);
+}
+
+gboolean
+jobd_containment_cpu_usage (JobdContainment *c,
+                            GPid main_pid,
+                            gboolean main_alive,
+                            JobdMemorySnapshot *snapshot,
+                            guint64 *usec,
+                            const char **source)
+{
+  g_autoptr(GArray) pids = NULL;
+
+  if (c->cgroup_dir != NULL && jobd_cpu_cgroup_dir_usage (c->cgroup_dir, usec))
+    {
+      *source = JOBD_CPU_SOURCE_CGROUP;
+      return TRUE;
+    }
+  pids = c->kind == JOBD_CONTAIN_SUBREAPER ? tracked_pids (c, main_pid, main_alive, snapshot)
+                                           : jobd_containment_pids (c, main_pid, main_alive);
+  *usec = jobd_cpu_pids_usage (pids);
+  *source = JOBD_CPU_SOURCE_PROCESSES;
+  return TRUE;
 }
 
 gboolean

@@ -90,6 +90,14 @@ gboolean jobd_containment_memory (JobdContainment *c,
                                   guint64 *bytes,
                                   const char **source,
                                   GError **error);
+/* CPU time of the job in µs (jobd-cpu.h): its cgroup's cpu.stat, else the
+ * processes the job is made of (snapshot shares the process table). */
+gboolean jobd_containment_cpu_usage (JobdContainment *c,
+                                     GPid main_pid,
+                                     gboolean main_alive,
+                                     JobdMemorySnapshot *snapshot,
+                                     guint64 *usec,
+                                     const char **source);
 /* The peak memory of the job's own cgroup (memory.peak, or the v1
  * memory cgroup's max usage) when it has one; FALSE otherwise. */
 gboolean jobd_containment_peak_memory (JobdContainment *c,

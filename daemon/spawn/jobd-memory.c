@@ -13,7 +13,8 @@
 #include "jobd-error.h"
 
 struct _JobdMemorySnapshot {
-  GHashTable *rss_by_session;   /* GINT_TO_POINTER(sid) → guint64* bytes */
+  GHashTable *rss_by_session;   /* GINT_TO_POINTER(sid) → guint64* bytes; NULL until
+                                 * the first session is asked for */
   gpointer data;                /* a backend's own table, built on demand */
   GDestroyNotify data_destroy;
 };
@@ -121,18 +122,13 @@ scan_proc (GHashTable *by_session, GPid only_sid, guint64 *only_total, GError **
   return TRUE;
 }
 
+/* The /proc scan is made on first use: jobs whose memory comes from their
+ * cgroup never need it, and a scan costs a read per process on the host
+ * (what `jobctl top` polling a screenful of jobs every 2 s would pay). */
 JobdMemorySnapshot *
 jobd_memory_snapshot_new (GError **error)
 {
-  JobdMemorySnapshot *snapshot = g_new0 (JobdMemorySnapshot, 1);
-
-  snapshot->rss_by_session = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  if (!scan_proc (snapshot->rss_by_session, 0, NULL, error))
-    {
-      jobd_memory_snapshot_free (snapshot);
-      return NULL;
-    }
-  return snapshot;
+  return g_new0 (JobdMemorySnapshot, 1);
 }
 
 void
@@ -140,7 +136,7 @@ jobd_memory_snapshot_free (JobdMemorySnapshot *snapshot)
 {
   if (snapshot == NULL)
     return;
-  g_hash_table_unref (snapshot->rss_by_session);
+  g_clear_pointer (&snapshot->rss_by_session, g_hash_table_unref);
   if (snapshot->data_destroy != NULL)
     snapshot->data_destroy (snapshot->data);
   g_free (snapshot);
@@ -164,7 +160,18 @@ jobd_memory_snapshot_set_data (JobdMemorySnapshot *snapshot, gpointer data, GDes
 guint64
 jobd_memory_snapshot_session_rss (JobdMemorySnapshot *snapshot, GPid sid)
 {
-  guint64 *total = g_hash_table_lookup (snapshot->rss_by_session, GINT_TO_POINTER (sid));
+  guint64 *total;
+
+  if (snapshot->rss_by_session == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      snapshot->rss_by_session = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      /* Unreadable /proc: every session reads 0, as a vanished one does. */
+      if (!scan_proc (snapshot->rss_by_session, 0, NULL, &error))
+        g_debug ("memory snapshot: %s", error->message);
+    }
+  total = g_hash_table_lookup (snapshot->rss_by_session, GINT_TO_POINTER (sid));
   return total != NULL ? *total : 0;
 }
 

@@ -16,6 +16,7 @@
 #include <glib-unix.h>
 
 #include "jobd-cgroup.h"
+#include "jobd-cpu.h"
 #include "jobd-error.h"
 #include "jobd-fdstore.h"
 #include "jobd-fdwatch.h"
@@ -383,6 +384,24 @@ jobd_process_get_memory (JobdProcess *self,
 
   g_return_val_if_fail (klass->get_memory != NULL, FALSE);
   return klass->get_memory (self, snapshot, bytes, source, error);
+}
+
+gboolean
+jobd_process_get_cpu_usage (JobdProcess *self,
+                            JobdMemorySnapshot *snapshot,
+                            guint64 *usec,
+                            const char **source,
+                            GError **error)
+{
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+  GPid pid = jobd_process_get_pid (self);
+
+  if (klass->get_cpu_usage != NULL)
+    return klass->get_cpu_usage (self, snapshot, usec, source, error);
+  *source = JOBD_CPU_SOURCE_PROCESSES;
+  if (!jobd_cpu_process_usage (pid, usec))
+    *usec = 0;   /* exited: nothing left to read */
+  return TRUE;
 }
 
 /* The parent of pid from /proc/PID/stat (after the last ')': the command

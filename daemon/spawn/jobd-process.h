@@ -66,6 +66,14 @@ struct _JobdProcessClass {
   /* pid is one of the job's processes by the backend's own rule (the
    * direct backend's containment); optional. */
   gboolean (*owns_pid) (JobdProcess *process, GPid pid);
+  /* Optional: CPU time (user + system) the whole job used, cumulative, in
+   * µs (jobd-cpu.h); *source names where it came from. snapshot as for
+   * get_memory. Without it: the main process and its waited-for children. */
+  gboolean (*get_cpu_usage) (JobdProcess *process,
+                             JobdMemorySnapshot *snapshot,
+                             guint64 *usec,
+                             const char **source,
+                             GError **error);
 };
 
 /* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
@@ -100,6 +108,11 @@ gboolean jobd_process_get_memory (JobdProcess *process,
                                   const char **source,
                                   GError **error);
 void jobd_process_cleanup (JobdProcess *process);
+gboolean jobd_process_get_cpu_usage (JobdProcess *process,
+                                     JobdMemorySnapshot *snapshot,
+                                     guint64 *usec,
+                                     const char **source,
+                                     GError **error);
 
 /* Where a peak memory figure comes from (see jobd-history.h). */
 #define JOBD_PEAK_SOURCE_MEMORY_PEAK "memory.peak"               /* cgroup v2 */

@@ -16,6 +16,7 @@
 #include "jobd-containment.h"
 #include "jobd-error.h"
 #include "jobd-fifo.h"
+#include "jobd-cpu.h"
 #include "jobd-memory.h"
 
 struct _JobdDirectProcess {
@@ -77,6 +78,25 @@ direct_process_get_memory (JobdProcess *process,
       return TRUE;
     }
   return jobd_memory_session_rss (sid, bytes, error);
+}
+
+static gboolean
+direct_process_get_cpu_usage (JobdProcess *process,
+                              JobdMemorySnapshot *snapshot,
+                              guint64 *usec,
+                              const char **source,
+                              GError **error)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+  GPid sid = jobd_process_get_pid (process);
+
+  /* The same set of processes that memory, stop and kill reach. */
+  if (self->containment != NULL)
+    return jobd_containment_cpu_usage (self->containment, sid,
+                                       !jobd_process_has_exited (process), snapshot,
+                                       usec, source);
+  *source = JOBD_CPU_SOURCE_PROCESSES;
+  return jobd_cpu_session_usage (sid, usec, error);
 }
 
 static void
@@ -172,6 +192,7 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
 
   process_class->kill_all = direct_process_kill_all;
   process_class->get_memory = direct_process_get_memory;
+  process_class->get_cpu_usage = direct_process_get_cpu_usage;
   process_class->get_peak_memory = direct_process_get_peak_memory;
   process_class->cleanup = direct_process_cleanup;
   process_class->save_record = direct_process_save_record;

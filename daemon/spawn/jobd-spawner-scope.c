@@ -22,6 +22,7 @@
 
 #include "jobd-cgroup.h"
 #include "jobd-child.h"
+#include "jobd-cpu.h"
 #include "jobd-error.h"
 #include "jobd-fifo.h"
 #include "jobd-log.h"
@@ -229,6 +230,23 @@ scope_process_get_memory (JobdProcess *process,
 }
 
 static gboolean
+scope_process_get_cpu_usage (JobdProcess *process,
+                             JobdMemorySnapshot *snapshot,
+                             guint64 *usec,
+                             const char **source,
+                             GError **error)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
+
+  if (self->cgroup == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "the scope's cgroup is not known yet");
+      return FALSE;
+    }
+  return jobd_cpu_cgroup_usage (JOBD_CGROUP_ROOT, self->cgroup, usec, source, error);
+}
+
+static gboolean
 scope_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char **source)
 {
   JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
@@ -262,6 +280,7 @@ jobd_scope_process_class_init (JobdScopeProcessClass *klass)
   G_OBJECT_CLASS (klass)->finalize = jobd_scope_process_finalize;
   process_class->kill_all = scope_process_kill_all;
   process_class->get_memory = scope_process_get_memory;
+  process_class->get_cpu_usage = scope_process_get_cpu_usage;
   process_class->get_peak_memory = scope_process_get_peak_memory;
   process_class->cleanup = scope_process_cleanup;
   process_class->set_limits_async = jobd_scope_process_set_limits_async;

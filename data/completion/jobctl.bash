@@ -6,7 +6,7 @@
 # bounded by a short timeout; when jobd is away nothing is offered and
 # nothing is printed.
 
-__jobctl_verbs="list status is-active is-failed show cat history timers add update remove start stop
+__jobctl_verbs="list top status is-active is-failed show cat history timers add update remove start stop
     restart reload kill mem read logs apply export server"
 __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l --full -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
@@ -25,6 +25,7 @@ __jobctl_verb_opts() {
         add) echo "$__jobctl_setting_opts" ;;
         update) echo "--command --arg --no-schedules $__jobctl_setting_opts" ;;
         list) echo "--state" ;;
+        top) echo "-d --delay --sort" ;;
         is-active) echo "-q --quiet" ;;
         is-failed) echo "-q --quiet" ;;
         show) echo "-p --property --value" ;;
@@ -133,6 +134,8 @@ __jobctl_reply() {
             values=($(compgen -W "yes no" -- "$value")) ;;
         --state)
             values=($(compgen -W "up down failed starting stopping" -- "$value")) ;;
+        --sort)
+            values=($(compgen -W "cpu mem name state" -- "$value")) ;;
         --ready)
             values=($(compgen -W "exec notify log: tcp: exec-probe:" -- "$value")) ;;
         -o|--output)

@@ -112,6 +112,18 @@ handle_list (JobdDBusManager *manager, GDBusMethodInvocation *invocation,
   return TRUE;
 }
 
+/* Only the running job is asked about: list asks for no stopped one. */
+static gboolean
+handle_get_usage (JobdDBusManager *manager, GDBusMethodInvocation *invocation,
+                  const char *const *names, Fixture *fixture)
+{
+  fixture->calls++;
+  g_assert_cmpstrv (names, ((const char *const[]) { "web", NULL }));
+  jobd_dbus_manager_complete_get_usage (manager, invocation,
+    g_variant_new_parsed ("[('web', uint64 1234567, uint64 9646899)]"));
+  return TRUE;
+}
+
 static gboolean
 new_connection_cb (GDBusServer *server, GDBusConnection *connection, Fixture *fixture)
 {
@@ -141,6 +153,7 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   g_signal_connect (fixture->manager, "handle-status", G_CALLBACK (handle_status), fixture);
   g_signal_connect (fixture->manager, "handle-kill", G_CALLBACK (handle_kill), fixture);
   g_signal_connect (fixture->manager, "handle-list", G_CALLBACK (handle_list), fixture);
+  g_signal_connect (fixture->manager, "handle-get-usage", G_CALLBACK (handle_get_usage), fixture);
 
   fixture->server = g_dbus_server_new_sync (listen, G_DBUS_SERVER_FLAGS_NONE, guid,
                                             NULL, NULL, &error);
@@ -412,9 +425,9 @@ test_list_table (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (run.status, ==, 0);
   lines = g_strsplit (run.out, "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 4);
-  g_assert_cmpstr (lines[0], ==, "NAME  STATE   PID  MEMORY  UPTIME  RESTARTS");
-  g_assert_cmpstr (lines[1], ==, "db    down      -       -  -              0");
-  g_assert_cmpstr (lines[2], ==, "web   up     4242    9.2M  5m 12s         2");
+  g_assert_cmpstr (lines[0], ==, "NAME  STATE   PID     CPU  MEMORY  UPTIME  RESTARTS");
+  g_assert_cmpstr (lines[1], ==, "db    down      -       -       -  -              0");
+  g_assert_cmpstr (lines[2], ==, "web   up     4242  1.234s    9.2M  5m 12s         2");
 
   run_jobctl (fixture, &bare, "list", "--no-legend", NULL);
   g_assert_true (g_str_has_prefix (bare.out, "db "));

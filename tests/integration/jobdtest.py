@@ -53,7 +53,7 @@ SIGNATURES = {
     "GetSettings": "(s)", "GetRuntime": "(s)", "List": None, "Status": "(s)",
     "StatusAll": None, "GetStatusTexts": None, "Start": "(s)", "Stop": "(s)", "Restart": "(s)",
     "Reload": "(s)", "Kill": "(si)", "ReadOutput": "(su)", "FollowOutput": "(s)",
-    "GetMemory": "(s)", "GetServerMemory": None, "GetServerLog": "(u)",
+    "GetMemory": "(s)", "GetServerMemory": None, "GetServerLog": "(u)", "GetUsage": "(as)",
 }
 
 # How each setting travels in a{sv}.

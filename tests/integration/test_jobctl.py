@@ -112,7 +112,7 @@ class Jobctl(JobdTestCase):
         proc = self.ctl("list")
         lines = proc.stdout.rstrip("\n").split("\n")
         header = lines[0].split()
-        self.assertEqual(header, ["NAME", "STATE", "PID", "MEMORY", "UPTIME", "RESTARTS"])
+        self.assertEqual(header, ["NAME", "STATE", "PID", "CPU", "MEMORY", "UPTIME", "RESTARTS"])
         rows = [l.split() for l in lines[1:]]
         self.assertEqual([r[0] for r in rows], ["a", "b"])
         self.assertEqual(rows[0][1:3], ["up", str(pid)])

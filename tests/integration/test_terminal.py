@@ -164,7 +164,7 @@ class OnATerminal(JobdTestCase):
         for line in rows:
             self.assertLessEqual(len(line), 80)
             self.assertIn("…", line)
-            self.assertRegex(line, r"…\s+down\s+-\s+-\s+-\s+0$")
+            self.assertRegex(line, r"…\s+down\s+-\s+-\s+-\s+-\s+0$")  # PID CPU MEMORY UPTIME
         header = [line for line in screen if line.startswith("NAME")]
         self.assertEqual(len(header), 1)
         self.assertTrue(header[0].rstrip().endswith("RESTARTS"), header)
