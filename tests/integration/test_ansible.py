@@ -66,7 +66,6 @@ def ansible_env(home, extra=None):
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_LOCAL_TEMP": os.path.join(home, "tmp"),
-        "ANSIBLE_REMOTE_TEMP": "/tmp/.ansible-jobd-test",
         "LC_ALL": "C.UTF-8",
     })
     env.update(extra or {})
@@ -159,6 +158,7 @@ class Hosts(unittest.TestCase):
                 "ansible_host": host.address,
                 "ansible_user": "root",
                 "ansible_python_interpreter": "/usr/bin/python3",
+                "ansible_remote_tmp": os.path.join(self.work, name, "tmp"),
                 "ansible_ssh_common_args": "-F " + host.ssh_config,
                 "jobd_jobs_dest": self.dest[name],
                 "jobd_environment": {
@@ -351,9 +351,10 @@ JOB_PLAYBOOK = """
     ticker: &ticker
       name: ticker
       dir: "{{ jobd_jobs_dest }}"
-      command: ["/bin/sh", "-c", "while :; do echo \\"tick $COLOUR\\"; sleep 1; done"]
+      command: ["/bin/sh", "-c", "trap 'echo reloaded' HUP; while :; do echo \\"tick $COLOUR\\"; sleep 1; done"]
       restart: always
       stop_timeout: 5s
+      buffer_size: 1000
   tasks:
     - name: started
       jobd.jobd.jobd_job:
@@ -377,6 +378,14 @@ JOB_PLAYBOOK = """
         <<: *ticker
         environment: {COLOUR: green}
         state: started
+    - name: restarted
+      jobd.jobd.jobd_job:
+        name: ticker
+        state: restarted
+    - name: reloaded
+      jobd.jobd.jobd_job:
+        name: ticker
+        state: reloaded
     - name: stopped
       jobd.jobd.jobd_job:
         name: ticker
@@ -440,6 +449,12 @@ class FleetJob(Hosts):
             self.assertTrue(changed["changed"])
             self.assertTrue(changed["restarted"])
             self.assertEqual(changed["job"]["settings"]["environment"], {"COLOUR": "green"})
+            restarted = result("restarted")
+            self.assertTrue(restarted["changed"])
+            self.assertEqual(restarted["state"], "up")
+            self.assertNotEqual(restarted["job"]["runtime"]["main-pid"],
+                                changed["job"]["runtime"]["main-pid"])
+            self.assertTrue(result("reloaded")["changed"])
             self.assertTrue(result("stopped")["changed"])
             self.assertEqual(result("stopped")["state"], "down")
             self.assertFalse(result("stopped again")["changed"])
@@ -448,14 +463,16 @@ class FleetJob(Hosts):
             self.assertIn("did not reach up", broken["msg"])
             self.assertIn("boom-output", broken["msg"])
             self.assertIn("boom-output", broken["output"])
-            # From jobd: the ticker ran twice, started red, restarted green
-            # (not for the check mode's blue), and is down now.
+            # From jobd: the ticker ran three times, started red, restarted
+            # green (not for the check mode's blue), restarted; it got the
+            # reload signal; and it is down now.
             self.assertEqual(self.states(name)["ticker"], "down")
             history = run_jobctl(["--json", "history", "ticker"],
                                  address=self.jobds[name].address)
             self.assertEqual(history.returncode, 0, history.stderr)
-            self.assertEqual(len(json.loads(history.stdout)), 2, history.stdout)
+            self.assertEqual(len(json.loads(history.stdout)), 3, history.stdout)
             lines = run_jobctl(["read", "-n", "0", "ticker"], address=self.jobds[name].address)
+            self.assertIn("reloaded", lines.stdout)
             seen = [w for w in ("red", "blue", "green") if "tick " + w in lines.stdout]
             self.assertEqual(seen, ["red", "green"], lines.stdout)
             self.assertEqual(run.stats[name]["failures"], 0, run.describe())
