@@ -31,6 +31,7 @@ typedef struct {
   char *name;
   Action action;
   GVariant *settings;     /* ADD: the file's; UPDATE: what changed */
+  GVariant *previous;     /* UPDATE: the job's values of those settings (--json) */
   GPtrArray *changed;     /* file keys (static strings) */
   gboolean restart;       /* UPDATE of a running job that needs it */
   gboolean start;         /* ADD of an AutoStart=yes job */
@@ -42,6 +43,7 @@ step_free (Step *step)
 {
   g_free (step->name);
   g_clear_pointer (&step->settings, g_variant_unref);
+  g_clear_pointer (&step->previous, g_variant_unref);
   g_clear_pointer (&step->changed, g_ptr_array_unref);
   g_free (step);
 }
@@ -306,6 +308,27 @@ read_registry (Jobctl *jobctl, GError **error)
   return g_steal_pointer (&jobs);
 }
 
+/* have's values of the settings in update (those it has), for --json's
+ * "previous": what a diff shows as before. */
+static GVariant *
+previous_values (GVariant *update, GVariant *have)
+{
+  g_auto(GVariantDict) previous;
+  GVariantIter iter;
+  const char *key;
+
+  g_variant_dict_init (&previous, NULL);
+  g_variant_iter_init (&iter, update);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    {
+      g_autoptr(GVariant) value = g_variant_lookup_value (have, key, NULL);
+
+      if (value != NULL)
+        g_variant_dict_insert_value (&previous, key, value);
+    }
+  return g_variant_ref_sink (g_variant_dict_end (&previous));
+}
+
 static Step *
 plan_file (JobdJobFile *file, Current *current)
 {
@@ -325,6 +348,8 @@ plan_file (JobdJobFile *file, Current *current)
   step->settings = jobd_job_file_diff (file->settings, current->settings, step->changed,
                                        &restart);
   step->action = step->settings != NULL ? ACTION_UPDATE : ACTION_NONE;
+  if (step->settings != NULL)
+    step->previous = previous_values (step->settings, current->settings);
   step->restart = restart && step->active;
   return step;
 }
@@ -594,7 +619,18 @@ wait_steps (Jobctl *jobctl, GPtrArray *plan, gint64 deadline)
 
 /* --json: one object per job that changes (or would):
  * {"name", "action": "add"|"update"|"remove", "changed": [keys], "restart": bool,
- *  "start": bool, "dry-run": bool}. */
+ *  "start": bool, "dry-run": bool}, and for add and update "settings" (what
+ * is sent, as GetSettings keys) and for update "previous" (the job's values
+ * of those settings), from which a tool shows a diff. */
+static void
+add_variant_member (JsonBuilder *builder, const char *member, GVariant *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (builder, member);
+  json_builder_add_value (builder, json_gvariant_serialize (value));
+}
+
 static void
 print_summary_json (GPtrArray *plan, gboolean dry_run)
 {
@@ -625,6 +661,8 @@ print_summary_json (GPtrArray *plan, gboolean dry_run)
       json_builder_add_boolean_value (builder, step->start);
       json_builder_set_member_name (builder, "dry-run");
       json_builder_add_boolean_value (builder, dry_run);
+      add_variant_member (builder, "settings", step->settings);
+      add_variant_member (builder, "previous", step->previous);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);

@@ -5,7 +5,7 @@ import os
 import unittest
 
 ROOT = os.environ["MESON_SOURCE_ROOT"]
-FOLDERS = ["common", "daemon", "cli", "tests", "dbus", ".ci"]
+FOLDERS = ["common", "daemon", "cli", "tests", "dbus", ".ci", "contrib"]
 SKIP = ("corpus-",)
 TAG = "SPDX-License-Identifier: MIT"
 

@@ -105,7 +105,9 @@ class Apply(JobFileCase):
         plan = json.loads(self.ctl("apply", "--dry-run", "--prune", "--json", self.dir).stdout)
         self.assertEqual(plan, [
             {"name": "w1", "action": "update", "changed": ["Command", "Restart"],
-             "restart": True, "start": False, "dry-run": True},
+             "restart": True, "start": False, "dry-run": True,
+             "settings": {"args": ["5"], "restart": "no"},
+             "previous": {"args": ["1001"], "restart": "on-failure"}},
             {"name": "w2", "action": "remove", "changed": [], "restart": False,
              "start": False, "dry-run": True}])
         self.assertEqual(self.registry(), settings)

@@ -71,10 +71,11 @@ def free_subnet():
 class RemoteHost:
     """A network namespace with sshd: the host jobctl -H reaches."""
 
-    def __init__(self):
+    def __init__(self, suffix=""):
+        """suffix (a letter or two) tells several hosts of one test apart."""
         self.root = tempfile.mkdtemp(prefix="jobd-remote-", dir="/tmp")
         os.chmod(self.root, 0o755)
-        tag = "%d" % os.getpid()
+        tag = "%d%s" % (os.getpid(), suffix)
         self.netns = "jobd-rt-" + tag
         self.veth_here = "jrt%sh" % tag
         self.veth_there = "jrt%sn" % tag
