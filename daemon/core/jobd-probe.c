@@ -99,6 +99,8 @@ jobd_probe_spec_parse (const char *text, JobdProbeSpec *spec, GError **error)
       if (!parse_http (url, &parsed, error))
         return FALSE;
     }
+  else if (g_str_has_prefix (text, "https:"))
+    return PROBE_ERROR ("health: '%s': only http:// is probed (no TLS on loopback)", text);
   else
     return PROBE_ERROR ("health: unknown probe '%s': use exec:COMMAND, tcp:PORT or "
                         "http://127.0.0.1:PORT/PATH", text);
