@@ -23,13 +23,13 @@
 
 /* ---- the health setting ---- */
 
-static gboolean
-parse_port (const char *text, guint16 *port, GError **error)
+gboolean
+jobd_probe_port_parse (const char *setting, const char *text, guint16 *port, GError **error)
 {
   guint64 value = 0;
 
   if (!g_ascii_string_to_unsigned (text, 10, 1, 65535, &value, NULL))
-    return PROBE_ERROR ("health: bad port '%s': use tcp:PORT with PORT 1..65535", text);
+    return PROBE_ERROR ("%s: bad port '%s': use tcp:PORT with PORT 1..65535", setting, text);
   *port = (guint16) value;
   return TRUE;
 }
@@ -82,7 +82,7 @@ jobd_probe_spec_parse (const char *text, JobdProbeSpec *spec, GError **error)
                         "http://127.0.0.1:PORT/PATH");
   if (g_str_has_prefix (text, "tcp:"))
     {
-      if (!parse_port (text + 4, &parsed.port, error))
+      if (!jobd_probe_port_parse ("health", text + 4, &parsed.port, error))
         return FALSE;
     }
   else if (g_str_has_prefix (text, "exec:"))
@@ -127,9 +127,8 @@ struct _JobdProbe {
   JobdProbeFunc func;         /* NULL once reported or cancelled */
   gpointer user_data;
   guint timeout_ms;
-  guint timer;
-  guint idle;                 /* a failure to start, reported from the main loop */
-  char *idle_text;
+  guint timer;                /* the timeout, or a failure to start (idle) */
+  char *timer_text;           /* what its firing reports */
 
   /* tcp, http */
   guint16 port;
@@ -159,7 +158,7 @@ probe_unref (JobdProbe *self)
 {
   if (--self->refs > 0)
     return;
-  g_free (self->idle_text);
+  g_free (self->timer_text);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->connection);
   g_free (self->request);
@@ -204,7 +203,6 @@ probe_halt (JobdProbe *self)
 {
   self->func = NULL;
   g_clear_handle_id (&self->timer, g_source_remove);
-  g_clear_handle_id (&self->idle, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   if (self->connection != NULL)
@@ -231,30 +229,23 @@ report (JobdProbe *self, gboolean ok, const char *format, ...)
 }
 
 static gboolean
-on_timeout (gpointer user_data)
+on_timer (gpointer user_data)
 {
   JobdProbe *self = user_data;
 
   self->timer = 0;
-  report (self, FALSE, "timed out after %u ms", self->timeout_ms);
+  report (self, FALSE, "%s", self->timer_text);
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_idle_failure (gpointer user_data)
-{
-  JobdProbe *self = user_data;
-
-  self->idle = 0;
-  report (self, FALSE, "%s", self->idle_text);
-  return G_SOURCE_REMOVE;
-}
-
+/* The probe could not start: a failure, from the main loop all the same. */
 static void
 fail_later (JobdProbe *self, const char *text)
 {
-  self->idle_text = g_strdup (text);
-  self->idle = g_idle_add (on_idle_failure, self);
+  g_clear_handle_id (&self->timer, g_source_remove);
+  g_free (self->timer_text);
+  self->timer_text = g_strdup (text);
+  self->timer = g_idle_add (on_timer, self);
 }
 
 /* ---- tcp and http ---- */
@@ -498,7 +489,8 @@ jobd_probe_run (const JobdProbeSpec *spec,
   self->timeout_ms = MAX (timeout_ms, 1);
   self->port = spec->port;
   self->output_fd = -1;
-  self->timer = g_timeout_add (self->timeout_ms, on_timeout, self);
+  self->timer_text = g_strdup_printf ("timed out after %u ms", self->timeout_ms);
+  self->timer = g_timeout_add (self->timeout_ms, on_timer, self);
   switch (spec->kind)
     {
     case JOBD_PROBE_TCP:

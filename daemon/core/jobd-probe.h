@@ -54,6 +54,9 @@ typedef struct {
  * network), https, a bad port, an empty command. spec may be NULL
  * (validate only); otherwise clear it with jobd_probe_spec_clear(). */
 gboolean jobd_probe_spec_parse (const char *text, JobdProbeSpec *spec, GError **error);
+/* PORT of tcp:PORT in 1..65535, else INVALID_ARGS "SETTING: bad port ...". */
+gboolean jobd_probe_port_parse (const char *setting, const char *text, guint16 *port,
+                                GError **error);
 void jobd_probe_spec_clear (JobdProbeSpec *spec);
 
 typedef struct _JobdProbe JobdProbe;

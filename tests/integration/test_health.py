@@ -119,17 +119,17 @@ class HealthCase(JobdTestCase):
         return listener
 
     def add(self, name, health, script="exec sleep 1000", **settings):
-        s = {"command": "/bin/sh", "args": ["-c", script], "health": health}
-        s.update(FAST)
-        s.update(settings)
-        self.bus.call("Add", name, s)
+        self.bus.add(name, "/bin/sh", ["-c", script], health=health, **dict(FAST, **settings))
 
     def start(self, name):
+        """Start, wait until up; (the event mark before, the up details)."""
         mark = self.bus.mark()
         self.bus.call("Start", name)
-        up = self.bus.wait_state(name, "up", since=mark)
-        self.jobd.note_pid(up["main-pid"])
-        return mark, up
+        return mark, self.noted(self.bus.wait_state(name, "up", since=mark))
+
+    def noted(self, details):
+        self.jobd.note_pid(details["main-pid"])
+        return details
 
     def health(self, name):
         return {k: v for k, v in self.bus.runtime(name).items() if k.startswith("health-")}
