@@ -11,9 +11,11 @@
 typedef struct {
   JobdJob *job;               /* not owned: the watcher goes with the job */
   gulong state_handler;
+  gulong changed_handler;
 
-  /* Taken when the job goes up, for the whole run */
+  /* Taken when the job goes up or its health settings change */
   gboolean armed;
+  char *armed_text;           /* the health setting in force */
   JobdProbeSpec spec;
   JobdChildSpec child;        /* exec: how the job runs */
   guint interval_ms;
@@ -43,6 +45,7 @@ disarm (JobdHealth *self)
   g_clear_pointer (&self->probe, jobd_probe_free);   /* an exec probe is killed */
   jobd_probe_spec_clear (&self->spec);
   jobd_child_spec_clear (&self->child);
+  g_clear_pointer (&self->armed_text, g_free);
   self->armed = FALSE;
 }
 
@@ -136,6 +139,7 @@ arm (JobdHealth *self)
   self->interval_ms = settings->health_interval_ms;
   self->timeout_ms = settings->health_timeout_ms;
   self->threshold = MAX (settings->health_failures, 1);
+  self->armed_text = g_strdup (settings->health);
   self->armed = TRUE;
   schedule (self);
 }
@@ -153,6 +157,25 @@ on_state_changed (JobdJob *job, int old_state, int new_state, GVariant *details,
     }
   else if (new_state != JOBD_STATE_UP)
     disarm (self);
+}
+
+/* Updated while up: a changed probe applies at once (as runtime-max-ms
+ * and the limits do), with a new count. */
+static void
+on_changed (JobdJob *job, gboolean settings_changed, gpointer user_data)
+{
+  JobdHealth *self = user_data;
+  const JobdSettings *settings = jobd_job_get_settings (job);
+
+  if (!settings_changed || jobd_job_get_state (job) != JOBD_STATE_UP)
+    return;
+  if (g_strcmp0 (settings->health, self->armed_text) == 0 &&
+      (!self->armed || (settings->health_interval_ms == self->interval_ms &&
+                        settings->health_timeout_ms == self->timeout_ms &&
+                        settings->health_failures == self->threshold)))
+    return;
+  disarm (self);
+  arm (self);
 }
 
 static void
@@ -184,6 +207,7 @@ jobd_health_attach (JobdJob *job)
   self->child.cgroup_fds[0] = self->child.cgroup_fds[1] = -1;
   self->state_handler = g_signal_connect (job, "state-changed",
                                           G_CALLBACK (on_state_changed), self);
+  self->changed_handler = g_signal_connect (job, "changed", G_CALLBACK (on_changed), self);
   g_object_set_qdata (G_OBJECT (job), health_quark (), self);
   g_object_weak_ref (G_OBJECT (job), on_job_disposed, self);
   if (jobd_job_get_state (job) == JOBD_STATE_UP)

@@ -11,7 +11,8 @@
  * interval after the last one ended, so at most one probe of a job is ever
  * under way however slow it is. Leaving "up" (a stop, an exit, the
  * restart itself) cancels the probe under way and kills an exec probe.
- * The settings in force are those of the run's start, like every setting.
+ * A change of the health settings while the job is up applies at once
+ * (with a new count), as runtime-max-ms and the limits do.
  */
 #pragma once
 

@@ -153,6 +153,10 @@ class HealthCase(JobdTestCase):
         stopping = self.bus.wait_state(name, "stopping", since=mark)
         if on_stopping is not None:
             on_stopping()
+        # The streak that ended in this restart: the last lines logged.
+        lines = self.failure_lines(name)[-failures:]
+        self.assertEqual([(int(n), int(of)) for n, of in lines],
+                         [(i, failures) for i in range(1, failures + 1)], lines)
         self.assertEqual(stopping["reason"], "health")
         self.assertIn("failed %d times in a row" % failures, stopping.get("error", ""))
         if contains is not None:
@@ -160,9 +164,6 @@ class HealthCase(JobdTestCase):
         up = self.bus.wait_state(name, "up", since=stopping["_index"], old_state="starting")
         self.jobd.note_pid(up["main-pid"])
         self.assertEqual(up["reason"], "health")
-        lines = self.failure_lines(name)
-        self.assertEqual([int(n) for n, _ in lines[:failures]], list(range(1, failures + 1)),
-                         lines)
         runtime = self.bus.runtime(name)
         self.assertEqual(runtime["restarts"], 1)
         self.assertEqual(runtime["last-restart-reason"], "health")
@@ -260,6 +261,29 @@ class Probes(HealthCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(self.health("sj"), {})
         self.stop_and_wait("sj")
+
+    def test_update_applies_at_once(self):
+        """Update while up: a new probe runs at once (no restart needed), a
+        removed one stops at once, and a failing one restarts the job."""
+        dead = "tcp:%d" % free_port()
+        self.bus.add("up", "/bin/sleep", ["1000"])
+        mark, _ = self.start("up")
+        self.assertEqual(self.health("up"), {})
+        self.bus.call("Update", "up", {"health": dead, "health-interval-ms": 100,
+                                       "health-failures": 1000})
+        self.wait_health("up", lambda h: h.get("health-failures-in-row", 0) >= 2,
+                         "the new probe to fail twice")
+        self.bus.call("Update", "up", {"health": ""})
+        self.assertEqual(self.health("up"), {})
+        lines = len(self.failure_lines("up"))
+        self.bus.settle(1.0)   # 10 intervals: nothing may be probed
+        self.assertEqual(len(self.failure_lines("up")), lines)
+        self.bus.call("Update", "up", {"health": dead, "health-failures": 3})
+        mark = self.bus.mark()
+        stopping = self.assert_one_health_restart(
+            "up", mark, on_stopping=lambda: self.bus.call("Update", "up", {"health": ""}))
+        self.assertIn("refused", stopping["error"].lower())
+        self.stop_and_wait("up")
 
     def test_no_health_no_keys_and_defaults(self):
         self.bus.call("Add", "plain", {"command": "/bin/sleep", "args": ["1000"]})
