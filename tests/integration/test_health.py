@@ -440,6 +440,21 @@ class Hostile(HealthCase):
             self.stop_and_wait("sp")
             wait_until(lambda: not pid_alive(pid), "the probe %d to be gone" % pid)
 
+    def test_jobd_exit_while_probe_runs_leaves_no_probe(self):
+        """jobd exits (the job itself runs on, to be taken back): the probe
+        under way does not outlive it."""
+        pidfile = os.path.join(self.tmp, "probe.pid")
+        self.add("je", "exec:echo $$ > %s; exec sleep 1000" % pidfile,
+                 **{"health-interval-ms": 100, "health-timeout-ms": 60000})
+        _, up = self.start("je")
+        wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(),
+                   "the probe to run")
+        pid = int(open(pidfile).read())
+        self.jobd.note_pid(pid)
+        self.jobd.stop()
+        wait_until(lambda: not pid_alive(pid), "the probe %d to be gone" % pid)
+        self.assertTrue(pid_alive(up["main-pid"]), "the job itself runs on")
+
     def test_exec_probe_runs_as_the_jobs_user(self):
         """jobctl run as nobody (setpriv) adds a job with an exec probe: the
         job and its probe run as nobody, with no supplementary root group,
