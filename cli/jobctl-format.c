@@ -625,6 +625,10 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
 
       if (known == NULL)
         continue;
+      /* The probe's interval, timeout and threshold mean nothing without one. */
+      if (g_str_has_prefix (shown_settings[i].key, "health-") &&
+          !g_variant_lookup (settings, "health", "s", NULL))
+        continue;
       text = format_setting (shown_settings[i].kind, known);
       if (unenforced != NULL &&
           g_strv_contains ((const char *const *) unenforced, shown_settings[i].key))
