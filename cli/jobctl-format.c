@@ -552,6 +552,10 @@ static const ShownSetting shown_settings[] = {
   { "ready", N_("Ready"), SHOW_TEXT },
   { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION_LIMIT },
   { "watchdog-ms", N_("Watchdog"), SHOW_DURATION_LIMIT },
+  { "health", N_("Health probe"), SHOW_TEXT },
+  { "health-interval-ms", N_("Health interval"), SHOW_DURATION },
+  { "health-timeout-ms", N_("Health timeout"), SHOW_DURATION },
+  { "health-failures", N_("Health failures"), SHOW_NUMBER },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -684,6 +688,10 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
 
       if (known == NULL)
         continue;
+      /* The probe's interval, timeout and threshold mean nothing without one. */
+      if (g_str_has_prefix (shown_settings[i].key, "health-") &&
+          !g_variant_lookup (settings, "health", "s", NULL))
+        continue;
       text = format_setting (shown_settings[i].kind, known);
       if (unenforced != NULL &&
           g_strv_contains ((const char *const *) unenforced, shown_settings[i].key))
@@ -732,6 +740,31 @@ lookup_string (GVariant *dict, const char *key)
   if (!g_variant_lookup (dict, key, "&s", &text) || *text == '\0')
     return NULL;
   return text;
+}
+
+/* The liveness probe (health-* runtime keys), when the job has one. */
+static void
+add_health_fields (GArray *fields, GVariant *runtime)
+{
+  const char *status = lookup_string (runtime, "health-status");
+  const char *result = lookup_string (runtime, "health-last-result");
+  guint64 failures = lookup_uint (runtime, "health-failures-in-row");
+  guint64 at = lookup_uint (runtime, "health-last-at");
+
+  if (status == NULL)
+    return;
+  jobctl_fields_add (fields, _("Health"),
+                     failures > 0
+                     ? g_strdup_printf (_("%s (%u failed in a row)"), status, (guint) failures)
+                     : g_strdup (status),
+                     g_str_equal (status, "failing") ? "1;31" : NULL);
+  if (at != 0)
+    {
+      g_autofree char *when = jobctl_format_timestamp (at, FALSE);
+      jobctl_fields_add (fields, _("Last probe"),
+                         g_strdup_printf (_("%s at %s"), result != NULL ? result : "-", when),
+                         NULL);
+    }
 }
 
 static char *
@@ -810,6 +843,7 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
     jobctl_fields_add (fields, _("Status"), g_strdup (lookup_string (runtime, "status-text")), NULL);
   if (g_variant_lookup (runtime, "reloading", "b", &reloading) && reloading)
     jobctl_fields_add (fields, _("Reloading"), g_strdup (_("yes")), NULL);
+  add_health_fields (fields, runtime);
   if (last_exit != NULL)
     jobctl_fields_add (fields, _("Last exit"), last_exit, NULL);
   if (lookup_string (runtime, "last-error") != NULL)

@@ -83,6 +83,10 @@ static const JobFileKey job_file_keys[] = {
   { "Ready", "ready", TYPE_STRING, 0, "exec" },
   { "ReadyTimeout", "ready-timeout-ms", TYPE_DURATION, 0, "90s" },
   { "Watchdog", "watchdog-ms", TYPE_DURATION, 0, "0" },
+  { "Health", "health", TYPE_STRING, 0, "" },
+  { "HealthInterval", "health-interval-ms", TYPE_DURATION, 0, "10s" },
+  { "HealthTimeout", "health-timeout-ms", TYPE_DURATION, 0, "5s" },
+  { "HealthFailures", "health-failures", TYPE_COUNT, 0, "3" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
   { "Overlap", "overlap", TYPE_STRING, 0, "skip" },

@@ -6,9 +6,9 @@
  * exec needs no waiting.)
  *
  * Probes are retried with a backoff (JOBD_READINESS_INTERVAL_MIN_MS
- * doubling up to JOBD_READINESS_INTERVAL_MAX_MS); an exec probe that runs
- * longer than JOBD_READINESS_PROBE_TIMEOUT_MS is killed and counts as a
- * "not yet". The waiter only reports: what readiness means for the job's
+ * doubling up to JOBD_READINESS_INTERVAL_MAX_MS), one at a time, each a
+ * one-shot jobd-probe.h probe; an exec probe that runs longer than
+ * JOBD_READINESS_PROBE_TIMEOUT_MS is killed and counts as a "not yet". The waiter only reports: what readiness means for the job's
  * state (and giving up: ready-timeout-ms) is the job's decision.
  */
 #pragma once
@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 #define JOBD_READINESS_INTERVAL_MIN_MS 100u
 #define JOBD_READINESS_INTERVAL_MAX_MS 1000u
 #define JOBD_READINESS_PROBE_TIMEOUT_MS 10000u
+#define JOBD_READINESS_TCP_TIMEOUT_MS 1000u
 
 typedef struct _JobdReadiness JobdReadiness;
 

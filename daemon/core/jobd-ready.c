@@ -5,20 +5,10 @@
 #include <string.h>
 
 #include "jobd-error.h"
+#include "jobd-probe.h"
 
 #define READY_ERROR(...) \
   (g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS, __VA_ARGS__), FALSE)
-
-static gboolean
-parse_port (const char *text, guint16 *port, GError **error)
-{
-  guint64 value = 0;
-
-  if (!g_ascii_string_to_unsigned (text, 10, 1, 65535, &value, NULL))
-    return READY_ERROR ("ready: bad port '%s': use tcp:PORT with PORT 1..65535", text);
-  *port = (guint16) value;
-  return TRUE;
-}
 
 static gboolean
 check_regex (const char *text, GError **error)
@@ -55,7 +45,7 @@ jobd_ready_spec_parse (const char *text, JobdReadySpec *spec, GError **error)
     }
   else if (g_strcmp0 (mode, "tcp") == 0 && argument != NULL)
     {
-      if (!parse_port (argument, &parsed.port, error))
+      if (!jobd_probe_port_parse ("ready", argument, &parsed.port, error))
         return FALSE;
       parsed.mode = JOBD_READY_TCP;
     }

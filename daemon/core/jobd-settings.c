@@ -18,6 +18,7 @@
 #include "jobd-error.h"
 #include "jobd-names.h"
 #include "jobd-schedule.h"
+#include "jobd-probe.h"
 #include "jobd-ready.h"
 #include "jobd-signal.h"
 
@@ -113,6 +114,9 @@ jobd_settings_new (void)
   settings->history_size = JOBD_HISTORY_SIZE_DEFAULT;
   settings->ready = g_strdup (JOBD_READY_DEFAULT);
   settings->ready_timeout_ms = JOBD_READY_TIMEOUT_DEFAULT_MS;
+  settings->health_interval_ms = JOBD_HEALTH_INTERVAL_DEFAULT_MS;
+  settings->health_timeout_ms = JOBD_HEALTH_TIMEOUT_DEFAULT_MS;
+  settings->health_failures = JOBD_HEALTH_FAILURES_DEFAULT;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -134,6 +138,7 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->interpreter = g_strdup (settings->interpreter);
   copy->source_file = g_strdup (settings->source_file);
   copy->ready = g_strdup (settings->ready);
+  copy->health = g_strdup (settings->health);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -161,6 +166,7 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->interpreter);
   g_free (settings->source_file);
   g_free (settings->ready);
+  g_free (settings->health);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -190,6 +196,7 @@ typedef enum {
   FIELD_ACCOUNT = 1 << 3,        /* a user or group name */
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
   FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
+  FIELD_PROBE = 1 << 6,          /* a liveness probe (jobd-probe.h) */
 } FieldFlags;
 
 typedef struct {
@@ -241,6 +248,11 @@ static const Field settings_fields[] = {
   { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
   /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
   { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
+  { "health", KIND_STRING, OFF (health), FIELD_EMPTY_IS_UNSET | FIELD_PROBE, 0, 0 },
+  /* Probing more often than 10 times a second is a spin, not a check. */
+  { "health-interval-ms", KIND_UINT, OFF (health_interval_ms), 0, 100, MS_PER_DAY },
+  { "health-timeout-ms", KIND_UINT, OFF (health_timeout_ms), 0, 10, MS_PER_DAY },
+  { "health-failures", KIND_UINT, OFF (health_failures), 0, 1, 1000 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -514,6 +526,8 @@ merge_string (Merge *m, const Field *f, const Value *v, GError **error)
       return FALSE;
     }
   if (stored != NULL && (f->flags & FIELD_READY) && !jobd_ready_spec_parse (stored, NULL, error))
+    return FALSE;
+  if (stored != NULL && (f->flags & FIELD_PROBE) && !jobd_probe_spec_parse (stored, NULL, error))
     return FALSE;
   g_free (*slot);
   *slot = g_strdup (stored);

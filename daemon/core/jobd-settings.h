@@ -70,6 +70,10 @@ typedef struct {
   char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
   guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
   guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
+  char *health;                  /* jobd-probe.h liveness probe; NULL = none */
+  guint health_interval_ms;      /* between probes while up (default 10000) */
+  guint health_timeout_ms;       /* a probe past it fails (default 5000) */
+  guint health_failures;         /* failures in a row that restart the job (default 3) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

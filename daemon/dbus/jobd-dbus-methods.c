@@ -19,6 +19,7 @@
 #include "jobd-jobs-dir.h"
 #include "jobd-dbus-service-private.h"
 #include "jobd-error.h"
+#include "jobd-health.h"
 #include "jobd-history.h"
 #include "jobd-memory.h"
 #include "jobd-serverlog.h"
@@ -126,6 +127,7 @@ jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invo
   g_variant_dict_init (&dict, fields);
   g_variant_dict_insert (&dict, "next-fire", "t", (guint64) MAX (next, 0));
   g_variant_dict_insert (&dict, "cpu-usage-usec", "t", jobd_job_get_cpu_usage (job, NULL));
+  jobd_health_add_runtime (job, &dict);
   runtime = g_variant_dict_end (&dict);
 
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);

@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "jobd-error.h"
+#include "jobd-history.h"
 #include "jobd-job.h"
 #include "jobd-manager.h"
 #include "jobd-store.h"
+#include "test-fs-util.h"
 
 /* ---- a fake JobdProcess ---- */
 
@@ -568,6 +570,135 @@ test_stop_pending_restart (void)
   fixture_clear (&f);
 }
 
+/* ---- jobd_job_restart_for(): a restart jobd decides itself ---- */
+
+static int
+last_signal (FakeProcess *process)
+{
+  g_assert_cmpuint (process->signals_sent->len, >, 0);
+  return g_array_index (process->signals_sent, int, process->signals_sent->len - 1);
+}
+
+/* Stop signal, then at the exit a new run at once (no backoff, even with a
+ * long restart delay); counted, its cause and the history say why. */
+static void
+test_restart_for_graceful (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("jobd-restart-for-XXXXXX", NULL);
+  g_autoptr(JobdHistory) history = jobd_history_new (dir);
+  g_autoptr(GPtrArray) runs = NULL;
+  g_autoptr(GError) error = NULL;
+  JobdSettings *settings = settings_new (JOBD_RESTART_NO);
+  const JobdRunRecord *newest, *ended;
+  FakeProcess *first;
+  Fixture f;
+
+  settings->restart_delay_ms = 60 * 1000;    /* a backoff would show as a pending start */
+  settings->restart_delay_max_ms = 60 * 1000;
+  settings->stop_signal = SIGUSR2;
+  fixture_init (&f, settings);
+  f.context.history = history;
+  start_up (&f);
+  first = g_object_ref (f.spawner->last);
+
+  g_assert_true (jobd_job_restart_for (f.job, JOBD_REASON_HEALTH, "probe", "probe failed", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_STOPPING);
+  g_assert_cmpstr (f.last_reason, ==, JOBD_REASON_HEALTH);
+  g_assert_cmpint (last_signal (first), ==, SIGUSR2);
+  g_assert_cmpuint (f.spawner->spawns, ==, 1);
+  /* Only one at a time: a second one while it stops is refused. */
+  g_assert_false (jobd_job_restart_for (f.job, JOBD_REASON_MEMORY, NULL, "again", &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING);
+  g_clear_error (&error);
+
+  fake_process_exit (first, -1, SIGUSR2);
+  /* restart=no, and yet a new run: it was not an exit the policy judges. */
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_STARTING);
+  g_assert_cmpint (jobd_job_get_next_start_at (f.job), ==, 0);
+  WAIT_UNTIL (jobd_job_get_state (f.job) == JOBD_STATE_UP);
+  g_assert_cmpuint (f.spawner->spawns, ==, 2);
+  g_assert_cmpuint (f.delays->len, ==, 0);
+  g_assert_cmpstr (f.last_reason, ==, JOBD_REASON_HEALTH);
+  g_assert_cmpuint (jobd_job_get_restarts (f.job), ==, 1);
+  g_assert_cmpstr (jobd_job_get_last_restart_reason (f.job), ==, JOBD_REASON_HEALTH);
+  g_assert_cmpstr (jobd_job_get_start_cause (f.job)->reason, ==, JOBD_REASON_HEALTH);
+  g_assert_cmpstr (jobd_job_get_start_cause (f.job)->trigger, ==, "probe");
+  g_assert_cmpuint (jobd_job_get_start_cause (f.job)->uid, ==, JOBD_UID_NONE);
+  g_assert_true (jobd_job_get_wanted_up (f.job));
+
+  runs = jobd_history_list (history, "machine", 0);
+  g_assert_cmpuint (runs->len, ==, 2);
+  newest = runs->pdata[0];
+  ended = runs->pdata[1];
+  g_assert_cmpstr (newest->reason, ==, JOBD_REASON_HEALTH);
+  g_assert_cmpstr (newest->trigger, ==, "probe");
+  g_assert_null (newest->result);
+  g_assert_cmpstr (ended->reason, ==, JOBD_REASON_MANUAL);
+  g_assert_cmpstr (ended->stop_cause, ==, JOBD_REASON_HEALTH);
+  g_assert_cmpstr (ended->result, ==, JOBD_RUN_RESULT_SIGNAL);
+
+  g_object_unref (first);
+  fixture_clear (&f);
+  g_clear_pointer (&history, jobd_history_free);
+  test_remove_tree (dir);
+}
+
+/* A job that keeps failing its probe: the start limit ends the loop. */
+static void
+test_restart_for_start_limit (void)
+{
+  JobdSettings *settings = settings_new (JOBD_RESTART_ALWAYS);
+  Fixture f;
+
+  settings->start_limit_burst = 2;
+  fixture_init (&f, settings);
+  start_up (&f);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_true (jobd_job_restart_for (f.job, JOBD_REASON_HEALTH, NULL, "failing", NULL));
+      fake_process_exit (f.spawner->last, -1, SIGTERM);
+      WAIT_UNTIL (jobd_job_get_state (f.job) == JOBD_STATE_UP);
+    }
+  g_assert_cmpuint (f.spawner->spawns, ==, 3);
+  g_assert_true (jobd_job_restart_for (f.job, JOBD_REASON_HEALTH, NULL, "failing", NULL));
+  fake_process_exit (f.spawner->last, -1, SIGTERM);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_FAILED);
+  g_assert_cmpstr (f.last_reason, ==, JOBD_REASON_START_LIMIT);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (f.spawner->spawns, ==, 3);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_FAILED);
+  fixture_clear (&f);
+}
+
+/* A user's stop while the graceful stop runs wins: the job stays down. */
+static void
+test_restart_for_user_stop_wins (void)
+{
+  g_autoptr(GError) error = NULL;
+  Fixture f;
+
+  fixture_init (&f, settings_new (JOBD_RESTART_ALWAYS));
+  start_up (&f);
+  g_assert_true (jobd_job_restart_for (f.job, JOBD_REASON_HEALTH, NULL, "failing", NULL));
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_STOPPING);
+  jobd_job_stop (f.job, &error);
+  g_assert_no_error (error);
+  g_assert_false (jobd_job_get_wanted_up (f.job));
+  fake_process_exit (f.spawner->last, -1, SIGTERM);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_DOWN);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (f.spawner->spawns, ==, 1);
+  g_assert_cmpint (jobd_job_get_state (f.job), ==, JOBD_STATE_DOWN);
+  g_assert_cmpuint (jobd_job_get_restarts (f.job), ==, 0);
+  /* And nothing to restart once down. */
+  g_assert_false (jobd_job_restart_for (f.job, JOBD_REASON_HEALTH, NULL, "failing", &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING);
+  fixture_clear (&f);
+}
+
 /* ---- the manager's restore decisions ---- */
 
 /* What the last jobd left in the registry for one job. */
@@ -741,5 +872,8 @@ main (int argc, char **argv)
   g_test_add_func ("/job-machine/start-limit", test_start_limit);
   g_test_add_func ("/job-machine/stop-pending-restart", test_stop_pending_restart);
   g_test_add_func ("/job-machine/restore-decisions", test_restore_decisions);
+  g_test_add_func ("/job-machine/restart-for-graceful", test_restart_for_graceful);
+  g_test_add_func ("/job-machine/restart-for-start-limit", test_restart_for_start_limit);
+  g_test_add_func ("/job-machine/restart-for-user-stop-wins", test_restart_for_user_stop_wins);
   return g_test_run ();
 }

@@ -75,6 +75,8 @@ static const char full_settings[] =
   " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
   " 'ready': <'log:^listening on \\\\d+$'>,"
   " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
+  " 'health': <'http://127.0.0.1:8080/healthz'>, 'health-interval-ms': <uint32 1500>,"
+  " 'health-timeout-ms': <uint32 700>, 'health-failures': <uint32 4>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -137,6 +139,8 @@ test_defaults (void)
                    "'randomized-delay': <uint32 0>, "
                    "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
                    "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
+                   "'health-interval-ms': <uint32 10000>, 'health-timeout-ms': <uint32 5000>, "
+                   "'health-failures': <uint32 3>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -173,6 +177,10 @@ test_merge_all_fields (void)
   g_assert_cmpstr (s->ready, ==, "log:^listening on \\d+$");
   g_assert_cmpuint (s->ready_timeout_ms, ==, 5000);
   g_assert_cmpuint (s->watchdog_ms, ==, 2000);
+  g_assert_cmpstr (s->health, ==, "http://127.0.0.1:8080/healthz");
+  g_assert_cmpuint (s->health_interval_ms, ==, 1500);
+  g_assert_cmpuint (s->health_timeout_ms, ==, 700);
+  g_assert_cmpuint (s->health_failures, ==, 4);
   g_assert_true (g_variant_lookup (s->extra, "nested", "a{sv}", NULL));
   g_assert_true (g_variant_lookup (s->extra, "legacy-id", "&s", NULL));
   g_assert_false (g_variant_lookup (s->extra, "missing", "&s", NULL));
@@ -195,7 +203,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 33);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 37);
 }
 
 static void
@@ -306,6 +314,14 @@ static const InvalidCase invalid_cases[] = {
     "ready: unknown readiness 'Notify': use exec, notify, log:REGEX, tcp:PORT or "
     "exec-probe:COMMAND" },
   { "{'ready': <''>}", JOBD_ERROR_INVALID_ARGS, "ready: must not be empty" },
+  { "{'health': <'http://192.168.1.1:80/'>}", JOBD_ERROR_INVALID_ARGS,
+    "health: 'http://192.168.1.1:80/': the host must be 127.0.0.1 (jobd probes its own jobs "
+    "on the loopback address, never another host)" },
+  { "{'health': <'tcp:0'>}", JOBD_ERROR_INVALID_ARGS,
+    "health: bad port '0': use tcp:PORT with PORT 1..65535" },
+  { "{'health': <'exec:'>}", JOBD_ERROR_INVALID_ARGS, "health: exec:COMMAND needs a command" },
+  { "{'health-failures': <uint32 0>}", JOBD_ERROR_INVALID_ARGS,
+    "health-failures: must be between 1 and 1000 (got 0)" },
   { "{'watchdog-ms': <uint32 5>}", JOBD_ERROR_INVALID_ARGS,
     "watchdog-ms: must be 0 (no limit) or between 10 and 86400000 (got 5)" },
   { "{'cpu-quota': <uint32 100001>}", JOBD_ERROR_INVALID_ARGS,
