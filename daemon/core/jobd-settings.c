@@ -241,6 +241,7 @@ static const Field settings_fields[] = {
   { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
   /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
   { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
+  { "memory-restart", KIND_SIZE, OFF (memory_restart), 0, 0, G_MAXINT64 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -1201,6 +1202,17 @@ jobd_settings_validate (const JobdSettings *settings, GError **error)
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                    "restart-delay-ms: must not exceed restart-delay-max-ms (%u > %u)",
                    settings->restart_delay_ms, settings->restart_delay_max_ms);
+      return FALSE;
+    }
+  /* At memory-max the kernel reclaims and then kills: a restart threshold
+   * at or above it would never be reached before the OOM killer. */
+  if (settings->memory_restart > 0 && settings->memory_max > 0 &&
+      settings->memory_restart >= settings->memory_max)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "memory-restart: must be below memory-max (%" G_GUINT64_FORMAT
+                   " >= %" G_GUINT64_FORMAT " bytes), or the job is killed before it "
+                   "is restarted", settings->memory_restart, settings->memory_max);
       return FALSE;
     }
   return TRUE;

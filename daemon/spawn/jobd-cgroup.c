@@ -218,6 +218,23 @@ jobd_cgroup_get_memory (const char *root,
   return TRUE;
 }
 
+char *
+jobd_cgroup_memory_events_path (const char *root, const char *cgroup_path)
+{
+  static const char *const v2_hierarchies[] = { "", "unified" };
+
+  for (guint i = 0; cgroup_path != NULL && i < G_N_ELEMENTS (v2_hierarchies); i++)
+    {
+      g_autofree char *dir = hierarchy_dir (root, v2_hierarchies[i], cgroup_path);
+      g_autofree char *high = g_build_filename (dir, "memory.high", NULL);
+      g_autofree char *events = g_build_filename (dir, "memory.events", NULL);
+
+      if (g_file_test (high, G_FILE_TEST_EXISTS) && g_file_test (events, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&events);
+    }
+  return NULL;
+}
+
 gboolean
 jobd_cgroup_dir_peak_memory (const char *v2_dir,
                              const char *v1_memory_dir,
