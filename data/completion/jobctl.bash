@@ -12,7 +12,7 @@ __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
-    --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
+    --interpreter --memory-max --cpu-quota --tasks-max --memory-restart --runtime-max --history-size
     --ready --ready-timeout --watchdog --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
@@ -149,7 +149,7 @@ __jobctl_reply() {
             values=($(compgen -A hostname -- "$value")) ;;
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
-        --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines|--runtime-max|\
+        --memory-max|--cpu-quota|--tasks-max|--memory-restart|--set|--arg|-n|--lines|--runtime-max|\
         --history-size|--ready-timeout|--watchdog|--timeout|-p|--property|--schedule|\
         --randomized-delay)
             return 0 ;;
