@@ -41,15 +41,16 @@ interval_ms (JobdMemoryRestart *self)
 
 /* ---- restarting ---- */
 
+/* how: what told jobd (the kernel's event, or its own measurement). */
 static void
-restart (JobdJob *job, guint64 bytes, const char *source, guint64 limit)
+restart (JobdJob *job, guint64 bytes, const char *source, guint64 limit, const char *how)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *trigger = g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
   g_autofree char *message = NULL;
 
   message = g_strdup_printf ("memory %" G_GUINT64_FORMAT " bytes (%s) passed memory-restart %"
-                             G_GUINT64_FORMAT, bytes, source, limit);
+                             G_GUINT64_FORMAT " (%s)", bytes, source, limit, how);
   if (!jobd_job_restart_for (job, JOBD_REASON_MEMORY, trigger, message, &error))
     g_debug ("job %s: no memory restart: %s", jobd_job_get_name (job), error->message);
 }
@@ -99,7 +100,7 @@ on_tick (gpointer user_data)
   /* Restarting changes states, which changes the set: after the walk. */
   for (guint i = 0; i < over->len; i++)
     restart (over->pdata[i], g_array_index (figures, guint64, i), sources->pdata[i],
-             jobd_job_get_settings (over->pdata[i])->memory_restart);
+             jobd_job_get_settings (over->pdata[i])->memory_restart, "measured");
   if (self->timer_id != my_id)
     return G_SOURCE_REMOVE;   /* the set emptied meanwhile: already removed */
   if (self->timer_ms != interval_ms (self))
@@ -133,6 +134,7 @@ on_memory_high (JobdProcess *process, guint64 count, gboolean lost, gpointer use
   JobdMemoryRestart *self = w->owner;
   guint64 bytes = 0;
   const char *source = "memory.events";
+  g_autofree char *how = NULL;
 
   if (lost)
     {
@@ -150,7 +152,8 @@ on_memory_high (JobdProcess *process, guint64 count, gboolean lost, gpointer use
    * is the decision; the figure is for the message. */
   if (!measure (w->job, NULL, &bytes, &source))
     bytes = w->limit;
-  restart (w->job, bytes, source, w->limit);
+  how = g_strdup_printf ("memory.events: high %" G_GUINT64_FORMAT, count);
+  restart (w->job, bytes, source, w->limit, how);
 }
 
 static void
@@ -190,7 +193,7 @@ attach (JobdMemoryRestart *self, JobdJob *job, JobdProcess *process, guint64 lim
   /* Already over (a limit lowered on a running job, a job adopted after
    * jobd was down): the kernel's past "high" events were not seen. */
   if (measure (job, NULL, &bytes, &source) && bytes >= limit)
-    restart (job, bytes, source, limit);
+    restart (job, bytes, source, limit, "measured at the start of the watch");
 }
 
 static void
