@@ -8,6 +8,9 @@
 
 #include "jobd-cgroup.h"
 
+#include <dirent.h>
+#include <errno.h>
+
 #include <gio/gio.h>
 
 #include "jobd-error.h"
@@ -95,27 +98,40 @@ static gboolean
 collect_pids (const char *dir, GArray *pids, guint depth, GError **error)
 {
   g_autofree char *procs = g_build_filename (dir, "cgroup.procs", NULL);
-  g_autoptr(GDir) d = NULL;
-  const char *entry;
+  DIR *d;
+  struct dirent *entry;
+  gboolean ok = TRUE;
 
   if (!append_procs_file (procs, pids, error))
     return FALSE;
   if (depth >= 32)
     return TRUE;   /* deeper nesting is not worth a stack */
-  d = g_dir_open (dir, 0, error);
+  d = opendir (dir);
   if (d == NULL)
-    return FALSE;
-  while ((entry = g_dir_read_name (d)) != NULL)
     {
-      g_autofree char *child = g_build_filename (dir, entry, NULL);
-      g_autofree char *child_procs = g_build_filename (child, "cgroup.procs", NULL);
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot open %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  /* Only the sub-directories are cgroups: kernfs gives d_type, so the
+   * dozens of control files cost no stat each (memory-restart measures
+   * every job on a timer where the kernel cannot tell jobd). */
+  while (ok && (entry = readdir (d)) != NULL)
+    {
+      g_autofree char *child = NULL;
+      g_autofree char *child_procs = NULL;
 
+      if (entry->d_name[0] == '.' || (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN))
+        continue;
+      child = g_build_filename (dir, entry->d_name, NULL);
+      child_procs = g_build_filename (child, "cgroup.procs", NULL);
       if (!g_file_test (child_procs, G_FILE_TEST_IS_REGULAR))
         continue;
-      if (!collect_pids (child, pids, depth + 1, error))
-        return FALSE;
+      ok = collect_pids (child, pids, depth + 1, error);
     }
-  return TRUE;
+  closedir (d);
+  return ok;
 }
 
 GArray *

@@ -385,10 +385,23 @@ gboolean
 jobd_containment_set_memory_high (JobdContainment *c, guint64 bytes, GError **error)
 {
   g_autofree char *value = bytes > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, bytes) : NULL;
+  g_autofree char *parent = NULL;
 
   jobd_containment_setup ();
   if (c->kind != JOBD_CONTAIN_CGROUP || c->cgroup_dir == NULL || !v2_memory_delegated ())
     return TRUE;   /* nothing to write: jobd measures this job instead */
+  /* A job started without any memory setting has no memory controller
+   * yet; its parent holds no process, so it may get one now. */
+  parent = g_path_get_dirname (c->cgroup_dir);
+  if (value != NULL)
+    write_file (parent, "cgroup.subtree_control", "+memory", NULL);
+  else
+    {
+      g_autofree char *high = g_build_filename (c->cgroup_dir, "memory.high", NULL);
+
+      if (!g_file_test (high, G_FILE_TEST_EXISTS))
+        return TRUE;   /* no controller, no threshold to lift */
+    }
   return write_file (c->cgroup_dir, "memory.high", value ? value : "max", error);
 }
 

@@ -13,7 +13,9 @@
 #include "jobd-error.h"
 
 struct _JobdMemorySnapshot {
-  GHashTable *rss_by_session;   /* GINT_TO_POINTER(sid) → guint64* bytes */
+  /* GINT_TO_POINTER(sid) → guint64* bytes; read from /proc on first use:
+   * jobs in cgroups of their own never need it. */
+  GHashTable *rss_by_session;
   gpointer data;                /* a backend's own table, built on demand */
   GDestroyNotify data_destroy;
 };
@@ -126,10 +128,10 @@ jobd_memory_snapshot_new (GError **error)
 {
   JobdMemorySnapshot *snapshot = g_new0 (JobdMemorySnapshot, 1);
 
-  snapshot->rss_by_session = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  if (!scan_proc (snapshot->rss_by_session, 0, NULL, error))
+  if (!g_file_test ("/proc/self/stat", G_FILE_TEST_EXISTS))
     {
-      jobd_memory_snapshot_free (snapshot);
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "cannot read /proc");
+      g_free (snapshot);
       return NULL;
     }
   return snapshot;
@@ -140,7 +142,7 @@ jobd_memory_snapshot_free (JobdMemorySnapshot *snapshot)
 {
   if (snapshot == NULL)
     return;
-  g_hash_table_unref (snapshot->rss_by_session);
+  g_clear_pointer (&snapshot->rss_by_session, g_hash_table_unref);
   if (snapshot->data_destroy != NULL)
     snapshot->data_destroy (snapshot->data);
   g_free (snapshot);
@@ -164,7 +166,17 @@ jobd_memory_snapshot_set_data (JobdMemorySnapshot *snapshot, gpointer data, GDes
 guint64
 jobd_memory_snapshot_session_rss (JobdMemorySnapshot *snapshot, GPid sid)
 {
-  guint64 *total = g_hash_table_lookup (snapshot->rss_by_session, GINT_TO_POINTER (sid));
+  guint64 *total;
+
+  if (snapshot->rss_by_session == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      snapshot->rss_by_session = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      if (!scan_proc (snapshot->rss_by_session, 0, NULL, &error))
+        g_debug ("memory snapshot: %s", error->message);
+    }
+  total = g_hash_table_lookup (snapshot->rss_by_session, GINT_TO_POINTER (sid));
   return total != NULL ? *total : 0;
 }
 

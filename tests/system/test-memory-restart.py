@@ -67,11 +67,11 @@ def check(c, inst):
     c.wait_for("a restart for memory", restarted, timeout=60)
     # Keep the next run from growing (and being restarted) again.
     c.run(["rm", "-f", GO])
-    runs = json.loads(j.ctl("history", "m", "--json"))
+    runs = json.loads(j.ctl("history", "m", "--json"))   # oldest first
     print("history:", runs)
-    assert runs[0]["reason"] == "memory", runs
-    assert int(runs[0]["trigger"]) >= 48 << 20 or events is not None, runs
-    assert runs[1]["stop-cause"] == "memory", runs
+    assert runs[-1]["reason"] == "memory", runs
+    assert int(runs[-1]["trigger"]) >= 48 << 20 or events is not None, runs
+    assert runs[-2]["stop-cause"] == "memory", runs
     journal = j.journal_since(cursor)
     line = [l for l in journal.splitlines() if "passed memory-restart" in l]
     print("journal:", line)
