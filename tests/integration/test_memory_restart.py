@@ -248,5 +248,31 @@ class MemoryRestart(JobdTestCase):
         self.assertIn("MemoryRestart=300M", out.stdout)
 
 
+class MemoryRestartSubreaper(MemoryRestart):
+    """The same measurements where jobd has no cgroup to read: the job is
+    its session and tagged processes (JOBD_DIRECT_CONTAINMENT=subreaper),
+    summed from one /proc scan per tick."""
+
+    def setUp(self):
+        saved = os.environ.get("JOBD_DIRECT_CONTAINMENT")
+        os.environ["JOBD_DIRECT_CONTAINMENT"] = "subreaper"
+
+        def restore():
+            if saved is None:
+                os.environ.pop("JOBD_DIRECT_CONTAINMENT", None)
+            else:
+                os.environ["JOBD_DIRECT_CONTAINMENT"] = saved
+        self.addCleanup(restore)
+        super().setUp()
+        self.assertIn("child subreaper", self.jobd.stderr())
+
+    # What does not depend on how the job's processes are found runs once.
+    test_job_below_its_limit_is_never_restarted = None
+    test_change_on_a_running_job_applies_at_once = None
+    test_no_timer_for_jobs_without_the_setting = None
+    test_setting_must_be_below_memory_max = None
+    test_job_file_and_persistence_round_trip = None
+
+
 if __name__ == "__main__":
     main()
