@@ -10,8 +10,9 @@ be below memory-max.
 The test machine's direct backend has no cgroup v2 memory controller of its
 own (hybrid layout), so these run the sampling path (MemoryRestartInterval=);
 the kernel-event path (memory.high + memory.events) is tested where the
-cgroup allows it (test_event_path_*, skipped otherwise) and in
-tests/system/test-memory-restart.py under the scope backend."""
+cgroup allows it (test_event_path_*, skipped otherwise), in
+tests/system/test-memory-restart.py under the scope backend, and on a
+stand-in file in tests/unit/test-memory-events.c."""
 import os
 import subprocess
 import tempfile
@@ -215,6 +216,44 @@ class MemoryRestart(JobdTestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertLessEqual(wakeups(), 3)
 
+    # ---- the kernel-event path (where the direct backend's cgroup has memory) ----
+
+    def job_cgroup(self, name):
+        """The direct backend's cgroup directory of a running job, or None."""
+        pid = self.bus.runtime(name)["main-pid"]
+        with open("/proc/%d/cgroup" % pid) as f:
+            for line in f:
+                if line.startswith("0::"):
+                    rel = line.strip()[3:]
+                    for mount in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+                        d = mount + rel
+                        if os.path.isfile(os.path.join(d, "cgroup.procs")):
+                            return d
+        return None
+
+    def test_event_path_told_by_the_kernel_and_no_timer(self):
+        go = os.path.join(self.tmp, "go")
+        self.add_grower("ev", 96, go, **{"memory-restart": 48 * MB})
+        self.start("ev")
+        d = self.job_cgroup("ev")
+        if d is None or not os.path.exists(os.path.join(d, "memory.events")):
+            self.skipTest("the direct backend's job cgroup has no v2 memory controller here "
+                          "(%s); the event path is checked by tests/system/"
+                          "test-memory-restart.py and tests/unit/test-memory-events.c" % d)
+        with open(os.path.join(d, "memory.high")) as f:
+            self.assertEqual(int(f.read()), 48 * MB)
+        self.bus.wait_output("ev", lambda ls: "started" in ls, "started")
+        # Idle with the setting on the event path: no timer.
+        pid = self.jobd.proc.pid
+        self.bus.settle(0.2)
+        before = main_thread_switches(pid)
+        time.sleep(20 * INTERVAL_MS / 1000.0)
+        self.assertLessEqual(main_thread_switches(pid) - before, 3)
+        open(go, "w").close()
+        self.wait_memory_restart("ev")
+        self.assert_memory_run("ev", 0)
+        self.assertIn("memory.events: high", self.jobd.stderr())
+
     # ---- the setting ----
 
     def test_setting_must_be_below_memory_max(self):
@@ -272,6 +311,7 @@ class MemoryRestartSubreaper(MemoryRestart):
     test_no_timer_for_jobs_without_the_setting = None
     test_setting_must_be_below_memory_max = None
     test_job_file_and_persistence_round_trip = None
+    test_event_path_told_by_the_kernel_and_no_timer = None
 
 
 if __name__ == "__main__":
