@@ -547,6 +547,7 @@ static const ShownSetting shown_settings[] = {
   { "memory-max", N_("Memory limit"), SHOW_SIZE },
   { "cpu-quota", N_("CPU quota"), SHOW_PERCENT },
   { "tasks-max", N_("Tasks limit"), SHOW_LIMIT },
+  { "memory-restart", N_("Memory restart"), SHOW_SIZE },
   { "runtime-max-ms", N_("Runtime limit"), SHOW_DURATION_LIMIT },
   { "history-size", N_("History size"), SHOW_NUMBER },
   { "ready", N_("Ready"), SHOW_TEXT },

@@ -91,6 +91,8 @@ static const SettingOption setting_options[] = {
     N_("CPU limit in percent of one CPU (50%; none)") },
   { "tasks-max", "tasks-max", KIND_LIMIT, FALSE, N_("N"),
     N_("Limit of processes and threads (none)") },
+  { "memory-restart", "memory-restart", KIND_SIZE, FALSE, N_("SIZE"),
+    N_("Restart the job gracefully when its memory passes this (64M; none)") },
   { "schedule", "schedules", KIND_SCHEDULE, FALSE, N_("EXPR"),
     N_("Start on a schedule: a calendar expression like OnCalendar= (daily, *:*:0/5, "
        "Mon 03:00), or every DURATION (repeatable; replaces all schedules)") },

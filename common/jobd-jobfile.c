@@ -75,6 +75,7 @@ static const JobFileKey job_file_keys[] = {
   { "MemoryMax", "memory-max", TYPE_SIZE, 0, "infinity" },
   { "CPUQuota", "cpu-quota", TYPE_PERCENT, 0, "infinity" },
   { "TasksMax", "tasks-max", TYPE_LIMIT, 0, "infinity" },
+  { "MemoryRestart", "memory-restart", TYPE_SIZE, 0, "infinity" },
   { "WriteLog", "write-log", TYPE_BOOL, 0, "no" },
   { "BufferSize", "buffer-size", TYPE_COUNT, 0, "20" },
   /* 0 = no limit (a plain number is seconds, as everywhere in job files). */

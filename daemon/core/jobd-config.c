@@ -28,6 +28,7 @@ jobd_config_new (void)
   /* Jobs outlive jobd by default: a restart or upgrade takes them back. */
   config->stop_jobs_on_exit = FALSE;
   config->restore_jobs = TRUE;
+  config->memory_restart_interval_ms = 5000;
   config->dbus_max_queued_bytes = 8 * 1024 * 1024;
   config->dbus_max_connections_per_user = 64;
   config->dbus_max_connections = 1024;
@@ -202,6 +203,9 @@ static const Unit size_units[] = {
   { "G", G_GUINT64_CONSTANT (1024) * 1024 * 1024 },
   { "T", G_GUINT64_CONSTANT (1024) * 1024 * 1024 * 1024 }, { NULL, 0 },
 };
+static const Unit ms_units[] = {
+  { "", 1 }, { "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 }, { NULL, 0 },
+};
 static const Unit time_units[] = {
   { "", 1 }, { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 },
   { "d", 24 * 3600 }, { "w", 7 * 24 * 3600 }, { NULL, 0 },
@@ -361,6 +365,9 @@ jobd_config_load (JobdConfig *config,
                            "a size in bytes (suffix K, M, G or T)", &config->log_max_size, error) ||
       !read_daemon_amount (config->keyfile, "LogMaxAge", time_units,
                            "a time in seconds (suffix min, h, d or w)", &config->log_max_age_sec, error) ||
+      !read_daemon_amount (config->keyfile, "MemoryRestartInterval", ms_units,
+                           "a time in milliseconds (suffix s or min)",
+                           &config->memory_restart_interval_ms, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -466,6 +473,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->time_zone = g_steal_pointer (&fresh->time_zone);
       config->log_max_size = fresh->log_max_size;
       config->log_max_age_sec = fresh->log_max_age_sec;
+      config->memory_restart_interval_ms = fresh->memory_restart_interval_ms;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

@@ -46,6 +46,9 @@ typedef struct {
   guint64 log_max_size;  /* bytes of log files per job, 0 = no limit */
   guint64 log_max_age_sec; /* log files not written for longer go, 0 = never */
   char *jobs_directory;  /* job files applied at start and reload; NULL = off */
+  /* How often jobd measures a job with memory-restart that the kernel
+   * cannot watch for it (no own cgroup v2 memory controller). */
+  guint64 memory_restart_interval_ms;
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */

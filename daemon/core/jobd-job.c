@@ -425,7 +425,7 @@ static gboolean
 limits_differ (const JobdSettings *a, const JobdSettings *b)
 {
   return a->memory_max != b->memory_max || a->cpu_quota != b->cpu_quota ||
-         a->tasks_max != b->tasks_max;
+         a->tasks_max != b->tasks_max || a->memory_restart != b->memory_restart;
 }
 
 static void

@@ -198,6 +198,7 @@ jobd_launch_limits (const JobdSettings *settings)
 {
   JobdLimits limits = {
     .memory_max = settings->memory_max,
+    .memory_high = settings->memory_restart,
     .cpu_quota = settings->cpu_quota,
     .tasks_max = settings->tasks_max,
   };

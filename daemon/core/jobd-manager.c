@@ -11,6 +11,7 @@
 #include "jobd-launch.h"
 #include "jobd-log.h"
 #include "jobd-scheduled-start.h"
+#include "jobd-memory-restart.h"
 #include "jobd-store.h"
 
 struct _JobdManager {
@@ -32,6 +33,7 @@ struct _JobdManager {
   guint retry_delay_s;
   JobdTimers *timers;          /* every job's schedules */
   JobdScheduledStart *scheduled;
+  JobdMemoryRestart *memory_restart;
   GFileMonitor *localtime;     /* /etc/localtime: the system's zone changed */
 };
 
@@ -120,6 +122,7 @@ jobd_manager_new (JobdConfig *config, JobdSpawner *spawner)
   self->context.journal = jobd_journal_available ();
   self->store = jobd_store_new (config->state_dir);
   timers_init (self);
+  self->memory_restart = jobd_memory_restart_new (self);
   self->context.history = jobd_history_new (config->state_dir);
   return self;
 }
@@ -1098,6 +1101,7 @@ jobd_manager_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->localtime, self);
   g_clear_object (&self->localtime);
   g_clear_pointer (&self->scheduled, jobd_scheduled_start_free);
+  g_clear_pointer (&self->memory_restart, jobd_memory_restart_free);
   g_clear_pointer (&self->timers, jobd_timers_free);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   if (self->jobs != NULL)

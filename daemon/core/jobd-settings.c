@@ -253,6 +253,7 @@ static const Field settings_fields[] = {
   { "health-interval-ms", KIND_UINT, OFF (health_interval_ms), 0, 100, MS_PER_DAY },
   { "health-timeout-ms", KIND_UINT, OFF (health_timeout_ms), 0, 10, MS_PER_DAY },
   { "health-failures", KIND_UINT, OFF (health_failures), 0, 1, 1000 },
+  { "memory-restart", KIND_SIZE, OFF (memory_restart), 0, 0, G_MAXINT64 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -1215,6 +1216,17 @@ jobd_settings_validate (const JobdSettings *settings, GError **error)
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                    "restart-delay-ms: must not exceed restart-delay-max-ms (%u > %u)",
                    settings->restart_delay_ms, settings->restart_delay_max_ms);
+      return FALSE;
+    }
+  /* At memory-max the kernel reclaims and then kills: a restart threshold
+   * at or above it would never be reached before the OOM killer. */
+  if (settings->memory_restart > 0 && settings->memory_max > 0 &&
+      settings->memory_restart >= settings->memory_max)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "memory-restart: must be below memory-max (%" G_GUINT64_FORMAT
+                   " >= %" G_GUINT64_FORMAT " bytes), or the job is killed before it "
+                   "is restarted", settings->memory_restart, settings->memory_max);
       return FALSE;
     }
   return TRUE;

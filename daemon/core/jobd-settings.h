@@ -74,6 +74,7 @@ typedef struct {
   guint health_interval_ms;      /* between probes while up (default 10000) */
   guint health_timeout_ms;       /* a probe past it fails (default 5000) */
   guint health_failures;         /* failures in a row that restart the job (default 3) */
+  guint64 memory_restart;        /* bytes: above it, a graceful restart (0 = off) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

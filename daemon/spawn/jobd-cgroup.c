@@ -127,6 +127,10 @@ collect_pids (const char *dir, GArray *pids, guint depth, GError **error)
         continue;
       child = g_build_filename (dir, entry->d_name, NULL);
       child_procs = g_build_filename (child, "cgroup.procs", NULL);
+      if (entry->d_name[0] == '.' || (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN))
+        continue;
+      child = g_build_filename (dir, entry->d_name, NULL);
+      child_procs = g_build_filename (child, "cgroup.procs", NULL);
       if (!g_file_test (child_procs, G_FILE_TEST_IS_REGULAR))
         continue;
       ok = collect_pids (child, pids, depth + 1, error);
@@ -233,6 +237,23 @@ jobd_cgroup_get_memory (const char *root,
     return FALSE;
   *source = JOBD_CGROUP_SOURCE_PROCS;
   return TRUE;
+}
+
+char *
+jobd_cgroup_memory_events_path (const char *root, const char *cgroup_path)
+{
+  static const char *const v2_hierarchies[] = { "", "unified" };
+
+  for (guint i = 0; cgroup_path != NULL && i < G_N_ELEMENTS (v2_hierarchies); i++)
+    {
+      g_autofree char *dir = hierarchy_dir (root, v2_hierarchies[i], cgroup_path);
+      g_autofree char *high = g_build_filename (dir, "memory.high", NULL);
+      g_autofree char *events = g_build_filename (dir, "memory.events", NULL);
+
+      if (g_file_test (high, G_FILE_TEST_EXISTS) && g_file_test (events, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&events);
+    }
+  return NULL;
 }
 
 gboolean

@@ -40,6 +40,10 @@ gboolean jobd_cgroup_get_peak_memory (const char *root,
                                       const char *cgroup_path,
                                       guint64 *bytes,
                                       const char **source);
+/* The memory.events file of the cgroup on the unified hierarchy when the
+ * memory controller is on there (memory.high exists), else NULL. */
+char *jobd_cgroup_memory_events_path (const char *root, const char *cgroup_path);
+
 /* The same for cgroup directories given as full paths (either may be NULL). */
 gboolean jobd_cgroup_dir_peak_memory (const char *v2_dir,
                                       const char *v1_memory_dir,

@@ -34,6 +34,8 @@ struct _JobdContainment {
   char *tag;            /* subreaper: JOBD_JOB_TAG's value */
 };
 
+static gboolean v2_memory_delegated (void);
+
 /* What jobd_containment_setup() found. */
 static struct {
   gboolean done;
@@ -346,6 +348,17 @@ setup_memory_limit (JobdContainment *c, const JobdLimits *limits,
 {
   g_autofree char *value = NULL;
 
+  /* memory.high (memory-restart) exists only where v2 has the memory
+   * controller; elsewhere jobd measures (jobd_containment_memory_events). */
+  if (limits->memory_high > 0 && v2_memory_delegated ())
+    {
+      g_autofree char *parent = g_path_get_dirname (c->cgroup_dir);
+      g_autofree char *high = g_strdup_printf ("%" G_GUINT64_FORMAT, limits->memory_high);
+
+      write_file (parent, "cgroup.subtree_control", "+memory", NULL);
+      if (!write_file (c->cgroup_dir, "memory.high", high, error))
+        return FALSE;
+    }
   if (limits->memory_max == 0)
     return TRUE;
   value = g_strdup_printf ("%" G_GUINT64_FORMAT, limits->memory_max);
@@ -370,6 +383,46 @@ setup_memory_limit (JobdContainment *c, const JobdLimits *limits,
 }
 
 gboolean
+jobd_containment_set_memory_high (JobdContainment *c, guint64 bytes, GError **error)
+{
+  g_autofree char *value = bytes > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, bytes) : NULL;
+  g_autofree char *parent = NULL;
+
+  jobd_containment_setup ();
+  if (c->kind != JOBD_CONTAIN_CGROUP || c->cgroup_dir == NULL || !v2_memory_delegated ())
+    return TRUE;   /* nothing to write: jobd measures this job instead */
+  /* A job started without any memory setting has no memory controller
+   * yet; its parent holds no process, so it may get one now. */
+  parent = g_path_get_dirname (c->cgroup_dir);
+  if (value != NULL)
+    write_file (parent, "cgroup.subtree_control", "+memory", NULL);
+  else
+    {
+      g_autofree char *high = g_build_filename (c->cgroup_dir, "memory.high", NULL);
+
+      if (!g_file_test (high, G_FILE_TEST_EXISTS))
+        return TRUE;   /* no controller, no threshold to lift */
+    }
+  return write_file (c->cgroup_dir, "memory.high", value ? value : "max", error);
+}
+
+char *
+jobd_containment_memory_events (JobdContainment *c)
+{
+  g_autofree char *high = NULL;
+  g_autofree char *events = NULL;
+
+  jobd_containment_setup ();
+  if (c->kind != JOBD_CONTAIN_CGROUP || c->cgroup_dir == NULL || !v2_memory_delegated ())
+    return NULL;
+  high = g_build_filename (c->cgroup_dir, "memory.high", NULL);
+  events = g_build_filename (c->cgroup_dir, "memory.events", NULL);
+  if (!g_file_test (high, G_FILE_TEST_EXISTS) || !g_file_test (events, G_FILE_TEST_EXISTS))
+    return NULL;
+  return g_steal_pointer (&events);
+}
+
+gboolean
 jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **error)
 {
   g_autofree char *value = bytes > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, bytes) : NULL;
@@ -388,6 +441,8 @@ jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **err
         write_file (c->memcg_dir, "memory.memsw.limit_in_bytes", value, NULL);
       return TRUE;
     }
+  if (bytes == 0)
+    return TRUE;   /* no limit, and none to lift (memory-restart changed alone) */
   g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                        "the job has no memory cgroup of its own (it started without a "
                        "memory limit, or without cgroup containment); the limit applies "

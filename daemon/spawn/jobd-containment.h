@@ -82,6 +82,12 @@ gboolean jobd_containment_kill (JobdContainment *c,
  * when the job has no memory cgroup of its own (it then applies from the
  * next start). */
 gboolean jobd_containment_set_memory_max (JobdContainment *c, guint64 bytes, GError **error);
+/* memory.high of its v2 cgroup (0 = max) where v2 has the memory
+ * controller; nothing (TRUE) elsewhere. */
+gboolean jobd_containment_set_memory_high (JobdContainment *c, guint64 bytes, GError **error);
+/* The memory.events file of the job's cgroup when memory.high applies to
+ * it, else NULL. */
+char *jobd_containment_memory_events (JobdContainment *c);
 /* snapshot (may be NULL): several jobs measured at once read /proc once. */
 gboolean jobd_containment_memory (JobdContainment *c,
                                   GPid main_pid,

@@ -22,6 +22,7 @@
 #include "jobd-fdwatch.h"
 #include "jobd-fifo.h"
 #include "jobd-log.h"
+#include "jobd-memory-events.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -42,12 +43,14 @@ typedef struct {
   int out_fd;
   int err_fd;
   char *job_name;       /* names the output in the fd store; NULL = not kept */
+  JobdMemoryEvents *memory_events;  /* jobd_process_watch_memory_high() */
 } JobdProcessPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (JobdProcess, jobd_process, G_TYPE_OBJECT)
 
 enum {
   SIGNAL_EXITED,
+  SIGNAL_MEMORY_HIGH,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -607,11 +610,51 @@ jobd_process_set_limits_finish (JobdProcess *self, GAsyncResult *result, GError 
 }
 
 static void
+on_memory_events (guint64 high, gboolean lost, gpointer user_data)
+{
+  JobdProcess *self = user_data;
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  if (lost)
+    g_clear_pointer (&priv->memory_events, jobd_memory_events_free);
+  g_signal_emit (self, signals[SIGNAL_MEMORY_HIGH], 0, high, lost);
+}
+
+gboolean
+jobd_process_watch_memory_high (JobdProcess *self, GError **error)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+  JobdProcessClass *klass = JOBD_PROCESS_GET_CLASS (self);
+  g_autofree char *path = NULL;
+
+  if (priv->memory_events != NULL)
+    return TRUE;
+  path = klass->memory_events_path != NULL ? klass->memory_events_path (self) : NULL;
+  if (path == NULL)
+    {
+      g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                           "the job has no cgroup v2 memory controller of its own");
+      return FALSE;
+    }
+  priv->memory_events = jobd_memory_events_watch (path, on_memory_events, self, error);
+  return priv->memory_events != NULL;
+}
+
+void
+jobd_process_unwatch_memory_high (JobdProcess *self)
+{
+  JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
+
+  g_clear_pointer (&priv->memory_events, jobd_memory_events_free);
+}
+
+static void
 jobd_process_finalize (GObject *object)
 {
   JobdProcess *self = JOBD_PROCESS (object);
   JobdProcessPrivate *priv = jobd_process_get_instance_private (self);
 
+  g_clear_pointer (&priv->memory_events, jobd_memory_events_free);
   g_clear_pointer (&priv->exit_watch, jobd_fd_watch_remove);
   /* Not reaped through the pidfd (jobd exiting): an orphan reaper may. */
   if (priv->is_child)
@@ -639,6 +682,10 @@ jobd_process_class_init (JobdProcessClass *klass)
   signals[SIGNAL_EXITED] =
     g_signal_new ("exited", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+  /* memory-high (guint64 count, gboolean lost): see watch_memory_high. */
+  signals[SIGNAL_MEMORY_HIGH] =
+    g_signal_new ("memory-high", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_BOOLEAN);
 }
 
 static void

@@ -28,6 +28,9 @@ typedef struct {
   guint64 memory_max;   /* bytes */
   guint cpu_quota;      /* percent of one CPU */
   guint64 tasks_max;
+  /* memory.high: above it the kernel reclaims and throttles the job, and
+   * tells jobd (jobd_process_watch_memory_high()); the job's memory-restart. */
+  guint64 memory_high;  /* bytes */
 } JobdLimits;
 
 struct _JobdProcessClass {
@@ -74,6 +77,10 @@ struct _JobdProcessClass {
                              guint64 *usec,
                              const char **source,
                              GError **error);
+  /* Optional: the memory.events file of the job's v2 cgroup when it has
+   * the memory controller (so memory.high applies and is notified); NULL
+   * when the kernel cannot tell jobd. */
+  char *(*memory_events_path) (JobdProcess *process);
 };
 
 /* pidfd: owned by the process from now on. is_child: jobd may waitid() it. */
@@ -150,6 +157,14 @@ void jobd_process_set_limits_async (JobdProcess *process,
 gboolean jobd_process_set_limits_finish (JobdProcess *process,
                                          GAsyncResult *result,
                                          GError **error);
+
+/* Be told when the job's cgroup passes its memory.high (JobdLimits):
+ * the signal "memory-high" (guint64 count, gboolean lost) comes with the
+ * kernel's growing "high" count, or once with lost = TRUE when the cgroup
+ * went away. FALSE when the backend cannot tell (no own v2 cgroup with
+ * the memory controller): then the caller has to measure. */
+gboolean jobd_process_watch_memory_high (JobdProcess *process, GError **error);
+void jobd_process_unwatch_memory_high (JobdProcess *process);
 
 /* What re-adopting this process after a jobd restart needs:
  * {"pid": N, "start-ticks": T, "unit": "…"}; and reading it back. */

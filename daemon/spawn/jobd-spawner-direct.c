@@ -164,7 +164,8 @@ direct_process_set_limits_async (JobdProcess *process,
     g_task_return_new_error (task, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
                              "the job was started by an older jobd without containment; "
                              "the limits apply from its next start");
-  else if (!jobd_containment_set_memory_max (self->containment, limits->memory_max, &error))
+  else if (!jobd_containment_set_memory_high (self->containment, limits->memory_high, &error) ||
+           !jobd_containment_set_memory_max (self->containment, limits->memory_max, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -174,6 +175,14 @@ static gboolean
 direct_process_set_limits_finish (JobdProcess *process, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static char *
+direct_process_memory_events_path (JobdProcess *process)
+{
+  JobdDirectProcess *self = JOBD_DIRECT_PROCESS (process);
+
+  return self->containment != NULL ? jobd_containment_memory_events (self->containment) : NULL;
 }
 
 static void
@@ -199,6 +208,7 @@ jobd_direct_process_class_init (JobdDirectProcessClass *klass)
   process_class->set_limits_async = direct_process_set_limits_async;
   process_class->set_limits_finish = direct_process_set_limits_finish;
   process_class->owns_pid = direct_process_owns_pid;
+  process_class->memory_events_path = direct_process_memory_events_path;
   G_OBJECT_CLASS (klass)->finalize = jobd_direct_process_finalize;
 }
 

@@ -86,6 +86,8 @@ jobd_scope_limit_properties (const JobdLimits *limits, gboolean for_update)
   /* cpu-quota is percent of one CPU; systemd wants µs of CPU per second. */
   add_limit (&props, "CPUQuotaPerSecUSec", (guint64) limits->cpu_quota * 10000, for_update);
   add_limit (&props, "TasksMax", limits->tasks_max, for_update);
+  /* memory-restart: the kernel tells jobd through memory.events. */
+  add_limit (&props, "MemoryHigh", limits->memory_high, for_update);
   return g_variant_builder_end (&props);
 }
 
@@ -255,6 +257,14 @@ scope_process_get_peak_memory (JobdProcess *process, guint64 *bytes, const char 
          jobd_cgroup_get_peak_memory (JOBD_CGROUP_ROOT, self->cgroup, bytes, source);
 }
 
+static char *
+scope_process_memory_events_path (JobdProcess *process)
+{
+  JobdScopeProcess *self = JOBD_SCOPE_PROCESS (process);
+
+  return jobd_cgroup_memory_events_path (JOBD_CGROUP_ROOT, self->cgroup);
+}
+
 static void
 scope_process_cleanup (JobdProcess *process)
 {
@@ -285,6 +295,7 @@ jobd_scope_process_class_init (JobdScopeProcessClass *klass)
   process_class->cleanup = scope_process_cleanup;
   process_class->set_limits_async = jobd_scope_process_set_limits_async;
   process_class->set_limits_finish = jobd_scope_process_set_limits_finish;
+  process_class->memory_events_path = scope_process_memory_events_path;
 }
 
 static void

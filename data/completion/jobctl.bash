@@ -12,7 +12,7 @@ __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
-    --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
+    --interpreter --memory-max --cpu-quota --tasks-max --memory-restart --runtime-max --history-size
     --ready --ready-timeout --watchdog --health --health-interval --health-timeout
     --health-failures --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
@@ -153,7 +153,7 @@ __jobctl_reply() {
             values=($(compgen -A hostname -- "$value")) ;;
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
-        --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines|--runtime-max|\
+        --memory-max|--cpu-quota|--tasks-max|--memory-restart|--set|--arg|-n|--lines|--runtime-max|\
         --history-size|--ready-timeout|--watchdog|--timeout|-p|--property|--schedule|\
         --randomized-delay|--health|--health-interval|--health-timeout|--health-failures)
             return 0 ;;

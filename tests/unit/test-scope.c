@@ -68,7 +68,7 @@ typedef struct {
   char *unit, *job_mode, *slice, *unit_path;
   GPid pid;
   gboolean child_was_held;
-  guint64 memory_max, tasks_max, cpu_quota;
+  guint64 memory_max, tasks_max, cpu_quota, memory_high;
   gboolean memory_accounting;
   char *killed_unit, *kill_who;
   int kill_signal;
@@ -118,6 +118,8 @@ record_start (Fake *f, GVariant *params)
         f->memory_max = g_variant_get_uint64 (value);
       else if (g_str_equal (key, "TasksMax"))
         f->tasks_max = g_variant_get_uint64 (value);
+      else if (g_str_equal (key, "MemoryHigh"))
+        f->memory_high = g_variant_get_uint64 (value);
       else if (g_str_equal (key, "CPUQuotaPerSecUSec"))
         f->cpu_quota = g_variant_get_uint64 (value);
       else if (g_str_equal (key, "MemoryAccounting"))
@@ -328,6 +330,7 @@ sleep_settings (void)
   settings->memory_max = 64 << 20;
   settings->tasks_max = 16;
   settings->cpu_quota = 50;
+  settings->memory_restart = 48 << 20;
   return settings;
 }
 
@@ -399,6 +402,8 @@ test_spawn_ok (Fake *f, gconstpointer data)
   g_assert_cmpuint (f->memory_max, ==, 64 << 20);
   g_assert_cmpuint (f->tasks_max, ==, 16);
   g_assert_cmpuint (f->cpu_quota, ==, 500000);
+  /* memory-restart: the kernel tells jobd through memory.events. */
+  g_assert_cmpuint (f->memory_high, ==, 48 << 20);
   /* Released: the program runs now. */
   g_assert_true (pid_has_execd (f->pid));
   g_assert_cmpstr (jobd_process_get_unit (process), ==, f->unit);

@@ -77,6 +77,7 @@ static const char full_settings[] =
   " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
   " 'health': <'http://127.0.0.1:8080/healthz'>, 'health-interval-ms': <uint32 1500>,"
   " 'health-timeout-ms': <uint32 700>, 'health-failures': <uint32 4>,"
+  " 'memory-restart': <uint64 524288>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -141,6 +142,7 @@ test_defaults (void)
                    "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
                    "'health-interval-ms': <uint32 10000>, 'health-timeout-ms': <uint32 5000>, "
                    "'health-failures': <uint32 3>, "
+                   "'memory-restart': <uint64 0>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -203,7 +205,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 37);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 38);
 }
 
 static void
