@@ -57,6 +57,7 @@ struct _View {
   GCancellable *cancellable;
   guint open_pipes;
   int status;
+  gboolean old_jobd;     /* no ReadLog: the ring, as before */
 };
 
 static void
@@ -68,6 +69,13 @@ source_free (Source *s)
   g_clear_object (&s->input);
   g_queue_clear_full (&s->pending, g_free);
   g_free (s);
+}
+
+/* A jobd from before ReadLog (jobctl -H to an older host). */
+static gboolean
+is_unknown_method (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
 }
 
 /* ---- printing --------------------------------------------------------- */
@@ -336,6 +344,13 @@ page_cb (GObject *object, GAsyncResult *result, gpointer data)
                                                result, &error)
       && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  if (error != NULL && is_unknown_method (error) && view->sources->len == 1)
+    {
+      view->old_jobd = TRUE;
+      drop_source (view, s);
+      g_main_loop_quit (view->loop);
+      return;
+    }
   if (error != NULL)
     {
       jobctl_note_failure (&view->status, jobctl_fail_job (s->name, g_steal_pointer (&error)));
@@ -442,14 +457,6 @@ parse_time_option (const char *option, const char *text, gint64 *out, GError **e
   return FALSE;
 }
 
-static gboolean
-has_read_log (Jobctl *jobctl)
-{
-  GDBusInterfaceInfo *info = g_dbus_proxy_get_interface_info (G_DBUS_PROXY (jobctl->manager));
-
-  return info != NULL && g_dbus_interface_info_lookup_method (info, "ReadLog") != NULL;
-}
-
 int
 jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 {
@@ -491,9 +498,6 @@ jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
     lines = since != NULL || until != NULL ? 0 : 10;
   view.lines = (guint64) lines;
 
-  if (!has_read_log (jobctl) && argc == 2 && !jobctl_is_glob (argv[1]))
-    return jobctl_logs_ring_fallback (jobctl, argv[1], view.lines, view.timestamps,
-                                      view.following);
   names = jobctl_select_jobs (jobctl, argv + 1, argc - 1, argc == 1, &view.status, &error);
   if (names == NULL)
     return jobctl_fail (error);
@@ -517,6 +521,12 @@ jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
       view.name_width = MAX (view.name_width, (gsize) g_utf8_strlen (s->name, -1));
       if (view.following && !open_follow (&view, s, &error))
         {
+          if (is_unknown_method (error) && names->len == 1)
+            {
+              source_free (s);
+              return jobctl_logs_ring_fallback (jobctl, names->pdata[0], view.lines,
+                                                view.timestamps, TRUE);
+            }
           jobctl_note_failure (&view.status, jobctl_fail_job (s->name, g_steal_pointer (&error)));
           source_free (s);
           continue;
@@ -539,5 +549,8 @@ jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_clear_pointer (&view.json, g_variant_builder_unref);
   g_main_loop_unref (view.loop);
   g_object_unref (view.cancellable);
+  if (view.old_jobd)
+    return jobctl_logs_ring_fallback (jobctl, names->pdata[0], view.lines, view.timestamps,
+                                      FALSE);
   return view.status;
 }
