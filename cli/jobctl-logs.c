@@ -249,47 +249,41 @@ check_lines (int lines, GError **error)
   return FALSE;
 }
 
-/* read and logs: the same, but logs shows 10 lines unless told, and can
- * follow. */
-static int
-run_output_verb (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv,
-                 int default_lines, gboolean can_follow)
+/* read: the ring only, as it always was. */
+int
+jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 {
   g_auto(Output) output = { .jobctl = jobctl };
   g_autoptr(GError) error = NULL;
-  gboolean following = FALSE;
-  int lines = default_lines;
+  int lines = 0;
   const GOptionEntry entries[] = {
     { "lines", 'n', 0, G_OPTION_ARG_INT, &lines,
       N_("Show the last N buffered lines (0: all)"), N_("N") },
     { "timestamps", 0, 0, G_OPTION_ARG_NONE, &output.timestamps,
       N_("Show when each line arrived and its stream"), NULL },
-    { "follow", 'f', 0, G_OPTION_ARG_NONE, &following,
-      N_("Keep printing new lines until interrupted"), NULL },
     G_OPTION_ENTRY_NULL
   };
-  const GOptionEntry read_entries[] = { entries[0], entries[1], G_OPTION_ENTRY_NULL };
 
-  if (!jobctl_parse_verb (jobctl, verb, can_follow ? entries : read_entries, NULL,
-                          1, 1, &argc, &argv, &error)
+  if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 1, 1, &argc, &argv, &error)
       || !check_lines (lines, &error)
       || !jobctl_connect (jobctl, &error))
     return jobctl_fail (error);
-  if (following)
-    return follow (&output, argv[1], (guint) lines);
   if (!print_buffered (&output, argv[1], (guint) lines, jobctl->json, &error))
     return jobctl_fail (error);
   return JOBCTL_EXIT_OK;
 }
 
+/* Older jobd (no ReadLog): the ring, and FollowOutput. */
 int
-jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
+jobctl_logs_ring_fallback (Jobctl *jobctl, const char *name, guint lines, gboolean timestamps,
+                           gboolean following)
 {
-  return run_output_verb (jobctl, verb, argc, argv, 0, FALSE);
-}
+  g_auto(Output) output = { .jobctl = jobctl, .timestamps = timestamps };
+  g_autoptr(GError) error = NULL;
 
-int
-jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
-{
-  return run_output_verb (jobctl, verb, argc, argv, 10, TRUE);
+  if (following)
+    return follow (&output, name, lines);
+  if (!print_buffered (&output, name, lines, jobctl->json, &error))
+    return jobctl_fail (error);
+  return JOBCTL_EXIT_OK;
 }

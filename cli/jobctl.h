@@ -131,6 +131,9 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* logs against a jobd without ReadLog: the ring (jobctl-logs.c). */
+int jobctl_logs_ring_fallback (Jobctl *jobctl, const char *name, guint lines,
+                               gboolean timestamps, gboolean following);
 /* jobctl-history.c */
 int jobctl_verb_history (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-apply.c: job files */

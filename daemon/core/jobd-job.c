@@ -404,7 +404,7 @@ jobd_job_new (const char *name,
   self->context = context;
   self->output = jobd_output_new (name, settings->buffer_size);
   if (context->journal)
-    jobd_output_set_line_sink (self->output, jobd_journal_line_sink, NULL);
+    jobd_output_set_line_sink (self->output, jobd_journal_line_sink, self->output);
   jobd_job_set_settings (self, settings);
   return self;
 }

@@ -40,6 +40,8 @@ static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "Kill",            JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_kill },
   { MANAGER, "ReadOutput",      JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_read_output },
   { MANAGER, "FollowOutput",    JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_follow_output },
+  { MANAGER, "ReadLog",         JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_read_log },
+  { MANAGER, "FollowLog",       JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_follow_log },
   { MANAGER, "GetMemory",       JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_memory },
   { MANAGER, "GetServerMemory", JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_server_memory },
   { MANAGER, "GetTimers",       JOBD_ACCESS_READ,   FALSE, jobd_dbus_method_get_timers },

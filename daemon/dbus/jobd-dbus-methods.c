@@ -22,6 +22,7 @@
 #include "jobd-health.h"
 #include "jobd-history.h"
 #include "jobd-memory.h"
+#include "jobd-outputlog.h"
 #include "jobd-serverlog.h"
 #include "jobd-variant.h"
 
@@ -410,6 +411,126 @@ jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocation *in
       return;
     }
   jobd_dbus_client_return_value (invocation, g_variant_new ("(h)", index), fd_list);
+}
+
+/* ReadLog/FollowLog's options; unknown keys are an error (a typo would
+ * otherwise read everything). */
+static gboolean
+history_query_from_options (GVariant *options, JobdHistoryQuery *query, const char **cursor,
+                            GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  *query = (JobdHistoryQuery) { 0, G_MININT64, G_MAXINT64 };
+  *cursor = NULL;
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) v = value;
+
+      if (g_str_equal (key, "lines") && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+        query->lines = g_variant_get_uint64 (v);
+      else if (g_str_equal (key, "lines") && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+        query->lines = g_variant_get_uint32 (v);
+      else if (g_str_equal (key, "since") && g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+        query->since_usec = g_variant_get_int64 (v);
+      else if (g_str_equal (key, "until") && g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+        query->until_usec = g_variant_get_int64 (v);
+      else if (g_str_equal (key, "cursor") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+        *cursor = g_variant_get_string (v, NULL);
+      else
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "Unknown option “%s” of type %s", key, g_variant_get_type_string (v));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+on_log_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cursor = NULL;
+  g_autofree char *from = NULL;
+  g_autoptr(GPtrArray) lines = jobd_output_history_read_finish (JOBD_OUTPUT (source), result,
+                                                                &cursor, &from, &error);
+  GVariantBuilder array, info;
+
+  if (lines == NULL)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  g_variant_builder_init (&array, G_VARIANT_TYPE ("a(tssa{sv})"));
+  for (guint i = 0; i < lines->len; i++)
+    {
+      JobdLine *line = lines->pdata[i];
+
+      g_variant_builder_add (&array, "(tss@a{sv})", (guint64) line->time_usec,
+                             jobd_stream_to_string (line->stream), line->text,
+                             g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+    }
+  g_variant_builder_init (&info, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&info, "{sv}", "source", g_variant_new_string (from));
+  if (cursor != NULL)
+    g_variant_builder_add (&info, "{sv}", "cursor", g_variant_new_string (cursor));
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(a(tssa{sv})a{sv})", &array, &info),
+                                 NULL);
+}
+
+void
+jobd_dbus_method_read_log (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) options = NULL;
+  g_autofree char *begun = NULL;
+  JobdHistoryQuery query;
+  const char *cursor;
+  JobdOutput *output = jobd_job_get_output (job);
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &options);
+  if (!history_query_from_options (options, &query, &cursor, &error))
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  if (cursor == NULL)
+    cursor = begun = jobd_output_history_begin (output, &query, NULL, &error);
+  jobd_output_history_read_async (output, cursor, on_log_read, g_object_ref (invocation));
+}
+
+void
+jobd_dbus_method_follow_log (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GUnixFDList) fd_list = NULL;
+  g_autofree char *cursor = NULL;
+  JobdHistoryQuery query;
+  const char *given;
+  int fd = -1, index;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &options);
+  if (!history_query_from_options (options, &query, &given, &error)
+      || (cursor = jobd_output_history_begin (jobd_job_get_output (job), &query, &fd, &error)) == NULL)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  fd_list = g_unix_fd_list_new ();
+  index = g_unix_fd_list_append (fd_list, fd, &error);
+  close (fd);
+  if (index < 0)
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  jobd_dbus_client_return_value (invocation, g_variant_new ("(hs)", index, cursor), fd_list);
 }
 
 void

@@ -54,6 +54,10 @@ void jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocatio
                                      guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_usage (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                  guint uid, JobdJob *unused);
+void jobd_dbus_method_read_log (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                guint caller_uid, JobdJob *job);
+void jobd_dbus_method_follow_log (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                  guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_memory (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                   guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_server_memory (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -13,7 +13,8 @@ G_BEGIN_DECLS
 
 /* Whether journald's socket is there to send to. */
 gboolean jobd_journal_available (void);
-/* A JobdLineSink for jobd_output_set_line_sink (user_data unused). */
+/* A JobdLineSink for jobd_output_set_line_sink (user_data: the output,
+ * whose line numbers go in JOBD_LINE=, jobd-journalread.h). */
 void jobd_journal_line_sink (const char *job_name, const JobdLine *line, gpointer user_data);
 
 G_END_DECLS

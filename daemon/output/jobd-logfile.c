@@ -160,6 +160,48 @@ jobd_log_file_close (JobdLogFile *log)
     }
 }
 
+const char *
+jobd_log_file_get_dir (JobdLogFile *log)
+{
+  return log->dir;
+}
+
+void
+jobd_log_file_end (JobdLogFile *log, char keys[2][11], guint64 offsets[2])
+{
+  g_return_if_fail (log != NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (log->streams); i++)
+    {
+      LogStream *ls = &log->streams[i];
+      off_t end = -1;
+
+      log_stream_flush (ls);
+      if (ls->fd >= 0 && ls->path != NULL)
+        end = lseek (ls->fd, 0, SEEK_END);
+      if (end >= 0)
+        {
+          g_autofree char *base = g_path_get_basename (ls->path);
+
+          g_strlcpy (keys[i], base, 11);
+          offsets[i] = (guint64) end;
+        }
+      else
+        {
+          /* No file open: the next line goes to the hour of now (or later)
+           * at the end of what that file holds. */
+          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+          g_autofree char *day = jobd_log_file_day_dir_name (now);
+          g_autofree char *name = jobd_log_file_hour_file_name (now, i == 1);
+          g_autofree char *path = g_build_filename (log->dir, day, name, NULL);
+          GStatBuf st;
+
+          g_strlcpy (keys[i], name, 11);
+          offsets[i] = g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
+        }
+    }
+}
+
 /* Make sure ls writes to the file for the cached time's hour (called when
  * the second changed). */
 static void

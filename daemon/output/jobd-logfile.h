@@ -33,6 +33,13 @@ void jobd_log_file_flush (JobdLogFile *log);
  * next line opens its file again. */
 void jobd_log_file_close (JobdLogFile *log);
 
+/* Where the files end right now, per stream (0 stdout, 1 stderr): the hour
+ * key ("YYYYmmddHH") and offset at or after which every later line goes.
+ * Flushes first, so the files hold every line written before. */
+void jobd_log_file_end (JobdLogFile *log, char keys[2][11], guint64 offsets[2]);
+/* root/subdir: the folder of the hour folders. */
+const char *jobd_log_file_get_dir (JobdLogFile *log);
+
 /* The three parts of a path for a given time, for tests and the explorer. */
 char *jobd_log_file_day_dir_name (GDateTime *local_time);   /* YYYYmmdd */
 char *jobd_log_file_hour_file_name (GDateTime *local_time, gboolean error_stream);

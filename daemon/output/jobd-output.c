@@ -105,6 +105,7 @@ struct _JobdOutput {
   JobdLineSink watcher;     /* a second sink, for whoever watches lines (readiness) */
   gpointer watcher_data;
   guint64 lines_total;
+  char history_id[17];       /* names this output's numbered lines in the journal */
   guint64 lines_per_stream[2];  /* JobdStream → lines since creation */
   gint64 read_time;          /* while a chunk is split: when it was read */
 };
@@ -126,7 +127,7 @@ jobd_stream_to_string (JobdStream stream)
 }
 
 /* One allocation for the struct and its text. */
-static JobdLine *
+JobdLine *
 jobd_line_new (gint64 time_usec, JobdStream stream, const char *text, gsize len)
 {
   JobdLine *line = g_malloc (sizeof (JobdLine) + len + 1);
@@ -291,6 +292,67 @@ jobd_output_read (JobdOutput *output, guint max_lines)
                                               line->text, strlen (line->text)));
     }
   return result;
+}
+
+guint64
+jobd_output_ring_first (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), 0);
+
+  return output->lines_total - output->count;
+}
+
+const JobdLine *
+jobd_output_ring_line (JobdOutput *output, guint64 number)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), NULL);
+
+  if (number < output->lines_total - output->count || number >= output->lines_total)
+    return NULL;
+  return ring_nth (output, (guint) (number - (output->lines_total - output->count)));
+}
+
+gboolean
+jobd_output_log_end (JobdOutput *output, char keys[2][11], guint64 offsets[2])
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), FALSE);
+
+  if (output->log == NULL)
+    return FALSE;
+  jobd_log_file_end (output->log, keys, offsets);
+  return TRUE;
+}
+
+const char *
+jobd_output_get_log_files_dir (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), NULL);
+
+  return output->log != NULL ? jobd_log_file_get_dir (output->log) : NULL;
+}
+
+gboolean
+jobd_output_has_line_sink (JobdOutput *output, JobdLineSink sink)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), FALSE);
+
+  return output->sink == sink;
+}
+
+const char *
+jobd_output_get_history_id (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), NULL);
+
+  return output->history_id;
+}
+
+const char *
+jobd_output_get_job_name (JobdOutput *output)
+{
+  g_return_val_if_fail (JOBD_IS_OUTPUT (output), NULL);
+
+  return output->job_name;
 }
 
 /* ---- followers ----------------------------------------------------- */
@@ -1104,6 +1166,8 @@ jobd_output_init (JobdOutput *self)
   self->followers = g_ptr_array_new_with_free_func ((GDestroyNotify) follower_free);
   self->byte_budget = JOBD_RING_BYTES_DEFAULT;
   self->follow_buf = g_string_new (NULL);
+  g_snprintf (self->history_id, sizeof self->history_id, "%08x%08x",
+              g_random_int (), g_random_int ());
   for (guint i = 0; i < G_N_ELEMENTS (self->streams); i++)
     {
       self->streams[i].output = self;

@@ -44,6 +44,8 @@ typedef struct {
   char *text;         /* valid UTF-8, no NUL, no trailing newline */
 } JobdLine;
 
+/* One allocation for the line and a copy of len bytes of text. */
+JobdLine *jobd_line_new (gint64 time_usec, JobdStream stream, const char *text, gsize len);
 void jobd_line_free (JobdLine *line);
 
 /* Called for every complete line, after the ring has it. */
@@ -95,6 +97,23 @@ void jobd_output_log_only (JobdOutput *output, JobdStream stream, const char *te
 /* The last max_lines lines (0 = all buffered), oldest first;
  * element type JobdLine, owned by the caller. */
 GPtrArray *jobd_output_read (JobdOutput *output, guint max_lines);
+
+/* History (jobd-outputlog.h). Every line since creation has a number
+ * (0, 1, ...); the ring holds numbers [ring_first, lines_total). */
+guint64 jobd_output_ring_first (JobdOutput *output);
+/* The line with that number, NULL when the ring no longer has it. */
+const JobdLine *jobd_output_ring_line (JobdOutput *output, guint64 number);
+/* Where the log files end now (jobd_log_file_end); FALSE when write-log
+ * is off. */
+gboolean jobd_output_log_end (JobdOutput *output, char keys[2][11], guint64 offsets[2]);
+/* The job's log folder, NULL when write-log is off. */
+const char *jobd_output_get_log_files_dir (JobdOutput *output);
+gboolean jobd_output_has_line_sink (JobdOutput *output, JobdLineSink sink);
+const char *jobd_output_get_job_name (JobdOutput *output);
+/* Random, fixed for the output's life: the journal's JOBD_LINE= field is
+ * "ID-NUMBER" so a history read knows this output's lines from those of an
+ * earlier jobd or an earlier job of the same name. */
+const char *jobd_output_get_history_id (JobdOutput *output);
 
 /* A new follower: returns the read end of a pipe on which every new line
  * arrives as "STREAM\tTIME_USEC\tTEXT\n"; -1 with error on failure.

@@ -41,7 +41,7 @@ __jobctl_verb_opts() {
         kill) echo "-s --signal --all" ;;
         mem) echo "--bytes" ;;
         read) echo "-n --lines --timestamps" ;;
-        logs) echo "-n --lines --timestamps -f --follow" ;;
+        logs) echo "-n --lines -S --since -U --until --timestamps -f --follow" ;;
         server) echo "-n --lines" ;;
     esac
 }
@@ -151,6 +151,8 @@ __jobctl_reply() {
             values=($(compgen -g -- "$value")) ;;
         -H|--host)
             values=($(compgen -A hostname -- "$value")) ;;
+        -S|--since|-U|--until)
+            values=($(compgen -W "today yesterday now" -- "$value")) ;;
         --address|--params|--env|--buffer-size|--restart-delay|--restart-delay-max|\
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
         --memory-max|--cpu-quota|--tasks-max|--memory-restart|--set|--arg|-n|--lines|--runtime-max|\
