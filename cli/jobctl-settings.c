@@ -112,6 +112,8 @@ static const SettingOption setting_options[] = {
     N_("Not ready by then: stopped, a failed start (default 90s; 0 = none)") },
   { "watchdog", "watchdog-ms", KIND_DURATION, FALSE, N_("DURATION"),
     N_("Restart the job when no WATCHDOG=1 comes within this (0 = off)") },
+  { "instances", "instances", KIND_COUNT, FALSE, N_("N"),
+    N_("Run N copies, each with JOBD_INSTANCE=1..N (default 1)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };

@@ -82,6 +82,8 @@ static const JobFileKey job_file_keys[] = {
   { "Ready", "ready", TYPE_STRING, 0, "exec" },
   { "ReadyTimeout", "ready-timeout-ms", TYPE_DURATION, 0, "90s" },
   { "Watchdog", "watchdog-ms", TYPE_DURATION, 0, "0" },
+  /* A change scales a running job at once (as `jobctl scale`). */
+  { "Instances", "instances", TYPE_COUNT, 0, "1" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
   { "Overlap", "overlap", TYPE_STRING, 0, "skip" },

@@ -46,6 +46,7 @@ typedef struct {
   guint64 log_max_size;  /* bytes of log files per job, 0 = no limit */
   guint64 log_max_age_sec; /* log files not written for longer go, 0 = never */
   char *jobs_directory;  /* job files applied at start and reload; NULL = off */
+  guint64 max_instances; /* highest `instances` a job may have (MaxInstances=) */
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */

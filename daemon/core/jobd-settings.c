@@ -113,6 +113,7 @@ jobd_settings_new (void)
   settings->history_size = JOBD_HISTORY_SIZE_DEFAULT;
   settings->ready = g_strdup (JOBD_READY_DEFAULT);
   settings->ready_timeout_ms = JOBD_READY_TIMEOUT_DEFAULT_MS;
+  settings->instances = 1;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -241,6 +242,8 @@ static const Field settings_fields[] = {
   { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
   /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
   { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
+  /* 0 is refused (stop the job instead); the daemon's MaxInstances= bounds it too. */
+  { "instances", KIND_UINT, OFF (instances), 0, 1, JOBD_INSTANCES_MAX },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 

@@ -70,6 +70,7 @@ typedef struct {
   char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
   guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
   guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
+  guint instances;               /* copies that run (default 1; jobd-instances.h) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 
