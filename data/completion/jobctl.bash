@@ -7,13 +7,13 @@
 # nothing is printed.
 
 __jobctl_verbs="list status is-active is-failed show cat history timers add update remove start stop
-    restart reload kill mem read logs apply export server"
+    restart reload kill scale mem read logs apply export server"
 __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l --full -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
-    --ready --ready-timeout --watchdog --schedule --overlap --persistent --randomized-delay --set"
+    --ready --ready-timeout --watchdog --instances --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"

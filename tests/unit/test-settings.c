@@ -75,6 +75,7 @@ static const char full_settings[] =
   " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
   " 'ready': <'log:^listening on \\\\d+$'>,"
   " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
+  " 'instances': <uint32 3>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -137,6 +138,7 @@ test_defaults (void)
                    "'randomized-delay': <uint32 0>, "
                    "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
                    "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
+    "'instances': <uint32 1>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -173,6 +175,7 @@ test_merge_all_fields (void)
   g_assert_cmpstr (s->ready, ==, "log:^listening on \\d+$");
   g_assert_cmpuint (s->ready_timeout_ms, ==, 5000);
   g_assert_cmpuint (s->watchdog_ms, ==, 2000);
+  g_assert_cmpuint (s->instances, ==, 3);
   g_assert_true (g_variant_lookup (s->extra, "nested", "a{sv}", NULL));
   g_assert_true (g_variant_lookup (s->extra, "legacy-id", "&s", NULL));
   g_assert_false (g_variant_lookup (s->extra, "missing", "&s", NULL));
@@ -195,7 +198,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 33);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 34);
 }
 
 static void
@@ -306,6 +309,10 @@ static const InvalidCase invalid_cases[] = {
     "ready: unknown readiness 'Notify': use exec, notify, log:REGEX, tcp:PORT or "
     "exec-probe:COMMAND" },
   { "{'ready': <''>}", JOBD_ERROR_INVALID_ARGS, "ready: must not be empty" },
+  { "{'instances': <uint32 0>}", JOBD_ERROR_INVALID_ARGS,
+    "instances: must be between 1 and 10000 (got 0)" },
+  { "{'instances': <uint32 100000>}", JOBD_ERROR_INVALID_ARGS,
+    "instances: must be between 1 and 10000 (got 100000)" },
   { "{'watchdog-ms': <uint32 5>}", JOBD_ERROR_INVALID_ARGS,
     "watchdog-ms: must be 0 (no limit) or between 10 and 86400000 (got 5)" },
   { "{'cpu-quota': <uint32 100001>}", JOBD_ERROR_INVALID_ARGS,
