@@ -402,6 +402,10 @@ jobd_instances_add_runtime (JobdInstances *set, GVariantBuilder *b)
       g_variant_builder_add (&list, "{sv}", "memory", g_variant_new_uint64 (memory));
       g_variant_builder_add (&list, "{sv}", "restarts",
                              g_variant_new_uint32 (jobd_job_get_restarts (job)));
+      g_variant_builder_add (&list, "{sv}", "unit",
+                             g_variant_new_string (jobd_job_get_process (job) != NULL &&
+                                                   jobd_process_get_unit (jobd_job_get_process (job)) != NULL
+                                                   ? jobd_process_get_unit (jobd_job_get_process (job)) : ""));
       g_variant_builder_close (&list);
     }
   g_variant_builder_add (b, "{sv}", "instances-up",

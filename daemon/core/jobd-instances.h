@@ -53,7 +53,8 @@ gboolean jobd_instances_kill (JobdInstances *set, int signo, GError **error);
 gboolean jobd_instances_get_memory (JobdInstances *set, JobdMemorySnapshot *snapshot,
                                     guint64 *bytes, const char **source);
 
-/* "instances-up" (u) and "instances" (aa{sv}) for the runtime a{sv}. */
+/* "instances-up" (u) and "instances" (aa{sv}: instance, state, pid, memory,
+ * restarts, unit) for the runtime a{sv}. */
 void jobd_instances_add_runtime (JobdInstances *set, GVariantBuilder *builder);
 
 /* {"instances": [instance records]}, NULL when no instance has one. */
