@@ -332,6 +332,14 @@ class Survives(InstancesCase):
             self.assertEqual(self.bus.state("svc"), "up")
             # None lost, none started twice.
             only(pids.values())
+        # A clean restart (SIGTERM, checked exit) takes them back as well.
+        self.tearDown()
+        self.jobd.start()
+        self.bus = self.jobd.connect()
+        wait_until(lambda: self.bus.runtime("svc").get("instances-up") == 3,
+                   "the instances to be taken back after a clean restart")
+        self.assertEqual(self.pids("svc"), pids)
+        only(pids.values())
         # Still under control: scale down, then stop all.
         self.bus.call("Scale", "svc", 2)
         self.wait_pids_gone([pids[3]], "instance 3 to stop")
