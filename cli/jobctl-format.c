@@ -622,6 +622,10 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
 
       if (known == NULL)
         continue;
+      /* A job of one shows as it always did. */
+      if (g_str_equal (shown_settings[i].key, "instances") &&
+          g_variant_is_of_type (known, G_VARIANT_TYPE_UINT32) && g_variant_get_uint32 (known) == 1)
+        continue;
       text = format_setting (shown_settings[i].kind, known);
       if (unenforced != NULL &&
           g_strv_contains ((const char *const *) unenforced, shown_settings[i].key))
