@@ -169,6 +169,26 @@ jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 }
 
 int
+jobctl_verb_scale (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 n = 0;
+
+  if (!jobctl_parse_verb (jobctl, verb, NULL, NULL, 2, 2, &argc, &argv, &error))
+    return jobctl_fail (error);
+  if (!g_ascii_string_to_unsigned (argv[2], 10, 0, G_MAXUINT32, &n, NULL))
+    {
+      g_set_error (&error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   _("the number of instances must be a whole number, not '%s'"), argv[2]);
+      return jobctl_fail (error);
+    }
+  if (!jobctl_connect (jobctl, &error) ||
+      !jobd_dbus_manager_call_scale_sync (jobctl->manager, argv[1], (guint) n, NULL, &error))
+    return jobctl_fail_job (argv[1], error);
+  return JOBCTL_EXIT_OK;
+}
+
+int
 jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
@@ -187,7 +207,17 @@ jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
     {
       g_autofree char *shown = jobctl_colorize (jobctl->color,
                                                 jobctl_state_sgr (state), state);
-      g_print ("%s\n", shown);
+      g_autoptr(GVariant) runtime = NULL;
+      g_autoptr(GVariant) list = NULL;
+      guint up = 0;
+
+      /* A job of several instances: how many are up, "up (3/4)". */
+      if (jobd_dbus_manager_call_get_runtime_sync (jobctl->manager, argv[1], &runtime, NULL, NULL) &&
+          (list = g_variant_lookup_value (runtime, "instances", G_VARIANT_TYPE ("aa{sv}"))) != NULL &&
+          g_variant_lookup (runtime, "instances-up", "u", &up))
+        g_print ("%s (%u/%u)\n", shown, up, (guint) g_variant_n_children (list));
+      else
+        g_print ("%s\n", shown);
     }
   return g_strcmp0 (state, "up") == 0 ? JOBCTL_EXIT_OK : JOBCTL_EXIT_NOT_UP;
 }

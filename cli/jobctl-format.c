@@ -557,6 +557,7 @@ static const ShownSetting shown_settings[] = {
   { "health-interval-ms", N_("Health interval"), SHOW_DURATION },
   { "health-timeout-ms", N_("Health timeout"), SHOW_DURATION },
   { "health-failures", N_("Health failures"), SHOW_NUMBER },
+  { "instances", N_("Instances"), SHOW_NUMBER },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -693,6 +694,10 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
       if (g_str_has_prefix (shown_settings[i].key, "health-") &&
           !g_variant_lookup (settings, "health", "s", NULL))
         continue;
+      /* A job of one shows as it always did. */
+      if (g_str_equal (shown_settings[i].key, "instances") &&
+          g_variant_is_of_type (known, G_VARIANT_TYPE_UINT32) && g_variant_get_uint32 (known) == 1)
+        continue;
       text = format_setting (shown_settings[i].kind, known);
       if (unenforced != NULL &&
           g_strv_contains ((const char *const *) unenforced, shown_settings[i].key))
@@ -811,6 +816,47 @@ format_started (GVariant *runtime, const char *state)
   return g_strdup_printf (_("%s (up %s)"), when, uptime);
 }
 
+/* "up (3/4)": of a job of several instances, how many are up. */
+static char *
+format_state (GVariant *runtime, const char *state)
+{
+  g_autoptr(GVariant) list = g_variant_lookup_value (runtime, "instances", G_VARIANT_TYPE ("aa{sv}"));
+
+  if (list == NULL)
+    return g_strdup (state != NULL ? state : "-");
+  return g_strdup_printf ("%s (%u/%u)", state != NULL ? state : "-",
+                          (guint) lookup_uint (runtime, "instances-up"),
+                          (guint) g_variant_n_children (list));
+}
+
+/* One line per instance: "2: up, PID 1234, 3.1M, 0 restarts". */
+static void
+add_instance_fields (GArray *fields, GVariant *runtime)
+{
+  g_autoptr(GVariant) list = g_variant_lookup_value (runtime, "instances", G_VARIANT_TYPE ("aa{sv}"));
+
+  for (gsize i = 0; list != NULL && i < g_variant_n_children (list); i++)
+    {
+      g_autoptr(GVariant) one = g_variant_get_child_value (list, i);
+      guint64 pid = lookup_uint (one, "pid");
+      guint64 memory = lookup_uint (one, "memory");
+      g_autofree char *size = memory > 0 ? jobd_format_size (memory) : g_strdup ("-");
+      g_autofree char *label_text = g_strdup_printf (_("Instance %u"), (guint) lookup_uint (one, "instance"));
+      /* (The fields keep the label, not a copy.) */
+      const char *label = g_intern_string (label_text);
+      const char *state = lookup_string (one, "state");
+
+      jobctl_fields_add (fields, label,
+                         pid != 0
+                         /* TRANSLATORS: an instance's state, PID, memory and restarts. */
+                         ? g_strdup_printf (_("%s, PID %u, %s, %u restarts"), state, (guint) pid, size,
+                                            (guint) lookup_uint (one, "restarts"))
+                         : g_strdup_printf (_("%s, %u restarts"), state,
+                                            (guint) lookup_uint (one, "restarts")),
+                         jobctl_state_sgr (state));
+    }
+}
+
 static void
 add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
                     const char *memory)
@@ -825,7 +871,7 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
   gboolean reloading = FALSE;
 
   jobctl_fields_add (fields, _("Name"), g_strdup (name), NULL);
-  jobctl_fields_add (fields, _("State"), g_strdup (state != NULL ? state : "-"),
+  jobctl_fields_add (fields, _("State"), format_state (runtime, state),
              jobctl_state_sgr (state));
   if (pid != 0)
     jobctl_fields_add (fields, _("Main PID"), g_strdup_printf ("%" G_GUINT64_FORMAT, pid), NULL);
@@ -840,6 +886,7 @@ add_runtime_fields (GArray *fields, const char *name, GVariant *runtime,
              reason != NULL
              ? g_strdup_printf (_("%u (last: %s)"), (guint) restarts, reason)
              : g_strdup_printf ("%u", (guint) restarts), NULL);
+  add_instance_fields (fields, runtime);
   if (lookup_string (runtime, "status-text") != NULL)
     jobctl_fields_add (fields, _("Status"), g_strdup (lookup_string (runtime, "status-text")), NULL);
   if (g_variant_lookup (runtime, "reloading", "b", &reloading) && reloading)

@@ -122,6 +122,8 @@ static const SettingOption setting_options[] = {
     N_("A health probe not done by then fails (default 5s)") },
   { "health-failures", "health-failures", KIND_COUNT, FALSE, N_("N"),
     N_("Failed health probes in a row that restart the job (default 3)") },
+  { "instances", "instances", KIND_COUNT, FALSE, N_("N"),
+    N_("Run N copies, each with JOBD_INSTANCE=1..N (default 1)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };

@@ -47,6 +47,8 @@ static const JobctlVerb verbs[] = {
     N_("Send a job its reload signal"), jobd_dbus_manager_call_reload_sync },
   { "kill", jobctl_verb_kill, N_("NAME…"),
     N_("Send a signal to every process of a job"), NULL },
+  { "scale", jobctl_verb_scale, N_("NAME N"),
+    N_("Run N instances of a job (saved; a running job scales at once)"), NULL },
   { "mem", jobctl_verb_mem, N_("NAME"),
     N_("Print the memory a job uses"), NULL },
   { "read", jobctl_verb_read, N_("NAME"),

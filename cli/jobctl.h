@@ -116,6 +116,7 @@ char *jobctl_format_timestamp (guint64 usec, gboolean with_ms);
  * is-active, is-failed, mem. */
 int jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_kill (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+int jobctl_verb_scale (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_status (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_is_active (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_is_failed (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);

@@ -88,6 +88,8 @@ static const JobFileKey job_file_keys[] = {
   { "HealthInterval", "health-interval-ms", TYPE_DURATION, 0, "10s" },
   { "HealthTimeout", "health-timeout-ms", TYPE_DURATION, 0, "5s" },
   { "HealthFailures", "health-failures", TYPE_COUNT, 0, "3" },
+  /* A change scales a running job at once (as `jobctl scale`). */
+  { "Instances", "instances", TYPE_COUNT, 0, "1" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
   { "Overlap", "overlap", TYPE_STRING, 0, "skip" },

@@ -22,6 +22,12 @@ G_BEGIN_DECLS
 
 #define JOBD_NAME_MAX 128
 
+/* A job's `instances`: 1..MaxInstances= (jobd.conf, default
+ * JOBD_MAX_INSTANCES_DEFAULT), and MaxInstances= itself at most
+ * JOBD_INSTANCES_MAX. */
+#define JOBD_MAX_INSTANCES_DEFAULT 64
+#define JOBD_INSTANCES_MAX 10000
+
 /* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
 gboolean jobd_name_validate (const char *name, GError **error);
 

@@ -33,6 +33,7 @@ jobd_config_new (void)
   config->dbus_max_connections_per_user = 64;
   config->dbus_max_connections = 1024;
   config->dbus_auth_timeout_sec = 5;
+  config->max_instances = JOBD_MAX_INSTANCES_DEFAULT;
   return config;
 }
 
@@ -211,6 +212,8 @@ static const Unit time_units[] = {
   { "d", 24 * 3600 }, { "w", 7 * 24 * 3600 }, { NULL, 0 },
 };
 
+static const Unit count_units[] = { { "", 1 }, { NULL, 0 } };
+
 /* [Daemon] Key=N[unit], noted as the number in the bare unit. */
 static gboolean
 read_daemon_amount (GKeyFile *keyfile, const char *key, const Unit *units,
@@ -228,6 +231,27 @@ read_daemon_amount (GKeyFile *keyfile, const char *key, const Unit *units,
   if (value != NULL)
     *field = parsed;
   jobd_config_effective_note_uint ("Daemon", key, *field);
+  return TRUE;
+}
+
+/* MaxInstances=: the bound of every job's `instances` (1..JOBD_INSTANCES_MAX);
+ * a reload applies it to later adds, updates and scales. */
+static gboolean
+read_max_instances (JobdConfig *config, GError **error)
+{
+  guint64 max = config->max_instances;
+
+  if (!read_daemon_amount (config->keyfile, "MaxInstances", count_units, "a number",
+                           &max, error))
+    return FALSE;
+  if (max < 1 || max > JOBD_INSTANCES_MAX)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] MaxInstances: expected 1 to %u, not %" G_GUINT64_FORMAT,
+                   JOBD_INSTANCES_MAX, max);
+      return FALSE;
+    }
+  config->max_instances = max;
   return TRUE;
 }
 
@@ -368,6 +392,7 @@ jobd_config_load (JobdConfig *config,
       !read_daemon_amount (config->keyfile, "MemoryRestartInterval", ms_units,
                            "a time in milliseconds (suffix s or min)",
                            &config->memory_restart_interval_ms, error) ||
+      !read_max_instances (config, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -474,6 +499,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->log_max_size = fresh->log_max_size;
       config->log_max_age_sec = fresh->log_max_age_sec;
       config->memory_restart_interval_ms = fresh->memory_restart_interval_ms;
+      config->max_instances = fresh->max_instances;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

@@ -49,6 +49,7 @@ typedef struct {
   /* How often jobd measures a job with memory-restart that the kernel
    * cannot watch for it (no own cgroup v2 memory controller). */
   guint64 memory_restart_interval_ms;
+  guint64 max_instances; /* highest `instances` a job may have (MaxInstances=) */
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */

@@ -9,6 +9,7 @@
 
 #include "jobd-error.h"
 #include "jobd-history.h"
+#include "jobd-instances.h"
 #include "jobd-journal.h"
 #include "jobd-launch.h"
 #include "jobd-log.h"
@@ -83,6 +84,12 @@ struct _JobdJob {
   gboolean renew;             /* graceful restart, started again at its exit */
   gint64 foreign_logged_at;   /* monotonic µs: the "ignored" line is rate-limited */
   guint foreign_ignored;
+
+  /* Several instances (jobd-instances.h): the set runs them, this job is
+   * the whole. NULL for a job of one (and for an instance). */
+  JobdInstances *instances;
+  guint instance;             /* an instance's number (1..N), 0 otherwise */
+  char *io_name;              /* an instance's "NAME#I" (FIFOs, notify socket) */
 };
 
 G_DEFINE_FINAL_TYPE (JobdJob, jobd_job, G_TYPE_OBJECT)
@@ -107,6 +114,15 @@ static void fail_pending_start (JobdJob *self);
 static void exit_after_fault (JobdJob *self, const char *fault, gint64 uptime_usec);
 static gboolean prepare_child (JobdJob *self, JobdChildSpec *child, GError **error);
 static void listen_notify (JobdJob *self);
+static gboolean use_instances (JobdJob *self);
+static void start_instances (JobdJob *self, GTask *task, const JobdRunCause *cause);
+
+/* What names the job's FIFOs, containment and notify socket. */
+static const char *
+io_name (JobdJob *self)
+{
+  return self->io_name != NULL ? self->io_name : self->name;
+}
 
 const char *
 jobd_state_to_string (JobdState state)
@@ -492,6 +508,17 @@ jobd_job_set_settings (JobdJob *self, JobdSettings *settings)
   jobd_output_set_buffer_size (self->output, settings->buffer_size);
   jobd_output_set_log_dir (self->output,
                            settings->write_log ? self->context->log_dir : NULL);
+  if (self->instances != NULL)
+    jobd_instances_apply_settings (self->instances, settings,
+                                   self->wanted_up && jobd_job_is_active (self));
+  else if (!first && self->instance == 0 && settings->instances > 1 &&
+           self->state == JOBD_STATE_UP && self->wanted_up)
+    {
+      /* Its one process becomes instance 1 of N: it starts again as such
+       * (with JOBD_INSTANCE), the others with it. */
+      g_autofree char *message = g_strdup_printf ("scaled to %u instances", settings->instances);
+      jobd_job_restart_for (self, JOBD_REASON_SCALE, NULL, message, NULL);
+    }
   emit_changed (self, TRUE);
 }
 
@@ -521,22 +548,36 @@ jobd_job_get_wanted_up (JobdJob *self)
   return self->wanted_up;
 }
 
+/* Of several instances: the lowest one that runs speaks for the job's
+ * process, PID and start time (the legacy protocol sees one job). */
+static JobdJob *
+speaker (JobdJob *self)
+{
+  JobdJob *first = self->instances != NULL ? jobd_instances_first_running (self->instances) : NULL;
+
+  return first != NULL ? first : self;
+}
+
 JobdProcess *
 jobd_job_get_process (JobdJob *self)
 {
-  return self->process;
+  return speaker (self)->process;
 }
 
 GPid
 jobd_job_get_pid (JobdJob *self)
 {
-  return self->process != NULL ? jobd_process_get_pid (self->process) : 0;
+  JobdJob *job = speaker (self);
+
+  return job->process != NULL ? jobd_process_get_pid (job->process) : 0;
 }
 
 gint64
 jobd_job_get_started_at (JobdJob *self)
 {
-  return self->process != NULL ? self->started_at : 0;
+  JobdJob *job = speaker (self);
+
+  return job->process != NULL ? job->started_at : 0;
 }
 
 gint64
@@ -560,7 +601,7 @@ jobd_job_get_exit_signal (JobdJob *self)
 guint
 jobd_job_get_restarts (JobdJob *self)
 {
-  return self->restarts;
+  return self->instances != NULL ? jobd_instances_get_restarts (self->instances) : self->restarts;
 }
 
 const char *
@@ -610,7 +651,8 @@ GVariant *
 jobd_job_get_runtime_variant (JobdJob *self)
 {
   GVariantBuilder b;
-  const char *unit = self->process != NULL ? jobd_process_get_unit (self->process) : NULL;
+  JobdProcess *process = jobd_job_get_process (self);
+  const char *unit = process != NULL ? jobd_process_get_unit (process) : NULL;
   JobdLimits limits = jobd_launch_limits (self->settings);
   g_auto(GStrv) unenforced = NULL;
 
@@ -622,7 +664,7 @@ jobd_job_get_runtime_variant (JobdJob *self)
                          g_variant_new_uint64 (jobd_job_get_started_at (self)));
   g_variant_builder_add (&b, "{sv}", "exit-code", g_variant_new_int32 (self->exit_code));
   g_variant_builder_add (&b, "{sv}", "exit-signal", g_variant_new_int32 (self->exit_signal));
-  g_variant_builder_add (&b, "{sv}", "restarts", g_variant_new_uint32 (self->restarts));
+  g_variant_builder_add (&b, "{sv}", "restarts", g_variant_new_uint32 (jobd_job_get_restarts (self)));
   g_variant_builder_add (&b, "{sv}", "last-restart-reason",
                          g_variant_new_string (self->last_restart_reason ? self->last_restart_reason : ""));
   g_variant_builder_add (&b, "{sv}", "last-error",
@@ -638,6 +680,8 @@ jobd_job_get_runtime_variant (JobdJob *self)
   if (unenforced[0] != NULL)
     g_variant_builder_add (&b, "{sv}", "limits-not-enforced",
                            g_variant_new_strv ((const char *const *) unenforced, -1));
+  if (self->instances != NULL)
+    jobd_instances_add_runtime (self->instances, &b);
   return g_variant_builder_end (&b);
 }
 
@@ -788,7 +832,10 @@ renew_run (JobdJob *self, const char *reason, const char *trigger)
   self->restarts++;
   set_string (&self->last_restart_reason, reason);
   set_start_cause (self, &(JobdRunCause) { reason, JOBD_UID_NONE, trigger });
-  job_spawn (self);
+  if (use_instances (self))
+    start_instances (self, NULL, &(JobdRunCause) { reason, JOBD_UID_NONE, trigger });
+  else
+    job_spawn (self);
 }
 
 static void
@@ -973,7 +1020,8 @@ job_spawn (JobdJob *self)
   g_auto(JobdChildSpec) child = { 0 };
   g_autoptr(GError) error = NULL;
   JobdSpawnRequest request = {
-    .job_name = self->name,
+    .job_name = io_name (self),
+    .instance = self->instance,
     .runtime_dir = self->context->runtime_dir,
     .child = &child,
     .limits = jobd_launch_limits (self->settings),
@@ -1020,6 +1068,11 @@ jobd_job_start_async (JobdJob *self,
       return;
     }
 
+  if (use_instances (self))
+    {
+      start_instances (self, g_steal_pointer (&task), cause);
+      return;
+    }
   self->start_tasks = g_list_append (self->start_tasks, g_steal_pointer (&task));
   set_start_cause (self, cause);
   /* A manual start clears the history of automatic restarts. */
@@ -1067,7 +1120,7 @@ static gboolean
 open_notify (JobdJob *self, GError **error)
 {
   g_autofree char *dir = g_build_filename (self->context->runtime_dir, "notify", NULL);
-  g_autofree char *path = g_build_filename (dir, self->name, NULL);
+  g_autofree char *path = g_build_filename (dir, io_name (self), NULL);
 
   if (self->notify != NULL || !needs_notify (self->settings))
     return TRUE;
@@ -1413,6 +1466,18 @@ on_notify (const JobdNotifyMessage *m, GPid pid, uid_t uid, gpointer user_data)
 gboolean
 jobd_job_stop (JobdJob *self, GError **error)
 {
+  if (self->instances != NULL)
+    {
+      if (!jobd_job_is_active (self))
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                       "job '%s' is not running", self->name);
+          return FALSE;
+        }
+      self->wanted_up = FALSE;
+      jobd_instances_stop (self->instances);
+      return TRUE;
+    }
   if (self->restart_timer != 0)
     {
       cancel_restart_timer (self);
@@ -1479,6 +1544,16 @@ jobd_job_restart_for (JobdJob *self,
 {
   g_autoptr(GError) kill_error = NULL;
 
+  if (self->instances != NULL)
+    {
+      /* Every instance that runs, each on its own. */
+      if (self->wanted_up && jobd_job_is_active (self) &&
+          jobd_instances_restart_for (self->instances, reason, trigger, message))
+        return TRUE;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                   "job '%s' is not running", self->name);
+      return FALSE;
+    }
   if (self->process == NULL || !self->wanted_up || self->stop_requested ||
       self->state == JOBD_STATE_STOPPING)
     {
@@ -1538,6 +1613,16 @@ require_process (JobdJob *self, GError **error)
 gboolean
 jobd_job_reload (JobdJob *self, GError **error)
 {
+  if (self->instances != NULL)
+    {
+      if (self->state != JOBD_STATE_UP)
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
+                       "job '%s' is not running", self->name);
+          return FALSE;
+        }
+      return jobd_instances_reload (self->instances, error);
+    }
   return require_process (self, error) &&
          jobd_process_kill_main (self->process, self->settings->reload_signal, error);
 }
@@ -1545,6 +1630,8 @@ jobd_job_reload (JobdJob *self, GError **error)
 gboolean
 jobd_job_kill (JobdJob *self, int signo, GError **error)
 {
+  if (self->instances != NULL)
+    return jobd_instances_kill (self->instances, signo, error);
   if (self->process == NULL)
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
@@ -1561,6 +1648,8 @@ jobd_job_get_memory (JobdJob *self,
                      const char **source,
                      GError **error)
 {
+  if (self->instances != NULL && jobd_instances_get_memory (self->instances, snapshot, bytes, source))
+    return TRUE;
   if (self->process == NULL)
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
@@ -1615,6 +1704,13 @@ jobd_job_save_record (JobdJob *self)
 {
   JsonObject *record;
 
+  if (self->instances != NULL)
+    {
+      record = jobd_instances_save_record (self->instances);
+      if (record != NULL && self->last_restart_reason != NULL)
+        json_object_set_string_member (record, "last-restart-reason", self->last_restart_reason);
+      return record != NULL ? record : save_idle_record (self);
+    }
   if (self->process == NULL)
     return save_idle_record (self);
   record = json_object_new ();
@@ -1715,6 +1811,7 @@ jobd_job_dispose (GObject *object)
   complete_task_list (&self->start_tasks, error);
   complete_task_list (&self->down_waiters, error);
   /* jobd exiting is not the job exiting: the next jobd takes the fds back. */
+  g_clear_pointer (&self->instances, jobd_instances_free);
   release_process (self, FALSE);
   g_clear_object (&self->output);
 
@@ -1736,6 +1833,7 @@ jobd_job_finalize (GObject *object)
   g_free (self->status_text);
   g_free (self->fault_reason);
   g_free (self->renew_trigger);
+  g_free (self->io_name);
   jobd_ready_spec_clear (&self->ready);
   g_queue_clear_full (&self->restart_times, g_free);
 
@@ -1768,4 +1866,131 @@ jobd_job_init (JobdJob *self)
   self->exit_code = -1;
   self->start_uid = JOBD_UID_NONE;
   g_queue_init (&self->restart_times);
+}
+
+/* ---- several instances (jobd-instances.h) ---- */
+
+/* Decided when the job starts from nothing: a set for instances > 1, none
+ * (today's code path) for one. An instance never has a set. */
+static gboolean
+use_instances (JobdJob *self)
+{
+  if (self->instance > 0)
+    return FALSE;
+  if (self->settings->instances > 1 && self->instances == NULL)
+    self->instances = jobd_instances_new (self, self->context);
+  else if (self->settings->instances <= 1 && self->instances != NULL)
+    g_clear_pointer (&self->instances, jobd_instances_free);
+  return self->instances != NULL;
+}
+
+static void
+start_instances (JobdJob *self, GTask *task, const JobdRunCause *cause)
+{
+  if (task != NULL)
+    self->start_tasks = g_list_append (self->start_tasks, task);
+  set_start_cause (self, cause);
+  self->wanted_up = TRUE;
+  self->exit_code = -1;
+  self->exit_signal = 0;
+  g_clear_pointer (&self->last_error, g_free);
+  jobd_instances_start (self->instances, self->settings->instances, cause);
+}
+
+void
+jobd_job_set_instance (JobdJob *self, guint instance, const char *io)
+{
+  self->instance = instance;
+  set_string (&self->io_name, io);
+}
+
+/* A start settles once no instance is starting: all up, or it failed. */
+static void
+settle_instances (JobdJob *self, JobdState state)
+{
+  const char *why = jobd_instances_last_error (self->instances);
+
+  if (self->start_tasks != NULL && !jobd_instances_any_starting (self->instances))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (state != JOBD_STATE_UP ||
+          jobd_instances_count_up (self->instances) < jobd_instances_count (self->instances))
+        error = g_error_new (JOBD_ERROR, state == JOBD_STATE_FAILED ? JOBD_ERROR_SPAWN_FAILED
+                                                                     : JOBD_ERROR_FAILED,
+                             "job '%s': not every instance started%s%s", self->name,
+                             why != NULL ? ": " : "", why != NULL ? why : "");
+      complete_task_list (&self->start_tasks, error);
+    }
+  if (state == JOBD_STATE_DOWN || state == JOBD_STATE_FAILED)
+    {
+      if (state == JOBD_STATE_FAILED)
+        set_string (&self->last_error, why);
+      self->wanted_up = FALSE;
+      settle_down_waiters (self);
+    }
+}
+
+/* An instance changed state: the job's is the set's; a change of it goes
+ * out with the instance's details, its number and how many are up. */
+void
+jobd_job_instance_changed (JobdJob *self, guint instance, GVariant *details)
+{
+  JobdState state;
+  const char *restart_reason = NULL;
+  gint32 code, signo;
+
+  if (self->instances == NULL)
+    return;
+  state = jobd_instances_get_state (self->instances);
+  if (g_variant_lookup (details, "exit-code", "i", &code))
+    self->exit_code = code;
+  if (g_variant_lookup (details, "exit-signal", "i", &signo))
+    self->exit_signal = signo;
+  if (g_variant_lookup (details, "restart-reason", "&s", &restart_reason))
+    set_string (&self->last_restart_reason, restart_reason);
+  if (state != self->state)
+    {
+      GVariantBuilder b;
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_iter_init (&iter, details);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          g_variant_builder_add (&b, "{sv}", key, value);
+          g_variant_unref (value);
+        }
+      g_variant_builder_add (&b, "{sv}", "instance", g_variant_new_uint32 (instance));
+      g_variant_builder_add (&b, "{sv}", "instances-up",
+                             g_variant_new_uint32 (jobd_instances_count_up (self->instances)));
+      set_state (self, state, g_variant_builder_end (&b));
+    }
+  else
+    emit_changed (self, FALSE);
+  settle_instances (self, state);
+}
+
+gboolean
+jobd_job_record_has_instances (JsonObject *record)
+{
+  return json_object_has_member (record, "instances");
+}
+
+void
+jobd_job_adopt_instances (JobdJob *self,
+                          JsonObject *record,
+                          void (*done) (JobdJob *job, guint adopted, gpointer user_data),
+                          gpointer user_data)
+{
+  gboolean wanted = json_object_get_boolean_member_with_default (record, "wanted-up", TRUE);
+
+  if (self->instances == NULL)
+    self->instances = jobd_instances_new (self, self->context);
+  self->wanted_up = wanted;
+  set_string (&self->last_restart_reason,
+              json_object_get_string_member_with_default (record, "last-restart-reason", NULL));
+  jobd_instances_adopt (self->instances, record, wanted, done, user_data);
 }

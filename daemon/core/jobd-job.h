@@ -83,6 +83,10 @@ typedef struct _JobdHistory JobdHistory;
  * or stopped because a job it requires stopped or failed. */
 #define JOBD_REASON_DEPENDENCY "dependency"
 
+/* `jobctl scale` (or an update of instances) while it runs: a job of one
+ * becoming several starts again as instance 1..N; new instances start. */
+#define JOBD_REASON_SCALE "scale"
+
 /* Shared by every job of a manager. */
 typedef struct {
   JobdSpawner *spawner;
@@ -176,6 +180,16 @@ void jobd_job_restore_counters (JobdJob *job, JsonObject *record);
 /* The record says the job was failed (start limit, spawn error) in this
  * boot: it is failed again, with its counters and error, and not started. */
 void jobd_job_restore_failed (JobdJob *job, JsonObject *record);
+
+/* A job of several instances (jobd-instances.h) that was running when jobd
+ * restarted: takes back the instances of record["instances"] that still run;
+ * done gets how many did (0: none, the caller decides as for a gone process). */
+void jobd_job_adopt_instances (JobdJob *job,
+                               JsonObject *record,
+                               void (*done) (JobdJob *job, guint adopted, gpointer user_data),
+                               gpointer user_data);
+/* The record is one of a job of several instances. */
+gboolean jobd_job_record_has_instances (JsonObject *record);
 
 gboolean jobd_job_get_memory (JobdJob *job,
                               JobdMemorySnapshot *snapshot,

@@ -603,6 +603,23 @@ on_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
   restore_data_free (data);
 }
 
+/* A job of several instances: done once each recorded one is taken back
+ * or found gone; none left is a job whose process is gone. */
+static void
+on_instances_adopted (JobdJob *job, guint adopted, gpointer user_data)
+{
+  RestoreData *data = user_data;
+
+  if (adopted > 0)
+    {
+      g_hash_table_remove (data->manager->records, jobd_job_get_name (job));
+      fan_out_step_done (data->task);
+    }
+  else
+    restore_without_process (data, TRUE);
+  restore_data_free (data);
+}
+
 void
 jobd_manager_restore_async (JobdManager *self,
                             GCancellable *cancellable,
@@ -629,7 +646,11 @@ jobd_manager_restore_async (JobdManager *self,
       data->job = g_object_ref (job);
       data->record = json_object_ref (record);
       data->task = g_object_ref (task);
-      if (jobd_process_record_get (record, &pid, &ticks, &unit) &&
+      if (jobd_job_record_has_instances (record) &&
+          g_strcmp0 (json_object_get_string_member_with_default (record, "boot-id", NULL),
+                     current_boot_id ()) == 0)
+        jobd_job_adopt_instances (job, record, on_instances_adopted, data);
+      else if (jobd_process_record_get (record, &pid, &ticks, &unit) &&
           g_strcmp0 (json_object_get_string_member_with_default (record, "boot-id", NULL),
                      current_boot_id ()) == 0)
         {
@@ -707,6 +728,18 @@ jobd_manager_lookup_job (JobdManager *self, const char *name, GError **error)
   return job;
 }
 
+/* instances within MaxInstances= (the settings bound it by JOBD_INSTANCES_MAX). */
+static gboolean
+check_instances (JobdManager *self, const JobdSettings *settings, GError **error)
+{
+  if (settings->instances <= self->config->max_instances)
+    return TRUE;
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+               "instances: %u is more than this jobd allows (MaxInstances=%" G_GUINT64_FORMAT
+               " in jobd.conf)", settings->instances, self->config->max_instances);
+  return FALSE;
+}
+
 JobdJob *
 jobd_manager_add_job (JobdManager *self,
                       const char *name,
@@ -718,7 +751,8 @@ jobd_manager_add_job (JobdManager *self,
   g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job;
 
-  if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error))
+  if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error) ||
+      !check_instances (self, owned, error))
     return NULL;
   if (g_hash_table_contains (self->jobs, name))
     {
@@ -776,7 +810,8 @@ jobd_manager_update_job (JobdManager *self,
   g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
-  if (job == NULL || !jobd_settings_validate (owned, error))
+  if (job == NULL || !jobd_settings_validate (owned, error) ||
+      !check_instances (self, owned, error))
     return FALSE;
   entry = stored_job_from (self, job);
   jobd_settings_free (entry->settings);
@@ -787,6 +822,26 @@ jobd_manager_update_job (JobdManager *self,
   jobd_job_message (name, "job %s updated", name);
   compact_if_due (self);
   return TRUE;
+}
+
+gboolean
+jobd_manager_scale_job (JobdManager *self, const char *name, guint instances, GError **error)
+{
+  JobdJob *job = jobd_manager_lookup_job (self, name, error);
+  g_autoptr(JobdSettings) settings = NULL;
+
+  if (job == NULL)
+    return FALSE;
+  if (instances == 0)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "cannot scale job '%s' to 0 instances: at least 1 (stop the job to run none)",
+                   name);
+      return FALSE;
+    }
+  settings = jobd_settings_copy (jobd_job_get_settings (job));
+  settings->instances = instances;
+  return jobd_manager_update_job (self, name, g_steal_pointer (&settings), error);
 }
 
 static int

@@ -60,6 +60,12 @@ gboolean jobd_manager_update_job (JobdManager *manager,
                                   const char *name,
                                   JobdSettings *settings,
                                   GError **error);
+/* Set instances (1..MaxInstances=) and persist it; a running job scales
+ * at once (jobd-instances.h). */
+gboolean jobd_manager_scale_job (JobdManager *manager,
+                                 const char *name,
+                                 guint instances,
+                                 GError **error);
 /* NO_SUCH_JOB error when absent (a borrowed reference). */
 JobdJob *jobd_manager_lookup_job (JobdManager *manager, const char *name, GError **error);
 /* Jobs sorted by name: a reference to a shared array (unref it; do not

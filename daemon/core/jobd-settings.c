@@ -117,6 +117,7 @@ jobd_settings_new (void)
   settings->health_interval_ms = JOBD_HEALTH_INTERVAL_DEFAULT_MS;
   settings->health_timeout_ms = JOBD_HEALTH_TIMEOUT_DEFAULT_MS;
   settings->health_failures = JOBD_HEALTH_FAILURES_DEFAULT;
+  settings->instances = 1;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -254,6 +255,8 @@ static const Field settings_fields[] = {
   { "health-timeout-ms", KIND_UINT, OFF (health_timeout_ms), 0, 10, MS_PER_DAY },
   { "health-failures", KIND_UINT, OFF (health_failures), 0, 1, 1000 },
   { "memory-restart", KIND_SIZE, OFF (memory_restart), 0, 0, G_MAXINT64 },
+  /* 0 is refused (stop the job instead); the daemon's MaxInstances= bounds it too. */
+  { "instances", KIND_UINT, OFF (instances), 0, 1, JOBD_INSTANCES_MAX },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 

@@ -75,6 +75,7 @@ typedef struct {
   guint health_timeout_ms;       /* a probe past it fails (default 5000) */
   guint health_failures;         /* failures in a row that restart the job (default 3) */
   guint64 memory_restart;        /* bytes: above it, a graceful restart (0 = off) */
+  guint instances;               /* copies that run (default 1; jobd-instances.h) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

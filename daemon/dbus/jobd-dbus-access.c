@@ -38,6 +38,7 @@ static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "Restart",         JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_restart },
   { MANAGER, "Reload",          JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_reload },
   { MANAGER, "Kill",            JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_kill },
+  { MANAGER, "Scale",           JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_scale },
   { MANAGER, "ReadOutput",      JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_read_output },
   { MANAGER, "FollowOutput",    JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_follow_output },
   { MANAGER, "ReadLog",         JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_read_log },

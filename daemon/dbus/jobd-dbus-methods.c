@@ -371,6 +371,18 @@ jobd_dbus_method_kill (JobdDBusService *self, GDBusMethodInvocation *invocation,
 }
 
 void
+jobd_dbus_method_scale (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  guint32 instances = 0;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "u", &instances);
+  ok = jobd_manager_scale_job (self->manager, jobd_job_get_name (job), instances, &error);
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
 jobd_dbus_method_read_output (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
   g_autoptr(GPtrArray) lines = NULL;

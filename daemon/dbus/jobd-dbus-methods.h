@@ -48,6 +48,8 @@ void jobd_dbus_method_reload (JobdDBusService *self, GDBusMethodInvocation *invo
                               guint caller_uid, JobdJob *job);
 void jobd_dbus_method_kill (JobdDBusService *self, GDBusMethodInvocation *invocation,
                             guint caller_uid, JobdJob *job);
+void jobd_dbus_method_scale (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                            guint caller_uid, JobdJob *job);
 void jobd_dbus_method_read_output (JobdDBusService *self, GDBusMethodInvocation *invocation,
                                    guint caller_uid, JobdJob *job);
 void jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocation *invocation,

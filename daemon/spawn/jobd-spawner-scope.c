@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,25 @@ jobd_scope_unit_name (const char *job_name, GError **error)
       return NULL;
     }
   return g_string_free (unit, FALSE);
+}
+
+/* jobd-NAME@I.scope for instance I of job NAME (the request's job_name is
+ * "NAME#I"); jobd-NAME.scope for a job of one. */
+static char *
+request_unit_name (const JobdSpawnRequest *request, GError **error)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *unit = NULL;
+  const char *hash = strrchr (request->job_name, '#');
+
+  if (request->instance == 0 || hash == NULL)
+    return jobd_scope_unit_name (request->job_name, error);
+  base = g_strndup (request->job_name, (gsize) (hash - request->job_name));
+  unit = jobd_scope_unit_name (base, error);
+  if (unit == NULL)
+    return NULL;
+  unit[strlen (unit) - strlen (".scope")] = '\0';
+  return g_strdup_printf ("%s@%u.scope", unit, request->instance);
 }
 
 static void
@@ -735,7 +755,7 @@ spawner_scope_spawn_async (JobdSpawner *spawner,
   g_task_set_task_data (task, data, (GDestroyNotify) spawn_data_free);
   self->in_flight++;
 
-  data->unit = jobd_scope_unit_name (request->job_name, &error);
+  data->unit = request_unit_name (request, &error);
   if (data->unit == NULL || !fork_held_child (data, request, &error))
     {
       spawn_return (task, NULL, g_steal_pointer (&error));

@@ -25,6 +25,11 @@ G_BEGIN_DECLS
 typedef struct {
   const char *job_name;
   const char *runtime_dir;
+  /* One of a job's instances (1..N), 0 for a job of one. job_name is then
+   * the instance's own name, "NAME#I" ('#' is no job name's: no clash with
+   * another job), which names its FIFOs and containment; a scope is
+   * jobd-NAME@I.scope. */
+  guint instance;
   const JobdChildSpec *child;  /* what to exec, and as whom; NULL to adopt */
   JobdLimits limits;
 } JobdSpawnRequest;

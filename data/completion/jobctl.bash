@@ -7,14 +7,14 @@
 # nothing is printed.
 
 __jobctl_verbs="list top status is-active is-failed show cat history timers add update remove start stop
-    restart reload kill mem read logs apply export server"
+    restart reload kill scale mem read logs apply export server"
 __jobctl_common_opts="--address -H --host --bus --json --no-legend --no-pager -l --full -h --help"
 __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --autostart
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --memory-restart --runtime-max --history-size
     --ready --ready-timeout --watchdog --health --health-interval --health-timeout
-    --health-failures --schedule --overlap --persistent --randomized-delay --set"
+    --health-failures --instances --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"

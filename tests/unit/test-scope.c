@@ -342,7 +342,7 @@ on_spawned (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static JobdProcess *
-spawn (JobdSpawner *spawner, const char *name, GError **error)
+spawn_instance (JobdSpawner *spawner, const char *name, guint instance, GError **error)
 {
   g_autoptr(JobdSettings) settings = sleep_settings ();
   g_autoptr(GAsyncResult) result = NULL;
@@ -350,6 +350,7 @@ spawn (JobdSpawner *spawner, const char *name, GError **error)
   g_auto(JobdChildSpec) child = { 0 };
   JobdSpawnRequest request = {
     .job_name = name,
+    .instance = instance,
     .runtime_dir = runtime,
     .child = &child,
     .limits = jobd_launch_limits (settings),
@@ -371,10 +372,43 @@ spawn (JobdSpawner *spawner, const char *name, GError **error)
   return jobd_spawner_spawn_finish (spawner, result, error);
 }
 
+static JobdProcess *
+spawn (JobdSpawner *spawner, const char *name, GError **error)
+{
+  return spawn_instance (spawner, name, 0, error);
+}
+
 static void
 on_exited (JobdProcess *process, int code, int signo, gpointer user_data)
 {
   *(int *) user_data = signo;
+}
+
+/* Instance 2 of job "web-1" (its spawn name "web-1#2"): jobd-web\x2d1@2.scope. */
+static void
+test_spawn_instance (Fake *f, gconstpointer data)
+{
+  g_autoptr(JobdSpawner) spawner = NULL;
+  g_autoptr(JobdProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  int exit_signal = 0;
+
+  fake_start_service (f);
+  spawner = jobd_spawner_scope_new (f->client);
+  process = spawn_instance (spawner, "web-1#2", 2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (process);
+  g_assert_cmpstr (f->unit, ==, "jobd-web\\x2d1@2.scope");
+  g_assert_cmpstr (jobd_process_get_unit (process), ==, f->unit);
+  g_signal_connect (process, "exited", G_CALLBACK (on_exited), &exit_signal);
+  g_assert_true (jobd_process_kill_all (process, SIGTERM, &error));
+  while (exit_signal == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (f->killed_unit, ==, f->unit);
+  /* As in test_spawn_ok: the rest of the scope gets SIGKILL, then done. */
+  f->pid = 0;
+  while (f->kill_signal != SIGKILL)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 static void
@@ -582,6 +616,8 @@ main (int argc, char **argv)
               fake_setup, test_spawn_ok, fake_teardown);
   g_test_add ("/scope/spawn/signal-before-reply", Fake, GINT_TO_POINTER (FAKE_SIGNAL_BEFORE_REPLY),
               fake_setup, test_spawn_ok, fake_teardown);
+  g_test_add ("/scope/spawn/instance", Fake, GINT_TO_POINTER (FAKE_SIGNAL_AFTER_REPLY),
+              fake_setup, test_spawn_instance, fake_teardown);
   g_test_add ("/scope/spawn/job-fails", Fake, GINT_TO_POINTER (FAKE_JOB_FAILS),
               fake_setup, test_spawn_fails, fake_teardown);
   g_test_add ("/scope/spawn/unit-exists", Fake, GINT_TO_POINTER (FAKE_UNIT_EXISTS),

@@ -78,6 +78,7 @@ static const char full_settings[] =
   " 'health': <'http://127.0.0.1:8080/healthz'>, 'health-interval-ms': <uint32 1500>,"
   " 'health-timeout-ms': <uint32 700>, 'health-failures': <uint32 4>,"
   " 'memory-restart': <uint64 524288>,"
+  " 'instances': <uint32 3>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -143,6 +144,7 @@ test_defaults (void)
                    "'health-interval-ms': <uint32 10000>, 'health-timeout-ms': <uint32 5000>, "
                    "'health-failures': <uint32 3>, "
                    "'memory-restart': <uint64 0>, "
+    "'instances': <uint32 1>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -183,6 +185,7 @@ test_merge_all_fields (void)
   g_assert_cmpuint (s->health_interval_ms, ==, 1500);
   g_assert_cmpuint (s->health_timeout_ms, ==, 700);
   g_assert_cmpuint (s->health_failures, ==, 4);
+  g_assert_cmpuint (s->instances, ==, 3);
   g_assert_true (g_variant_lookup (s->extra, "nested", "a{sv}", NULL));
   g_assert_true (g_variant_lookup (s->extra, "legacy-id", "&s", NULL));
   g_assert_false (g_variant_lookup (s->extra, "missing", "&s", NULL));
@@ -205,7 +208,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 38);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 39);
 }
 
 static void
@@ -324,6 +327,10 @@ static const InvalidCase invalid_cases[] = {
   { "{'health': <'exec:'>}", JOBD_ERROR_INVALID_ARGS, "health: exec:COMMAND needs a command" },
   { "{'health-failures': <uint32 0>}", JOBD_ERROR_INVALID_ARGS,
     "health-failures: must be between 1 and 1000 (got 0)" },
+  { "{'instances': <uint32 0>}", JOBD_ERROR_INVALID_ARGS,
+    "instances: must be between 1 and 10000 (got 0)" },
+  { "{'instances': <uint32 100000>}", JOBD_ERROR_INVALID_ARGS,
+    "instances: must be between 1 and 10000 (got 100000)" },
   { "{'watchdog-ms': <uint32 5>}", JOBD_ERROR_INVALID_ARGS,
     "watchdog-ms: must be 0 (no limit) or between 10 and 86400000 (got 5)" },
   { "{'cpu-quota': <uint32 100001>}", JOBD_ERROR_INVALID_ARGS,
