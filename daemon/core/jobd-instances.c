@@ -380,6 +380,16 @@ jobd_instances_get_memory (JobdInstances *set, JobdMemorySnapshot *snapshot,
   return any;
 }
 
+guint64
+jobd_instances_get_cpu_usage (JobdInstances *set, JobdMemorySnapshot *snapshot)
+{
+  guint64 usec = 0;
+
+  for (guint i = 0; i < set->jobs->len; i++)
+    usec += jobd_job_get_cpu_usage (set->jobs->pdata[i], snapshot);
+  return usec;
+}
+
 void
 jobd_instances_add_runtime (JobdInstances *set, GVariantBuilder *b)
 {

@@ -50,6 +50,8 @@ gboolean jobd_instances_restart_for (JobdInstances *set, const char *reason,
 gboolean jobd_instances_reload (JobdInstances *set, GError **error);
 gboolean jobd_instances_kill (JobdInstances *set, int signo, GError **error);
 /* The sum over the instances that run; FALSE when none does. */
+/* CPU time of every instance's current run, summed (µs). */
+guint64 jobd_instances_get_cpu_usage (JobdInstances *set, JobdMemorySnapshot *snapshot);
 gboolean jobd_instances_get_memory (JobdInstances *set, JobdMemorySnapshot *snapshot,
                                     guint64 *bytes, const char **source);
 

@@ -1668,6 +1668,8 @@ jobd_job_get_cpu_usage (JobdJob *self, JobdMemorySnapshot *snapshot)
   const char *source = NULL;
   guint64 usec = 0;
 
+  if (self->instances != NULL)
+    return jobd_instances_get_cpu_usage (self->instances, snapshot);
   if (self->process == NULL ||
       !jobd_process_get_cpu_usage (self->process, snapshot, &usec, &source, NULL))
     return 0;

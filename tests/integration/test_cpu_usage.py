@@ -14,7 +14,10 @@ import re
 import time
 
 import jobdharness
+import jobdtest
 from jobdtest import JobdTestCase, run_jobctl, wait_until, children_of, pid_alive, main
+
+jobdtest.SETTING_TYPES.setdefault("instances", "u")
 
 BUSY = "while :; do :; done"
 # main → child (waits) → busy grandchild; main itself sleeps.
@@ -138,6 +141,24 @@ class CpuUsage:
         self.check_counts_busy("orphan", busy)
         self.stop_and_wait("orphan")
         wait_until(lambda: not pid_alive(busy), "the orphan to be stopped with its job")
+
+
+    def test_instances_add_up(self):
+        # instances 2: the job's figure is both instances' time.
+        self.add_and_start("pair", "/bin/sh", ["-c", BUSY], instances=2)
+        pids = wait_until(lambda: (lambda p: p if len(p) == 2 and all(p) else None)(
+            [i["pid"] for i in self.bus.runtime("pair").get("instances", [])]),
+            "both instances to run")
+        for pid in pids:
+            self.jobd.note_pid(pid)
+        job0, t0 = self.cpu("pair"), time.monotonic()
+        own0 = [own_cpu_usec(p) for p in pids]
+        self.bus.settle(WINDOW)
+        job1, t1 = self.cpu("pair"), time.monotonic()
+        own = sum(own_cpu_usec(p) - o for p, o in zip(pids, own0))
+        self.assertGreaterEqual(job1 - job0, own - 60000,
+                                "job grew %d µs, its two instances %d µs" % (job1 - job0, own))
+        self.assertLessEqual(job1 - job0, (t1 - t0) * 1e6 * 2.3 + 60000)
 
 
 class CpuUsageCgroup(CpuUsage, JobdTestCase):
