@@ -424,10 +424,13 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_autoptr(GVariant) shown = NULL;
   g_auto(GStrv) state_args = NULL;
   g_auto(GStrv) states = NULL;
+  gboolean tree = FALSE;
   const GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_STRING_ARRAY, &state_args,
       N_("Only jobs in these states (up, down, failed, starting, stopping; "
          "comma-separated, repeatable)"), N_("STATE") },
+    { "tree", 0, 0, G_OPTION_ARG_NONE, &tree,
+      N_("Show each job with what it requires and is ordered after below it"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -439,6 +442,8 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
 
   shown = filter_jobs (jobs, (const char *const *) states, (const char *const *) argv + 1);
   jobctl_pager_open (jobctl);
+  if (tree && !jobctl->json)
+    return jobctl_print_tree (jobctl, shown);
   if (jobctl->json)
     print_list_json (shown);
   else
@@ -489,6 +494,8 @@ static const ShownSetting shown_settings[] = {
   { "ready", N_("Ready"), SHOW_TEXT },
   { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION_LIMIT },
   { "watchdog-ms", N_("Watchdog"), SHOW_DURATION_LIMIT },
+  { "requires", N_("Requires"), SHOW_ARGS },
+  { "after", N_("After"), SHOW_ARGS },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -802,6 +809,25 @@ print_show_json (const char *name, GVariant *settings, GVariant *runtime,
   jobctl_print_variant (g_variant_builder_end (&show));
 }
 
+/* The other direction of requires and after (GetRuntime), when there is one. */
+static void
+add_reverse_dependency_fields (GArray *fields, GVariant *runtime)
+{
+  static const struct { const char *key; const char *label; } reverse[] = {
+    { "required-by", N_("Required by") },
+    { "before", N_("Before") },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (reverse); i++)
+    {
+      g_autoptr(GVariant) names = g_variant_lookup_value (runtime, reverse[i].key,
+                                                          G_VARIANT_TYPE_STRING_ARRAY);
+
+      if (names != NULL && g_variant_n_children (names) > 0)
+        jobctl_fields_add (fields, _(reverse[i].label), format_words (names), NULL);
+    }
+}
+
 /* The schedules, one line each, and the next fire. */
 static void
 add_schedule_fields (GArray *fields, GVariant *settings, GVariant *runtime)
@@ -860,6 +886,7 @@ print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
       memory_text = g_strdup_printf ("%s (%s)", human, source);
     }
   add_runtime_fields (fields, name, runtime, memory_text);
+  add_reverse_dependency_fields (fields, runtime);
   add_schedule_fields (fields, settings, runtime);
   add_settings_fields (fields, settings, runtime);
   jobctl_fields_print (fields, jobctl->color);

@@ -183,4 +183,9 @@ gboolean jobd_job_get_memory (JobdJob *job,
                               const char **source,
                               GError **error);
 
+/* jobd_job_stop() for a reason of jobd's own (JOBD_REASON_DEPENDENCY):
+ * the reason is sent with "stopping" and "down" and is the run's stop
+ * cause. */
+gboolean jobd_job_stop_for (JobdJob *job, const char *reason, GError **error);
+
 G_END_DECLS

@@ -19,6 +19,7 @@
 #include "jobd-names.h"
 #include "jobd-schedule.h"
 #include "jobd-ready.h"
+#include "jobd-deps.h"
 #include "jobd-signal.h"
 
 #define MS_PER_DAY (24u * 60u * 60u * 1000u)
@@ -134,6 +135,8 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->interpreter = g_strdup (settings->interpreter);
   copy->source_file = g_strdup (settings->source_file);
   copy->ready = g_strdup (settings->ready);
+  copy->requires = g_strdupv (settings->requires);
+  copy->after = g_strdupv (settings->after);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -161,6 +164,8 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->interpreter);
   g_free (settings->source_file);
   g_free (settings->ready);
+  g_strfreev (settings->requires);
+  g_strfreev (settings->after);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -190,6 +195,7 @@ typedef enum {
   FIELD_ACCOUNT = 1 << 3,        /* a user or group name */
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
   FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
+  FIELD_DEPS = 1 << 6,           /* a requires/after list (jobd-deps.h) */
 } FieldFlags;
 
 typedef struct {
@@ -241,6 +247,8 @@ static const Field settings_fields[] = {
   { "ready-timeout-ms", KIND_UINT, OFF (ready_timeout_ms), 0, 0, MS_PER_DAY },
   /* At least 10 ms: a watchdog jobd must wake up for more often is a spin. */
   { "watchdog-ms", KIND_UINT, OFF (watchdog_ms), FIELD_ZERO_OK, 10, MS_PER_DAY },
+  { "requires", KIND_STRV, OFF (requires), FIELD_DEPS, 0, 0 },
+  { "after", KIND_STRV, OFF (after), FIELD_DEPS, 0, 0 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -546,6 +554,17 @@ merge_strv (Merge *m, const Field *f, const Value *v, GError **error)
   else
     return type_error (f, v, error);
 
+  if (f->flags & FIELD_DEPS)
+    {
+      g_auto(GStrv) list = g_strv_builder_end (builder);
+      if (!jobd_deps_validate_list (f->key, (const char * const *) list, error))
+        return FALSE;
+      g_strfreev (*slot);
+      *slot = g_steal_pointer (&list);
+      if (**slot == NULL)
+        g_clear_pointer (slot, g_strfreev);
+      return TRUE;
+    }
   g_strfreev (*slot);
   *slot = g_strv_builder_end (builder);
   if (**slot == NULL) /* an empty array clears args */

@@ -70,6 +70,8 @@ typedef struct {
   char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
   guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
   guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
+  char **requires;               /* jobd-deps.h: "JOB[:CONDITION]", NULL = none */
+  char **after;                  /* same form, ordering only; NULL = none */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 
