@@ -397,16 +397,27 @@ class Race(DepsCase):
 
         for round_ in range(30):
             mark = self.bus.mark()
-            answers = []
+            answers = {}
+
+            def done(conn, res, method):
+                try:
+                    conn.call_finish(res)
+                    answers[method] = "ok"
+                except GLib.Error as exc:
+                    answers[method] = Gio.DBusError.get_remote_error(exc) or exc.message
+
             for method, name in (("Start", "web"), ("Stop", "db")):
                 self.bus.conn.call(None, MANAGER_PATH, MANAGER_IFACE, method,
                                    GLib.Variant("(s)", (name,)), None, Gio.DBusCallFlags.NONE,
-                                   int(DEADLINE * 1000), None,
-                                   lambda conn, res, _m=method: answers.append(_m))
+                                   int(DEADLINE * 2000), None, done, method)
                 if round_ % 2:
                     self.bus.pump(lambda: self.bus.find_state_change("db", "starting", mark),
                                   "db starting (round %d)" % round_)
-            self.bus.pump(lambda: len(answers) == 2, "both answers (round %d)" % round_)
+            # The start ends either way, at once: web up, or an error
+            # naming db (never a start left waiting for a db that is gone).
+            self.bus.pump(lambda: len(answers) == 2, "both answers (round %d)" % round_,
+                          timeout=5)
+            self.assertIn(answers["Start"], ("ok", ERR + "Failed"), "round %d" % round_)
             remember()
             # Whatever won, stop both; they end down and nothing runs.
             for name in ("web", "db"):
