@@ -626,7 +626,9 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
       g_autoptr(GVariant) known = g_variant_lookup_value (settings, shown_settings[i].key, NULL);
       char *text;
 
-      if (known == NULL)
+      /* No dependencies: nothing to say (most jobs). */
+      if (known == NULL || (shown_settings[i].kind == SHOW_ARGS && g_variant_n_children (known) == 0 &&
+                            !g_str_equal (shown_settings[i].key, "args")))
         continue;
       text = format_setting (shown_settings[i].kind, known);
       if (unenforced != NULL &&
