@@ -43,6 +43,21 @@ verb_waits (const JobctlVerb *verb, gboolean *want_up)
          || verb->call == jobd_dbus_manager_call_restart_sync;
 }
 
+/* remove --force: remove even a job that others require. */
+static gboolean remove_force;
+
+static gboolean
+call_remove_forced (Jobctl *jobctl, const char *name, GError **error)
+{
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "force", "b", TRUE);
+  return jobd_dbus_manager_call_remove_with_options_sync (jobctl->manager, name,
+                                                          g_variant_dict_end (&options),
+                                                          NULL, error);
+}
+
 /* Calls the verb on one job; reports and returns the exit code. */
 static int
 act_on_job (Jobctl *jobctl, const JobctlVerb *verb, const char *name, int signo,
@@ -51,7 +66,9 @@ act_on_job (Jobctl *jobctl, const JobctlVerb *verb, const char *name, int signo,
   g_autoptr(GError) error = NULL;
   gboolean done;
 
-  if (verb->call != NULL)
+  if (verb->call == jobd_dbus_manager_call_remove_sync && remove_force)
+    done = call_remove_forced (jobctl, name, &error);
+  else if (verb->call != NULL)
     done = verb->call (jobctl->manager, name, NULL, &error);
   else
     done = jobd_dbus_manager_call_kill_sync (jobctl->manager, name, signo, NULL, &error);
@@ -137,8 +154,16 @@ jobctl_verb_simple (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **arg
     G_OPTION_ENTRY_NULL
   };
   GOptionEntry without_wait[] = { entries[0], G_OPTION_ENTRY_NULL };
+  const GOptionEntry for_remove[] = {
+    entries[0],
+    { "force", 0, 0, G_OPTION_ARG_NONE, &remove_force,
+      N_("Remove it even if other jobs require it"), NULL },
+    G_OPTION_ENTRY_NULL
+  };
 
-  if (!jobctl_parse_verb (jobctl, verb, verb_waits (verb, &want_up) ? entries : without_wait,
+  if (!jobctl_parse_verb (jobctl, verb,
+                          verb->call == jobd_dbus_manager_call_remove_sync ? for_remove
+                          : verb_waits (verb, &want_up) ? entries : without_wait,
                           NULL, 0, -1, &argc, &argv, &error))
     return jobctl_fail (error);
   return act_on_jobs (jobctl, verb, argc, argv, all, wait, 0);

@@ -485,10 +485,13 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   g_auto(GStrv) state_args = NULL;
   g_auto(GStrv) states = NULL;
   g_autoptr(GHashTable) usage = NULL;
+  gboolean tree = FALSE;
   const GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_STRING_ARRAY, &state_args,
       N_("Only jobs in these states (up, down, failed, starting, stopping; "
          "comma-separated, repeatable)"), N_("STATE") },
+    { "tree", 0, 0, G_OPTION_ARG_NONE, &tree,
+      N_("Show each job with what it requires and is ordered after below it"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -502,6 +505,8 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   /* Only the jobs shown that run: a list of stopped jobs costs no call. */
   usage = fetch_shown_usage (jobctl, shown);
   jobctl_pager_open (jobctl);
+  if (tree && !jobctl->json)
+    return jobctl_print_tree (jobctl, shown);
   if (jobctl->json)
     print_list_json (shown, usage);
   else
@@ -558,6 +563,8 @@ static const ShownSetting shown_settings[] = {
   { "health-timeout-ms", N_("Health timeout"), SHOW_DURATION },
   { "health-failures", N_("Health failures"), SHOW_NUMBER },
   { "instances", N_("Instances"), SHOW_NUMBER },
+  { "requires", N_("Requires"), SHOW_ARGS },
+  { "after", N_("After"), SHOW_ARGS },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 
@@ -688,7 +695,9 @@ add_settings_fields (GArray *fields, GVariant *settings, GVariant *runtime)
       g_autoptr(GVariant) known = g_variant_lookup_value (settings, shown_settings[i].key, NULL);
       char *text;
 
-      if (known == NULL)
+      /* No dependencies: nothing to say (most jobs). */
+      if (known == NULL || (shown_settings[i].kind == SHOW_ARGS && g_variant_n_children (known) == 0 &&
+                            !g_str_equal (shown_settings[i].key, "args")))
         continue;
       /* The probe's interval, timeout and threshold mean nothing without one. */
       if (g_str_has_prefix (shown_settings[i].key, "health-") &&
@@ -950,6 +959,25 @@ print_show_json (const char *name, GVariant *settings, GVariant *runtime,
   jobctl_print_variant (g_variant_builder_end (&show));
 }
 
+/* The other direction of requires and after (GetRuntime), when there is one. */
+static void
+add_reverse_dependency_fields (GArray *fields, GVariant *runtime)
+{
+  static const struct { const char *key; const char *label; } reverse[] = {
+    { "required-by", N_("Required by") },
+    { "before", N_("Before") },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (reverse); i++)
+    {
+      g_autoptr(GVariant) names = g_variant_lookup_value (runtime, reverse[i].key,
+                                                          G_VARIANT_TYPE_STRING_ARRAY);
+
+      if (names != NULL && g_variant_n_children (names) > 0)
+        jobctl_fields_add (fields, _(reverse[i].label), format_words (names), NULL);
+    }
+}
+
 /* The schedules, one line each, and the next fire. */
 static void
 add_schedule_fields (GArray *fields, GVariant *settings, GVariant *runtime)
@@ -1008,6 +1036,7 @@ print_show_text (Jobctl *jobctl, const char *name, GVariant *settings,
       memory_text = g_strdup_printf ("%s (%s)", human, source);
     }
   add_runtime_fields (fields, name, runtime, memory_text);
+  add_reverse_dependency_fields (fields, runtime);
   add_schedule_fields (fields, settings, runtime);
   add_settings_fields (fields, settings, runtime);
   jobctl_fields_print (fields, jobctl->color);

@@ -32,6 +32,8 @@ typedef enum {
   KIND_SCHEDULE,  /* one entry of schedules aa{sv} */
   KIND_OVERLAP,   /* s, one of the overlap policies */
   KIND_NO_SCHEDULES, /* schedules = [] */
+  KIND_LIST,      /* one element of an as (repeatable; replaces the whole list) */
+  KIND_NO_LIST,   /* that as = [] */
 } Kind;
 
 typedef struct {
@@ -124,6 +126,15 @@ static const SettingOption setting_options[] = {
     N_("Failed health probes in a row that restart the job (default 3)") },
   { "instances", "instances", KIND_COUNT, FALSE, N_("N"),
     N_("Run N copies, each with JOBD_INSTANCE=1..N (default 1)") },
+  { "requires", "requires", KIND_LIST, FALSE, N_("JOB[:CONDITION]"),
+    N_("Start JOB first and wait until it is ready (or started, succeeded); stop with it "
+       "(repeatable; replaces all)") },
+  { "no-requires", "requires", KIND_NO_LIST, TRUE, NULL,
+    N_("Remove every requirement") },
+  { "after", "after", KIND_LIST, FALSE, N_("JOB[:CONDITION]"),
+    N_("When JOB is being started too, wait for it (ordering only; repeatable; replaces all)") },
+  { "no-after", "after", KIND_NO_LIST, TRUE, NULL,
+    N_("Remove every ordering") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };
@@ -137,6 +148,7 @@ typedef struct {
   GVariantDict *extra;      /* NULL until --set */
   GPtrArray *args;          /* NULL until --arg */
   GPtrArray *schedules;     /* NULL until --schedule */
+  GHashTable *lists;        /* key → GPtrArray of strings (KIND_LIST); NULL until one */
 } SettingsBuilder;
 
 static void
@@ -147,6 +159,7 @@ settings_builder_clear (SettingsBuilder *builder)
   g_clear_pointer (&builder->extra, g_variant_dict_unref);
   g_clear_pointer (&builder->args, g_ptr_array_unref);
   g_clear_pointer (&builder->schedules, g_ptr_array_unref);
+  g_clear_pointer (&builder->lists, g_hash_table_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SettingsBuilder, settings_builder_clear)
@@ -237,6 +250,25 @@ parse_number (Kind kind, const char *value, GError **error)
 }
 
 /* Parses value as the option's kind; stores it under the option's key. */
+/* value NULL: the list becomes empty (cleared). */
+static void
+add_list_item (SettingsBuilder *builder, const char *key, const char *value)
+{
+  GPtrArray *list;
+
+  if (builder->lists == NULL)
+    builder->lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) g_ptr_array_unref);
+  list = g_hash_table_lookup (builder->lists, key);
+  if (list == NULL || value == NULL)
+    {
+      list = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_replace (builder->lists, (gpointer) key, list);
+    }
+  if (value != NULL)
+    g_ptr_array_add (list, g_strdup (value));
+}
+
 static gboolean
 add_setting (SettingsBuilder *builder, const SettingOption *option,
              const char *value, GError **error)
@@ -294,6 +326,10 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
         builder->schedules = g_ptr_array_new_with_free_func (g_free);
       g_ptr_array_add (builder->schedules, g_strdup (value));
       return TRUE;
+    case KIND_LIST:
+    case KIND_NO_LIST:
+      add_list_item (builder, key, option->kind == KIND_LIST ? value : NULL);
+      return TRUE;
     case KIND_SIGNAL:
       return add_signal (builder, key, value, error);
     case KIND_ENV:
@@ -332,7 +368,7 @@ settings_group_new (SettingsBuilder *builder, gboolean update)
       GOptionEntry entry = {
         option->option, 0,
         option->kind == KIND_BOOL ? G_OPTION_FLAG_OPTIONAL_ARG
-        : option->kind == KIND_NO_SCHEDULES ? G_OPTION_FLAG_NO_ARG : 0,
+        : option->kind == KIND_NO_SCHEDULES || option->kind == KIND_NO_LIST ? G_OPTION_FLAG_NO_ARG : 0,
         G_OPTION_ARG_CALLBACK, (gpointer) option_cb,
         option->description, option->arg_description,
       };
@@ -379,6 +415,17 @@ settings_builder_end (SettingsBuilder *builder)
         }
       g_variant_dict_insert_value (&builder->dict, "schedules",
                                    g_variant_builder_end (&schedules));
+    }
+  if (builder->lists != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, list;
+
+      g_hash_table_iter_init (&iter, builder->lists);
+      while (g_hash_table_iter_next (&iter, &key, &list))
+        g_variant_dict_insert_value (&builder->dict, key,
+                                     g_variant_new_strv ((const char *const *) ((GPtrArray *) list)->pdata,
+                                                         ((GPtrArray *) list)->len));
     }
   if (builder->args != NULL)
     g_variant_dict_insert_value (&builder->dict, "args",

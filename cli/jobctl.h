@@ -126,6 +126,8 @@ int jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **ar
 int jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-format.c */
 int jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* list --tree (jobctl-tree.c): jobs is List's a(ssuttuo). */
+int jobctl_print_tree (Jobctl *jobctl, GVariant *jobs);
 int jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* After add/update: say on stderr which limits jobd does not enforce. */
 void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);

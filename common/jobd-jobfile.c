@@ -37,6 +37,7 @@ typedef enum {
   TYPE_RESTART,   /* s, no/on-failure/always */
   TYPE_SIGNAL,    /* s, "SIGTERM" as jobd returns it */
   TYPE_SCHEDULES, /* aa{sv} of {spec}, one expression per line, repeatable; empty resets */
+  TYPE_WORDS,     /* as, space-separated words, repeatable (adds); empty resets */
 } KeyType;
 
 typedef enum {
@@ -92,6 +93,9 @@ static const JobFileKey job_file_keys[] = {
   { "Instances", "instances", TYPE_COUNT, 0, "1" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
+  /* Space-separated JOB or JOB:CONDITION, like systemd's Requires=/After=. */
+  { "Requires", "requires", TYPE_WORDS, 0, NULL },
+  { "After", "after", TYPE_WORDS, 0, NULL },
   { "Overlap", "overlap", TYPE_STRING, 0, "skip" },
   { "Persistent", "persistent", TYPE_BOOL, 0, "no" },
   { "RandomizedDelay", "randomized-delay", TYPE_DURATION, 0, "0" },
@@ -372,6 +376,7 @@ parse_scalar (const JobFileKey *key, const char *text, GError **error)
       return parse_signal (text, error);
     case TYPE_COMMAND:
     case TYPE_STRV:
+    case TYPE_WORDS:
     case TYPE_SCHEDULES:
     case TYPE_ENV:
     case TYPE_ENV_FILE:
@@ -533,6 +538,22 @@ read_path (Reader *r, const JobFileKey *key, const char *value)
   g_variant_dict_insert (&r->dict, key->setting, "s", path);
 }
 
+static void
+read_words (Reader *r, const JobFileKey *key, const char *value)
+{
+  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
+  gboolean any = FALSE;
+
+  for (gsize i = 0; words[i] != NULL; i++)
+    if (*words[i] != '\0')
+      {
+        read_strv (r, key, words[i]);
+        any = TRUE;
+      }
+  if (!any)
+    read_strv (r, key, "");
+}
+
 static gboolean
 read_key (Reader *r, const JobFileKey *key, const char *value, GError **error)
 {
@@ -556,6 +577,9 @@ read_key (Reader *r, const JobFileKey *key, const char *value, GError **error)
       return TRUE;
     case TYPE_PATH:
       read_path (r, key, value);
+      return TRUE;
+    case TYPE_WORDS:
+      read_words (r, key, value);
       return TRUE;
     default:
       parsed = parse_scalar (key, value, error);
@@ -968,6 +992,7 @@ format_scalar (const JobFileKey *key, GVariant *value)
              ? g_strdup_printf ("%" G_GUINT64_FORMAT, g_variant_get_uint64 (value)) : NULL;
     case TYPE_COMMAND:
     case TYPE_STRV:
+    case TYPE_WORDS:
     case TYPE_SCHEDULES:
     case TYPE_ENV:
     case TYPE_ENV_FILE:
@@ -983,6 +1008,7 @@ default_value (const JobFileKey *key)
   switch (key->type)
     {
     case TYPE_STRV:
+    case TYPE_WORDS:
       return g_variant_new_strv (NULL, 0);
     case TYPE_SCHEDULES:
       return g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0);
@@ -1105,6 +1131,16 @@ write_key (Writer *w, const JobFileKey *key, GVariant *settings)
           g_string_append_printf (w->out, "%s=%s\n", key->file_key, items[i]);
         else
           unwritable (w, key->setting, "a value a job file cannot hold");
+    }
+  else if (key->type == TYPE_WORDS && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+    {
+      g_autofree const char **items = g_variant_get_strv (value, NULL);
+      g_autofree char *line = g_strjoinv (" ", (char **) items);
+
+      if (raw_value_ok (line) && strpbrk (line, "\t") == NULL)
+        g_string_append_printf (w->out, "%s=%s\n", key->file_key, line);
+      else
+        unwritable (w, key->setting, "a value a job file cannot hold");
     }
   else if (key->type == TYPE_SCHEDULES && g_variant_is_of_type (value, G_VARIANT_TYPE ("aa{sv}")))
     write_schedules (w, key, value);

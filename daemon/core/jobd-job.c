@@ -888,7 +888,9 @@ on_process_exited (JobdProcess *process, int code, int signo, gpointer user_data
       g_variant_builder_add (&b, "{sv}", "reason",
                              g_variant_new_string (!requested ? why
                                                    : g_strcmp0 (self->stop_cause, JOBD_STOP_CAUSE_RUNTIME_MAX) == 0
-                                                   ? JOBD_REASON_RUNTIME_MAX : JOBD_REASON_MANUAL));
+                                                   ? JOBD_REASON_RUNTIME_MAX
+                                                   : g_strcmp0 (self->stop_cause, JOBD_REASON_DEPENDENCY) == 0
+                                                   ? JOBD_REASON_DEPENDENCY : JOBD_REASON_MANUAL));
       add_exit_details (self, &b);
       if (self->stop_cause != NULL)
         g_variant_builder_add (&b, "{sv}", "stop-cause", g_variant_new_string (self->stop_cause));
@@ -1463,8 +1465,16 @@ on_notify (const JobdNotifyMessage *m, GPid pid, uid_t uid, gpointer user_data)
     arm_watchdog (self);
 }
 
+static gboolean stop_with_reason (JobdJob *self, const char *reason, GError **error);
+
 gboolean
 jobd_job_stop (JobdJob *self, GError **error)
+{
+  return stop_with_reason (self, JOBD_REASON_MANUAL, error);
+}
+
+static gboolean
+stop_with_reason (JobdJob *self, const char *reason, GError **error)
 {
   if (self->instances != NULL)
     {
@@ -1482,7 +1492,7 @@ jobd_job_stop (JobdJob *self, GError **error)
     {
       cancel_restart_timer (self);
       self->wanted_up = FALSE;
-      set_state (self, JOBD_STATE_DOWN, details_new (JOBD_REASON_MANUAL, NULL));
+      set_state (self, JOBD_STATE_DOWN, details_new (reason, NULL));
       settle_down_waiters (self);
       return TRUE;
     }
@@ -1512,7 +1522,9 @@ jobd_job_stop (JobdJob *self, GError **error)
       break;
     }
 
-  stop_up (self, JOBD_STOP_CAUSE_REQUEST, JOBD_REASON_MANUAL);
+  /* A stop for a reason of jobd's own (dependency) is its stop cause. */
+  stop_up (self, g_str_equal (reason, JOBD_REASON_MANUAL) ? JOBD_STOP_CAUSE_REQUEST : g_intern_string (reason),
+           reason);
   return TRUE;
 }
 
@@ -1674,6 +1686,12 @@ jobd_job_get_cpu_usage (JobdJob *self, JobdMemorySnapshot *snapshot)
       !jobd_process_get_cpu_usage (self->process, snapshot, &usec, &source, NULL))
     return 0;
   return usec;
+}
+
+gboolean
+jobd_job_stop_for (JobdJob *self, const char *reason, GError **error)
+{
+  return stop_with_reason (self, reason, error);
 }
 
 /* ---- surviving a jobd restart ---- */

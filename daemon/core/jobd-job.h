@@ -200,4 +200,9 @@ gboolean jobd_job_get_memory (JobdJob *job,
  * µs; 0 when nothing runs (see jobd-cpu.h for the sources). */
 guint64 jobd_job_get_cpu_usage (JobdJob *job, JobdMemorySnapshot *snapshot);
 
+/* jobd_job_stop() for a reason of jobd's own (JOBD_REASON_DEPENDENCY):
+ * the reason is sent with "stopping" and "down" and is the run's stop
+ * cause. */
+gboolean jobd_job_stop_for (JobdJob *job, const char *reason, GError **error);
+
 G_END_DECLS

@@ -4,6 +4,9 @@
 
 #include "jobd-manager.h"
 
+#include "jobd-deps.h"
+#include "jobd-deps-run.h"
+#include "jobd-auth.h"
 #include "jobd-error.h"
 #include "jobd-health.h"
 #include "jobd-history.h"
@@ -35,6 +38,8 @@ struct _JobdManager {
   JobdScheduledStart *scheduled;
   JobdMemoryRestart *memory_restart;
   GFileMonitor *localtime;     /* /etc/localtime: the system's zone changed */
+  GHashTable *pending_stops;   /* name → PendingStop*: stopped once what requires it is down */
+  GPtrArray *restore_queue;    /* RestoreStart*: started once every job is taken back */
 };
 
 G_DEFINE_FINAL_TYPE (JobdManager, jobd_manager, G_TYPE_OBJECT)
@@ -394,6 +399,31 @@ schedule_save (JobdManager *self, JobdJob *job)
 
 /* ---- job events ---- */
 
+/* A job that others require went down or failed: they go too, what
+ * requires them first. Not while jobd shuts down (every job stops, and the
+ * next jobd must start them again), not for a restart jobd makes itself
+ * (restart policy, health, memory, file change: the job goes from stopping
+ * or up to starting, never down), and not for requires with condition
+ * succeeded (a one-shot's ending is what they waited for). */
+static void
+stop_dependents (JobdManager *self, JobdJob *job)
+{
+  g_autoptr(GPtrArray) dependents = NULL;
+
+  if (self->stopping_jobs || self->frozen || self->loading)
+    return;
+  dependents = jobd_deps_run_active_dependents (self, jobd_job_get_name (job));
+  for (guint i = 0; i < dependents->len; i++)
+    {
+      JobdJob *dependent = dependents->pdata[i];
+      const char *name = jobd_job_get_name (dependent);
+
+      jobd_job_message (name, "job %s: stopping it, it requires %s, which is %s", name,
+                        jobd_job_get_name (job), jobd_state_to_string (jobd_job_get_state (job)));
+      jobd_job_stop_for (dependent, JOBD_REASON_DEPENDENCY, NULL);
+    }
+}
+
 static void
 on_job_state_changed (JobdJob *job, int old_state, int new_state, GVariant *details,
                       gpointer user_data)
@@ -402,6 +432,9 @@ on_job_state_changed (JobdJob *job, int old_state, int new_state, GVariant *deta
 
   g_signal_emit (self, signals[SIGNAL_JOB_STATE_CHANGED], 0, job, old_state, new_state, details);
   schedule_save (self, job);
+  if ((new_state == JOBD_STATE_DOWN || new_state == JOBD_STATE_FAILED) &&
+      old_state != JOBD_STATE_DOWN && old_state != JOBD_STATE_FAILED)
+    stop_dependents (self, job);
 }
 
 static void
@@ -519,7 +552,9 @@ on_restore_start_done (GObject *source, GAsyncResult *result, gpointer user_data
   g_autoptr(GTask) task = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+  /* Already running: a job restored earlier required it and started it. */
+  if (!jobd_deps_run_start_finish (result, &error) &&
+      !g_error_matches (error, JOBD_ERROR, JOBD_ERROR_ALREADY_RUNNING))
     {
       const char *name = jobd_job_get_name (JOBD_JOB (source));
       jobd_job_warning (name, "job %s: cannot start it again: %s", name, error->message);
@@ -527,13 +562,52 @@ on_restore_start_done (GObject *source, GAsyncResult *result, gpointer user_data
   fan_out_step_done (task);
 }
 
+typedef struct {
+  JobdJob *job;
+  const char *reason;   /* a JOBD_REASON_* */
+} RestoreStart;
+
+static void
+restore_start_free (RestoreStart *start)
+{
+  g_object_unref (start->job);
+  g_free (start);
+}
+
+/* Queued until every job still running is taken back: a job started now
+ * could start what it requires while that one's process is being adopted. */
 static void
 restore_start (JobdManager *self, JobdJob *job, const char *reason, GTask *task)
 {
-  const char *name = jobd_job_get_name (job);
+  RestoreStart *start = g_new0 (RestoreStart, 1);
 
-  jobd_job_message (name, "job %s: starting it again (%s)", name, reason);
-  jobd_job_start_async (job, &JOBD_RUN_CAUSE (reason), NULL, on_restore_start_done, g_object_ref (task));
+  start->job = g_object_ref (job);
+  start->reason = reason;
+  g_ptr_array_add (self->restore_queue, start);
+  fan_out_step_done (task);
+}
+
+/* Every process is taken back: start the queued jobs, each after what it
+ * requires (jobd-deps-run.c). */
+static void
+on_restore_adopted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  JobdManager *self = JOBD_MANAGER (source);
+  g_autoptr(GTask) outer = user_data;
+  g_autoptr(GPtrArray) queue = g_steal_pointer (&self->restore_queue);
+
+  self->restore_queue = g_ptr_array_new_with_free_func ((GDestroyNotify) restore_start_free);
+  for (guint i = 0; i < queue->len; i++)
+    {
+      RestoreStart *start = queue->pdata[i];
+      const char *name = jobd_job_get_name (start->job);
+
+      jobd_job_message (name, "job %s: starting it again (%s)", name, start->reason);
+      fan_out_add (outer);
+      jobd_deps_run_start_async (self, start->job, &JOBD_RUN_CAUSE (start->reason), NULL,
+                                 on_restore_start_done, g_object_ref (outer));
+    }
+  fan_out_step_done (outer);
 }
 
 /* The process is gone: decide whether to start the job again. */
@@ -626,7 +700,8 @@ jobd_manager_restore_async (JobdManager *self,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  g_autoptr(GTask) task = fan_out_task_new (self, cancellable, callback, user_data);
+  GTask *outer = fan_out_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = fan_out_task_new (self, NULL, on_restore_adopted, outer);
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
 
   for (guint i = 0; i < jobs->len; i++)
@@ -696,7 +771,7 @@ on_autostart_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   /* Failures are already logged and visible as the job's failed state. */
-  if (!jobd_job_start_finish (JOBD_JOB (source), result, &error))
+  if (!jobd_deps_run_start_finish (result, &error))
     {
       const char *name = jobd_job_get_name (JOBD_JOB (source));
       jobd_job_debug (name, "autostart of %s failed: %s", name, error->message);
@@ -711,12 +786,55 @@ jobd_manager_start_autostart_jobs (JobdManager *self)
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdJob *job = jobs->pdata[i];
+      /* What it requires starts first (a job both requires and autostarts
+       * is started once: the second start sees it active and waits). */
       if (jobd_job_get_settings (job)->autostart && !jobd_job_is_active (job))
-        jobd_job_start_async (job, &JOBD_RUN_CAUSE (JOBD_REASON_AUTOSTART), NULL, on_autostart_done, NULL);
+        jobd_deps_run_start_async (self, job, &JOBD_RUN_CAUSE (JOBD_REASON_AUTOSTART), NULL,
+                                   on_autostart_done, NULL);
     }
 }
 
 /* ---- registry verbs ---- */
+
+/* requires/after of a job as it is about to be: not itself, no cycle, and
+ * what it requires exists. */
+static gboolean
+check_graph (JobdManager *self, const char *name, const JobdSettings *settings, GError **error)
+{
+  return jobd_deps_check (name, (const char * const *) settings->requires,
+                          (const char * const *) settings->after,
+                          jobd_deps_run_get, self, TRUE, error);
+}
+
+gboolean
+jobd_manager_check_dependency_access (JobdManager *self,
+                                      const JobdSettings *settings,
+                                      guint caller_uid,
+                                      GError **error)
+{
+  char * const *lists[2] = { settings->requires, settings->after };
+
+  for (guint l = 0; l < 2; l++)
+    for (guint i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
+      {
+        g_autofree char *name = NULL;
+        g_autoptr(GError) local = NULL;
+        JobdJob *other;
+
+        if (!jobd_dep_parse (l == 0 ? "requires" : "after", lists[l][i], &name, NULL, error))
+          return FALSE;
+        other = g_hash_table_lookup (self->jobs, name);
+        if (other != NULL &&
+            !jobd_auth_check (JOBD_ACCESS_MODIFY, caller_uid, self->config->admin_group, other, &local))
+          {
+            g_set_error (error, JOBD_ERROR, JOBD_ERROR_ACCESS_DENIED,
+                         "%s: %s (only who may start and stop '%s' may depend on it)",
+                         l == 0 ? "requires" : "after", local->message, name);
+            return FALSE;
+          }
+      }
+  return TRUE;
+}
 
 JobdJob *
 jobd_manager_lookup_job (JobdManager *self, const char *name, GError **error)
@@ -759,6 +877,8 @@ jobd_manager_add_job (JobdManager *self,
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_JOB_EXISTS, "job '%s' already exists", name);
       return NULL;
     }
+  if (!check_graph (self, name, owned, error))
+    return NULL;
   entry = g_new0 (JobdStoredJob, 1);
   entry->name = g_strdup (name);
   entry->settings = jobd_settings_copy (owned);
@@ -771,13 +891,57 @@ jobd_manager_add_job (JobdManager *self,
   return job;
 }
 
+/* The names of the jobs whose requires name `name`, "a, b"; NULL for none. */
+static char *
+required_by (JobdManager *self, const char *name)
+{
+  g_autoptr(GPtrArray) users = jobd_manager_get_dependents (self, name, "requires");
+  g_autoptr(GString) text = NULL;
+
+  for (guint i = 0; i < users->len; i++)
+    {
+      if (text == NULL)
+        text = g_string_new (NULL);
+      else
+        g_string_append (text, ", ");
+      g_string_append (text, users->pdata[i]);
+    }
+  return text != NULL ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+}
+
+GPtrArray *
+jobd_manager_get_dependents (JobdManager *self, const char *name, const char *key)
+{
+  g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self);
+  g_autofree const char **names = g_new0 (const char *, jobs->len + 1);
+
+  for (guint i = 0; i < jobs->len; i++)
+    names[i] = jobd_job_get_name (jobs->pdata[i]);
+  return jobd_deps_reverse (name, key, FALSE, names, jobd_deps_run_get, self);
+}
+
 gboolean
 jobd_manager_remove_job (JobdManager *self, const char *name, GError **error)
 {
+  return jobd_manager_remove_job_full (self, name, FALSE, error);
+}
+
+gboolean
+jobd_manager_remove_job_full (JobdManager *self, const char *name, gboolean force, GError **error)
+{
   g_autoptr(JobdJob) job = NULL;
+  g_autofree char *users = NULL;
 
   if (jobd_manager_lookup_job (self, name, error) == NULL)
     return FALSE;
+  users = required_by (self, name);
+  if (users != NULL && !force)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   "job '%s' is required by %s; remove it with force to leave them "
+                   "a requirement that does not exist", name, users);
+      return FALSE;
+    }
   job = g_object_ref (g_hash_table_lookup (self->jobs, name));
   if (jobd_job_is_active (job))
     {
@@ -811,7 +975,7 @@ jobd_manager_update_job (JobdManager *self,
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
   if (job == NULL || !jobd_settings_validate (owned, error) ||
-      !check_instances (self, owned, error))
+      !check_instances (self, owned, error) || !check_graph (self, name, owned, error))
     return FALSE;
   entry = stored_job_from (self, job);
   jobd_settings_free (entry->settings);
@@ -927,6 +1091,19 @@ on_job_started (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_boolean (task, TRUE);
 }
 
+static void
+on_deps_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!jobd_deps_run_start_finish (result, &error) ||
+      !record_started (g_task_get_source_object (task), JOBD_JOB (source), &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
 /* The GTask of a verb on a named job; NULL (the error already reported to
  * callback) when there is no such job. */
 static GTask *
@@ -961,8 +1138,11 @@ jobd_manager_start_job_async (JobdManager *self,
   GTask *task = job_task_new (self, name, cancellable, callback, user_data,
                               jobd_manager_start_job_async, &job);
 
-  if (task != NULL)
-    jobd_job_start_async (job, cause, cancellable, on_job_started, task);
+  if (task == NULL)
+    return;
+  /* Started again before what required it was down: it stays. */
+  g_hash_table_remove (self->pending_stops, name);
+  jobd_deps_run_start_async (self, job, cause, cancellable, on_deps_started, task);
 }
 
 gboolean
@@ -995,12 +1175,100 @@ record_stopped (JobdManager *self, JobdJob *job, GError **error)
   return FALSE;
 }
 
+/* A stop that waits for the jobs that require it to be down first. */
+typedef struct {
+  JobdManager *manager;
+  char *name;
+  guint pending;
+  GCancellable *self_ref;   /* each wait holds it; cancelled = given up */
+} PendingStop;
+
+static void
+pending_stop_free (PendingStop *stop)
+{
+  g_cancellable_cancel (stop->self_ref);
+  g_object_set_data (G_OBJECT (stop->self_ref), "pending-stop", NULL);
+  g_object_unref (stop->self_ref);
+  g_free (stop->name);
+  g_free (stop);
+}
+
+static void
+on_dependent_down (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GCancellable) ref = user_data;
+  PendingStop *stop = g_object_get_data (G_OBJECT (ref), "pending-stop");
+  g_autofree char *name = NULL;
+  JobdManager *self;
+  JobdJob *job;
+  g_autoptr(GError) error = NULL;
+
+  jobd_job_wait_down_finish (JOBD_JOB (source), result, NULL);
+  /* Given up (the job was started again, or jobd is going away). */
+  if (g_cancellable_is_cancelled (ref) || stop == NULL || --stop->pending > 0)
+    return;
+  self = stop->manager;
+  name = g_strdup (stop->name);
+  g_hash_table_remove (self->pending_stops, name);
+  job = g_hash_table_lookup (self->jobs, name);
+  if (job == NULL || !jobd_job_is_active (job))
+    return;
+  if (!jobd_job_stop (job, &error) || !record_stopped (self, job, &error))
+    jobd_job_warning (name, "job %s: %s", name, error->message);
+}
+
 gboolean
 jobd_manager_stop_job (JobdManager *self, const char *name, GError **error)
 {
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
+  g_autoptr(GPtrArray) dependents = NULL;
+  PendingStop *stop;
 
-  return job != NULL && jobd_job_stop (job, error) && record_stopped (self, job, error);
+  if (job == NULL)
+    return FALSE;
+  dependents = jobd_job_is_active (job) ? jobd_deps_run_active_dependents (self, name) : NULL;
+  if (dependents == NULL || dependents->len == 0)
+    return jobd_job_stop (job, error) && record_stopped (self, job, error);
+  /* What requires it stops first (furthest first); it follows once they
+   * are all down (on_dependent_down). */
+  stop = g_new0 (PendingStop, 1);
+  stop->manager = self;
+  stop->name = g_strdup (name);
+  stop->pending = dependents->len;
+  stop->self_ref = g_cancellable_new ();
+  g_object_set_data (G_OBJECT (stop->self_ref), "pending-stop", stop);
+  g_hash_table_replace (self->pending_stops, g_strdup (name), stop);
+  for (guint i = 0; i < dependents->len; i++)
+    {
+      JobdJob *dependent = dependents->pdata[i];
+      const char *dname = jobd_job_get_name (dependent);
+
+      jobd_job_message (dname, "job %s: stopping it first, it requires %s", dname, name);
+      jobd_job_stop_for (dependent, JOBD_REASON_DEPENDENCY, NULL);
+      jobd_job_wait_down_async (dependent, NULL, on_dependent_down, g_object_ref (stop->self_ref));
+    }
+  return TRUE;
+}
+
+gboolean
+jobd_manager_check_stop_access (JobdManager *self, const char *name, guint caller_uid, GError **error)
+{
+  g_autoptr(GPtrArray) dependents = jobd_deps_run_active_dependents (self, name);
+
+  for (guint i = 0; i < dependents->len; i++)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!jobd_auth_check (JOBD_ACCESS_MODIFY, caller_uid, self->config->admin_group,
+                            dependents->pdata[i], &local))
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_ACCESS_DENIED,
+                       "cannot stop '%s': '%s' requires it and %s", name,
+                       jobd_job_get_name (dependents->pdata[i]), local->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* A restart's cause outlives the caller's stack: the start comes after the
@@ -1122,6 +1390,7 @@ jobd_manager_shutdown_async (JobdManager *self,
   /* Record who wanted to run, then stop recording: jobd going away is not
    * the user stopping the jobs, and the next start should know. */
   self->stopping_jobs = TRUE;
+  g_hash_table_remove_all (self->pending_stops);
   save_or_warn (self);
   self->frozen = TRUE;
   for (guint i = 0; i < jobs->len; i++)
@@ -1179,6 +1448,8 @@ jobd_manager_finalize (GObject *object)
   g_clear_pointer (&self->context.history, jobd_history_free);
   g_clear_pointer (&self->records, g_hash_table_unref);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->pending_stops, g_hash_table_unref);
+  g_clear_pointer (&self->restore_queue, g_ptr_array_unref);
   g_free (self->context.runtime_dir);
   g_free (self->context.log_dir);
   G_OBJECT_CLASS (jobd_manager_parent_class)->finalize (object);
@@ -1214,4 +1485,7 @@ jobd_manager_init (JobdManager *self)
   self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) json_object_unref);
   self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->restore_queue = g_ptr_array_new_with_free_func ((GDestroyNotify) restore_start_free);
+  self->pending_stops = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) pending_stop_free);
 }

@@ -54,7 +54,14 @@ JobdJob *jobd_manager_add_job (JobdManager *manager,
                                JobdSettings *settings,
                                guint owner_uid,
                                GError **error);
+/* Refused (BUSY, naming them) while other jobs require it. */
 gboolean jobd_manager_remove_job (JobdManager *manager, const char *name, GError **error);
+/* force: removed even if others require it (their start then fails,
+ * naming the missing job, until they are changed). */
+gboolean jobd_manager_remove_job_full (JobdManager *manager,
+                                       const char *name,
+                                       gboolean force,
+                                       GError **error);
 /* Replace the settings (takes ownership); persisted at once. */
 gboolean jobd_manager_update_job (JobdManager *manager,
                                   const char *name,
@@ -91,6 +98,23 @@ void jobd_manager_restart_job_async (JobdManager *manager,
 gboolean jobd_manager_restart_job_finish (JobdManager *manager, GAsyncResult *result, GError **error);
 gboolean jobd_manager_reload_job (JobdManager *manager, const char *name, GError **error);
 gboolean jobd_manager_kill_job (JobdManager *manager, const char *name, int signo, GError **error);
+
+/* Dependencies (jobd-deps.h). The jobs whose `requires` (key "requires")
+ * or `after` ("after") name `name`, by name (new strings). */
+GPtrArray *jobd_manager_get_dependents (JobdManager *manager, const char *name, const char *key);
+/* Whether caller_uid may name every job of settings' requires and after:
+ * only who may start and stop a job (MODIFY) may make another job start
+ * or wait for it. Called by the front ends at add/update. */
+gboolean jobd_manager_check_dependency_access (JobdManager *manager,
+                                               const JobdSettings *settings,
+                                               guint caller_uid,
+                                               GError **error);
+/* Whether caller_uid may stop every running job that requires name (they
+ * are stopped first by jobd_manager_stop_job()). */
+gboolean jobd_manager_check_stop_access (JobdManager *manager,
+                                         const char *name,
+                                         guint caller_uid,
+                                         GError **error);
 
 /* Persist now (normally automatic). */
 gboolean jobd_manager_save (JobdManager *manager, GError **error);

@@ -20,6 +20,7 @@
 #include "jobd-schedule.h"
 #include "jobd-probe.h"
 #include "jobd-ready.h"
+#include "jobd-deps.h"
 #include "jobd-signal.h"
 
 #define MS_PER_DAY (24u * 60u * 60u * 1000u)
@@ -140,6 +141,8 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->source_file = g_strdup (settings->source_file);
   copy->ready = g_strdup (settings->ready);
   copy->health = g_strdup (settings->health);
+  copy->requires = g_strdupv (settings->requires);
+  copy->after = g_strdupv (settings->after);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -168,6 +171,8 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->source_file);
   g_free (settings->ready);
   g_free (settings->health);
+  g_strfreev (settings->requires);
+  g_strfreev (settings->after);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -198,6 +203,7 @@ typedef enum {
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
   FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
   FIELD_PROBE = 1 << 6,          /* a liveness probe (jobd-probe.h) */
+  FIELD_DEPS = 1 << 6,           /* a requires/after list (jobd-deps.h) */
 } FieldFlags;
 
 typedef struct {
@@ -257,6 +263,8 @@ static const Field settings_fields[] = {
   { "memory-restart", KIND_SIZE, OFF (memory_restart), 0, 0, G_MAXINT64 },
   /* 0 is refused (stop the job instead); the daemon's MaxInstances= bounds it too. */
   { "instances", KIND_UINT, OFF (instances), 0, 1, JOBD_INSTANCES_MAX },
+  { "requires", KIND_STRV, OFF (requires), FIELD_DEPS, 0, 0 },
+  { "after", KIND_STRV, OFF (after), FIELD_DEPS, 0, 0 },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -564,6 +572,17 @@ merge_strv (Merge *m, const Field *f, const Value *v, GError **error)
   else
     return type_error (f, v, error);
 
+  if (f->flags & FIELD_DEPS)
+    {
+      g_auto(GStrv) list = g_strv_builder_end (builder);
+      if (!jobd_deps_validate_list (f->key, (const char * const *) list, error))
+        return FALSE;
+      g_strfreev (*slot);
+      *slot = g_steal_pointer (&list);
+      if (**slot == NULL)
+        g_clear_pointer (slot, g_strfreev);
+      return TRUE;
+    }
   g_strfreev (*slot);
   *slot = g_strv_builder_end (builder);
   if (**slot == NULL) /* an empty array clears args */

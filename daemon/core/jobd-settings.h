@@ -76,6 +76,8 @@ typedef struct {
   guint health_failures;         /* failures in a row that restart the job (default 3) */
   guint64 memory_restart;        /* bytes: above it, a graceful restart (0 = off) */
   guint instances;               /* copies that run (default 1; jobd-instances.h) */
+  char **requires;               /* jobd-deps.h: "JOB[:CONDITION]", NULL = none */
+  char **after;                  /* same form, ordering only; NULL = none */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -23,6 +23,7 @@
 static const JobdDBusAccessRow access_table[] = {
   { MANAGER, "Add",             JOBD_ACCESS_CREATE, FALSE, jobd_dbus_method_add },
   { MANAGER, "Remove",          JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_remove },
+  { MANAGER, "RemoveWithOptions", JOBD_ACCESS_MODIFY, TRUE, jobd_dbus_method_remove_with_options },
   { MANAGER, "Update",          JOBD_ACCESS_MODIFY, TRUE,  jobd_dbus_method_update },
   { MANAGER, "GetJob",          JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_job },
   { MANAGER, "GetSettings",     JOBD_ACCESS_READ,   TRUE,  jobd_dbus_method_get_settings },

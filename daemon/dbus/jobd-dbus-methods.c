@@ -67,6 +67,7 @@ jobd_dbus_method_add (JobdDBusService *self, GDBusMethodInvocation *invocation, 
   g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&s@a{sv})", &name, &asv);
   if (!jobd_name_validate (name, &error) ||
       !jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) ||
+      !jobd_manager_check_dependency_access (self->manager, settings, uid, &error) ||
       jobd_manager_add_job (self->manager, name, g_steal_pointer (&settings), uid, &error) == NULL)
     {
       jobd_dbus_return_error (invocation, error);
@@ -86,6 +87,21 @@ jobd_dbus_method_remove (JobdDBusService *self, GDBusMethodInvocation *invocatio
 }
 
 void
+jobd_dbus_method_remove_with_options (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                      guint uid, JobdJob *job)
+{
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean force = FALSE;
+  gboolean ok;
+
+  g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &options);
+  g_variant_lookup (options, "force", "b", &force);
+  ok = jobd_manager_remove_job_full (self->manager, jobd_job_get_name (job), force, &error);
+  jobd_dbus_return_ok_or_error (invocation, ok, error);
+}
+
+void
 jobd_dbus_method_update (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
   g_autoptr(GVariant) asv = NULL;
@@ -95,6 +111,7 @@ jobd_dbus_method_update (JobdDBusService *self, GDBusMethodInvocation *invocatio
 
   g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &asv);
   ok = jobd_settings_merge_variant (settings, asv, settings_flags_for (uid), &error) &&
+       jobd_manager_check_dependency_access (self->manager, settings, uid, &error) &&
        jobd_manager_update_job (self->manager, jobd_job_get_name (job),
                                 g_steal_pointer (&settings), &error);
   jobd_dbus_return_ok_or_error (invocation, ok, error);
@@ -116,6 +133,18 @@ jobd_dbus_method_get_settings (JobdDBusService *self, GDBusMethodInvocation *inv
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&settings, 1), NULL);
 }
 
+/* The reverse edges of the dependency graph (requires → required-by,
+ * after → before). */
+static void
+insert_dependents (JobdDBusService *self, GVariantDict *dict, const char *key,
+                   const char *name, const char *edge)
+{
+  g_autoptr(GPtrArray) names = jobd_manager_get_dependents (self->manager, name, edge);
+
+  g_ptr_array_add (names, NULL);
+  g_variant_dict_insert_value (dict, key, g_variant_new_strv ((const char * const *) names->pdata, -1));
+}
+
 void
 jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
@@ -129,6 +158,8 @@ jobd_dbus_method_get_runtime (JobdDBusService *self, GDBusMethodInvocation *invo
   g_variant_dict_insert (&dict, "next-fire", "t", (guint64) MAX (next, 0));
   g_variant_dict_insert (&dict, "cpu-usage-usec", "t", jobd_job_get_cpu_usage (job, NULL));
   jobd_health_add_runtime (job, &dict);
+  insert_dependents (self, &dict, "required-by", jobd_job_get_name (job), "requires");
+  insert_dependents (self, &dict, "before", jobd_job_get_name (job), "after");
   runtime = g_variant_dict_end (&dict);
 
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&runtime, 1), NULL);
@@ -325,7 +356,8 @@ void
 jobd_dbus_method_stop (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *job)
 {
   g_autoptr(GError) error = NULL;
-  gboolean ok = jobd_manager_stop_job (self->manager, jobd_job_get_name (job), &error);
+  gboolean ok = jobd_manager_check_stop_access (self->manager, jobd_job_get_name (job), uid, &error) &&
+                jobd_manager_stop_job (self->manager, jobd_job_get_name (job), &error);
 
   jobd_dbus_return_ok_or_error (invocation, ok, error);
 }

@@ -20,6 +20,8 @@ void jobd_dbus_method_add (JobdDBusService *self, GDBusMethodInvocation *invocat
                            guint caller_uid, JobdJob *job);
 void jobd_dbus_method_remove (JobdDBusService *self, GDBusMethodInvocation *invocation,
                               guint caller_uid, JobdJob *job);
+void jobd_dbus_method_remove_with_options (JobdDBusService *self, GDBusMethodInvocation *invocation,
+                                           guint caller_uid, JobdJob *job);
 void jobd_dbus_method_update (JobdDBusService *self, GDBusMethodInvocation *invocation,
                               guint caller_uid, JobdJob *job);
 void jobd_dbus_method_get_job (JobdDBusService *self, GDBusMethodInvocation *invocation,

@@ -14,7 +14,8 @@ __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --auto
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --memory-restart --runtime-max --history-size
     --ready --ready-timeout --watchdog --health --health-interval --health-timeout
-    --health-failures --instances --schedule --overlap --persistent --randomized-delay --set"
+    --health-failures --instances --schedule --overlap --persistent --randomized-delay
+    --requires --after --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
@@ -24,8 +25,8 @@ __jobctl_restart_policies="no on-failure always"
 __jobctl_verb_opts() {
     case $1 in
         add) echo "$__jobctl_setting_opts" ;;
-        update) echo "--command --arg --no-schedules $__jobctl_setting_opts" ;;
-        list) echo "--state" ;;
+        update) echo "--command --arg --no-schedules --no-requires --no-after $__jobctl_setting_opts" ;;
+        list) echo "--state --tree" ;;
         top) echo "-d --delay --sort" ;;
         is-active) echo "-q --quiet" ;;
         is-failed) echo "-q --quiet" ;;
@@ -35,7 +36,7 @@ __jobctl_verb_opts() {
         stop) echo "--all --wait" ;;
         restart) echo "--all --wait" ;;
         reload) echo "--all" ;;
-        remove) echo "--all" ;;
+        remove) echo "--all --force" ;;
         apply) echo "--prune --dry-run --wait --timeout" ;;
         export) echo "-o --output" ;;
         kill) echo "-s --signal --all" ;;

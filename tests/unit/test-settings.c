@@ -79,6 +79,7 @@ static const char full_settings[] =
   " 'health-timeout-ms': <uint32 700>, 'health-failures': <uint32 4>,"
   " 'memory-restart': <uint64 524288>,"
   " 'instances': <uint32 3>,"
+  " 'requires': <['db', 'migrate:succeeded']>, 'after': <['cache:started']>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -145,6 +146,7 @@ test_defaults (void)
                    "'health-failures': <uint32 3>, "
                    "'memory-restart': <uint64 0>, "
     "'instances': <uint32 1>, "
+                   "'requires': <@as []>, 'after': <@as []>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -208,7 +210,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 39);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 41);
 }
 
 static void
