@@ -489,6 +489,11 @@ static const ShownSetting shown_settings[] = {
   { "ready", N_("Ready"), SHOW_TEXT },
   { "ready-timeout-ms", N_("Ready timeout"), SHOW_DURATION_LIMIT },
   { "watchdog-ms", N_("Watchdog"), SHOW_DURATION_LIMIT },
+  { "watch", N_("Watch"), SHOW_ARGS },
+  { "watch-glob", N_("Watch globs"), SHOW_ARGS },
+  { "watch-exclude", N_("Watch excludes"), SHOW_ARGS },
+  { "watch-action", N_("Watch action"), SHOW_TEXT },
+  { "watch-debounce-ms", N_("Watch debounce"), SHOW_DURATION },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 

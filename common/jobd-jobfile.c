@@ -82,6 +82,12 @@ static const JobFileKey job_file_keys[] = {
   { "Ready", "ready", TYPE_STRING, 0, "exec" },
   { "ReadyTimeout", "ready-timeout-ms", TYPE_DURATION, 0, "90s" },
   { "Watchdog", "watchdog-ms", TYPE_DURATION, 0, "0" },
+  /* Watch= and the globs: one per line, repeatable; an empty one resets. */
+  { "Watch", "watch", TYPE_STRV, 0, NULL },
+  { "WatchGlob", "watch-glob", TYPE_STRV, 0, NULL },
+  { "WatchExclude", "watch-exclude", TYPE_STRV, 0, NULL },
+  { "WatchAction", "watch-action", TYPE_STRING, 0, "restart" },
+  { "WatchDebounce", "watch-debounce-ms", TYPE_DURATION, 0, "500ms" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
   { "Overlap", "overlap", TYPE_STRING, 0, "skip" },

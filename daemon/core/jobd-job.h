@@ -183,4 +183,8 @@ gboolean jobd_job_get_memory (JobdJob *job,
                               const char **source,
                               GError **error);
 
+/* What a monitor of the job (jobd-watch.c…) could not do, shown as its
+ * last error (cleared at the next start). */
+void jobd_job_set_last_error (JobdJob *job, const char *message);
+
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "jobd-log.h"
 #include "jobd-scheduled-start.h"
 #include "jobd-store.h"
+#include "jobd-watch.h"
 
 struct _JobdManager {
   GObject parent_instance;
@@ -415,6 +416,7 @@ insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint o
 
   g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
   g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
+  jobd_watch_attach (job);
   g_hash_table_insert (self->jobs, g_strdup (name), job);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
@@ -713,7 +715,8 @@ jobd_manager_add_job (JobdManager *self,
   g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job;
 
-  if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error))
+  if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error)
+      || !jobd_watch_check_settings (owned, owner_uid, error))
     return NULL;
   if (g_hash_table_contains (self->jobs, name))
     {
@@ -771,7 +774,9 @@ jobd_manager_update_job (JobdManager *self,
   g_autoptr(JobdStoredJob) entry = NULL;
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
-  if (job == NULL || !jobd_settings_validate (owned, error))
+  if (job == NULL || !jobd_settings_validate (owned, error)
+      || !jobd_watch_check_settings_changed (jobd_job_get_settings (job), owned,
+                                             jobd_job_get_owner_uid (job), error))
     return FALSE;
   entry = stored_job_from (self, job);
   jobd_settings_free (entry->settings);

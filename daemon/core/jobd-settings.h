@@ -22,6 +22,8 @@ G_BEGIN_DECLS
 #define JOBD_BUFFER_SIZE_MAX 100000
 #define JOBD_HISTORY_SIZE_DEFAULT 100
 #define JOBD_HISTORY_SIZE_MAX 10000
+#define JOBD_WATCH_DEBOUNCE_DEFAULT_MS 500
+#define JOBD_WATCH_LIST_MAX 256        /* paths, globs and excludes, each */
 
 typedef enum {
   JOBD_RESTART_NO,
@@ -70,6 +72,11 @@ typedef struct {
   char *ready;                   /* jobd-ready.h: exec (default), notify, log:, tcp:, exec-probe: */
   guint ready_timeout_ms;        /* not ready by then: a failed start (default 90000, 0 = none) */
   guint watchdog_ms;             /* WATCHDOG=1 expected this often, else restart (0 = off) */
+  char **watch;                  /* paths watched for changes (jobd-watch.h); NULL = none */
+  char **watch_glob;             /* include globs; NULL = every file */
+  char **watch_exclude;          /* exclude globs, besides the built-in ones */
+  char *watch_action;            /* "restart" (default) or "reload" */
+  guint watch_debounce_ms;       /* quiet time before acting (default 500) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 
