@@ -13,7 +13,8 @@ __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --auto
     --restart --restart-delay --restart-delay-max --restart-reset --start-limit-burst
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --runtime-max --history-size
-    --ready --ready-timeout --watchdog --schedule --overlap --persistent --randomized-delay --set"
+    --ready --ready-timeout --watchdog --watch --watch-glob --watch-exclude --watch-action
+    --watch-debounce --schedule --overlap --persistent --randomized-delay --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
     STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
@@ -137,8 +138,10 @@ __jobctl_reply() {
             values=($(compgen -W "exec notify log: tcp: exec-probe:" -- "$value")) ;;
         -o|--output)
             values=($(compgen -d -- "$value")) ;;
-        --workdir)
+        --workdir|--watch)
             values=($(compgen -d -- "$value")) ;;
+        --watch-action)
+            values=($(compgen -W "restart reload" -- "$value")) ;;
         --command|--interpreter)
             values=($(compgen -c -- "$value")) ;;
         --user)
@@ -151,7 +154,7 @@ __jobctl_reply() {
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
         --memory-max|--cpu-quota|--tasks-max|--set|--arg|-n|--lines|--runtime-max|\
         --history-size|--ready-timeout|--watchdog|--timeout|-p|--property|--schedule|\
-        --randomized-delay)
+        --randomized-delay|--watch-glob|--watch-exclude|--watch-debounce)
             return 0 ;;
         *) opt= ;;
     esac
