@@ -75,6 +75,8 @@ static const char full_settings[] =
   " 'runtime-max-ms': <uint32 90000>, 'history-size': <uint32 7>,"
   " 'ready': <'log:^listening on \\\\d+$'>,"
   " 'ready-timeout-ms': <uint32 5000>, 'watchdog-ms': <uint32 2000>,"
+  " 'watch': <['/srv/app', 'src']>, 'watch-glob': <['*.php']>, 'watch-exclude': <['vendor']>,"
+  " 'watch-action': <'reload'>, 'watch-debounce-ms': <uint32 250>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -137,6 +139,8 @@ test_defaults (void)
                    "'randomized-delay': <uint32 0>, "
                    "'runtime-max-ms': <uint32 0>, 'history-size': <uint32 100>, "
                    "'ready': <'exec'>, 'ready-timeout-ms': <uint32 90000>, 'watchdog-ms': <uint32 0>, "
+                   "'watch': <@as []>, 'watch-glob': <@as []>, 'watch-exclude': <@as []>, "
+                   "'watch-action': <'restart'>, 'watch-debounce-ms': <uint32 500>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -195,7 +199,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 33);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 38);
 }
 
 static void
