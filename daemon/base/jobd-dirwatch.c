@@ -264,28 +264,19 @@ globs_match (GArray *globs, const char *name, const char *rel)
   return FALSE;
 }
 
-/* Excluded when the entry or any directory between it and its root is. */
+/* Only the entry itself: the folders above it were checked when they
+ * were watched (an excluded folder never is), so each event costs one
+ * match per glob, not one per glob and folder. */
 static gboolean
-is_excluded (JobdDirWatch *self, const char *rel)
+is_excluded (JobdDirWatch *self, const char *name, const char *rel)
 {
-  g_auto(GStrv) parts = g_strsplit (rel, "/", -1);
-  g_autoptr(GString) prefix = g_string_new (NULL);
-
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      if (prefix->len > 0)
-        g_string_append_c (prefix, '/');
-      g_string_append (prefix, parts[i]);
-      if (globs_match (self->excludes, parts[i], prefix->str))
-        return TRUE;
-    }
-  return FALSE;
+  return globs_match (self->excludes, name, rel);
 }
 
 static gboolean
 file_matches (JobdDirWatch *self, const char *name, const char *rel)
 {
-  if (is_excluded (self, rel))
+  if (is_excluded (self, name, rel))
     return FALSE;
   return self->globs->len == 0 || globs_match (self->globs, name, rel);
 }
@@ -552,7 +543,7 @@ scan_dir (JobdDirWatch *self, Node *node, const char *path, GQueue *queue, gbool
           is_file = !is_dir;
         }
       rel = node_rel_child (node, name);
-      if (is_dir && !is_excluded (self, rel))
+      if (is_dir && !is_excluded (self, name, rel))
         {
           Pending *p = g_new0 (Pending, 1);
           p->path = g_build_filename (path, name, NULL);
@@ -789,11 +780,11 @@ on_event (JobdDirWatch *self, const struct inotify_event *ev)
   {
     g_autofree char *rel = node_rel_child (node, ev->name);
 
-    if (is_excluded (self, rel))
+    if (is_excluded (self, ev->name, rel))
       return;
     if (ev->mask & IN_ISDIR)
       on_subdir_event (self, node, ev, rel);
-    else if (file_matches (self, ev->name, rel))
+    else if (self->globs->len == 0 || globs_match (self->globs, ev->name, rel))
       {
         g_autofree char *path = node_path (self, node, ev->name);
         node->has_match = TRUE;

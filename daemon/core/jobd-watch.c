@@ -16,6 +16,8 @@ typedef struct {
   char *first_path;        /* the first change since the last action */
   guint n_changes;
   gint64 first_at;         /* monotonic µs of first_path */
+  gint64 last_at;          /* monotonic µs of the latest change */
+  char **roots;            /* the absolute paths watched */
   guint timer;
 } JobdWatch;
 
@@ -105,20 +107,54 @@ forget_changes (JobdWatch *self)
   self->n_changes = 0;
 }
 
+static void act (JobdWatch *self);
+
+/* The timer is armed once per burst, not once per change: when it fires
+ * early (changes came meanwhile) it is armed again for the rest. */
+static guint
+quiet_delay_ms (JobdWatch *self, gint64 now)
+{
+  const JobdSettings *settings = jobd_job_get_settings (self->job);
+  guint debounce = settings->watch_debounce_ms;
+  gint64 max_delay = MAX (JOBD_WATCH_MAX_DELAY_MS, debounce);
+  gint64 since_last = (now - self->last_at) / 1000;
+  gint64 since_first = (now - self->first_at) / 1000;
+  gint64 wait = (gint64) debounce - since_last;
+
+  /* Trailing, but at most max_delay after the first change, so a file
+   * written all the time cannot hold the action off for ever. */
+  wait = MIN (wait, max_delay - since_first);
+  return wait > 0 ? (guint) wait : 0;
+}
+
 static gboolean
 on_quiet (gpointer user_data)
 {
   JobdWatch *self = user_data;
+  guint delay = quiet_delay_ms (self, g_get_monotonic_time ());
+
+  if (delay > 0)
+    {
+      self->timer = g_timeout_add (delay, on_quiet, self);
+      return G_SOURCE_REMOVE;
+    }
+  self->timer = 0;
+  act (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+act (JobdWatch *self)
+{
   g_autofree char *path = g_steal_pointer (&self->first_path);
   g_autofree char *message = NULL;
   g_autoptr(GError) error = NULL;
   guint n = self->n_changes;
   const JobdSettings *settings = jobd_job_get_settings (self->job);
 
-  self->timer = 0;
   self->n_changes = 0;
   if (path == NULL || !job_is_running (self->job))
-    return G_SOURCE_REMOVE;
+    return;
   if (n > 1)
     message = g_strdup_printf ("%s changed (and %u more changes)", path, n - 1);
   else
@@ -132,35 +168,26 @@ on_quiet (gpointer user_data)
   else if (!jobd_job_restart_for (self->job, JOBD_REASON_FILE_CHANGE, path, message, &error))
     jobd_job_debug (self->name, "job %s: no restart for %s: %s", self->name, message,
                     error->message);
-  return G_SOURCE_REMOVE;
 }
 
 static void
 on_changed (const char *path, gpointer user_data)
 {
   JobdWatch *self = user_data;
-  const JobdSettings *settings = jobd_job_get_settings (self->job);
   gint64 now = g_get_monotonic_time ();
-  guint delay = settings->watch_debounce_ms;
-  guint max_delay = MAX (JOBD_WATCH_MAX_DELAY_MS, delay);
-  gint64 waited_ms;
 
   /* Stopping, or waiting to start: the next run reads the files anew. */
   if (!job_is_running (self->job))
     return;
   if (self->first_path == NULL)
     {
-      self->first_path = g_strdup (path != NULL ? path : self->watched->watch[0]);
+      self->first_path = g_strdup (path != NULL ? path : self->roots[0]);
       self->first_at = now;
     }
+  self->last_at = now;
   self->n_changes++;
-  /* Trailing: every change starts the quiet time over, up to max_delay
-   * after the first, so a file written all the time cannot hold it off. */
-  waited_ms = (now - self->first_at) / 1000;
-  if (waited_ms + delay > max_delay)
-    delay = waited_ms < max_delay ? (guint) (max_delay - waited_ms) : 0;
-  g_clear_handle_id (&self->timer, g_source_remove);
-  self->timer = g_timeout_add (delay, on_quiet, self);
+  if (self->timer == 0)
+    self->timer = g_timeout_add (quiet_delay_ms (self, now), on_quiet, self);
 }
 
 static void
@@ -181,19 +208,20 @@ stop_watching (JobdWatch *self)
   forget_changes (self);
   g_clear_pointer (&self->dirs, jobd_dir_watch_free);
   g_clear_pointer (&self->watched, jobd_settings_free);
+  g_clear_pointer (&self->roots, g_strfreev);
 }
 
 static void
 start_watching (JobdWatch *self)
 {
   const JobdSettings *settings = jobd_job_get_settings (self->job);
-  g_auto(GStrv) paths = NULL;
   g_autoptr(GError) error = NULL;
+  char **paths;
 
   self->watched = jobd_settings_copy (settings);
   if (!has_watch (settings))
     return;
-  paths = resolve_paths (settings, &error);
+  paths = self->roots = resolve_paths (settings, &error);
   if (paths != NULL)
     self->dirs = jobd_dir_watch_new ((const char * const *) paths,
                                      (const char * const *) settings->watch_glob,
