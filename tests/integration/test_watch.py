@@ -126,12 +126,13 @@ class Restart(WatchCase):
         self.add_app("sub", **{"watch-glob": ["*.php"]})
         self.start("sub")
 
-        # Made and filled at once: the file exists before jobd can watch
-        # the folder; the scan of the new folder finds it.
+        # A folder tree moved in, files and all: its files come without
+        # events of their own; the scan of the new folder finds them.
+        outside = tempfile.mkdtemp(prefix="outside-", dir=self.jobd.root)
+        write(os.path.join(outside, "new", "deeper", "a.php"))
         mark = self.bus.mark()
+        os.rename(os.path.join(outside, "new"), os.path.join(self.dir, "new"))
         deep = os.path.join(self.dir, "new", "deeper")
-        os.makedirs(deep)
-        write(os.path.join(deep, "a.php"))
         starting = self.wait_restart("sub", mark)
         self.assertEqual(starting["trigger"], os.path.join(deep, "a.php"))
 
@@ -140,6 +141,15 @@ class Restart(WatchCase):
         write(os.path.join(deep, "b.php"))
         starting = self.wait_restart("sub", mark)
         self.assertEqual(starting["trigger"], os.path.join(deep, "b.php"))
+
+        # A folder made and filled at once (before or after jobd watches
+        # it, either way it counts).
+        mark = self.bus.mark()
+        made = os.path.join(self.dir, "made", "here")
+        os.makedirs(made)
+        write(os.path.join(made, "c.php"))
+        self.assertEqual(self.wait_restart("sub", mark)["trigger"],
+                         os.path.join(made, "c.php"))
 
     def test_burst_of_1000_files_restarts_once(self):
         self.add_app("burst")
