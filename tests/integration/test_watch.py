@@ -184,12 +184,13 @@ class Restart(WatchCase):
         self.assertEqual(len(self.file_change_restarts("burst", mark)), 1)
 
     def test_changes_while_restarting_do_not_restart_again(self):
-        # The app takes 0.8 s to stop: changes during the stop are read by
-        # the next run anyway.
-        slow = 'echo "app $$"; trap "sleep 0.8; exit 0" TERM; while :; do sleep 0.1; done'
+        # The app takes 0.5 s to stop: changes during the stop are read by
+        # the next run anyway. The debounce (1 s) is longer than the stop,
+        # so a change counted then would restart the next run again.
+        slow = 'echo "app $$"; trap "sleep 0.5; exit 0" TERM; while :; do sleep 0.1; done'
         self.bus.call("Add", "slow", {
             "command": "/bin/sh", "args": ["-c", slow], "watch": [self.dir],
-            "watch-debounce-ms": DEBOUNCE_MS, "stop-timeout-ms": 5000})
+            "watch-debounce-ms": 1000, "stop-timeout-ms": 5000})
         self.start("slow")
         mark = self.bus.mark()
         write(os.path.join(self.dir, "one"))
