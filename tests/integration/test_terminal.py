@@ -77,11 +77,11 @@ class OnATerminal(JobdTestCase):
                 % (unset, assigns, shlex.quote(JOBCTL), " ".join(shlex.quote(a) for a in args),
                    shlex.quote(rc_file)))
 
-    def run_on_terminal(self, name, args, env=None, width=80):
+    def run_on_terminal(self, name, args, env=None, width=80, height=24):
         """Runs jobctl on a terminal; returns (exit status, screen lines)."""
         rc_file = os.path.join(self.jobd.root, name + ".rc")
         term = self.terminal(name)
-        term.start(self.command(args, rc_file, env), width=width)
+        term.start(self.command(args, rc_file, env), width=width, height=height)
         wait_until(lambda: os.path.exists(rc_file) and read(rc_file).endswith("\n"),
                    "jobctl %s to finish on the terminal" % " ".join(args))
         screen = term.screen()
@@ -182,7 +182,8 @@ class OnATerminal(JobdTestCase):
     def test_show_fits_the_terminal_width(self):
         long_arg = "x" * 150
         self.bus.add("s", "/bin/echo", [long_arg])
-        rc, screen = self.run_on_terminal("show", ["--no-pager", "show", "s"])
+        # Tall enough for every setting `show` lists (more come with each one).
+        rc, screen = self.run_on_terminal("show", ["--no-pager", "show", "s"], height=60)
         self.assertEqual(rc, 0)
         args = [line for line in screen if line.strip().startswith("Arguments:")]
         self.assertEqual(len(args), 1, screen)
