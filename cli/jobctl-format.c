@@ -565,6 +565,11 @@ static const ShownSetting shown_settings[] = {
   { "instances", N_("Instances"), SHOW_NUMBER },
   { "requires", N_("Requires"), SHOW_ARGS },
   { "after", N_("After"), SHOW_ARGS },
+  { "watch", N_("Watch"), SHOW_ARGS },
+  { "watch-glob", N_("Watch globs"), SHOW_ARGS },
+  { "watch-exclude", N_("Watch excludes"), SHOW_ARGS },
+  { "watch-action", N_("Watch action"), SHOW_TEXT },
+  { "watch-debounce-ms", N_("Watch debounce"), SHOW_DURATION },
   { "extra", N_("Extra"), SHOW_DICT },
 };
 

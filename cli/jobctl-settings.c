@@ -34,6 +34,8 @@ typedef enum {
   KIND_NO_SCHEDULES, /* schedules = [] */
   KIND_LIST,      /* one element of an as (repeatable; replaces the whole list) */
   KIND_NO_LIST,   /* that as = [] */
+  KIND_LIST,      /* one element of an as (repeatable; replaces the list) */
+  KIND_WATCH_ACTION, /* s, restart or reload */
 } Kind;
 
 typedef struct {
@@ -135,12 +137,24 @@ static const SettingOption setting_options[] = {
     N_("When JOB is being started too, wait for it (ordering only; repeatable; replaces all)") },
   { "no-after", "after", KIND_NO_LIST, TRUE, NULL,
     N_("Remove every ordering") },
+  { "watch", "watch", KIND_LIST, FALSE, N_("PATH"),
+    N_("Restart the job when a file under this directory changes (repeatable; "
+       "relative to the working directory)") },
+  { "watch-glob", "watch-glob", KIND_LIST, FALSE, N_("GLOB"),
+    N_("Only files matching this glob count, like *.php (repeatable)") },
+  { "watch-exclude", "watch-exclude", KIND_LIST, FALSE, N_("GLOB"),
+    N_("Files and folders matching this glob do not count (repeatable)") },
+  { "watch-action", "watch-action", KIND_WATCH_ACTION, FALSE, N_("restart|reload"),
+    N_("What a watched change does (default: restart)") },
+  { "watch-debounce", "watch-debounce-ms", KIND_DURATION, FALSE, N_("DURATION"),
+    N_("Act once files have been quiet this long (default 500ms)") },
   { "set", "extra", KIND_EXTRA, FALSE, N_("KEY=VALUE"),
     N_("Extra setting kept for other tools (repeatable)") },
 };
 
 static const char *const restart_policies[] = { "no", "on-failure", "always", NULL };
 static const char *const overlap_policies[] = { "skip", "restart", "queue", NULL };
+static const char *const watch_actions[] = { "restart", "reload", NULL };
 
 typedef struct {
   GVariantDict dict;
@@ -149,6 +163,7 @@ typedef struct {
   GPtrArray *args;          /* NULL until --arg */
   GPtrArray *schedules;     /* NULL until --schedule */
   GHashTable *lists;        /* key → GPtrArray of strings (KIND_LIST); NULL until one */
+  GHashTable *lists;        /* key → GPtrArray of char *, NULL until a list option */
 } SettingsBuilder;
 
 static void
@@ -218,6 +233,23 @@ add_signal (SettingsBuilder *builder, const char *key, const char *value,
     g_variant_dict_insert_value (&builder->dict, key,
                                  g_variant_new_take_string (g_strdup_printf ("%d", signo)));
   return TRUE;
+}
+
+static void
+add_list_item (SettingsBuilder *builder, const char *key, const char *value)
+{
+  GPtrArray *list;
+
+  if (builder->lists == NULL)
+    builder->lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) g_ptr_array_unref);
+  list = g_hash_table_lookup (builder->lists, key);
+  if (list == NULL)
+    {
+      list = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (builder->lists, (gpointer) key, list);
+    }
+  g_ptr_array_add (list, g_strdup (value));
 }
 
 /* A number option's value in the API's type (floating), or NULL. */
@@ -329,6 +361,18 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
     case KIND_LIST:
     case KIND_NO_LIST:
       add_list_item (builder, key, option->kind == KIND_LIST ? value : NULL);
+      return TRUE;
+    case KIND_WATCH_ACTION:
+      if (!g_strv_contains (watch_actions, value))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not restart or reload"), value);
+          return FALSE;
+        }
+      g_variant_dict_insert (dict, key, "s", value);
+      return TRUE;
+    case KIND_LIST:
+      add_list_item (builder, key, value);
       return TRUE;
     case KIND_SIGNAL:
       return add_signal (builder, key, value, error);

@@ -91,6 +91,12 @@ static const JobFileKey job_file_keys[] = {
   { "HealthFailures", "health-failures", TYPE_COUNT, 0, "3" },
   /* A change scales a running job at once (as `jobctl scale`). */
   { "Instances", "instances", TYPE_COUNT, 0, "1" },
+  /* Watch= and the globs: one per line, repeatable; an empty one resets. */
+  { "Watch", "watch", TYPE_STRV, 0, NULL },
+  { "WatchGlob", "watch-glob", TYPE_STRV, 0, NULL },
+  { "WatchExclude", "watch-exclude", TYPE_STRV, 0, NULL },
+  { "WatchAction", "watch-action", TYPE_STRING, 0, "restart" },
+  { "WatchDebounce", "watch-debounce-ms", TYPE_DURATION, 0, "500ms" },
   /* Schedule= is repeatable; jobd keeps the ids of unchanged expressions. */
   { "Schedule", "schedules", TYPE_SCHEDULES, 0, NULL },
   /* Space-separated JOB or JOB:CONDITION, like systemd's Requires=/After=. */

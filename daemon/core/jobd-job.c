@@ -1818,6 +1818,15 @@ jobd_job_adopt (JobdJob *self, JobdProcess *process, JsonObject *record)
 
 /* ---- GObject ---- */
 
+/* A monitor of the running job (a file watch…) failed: its message is the
+ * job's last error until the next start. */
+void
+jobd_job_set_last_error (JobdJob *self, const char *message)
+{
+  set_string (&self->last_error, message);
+  emit_changed (self, FALSE);
+}
+
 static void
 jobd_job_dispose (GObject *object)
 {

@@ -205,4 +205,8 @@ guint64 jobd_job_get_cpu_usage (JobdJob *job, JobdMemorySnapshot *snapshot);
  * cause. */
 gboolean jobd_job_stop_for (JobdJob *job, const char *reason, GError **error);
 
+/* What a monitor of the job (jobd-watch.c…) could not do, shown as its
+ * last error (cleared at the next start). */
+void jobd_job_set_last_error (JobdJob *job, const char *message);
+
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "jobd-scheduled-start.h"
 #include "jobd-memory-restart.h"
 #include "jobd-store.h"
+#include "jobd-watch.h"
 
 struct _JobdManager {
   GObject parent_instance;
@@ -453,6 +454,7 @@ insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint o
   g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
   g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
   jobd_health_attach (job);
+  jobd_watch_attach (job);
   g_hash_table_insert (self->jobs, g_strdup (name), job);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);
@@ -870,7 +872,8 @@ jobd_manager_add_job (JobdManager *self,
   JobdJob *job;
 
   if (!jobd_name_validate (name, error) || !jobd_settings_validate (owned, error) ||
-      !check_instances (self, owned, error))
+      !check_instances (self, owned, error) ||
+      !jobd_watch_check_settings (owned, owner_uid, error))
     return NULL;
   if (g_hash_table_contains (self->jobs, name))
     {
@@ -975,7 +978,9 @@ jobd_manager_update_job (JobdManager *self,
   JobdJob *job = jobd_manager_lookup_job (self, name, error);
 
   if (job == NULL || !jobd_settings_validate (owned, error) ||
-      !check_instances (self, owned, error) || !check_graph (self, name, owned, error))
+      !check_instances (self, owned, error) || !check_graph (self, name, owned, error) ||
+      !jobd_watch_check_settings_changed (jobd_job_get_settings (job), owned,
+                                          jobd_job_get_owner_uid (job), error))
     return FALSE;
   entry = stored_job_from (self, job);
   jobd_settings_free (entry->settings);

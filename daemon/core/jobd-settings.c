@@ -119,6 +119,8 @@ jobd_settings_new (void)
   settings->health_timeout_ms = JOBD_HEALTH_TIMEOUT_DEFAULT_MS;
   settings->health_failures = JOBD_HEALTH_FAILURES_DEFAULT;
   settings->instances = 1;
+  settings->watch_action = g_strdup ("restart");
+  settings->watch_debounce_ms = JOBD_WATCH_DEBOUNCE_DEFAULT_MS;
   settings->extra = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   return settings;
 }
@@ -143,6 +145,10 @@ jobd_settings_copy (const JobdSettings *settings)
   copy->health = g_strdup (settings->health);
   copy->requires = g_strdupv (settings->requires);
   copy->after = g_strdupv (settings->after);
+  copy->watch = g_strdupv (settings->watch);
+  copy->watch_glob = g_strdupv (settings->watch_glob);
+  copy->watch_exclude = g_strdupv (settings->watch_exclude);
+  copy->watch_action = g_strdup (settings->watch_action);
   copy->extra = g_variant_ref (settings->extra);
   copy->schedules = jobd_schedule_entries_copy (settings->schedules);
   copy->environment = environment_new ();
@@ -173,6 +179,10 @@ jobd_settings_free (JobdSettings *settings)
   g_free (settings->health);
   g_strfreev (settings->requires);
   g_strfreev (settings->after);
+  g_strfreev (settings->watch);
+  g_strfreev (settings->watch_glob);
+  g_strfreev (settings->watch_exclude);
+  g_free (settings->watch_action);
   g_clear_pointer (&settings->extra, g_variant_unref);
   g_clear_pointer (&settings->schedules, g_ptr_array_unref);
   g_free (settings);
@@ -204,6 +214,7 @@ typedef enum {
   FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
   FIELD_PROBE = 1 << 6,          /* a liveness probe (jobd-probe.h) */
   FIELD_DEPS = 1 << 6,           /* a requires/after list (jobd-deps.h) */
+  FIELD_WATCH_ACTION = 1 << 6,   /* restart or reload */
 } FieldFlags;
 
 typedef struct {
@@ -265,6 +276,12 @@ static const Field settings_fields[] = {
   { "instances", KIND_UINT, OFF (instances), 0, 1, JOBD_INSTANCES_MAX },
   { "requires", KIND_STRV, OFF (requires), FIELD_DEPS, 0, 0 },
   { "after", KIND_STRV, OFF (after), FIELD_DEPS, 0, 0 },
+  /* Lists: max is the number of entries allowed; no entry may be empty. */
+  { "watch", KIND_STRV, OFF (watch), FIELD_NON_EMPTY, 0, JOBD_WATCH_LIST_MAX },
+  { "watch-glob", KIND_STRV, OFF (watch_glob), FIELD_NON_EMPTY, 0, JOBD_WATCH_LIST_MAX },
+  { "watch-exclude", KIND_STRV, OFF (watch_exclude), FIELD_NON_EMPTY, 0, JOBD_WATCH_LIST_MAX },
+  { "watch-action", KIND_STRING, OFF (watch_action), FIELD_NON_EMPTY | FIELD_WATCH_ACTION, 0, 0 },
+  { "watch-debounce-ms", KIND_UINT, OFF (watch_debounce_ms), 0, 0, 60u * 60u * 1000u },
   { "extra", KIND_EXTRA, OFF (extra), 0, 0, 0 },
 };
 
@@ -541,8 +558,43 @@ merge_string (Merge *m, const Field *f, const Value *v, GError **error)
     return FALSE;
   if (stored != NULL && (f->flags & FIELD_PROBE) && !jobd_probe_spec_parse (stored, NULL, error))
     return FALSE;
+  if (stored != NULL && (f->flags & FIELD_WATCH_ACTION)
+      && !g_str_equal (stored, "restart") && !g_str_equal (stored, "reload"))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "%s: unknown action '%s': use restart or reload", f->key, stored);
+      return FALSE;
+    }
   g_free (*slot);
   *slot = g_strdup (stored);
+  return TRUE;
+}
+
+/* A list with a maximum (watch…): bounded, and no empty entry. */
+static gboolean
+strv_check (const Field *f, GStrvBuilder *builder, GError **error)
+{
+  g_auto(GStrv) strv = NULL;
+  guint n;
+
+  if (f->max == 0)
+    return TRUE;
+  strv = g_strv_builder_end (builder);
+  g_strv_builder_addv (builder, (const char **) strv);
+  n = g_strv_length (strv);
+  if (n > f->max)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "%s: at most %" G_GUINT64_FORMAT " entries (got %u)", f->key, f->max, n);
+      return FALSE;
+    }
+  for (guint i = 0; i < n && (f->flags & FIELD_NON_EMPTY); i++)
+    if (*strv[i] == '\0')
+      {
+        g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                     "%s: an entry must not be empty", f->key);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -583,6 +635,8 @@ merge_strv (Merge *m, const Field *f, const Value *v, GError **error)
         g_clear_pointer (slot, g_strfreev);
       return TRUE;
     }
+  if (!strv_check (f, builder, error))
+    return FALSE;
   g_strfreev (*slot);
   *slot = g_strv_builder_end (builder);
   if (**slot == NULL) /* an empty array clears args */

@@ -22,6 +22,8 @@ G_BEGIN_DECLS
 #define JOBD_BUFFER_SIZE_MAX 100000
 #define JOBD_HISTORY_SIZE_DEFAULT 100
 #define JOBD_HISTORY_SIZE_MAX 10000
+#define JOBD_WATCH_DEBOUNCE_DEFAULT_MS 500
+#define JOBD_WATCH_LIST_MAX 256        /* paths, globs and excludes, each */
 
 typedef enum {
   JOBD_RESTART_NO,
@@ -78,6 +80,11 @@ typedef struct {
   guint instances;               /* copies that run (default 1; jobd-instances.h) */
   char **requires;               /* jobd-deps.h: "JOB[:CONDITION]", NULL = none */
   char **after;                  /* same form, ordering only; NULL = none */
+  char **watch;                  /* paths watched for changes (jobd-watch.h); NULL = none */
+  char **watch_glob;             /* include globs; NULL = every file */
+  char **watch_exclude;          /* exclude globs, besides the built-in ones */
+  char *watch_action;            /* "restart" (default) or "reload" */
+  guint watch_debounce_ms;       /* quiet time before acting (default 500) */
   GVariant *extra;               /* a{sv}, unknown keys kept unchanged; never NULL */
 } JobdSettings;
 

@@ -14,7 +14,8 @@ __jobctl_setting_opts="--params --workdir --env --buffer-size --write-log --auto
     --start-limit-interval --stop-signal --stop-timeout --reload-signal --user --group
     --interpreter --memory-max --cpu-quota --tasks-max --memory-restart --runtime-max --history-size
     --ready --ready-timeout --watchdog --health --health-interval --health-timeout
-    --health-failures --instances --schedule --overlap --persistent --randomized-delay
+    --health-failures --instances --watch --watch-glob --watch-exclude --watch-action
+    --watch-debounce --schedule --overlap --persistent --randomized-delay
     --requires --after --set"
 # common/jobd-signal.c's names, without SIG.
 __jobctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
@@ -142,8 +143,10 @@ __jobctl_reply() {
             values=($(compgen -W "exec notify log: tcp: exec-probe:" -- "$value")) ;;
         -o|--output)
             values=($(compgen -d -- "$value")) ;;
-        --workdir)
+        --workdir|--watch)
             values=($(compgen -d -- "$value")) ;;
+        --watch-action)
+            values=($(compgen -W "restart reload" -- "$value")) ;;
         --command|--interpreter)
             values=($(compgen -c -- "$value")) ;;
         --user)
@@ -158,7 +161,7 @@ __jobctl_reply() {
         --restart-reset|--start-limit-burst|--start-limit-interval|--stop-timeout|\
         --memory-max|--cpu-quota|--tasks-max|--memory-restart|--set|--arg|-n|--lines|--runtime-max|\
         --history-size|--ready-timeout|--watchdog|--timeout|-p|--property|--schedule|\
-        --randomized-delay|--health|--health-interval|--health-timeout|--health-failures)
+        --randomized-delay|--health|--health-interval|--health-timeout|--health-failures|--watch-glob|--watch-exclude|--watch-debounce)
             return 0 ;;
         *) opt= ;;
     esac

@@ -141,6 +141,11 @@ def settings_seeds():
                           "ready-timeout-ms": V("u", 5000), "watchdog-ms": V("u", 2000)}),
         "readiness-bad": asv({"command": V("s", "/bin/true"), "ready": V("s", "log:(["),
                               "watchdog-ms": V("u", 1)}),
+        "watch": asv({"command": V("s", "/bin/true"), "watch": V("as", ["/srv", "src"]),
+                      "watch-glob": V("as", ["*.php"]), "watch-exclude": V("as", ["vendor"]),
+                      "watch-action": V("s", "reload"), "watch-debounce-ms": V("u", 250)}),
+        "watch-bad": asv({"command": V("s", "/bin/true"), "watch": V("as", [""]),
+                          "watch-action": V("s", "boom")}),
         "double": asv({"command": V("s", "/bin/true"), "extra": V("a{sv}", {
             "x": V("d", 0.1), "y": V("d", -0.0), "z": V("d", 1e300)})}),
     }

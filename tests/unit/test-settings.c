@@ -80,6 +80,8 @@ static const char full_settings[] =
   " 'memory-restart': <uint64 524288>,"
   " 'instances': <uint32 3>,"
   " 'requires': <['db', 'migrate:succeeded']>, 'after': <['cache:started']>,"
+  " 'watch': <['/srv/app', 'src']>, 'watch-glob': <['*.php']>, 'watch-exclude': <['vendor']>,"
+  " 'watch-action': <'reload'>, 'watch-debounce-ms': <uint32 250>,"
   " 'extra': <{'legacy-id': <'abc'>, 'count': <int64 3>, 'nested': <{'on': <true>}>}>}";
 
 static JobdSettings *
@@ -147,6 +149,8 @@ test_defaults (void)
                    "'memory-restart': <uint64 0>, "
     "'instances': <uint32 1>, "
                    "'requires': <@as []>, 'after': <@as []>, "
+                   "'watch': <@as []>, 'watch-glob': <@as []>, 'watch-exclude': <@as []>, "
+                   "'watch-action': <'restart'>, 'watch-debounce-ms': <uint32 500>, "
                    "'extra': <@a{sv} {}>}");
 }
 
@@ -210,7 +214,7 @@ test_variant_round_trip (void)
   got = settings_print (back);
   g_assert_cmpstr (got, ==, expected);
   /* The output is what went in, key for key (full_settings lists them all). */
-  g_assert_cmpuint (g_variant_n_children (asv), ==, 41);
+  g_assert_cmpuint (g_variant_n_children (asv), ==, 46);
 }
 
 static void

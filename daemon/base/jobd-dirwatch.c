@@ -1,0 +1,902 @@
+/* SPDX-License-Identifier: MIT */
+/* jobd-dirwatch.c — recursive inotify watches of directory trees.
+ *
+ * One inotify descriptor per JobdDirWatch, read through jobd_fd_watch_add()
+ * in bounded slices. Each watched directory is a Node (its watch
+ * descriptor, its parent, its name); a file is never remembered: its path
+ * is rebuilt from the event's name and the node's ancestors.
+ */
+#include "config.h"
+
+#include "jobd-dirwatch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobd-error.h"
+#include "jobd-fdwatch.h"
+
+/* What every watch asks for (the same everywhere: a directory watched
+ * twice keeps one mask). Files: created, written, deleted, moved, touched;
+ * the directory itself: removed or moved away. */
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE \
+                    | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW \
+                    | IN_ONLYDIR | IN_EXCL_UNLINK)
+#define READS_PER_WAKEUP 16
+
+typedef struct _Node Node;
+struct _Node {
+  int wd;
+  Node *parent;      /* NULL for a root */
+  char *name;        /* a root: its absolute path; else the entry's name */
+  int root;          /* index of its root */
+  gboolean in_tree;  /* FALSE: only a root's parent, waiting for it */
+  int waiting_root;  /* index + 1 of a removed root expected here, 0 = none */
+  gboolean has_match; /* a matching file was seen in it */
+};
+
+typedef struct {
+  GPatternSpec *spec;
+  gboolean on_path;  /* has a '/': matched against the relative path */
+} Glob;
+
+struct _JobdDirWatch {
+  int fd;
+  JobdFdWatch *source;
+  char **roots;
+  Node **root_nodes;     /* per root, NULL while it is gone */
+  GHashTable *nodes;     /* wd → Node* (owned) */
+  GHashTable *children;  /* "PARENTWD/name" → Node* */
+  GArray *globs;         /* Glob */
+  GArray *excludes;      /* Glob */
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int n_groups;
+  JobdDirWatchChangeFunc changed;
+  JobdDirWatchErrorFunc failed;
+  gpointer user_data;
+};
+
+/* ---- access of the owner ---------------------------------------------- */
+
+typedef struct {
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int n_groups;
+} Identity;
+
+static void
+identity_init (Identity *id, guint uid)
+{
+  struct passwd *pw = getpwuid (uid);
+  int n = 64;
+
+  id->uid = uid;
+  id->gid = pw != NULL ? pw->pw_gid : (gid_t) -1;
+  id->groups = NULL;
+  id->n_groups = 0;
+  if (pw == NULL || uid == 0)
+    return;
+  id->groups = g_new (gid_t, n);
+  if (getgrouplist (pw->pw_name, pw->pw_gid, id->groups, &n) < 0)
+    {
+      id->groups = g_renew (gid_t, id->groups, n);
+      if (getgrouplist (pw->pw_name, pw->pw_gid, id->groups, &n) < 0)
+        n = 0;
+    }
+  id->n_groups = n;
+}
+
+static gboolean
+identity_in_group (const Identity *id, gid_t gid)
+{
+  if (gid == id->gid)
+    return TRUE;
+  for (int i = 0; i < id->n_groups; i++)
+    if (id->groups[i] == gid)
+      return TRUE;
+  return FALSE;
+}
+
+/* want: a mask of 4 (read) and 1 (search). Mode bits only: an ACL may
+ * grant more, never less than the group bits show, so this errs on the
+ * side of refusing. */
+static gboolean
+identity_may (const Identity *id, const struct stat *st, unsigned want)
+{
+  unsigned bits;
+
+  if (id->uid == 0)
+    return TRUE;
+  if (st->st_uid == id->uid)
+    bits = (st->st_mode >> 6) & 7;
+  else if (identity_in_group (id, st->st_gid))
+    bits = (st->st_mode >> 3) & 7;
+  else
+    bits = st->st_mode & 7;
+  return (bits & want) == want;
+}
+
+static gboolean
+denied (const char *path, guint uid, GError **error)
+{
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_ACCESS_DENIED,
+               "'%s': the job's owner (uid %u) may not read it", path, uid);
+  return FALSE;
+}
+
+/* Every directory from / down to path must be searchable (checked before
+ * anything is said about what lies below, so nothing leaks), path itself
+ * readable and searchable. */
+static gboolean
+check_path_as (const char *path, const Identity *id, GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+  g_autoptr(GString) prefix = g_string_new ("/");
+  struct stat st;
+
+  if (stat ("/", &st) < 0 || !identity_may (id, &st, 1))
+    return denied (path, id->uid, error);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (*parts[i] == '\0')
+        continue;
+      if (prefix->len > 1)
+        g_string_append_c (prefix, '/');
+      g_string_append (prefix, parts[i]);
+      if (stat (prefix->str, &st) < 0)
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "'%s' does not exist", path);
+          return FALSE;
+        }
+      if (!S_ISDIR (st.st_mode))
+        {
+          g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                       "'%s' is not a directory (watch the directory it is in, "
+                       "with a glob for its name)", path);
+          return FALSE;
+        }
+      if (!identity_may (id, &st, parts[i + 1] != NULL ? 1 : 5))
+        return denied (path, id->uid, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+check_root_as (const char *path, const Identity *id, GError **error)
+{
+  g_autofree char *real = NULL;
+
+  if (!g_path_is_absolute (path))
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "'%s' is not an absolute path", path);
+      return FALSE;
+    }
+  if (!check_path_as (path, id, error))
+    return FALSE;
+  /* Through a symbolic link: the directories of its target count too. */
+  real = realpath (path, NULL);
+  if (real == NULL)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "'%s': %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  return g_str_equal (real, path) || check_path_as (real, id, error);
+}
+
+gboolean
+jobd_dir_watch_check_root (const char *path, guint owner_uid, GError **error)
+{
+  Identity id;
+  gboolean ok;
+
+  identity_init (&id, owner_uid);
+  ok = check_root_as (path, &id, error);
+  g_free (id.groups);
+  return ok;
+}
+
+static const Identity *
+watch_identity (JobdDirWatch *self, Identity *id)
+{
+  *id = (Identity) { self->uid, self->gid, self->groups, self->n_groups };
+  return id;
+}
+
+/* ---- globs -------------------------------------------------------------- */
+
+static GArray *
+globs_new (const char * const *patterns, gboolean builtin)
+{
+  static const char * const builtins[] = { JOBD_DIR_WATCH_BUILTIN_EXCLUDES, NULL };
+  GArray *globs = g_array_new (FALSE, FALSE, sizeof (Glob));
+
+  for (guint pass = builtin ? 0 : 1; pass < 2; pass++)
+    {
+      const char * const *list = pass == 0 ? builtins : patterns;
+
+      for (guint i = 0; list != NULL && list[i] != NULL; i++)
+        {
+          const char *p = list[i];
+          Glob g;
+
+          while (p[0] == '.' && p[1] == '/')  /* "./src/x.php" is "src/x.php" */
+            p += 2;
+          g.spec = g_pattern_spec_new (p);
+          g.on_path = strchr (p, '/') != NULL;
+          g_array_append_val (globs, g);
+        }
+    }
+  return globs;
+}
+
+static void
+globs_free (GArray *globs)
+{
+  for (guint i = 0; globs != NULL && i < globs->len; i++)
+    g_pattern_spec_free (g_array_index (globs, Glob, i).spec);
+  if (globs != NULL)
+    g_array_unref (globs);
+}
+
+static gboolean
+globs_match (GArray *globs, const char *name, const char *rel)
+{
+  for (guint i = 0; i < globs->len; i++)
+    {
+      const Glob *g = &g_array_index (globs, Glob, i);
+
+      if (g_pattern_spec_match_string (g->spec, g->on_path ? rel : name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Only the entry itself: the folders above it were checked when they
+ * were watched (an excluded folder never is), so each event costs one
+ * match per glob, not one per glob and folder. */
+static gboolean
+is_excluded (JobdDirWatch *self, const char *name, const char *rel)
+{
+  return globs_match (self->excludes, name, rel);
+}
+
+static gboolean
+file_matches (JobdDirWatch *self, const char *name, const char *rel)
+{
+  if (is_excluded (self, name, rel))
+    return FALSE;
+  return self->globs->len == 0 || globs_match (self->globs, name, rel);
+}
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+/* The node's path relative to its root ("" for the root itself). */
+static void
+node_rel_path (Node *node, GString *out)
+{
+  if (node->parent == NULL)
+    return;
+  node_rel_path (node->parent, out);
+  if (out->len > 0)
+    g_string_append_c (out, '/');
+  g_string_append (out, node->name);
+}
+
+static char *
+node_path (JobdDirWatch *self, Node *node, const char *name)
+{
+  g_autoptr(GString) rel = g_string_new (NULL);
+
+  node_rel_path (node, rel);
+  if (name != NULL)
+    {
+      if (rel->len > 0)
+        g_string_append_c (rel, '/');
+      g_string_append (rel, name);
+    }
+  if (rel->len == 0)
+    return g_strdup (self->roots[node->root]);
+  return g_build_filename (self->roots[node->root], rel->str, NULL);
+}
+
+static char *
+node_rel_child (Node *node, const char *name)
+{
+  g_autoptr(GString) rel = g_string_new (NULL);
+
+  node_rel_path (node, rel);
+  if (rel->len > 0)
+    g_string_append_c (rel, '/');
+  g_string_append (rel, name);
+  return g_string_free (g_steal_pointer (&rel), FALSE);
+}
+
+static char *
+child_key (int parent_wd, const char *name)
+{
+  return g_strdup_printf ("%d/%s", parent_wd, name);
+}
+
+static void
+node_free (gpointer data)
+{
+  Node *node = data;
+
+  g_free (node->name);
+  g_free (node);
+}
+
+/* Forgets node (and, with tree, every node below it), removing the
+ * kernel's watches unless they are gone already. */
+static void
+forget_node (JobdDirWatch *self, Node *node, gboolean rm_watch)
+{
+  g_autofree char *key = NULL;
+
+  if (node->parent != NULL)
+    {
+      key = child_key (node->parent->wd, node->name);
+      if (g_hash_table_lookup (self->children, key) == node)
+        g_hash_table_remove (self->children, key);
+    }
+  else if (node->in_tree && self->root_nodes[node->root] == node)
+    self->root_nodes[node->root] = NULL;
+  if (rm_watch)
+    inotify_rm_watch (self->fd, node->wd);
+  g_hash_table_remove (self->nodes, GINT_TO_POINTER (node->wd));
+}
+
+static gboolean
+node_is_below (Node *node, Node *ancestor)
+{
+  for (Node *n = node->parent; n != NULL; n = n->parent)
+    if (n == ancestor)
+      return TRUE;
+  return FALSE;
+}
+
+/* Removes node's subtree; TRUE when a file matching was seen in it. */
+static gboolean
+forget_tree (JobdDirWatch *self, Node *top, gboolean rm_watch)
+{
+  g_autoptr(GPtrArray) below = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+  gboolean matched = top->has_match;
+
+  g_hash_table_iter_init (&iter, self->nodes);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((Node *) value)->in_tree && node_is_below (value, top))
+      g_ptr_array_add (below, value);
+  /* Unlink everything first: a child's key names its parent's wd. */
+  for (guint i = 0; i < below->len; i++)
+    {
+      Node *n = below->pdata[i];
+      g_autofree char *key = child_key (n->parent->wd, n->name);
+
+      matched |= n->has_match;
+      g_hash_table_remove (self->children, key);
+    }
+  for (guint i = 0; i < below->len; i++)
+    {
+      Node *n = below->pdata[i];
+
+      n->parent = NULL;
+      n->in_tree = FALSE;
+      if (n->waiting_root != 0)
+        continue;   /* a removed root's parent: still waited in */
+      if (rm_watch)
+        inotify_rm_watch (self->fd, n->wd);
+      g_hash_table_remove (self->nodes, GINT_TO_POINTER (n->wd));
+    }
+  if (top->waiting_root != 0)
+    {
+      if (top->parent != NULL)
+        {
+          g_autofree char *key = child_key (top->parent->wd, top->name);
+          g_hash_table_remove (self->children, key);
+        }
+      else if (self->root_nodes[top->root] == top)
+        self->root_nodes[top->root] = NULL;
+      top->parent = NULL;
+      top->in_tree = FALSE;
+      return matched;
+    }
+  forget_node (self, top, rm_watch);
+  return matched;
+}
+
+/* ---- adding watches --------------------------------------------------- */
+
+static gboolean
+out_of_watches (JobdDirWatch *self, const char *path, GError **error)
+{
+  g_autofree char *global = NULL;
+  g_autofree char *user = NULL;
+  g_autoptr(GString) message = g_string_new (NULL);
+
+  g_file_get_contents ("/proc/sys/fs/inotify/max_user_watches", &global, NULL, NULL);
+  g_file_get_contents ("/proc/sys/user/max_inotify_watches", &user, NULL, NULL);
+  if (global != NULL)
+    g_strstrip (global);
+  if (user != NULL)
+    g_strstrip (user);
+  g_string_printf (message,
+                   "out of inotify watches at '%s' (%u directories watched by this job): "
+                   "the limit is fs.inotify.max_user_watches = %s",
+                   path, g_hash_table_size (self->nodes), global != NULL ? global : "?");
+  /* A user namespace may have a lower limit of its own. */
+  if (user != NULL && global != NULL
+      && g_ascii_strtoull (user, NULL, 10) < g_ascii_strtoull (global, NULL, 10))
+    g_string_append_printf (message, " (user.max_inotify_watches = %s in jobd's user namespace)",
+                            user);
+  g_string_append (message, "; raise it (sysctl) or watch fewer directories");
+  g_set_error_literal (error, JOBD_ERROR, JOBD_ERROR_FAILED, message->str);
+  return FALSE;
+}
+
+typedef struct {
+  char *path;
+  Node *parent;   /* NULL: a root */
+  char *name;
+} Pending;
+
+static void
+pending_free (gpointer data)
+{
+  Pending *p = data;
+
+  g_free (p->path);
+  g_free (p->name);
+  g_free (p);
+}
+
+/* Adds a watch on one directory; NULL (no error) when it is not to be
+ * watched: gone meanwhile, not readable by the owner, already watched. */
+static Node *
+add_dir (JobdDirWatch *self, const Pending *p, int root, GError **error)
+{
+  Identity id;
+  struct stat st;
+  Node *node;
+  int wd;
+
+  if (self->uid != 0)
+    {
+      if (stat (p->path, &st) < 0 || !S_ISDIR (st.st_mode)
+          || !identity_may (watch_identity (self, &id), &st, 5))
+        return NULL;
+    }
+  wd = inotify_add_watch (self->fd, p->path, WATCH_MASK);
+  if (wd < 0)
+    {
+      if (errno == ENOSPC)
+        out_of_watches (self, p->path, error);
+      else if (errno != ENOENT && errno != ENOTDIR && errno != EACCES && errno != ELOOP)
+        g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED, "cannot watch '%s': %s",
+                     p->path, g_strerror (errno));
+      return NULL;
+    }
+  node = g_hash_table_lookup (self->nodes, GINT_TO_POINTER (wd));
+  if (node != NULL && node->in_tree)
+    return NULL;   /* the same directory by another way: watched already */
+  if (node == NULL)
+    {
+      node = g_new0 (Node, 1);
+      node->wd = wd;
+      g_hash_table_insert (self->nodes, GINT_TO_POINTER (wd), node);
+    }
+  g_free (node->name);
+  node->name = g_strdup (p->parent != NULL ? p->name : self->roots[root]);
+  node->parent = p->parent;
+  node->root = root;
+  node->in_tree = TRUE;
+  if (p->parent != NULL)
+    g_hash_table_insert (self->children, child_key (p->parent->wd, p->name), node);
+  else
+    self->root_nodes[root] = node;
+  return node;
+}
+
+/* Queues node's subdirectories; returns the first matching file, when
+ * report (a new directory: its files appeared without their own events). */
+static char *
+scan_dir (JobdDirWatch *self, Node *node, const char *path, GQueue *queue, gboolean report)
+{
+  char *first = NULL;
+  struct dirent *entry;
+  DIR *dir;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0 || (dir = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  while ((entry = readdir (dir)) != NULL)
+    {
+      const char *name = entry->d_name;
+      g_autofree char *rel = NULL;
+      gboolean is_dir = entry->d_type == DT_DIR;
+      gboolean is_file = entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN;
+      struct stat st;
+
+      if (g_str_equal (name, ".") || g_str_equal (name, ".."))
+        continue;
+      if (entry->d_type == DT_UNKNOWN && fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        {
+          is_dir = S_ISDIR (st.st_mode);
+          is_file = !is_dir;
+        }
+      rel = node_rel_child (node, name);
+      if (is_dir && !is_excluded (self, name, rel))
+        {
+          Pending *p = g_new0 (Pending, 1);
+          p->path = g_build_filename (path, name, NULL);
+          p->parent = node;
+          p->name = g_strdup (name);
+          g_queue_push_tail (queue, p);
+        }
+      else if (is_file && file_matches (self, name, rel))
+        {
+          node->has_match = TRUE;
+          if (report && first == NULL)
+            first = g_build_filename (path, name, NULL);
+        }
+    }
+  closedir (dir);
+  return first;
+}
+
+/* Watches the tree at top (a root, or a new subdirectory). With report,
+ * the first matching file found is returned (see scan_dir). FALSE with
+ * error when the kernel refused a watch. */
+static gboolean
+add_tree (JobdDirWatch *self, Pending *top, int root, gboolean report, char **first,
+          GError **error)
+{
+  GQueue queue = G_QUEUE_INIT;
+  Pending *p;
+  gboolean ok = TRUE;
+
+  g_queue_push_tail (&queue, top);
+  while (ok && (p = g_queue_pop_head (&queue)) != NULL)
+    {
+      GError *local = NULL;
+      Node *node = add_dir (self, p, root, &local);
+
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          ok = FALSE;
+        }
+      else if (node != NULL)
+        {
+          char *found = scan_dir (self, node, p->path, &queue, report && *first == NULL);
+          if (found != NULL && *first == NULL)
+            *first = found;
+          else
+            g_free (found);
+        }
+      pending_free (p);
+    }
+  g_queue_clear_full (&queue, pending_free);
+  return ok;
+}
+
+static gboolean
+add_root (JobdDirWatch *self, int root, gboolean report, char **first, GError **error)
+{
+  Pending *top = g_new0 (Pending, 1);
+
+  top->path = g_strdup (self->roots[root]);
+  return add_tree (self, top, root, report, first, error);
+}
+
+/* A root went away: wait in its parent for a directory of its name. */
+static void
+wait_for_root (JobdDirWatch *self, int root)
+{
+  g_autofree char *parent = g_path_get_dirname (self->roots[root]);
+  Identity id;
+  GError *error = NULL;
+  Node *node;
+  int wd;
+
+  /* The owner had to search the parent to name the root; still so? */
+  if (!check_root_as (parent, watch_identity (self, &id), &error))
+    {
+      g_prefix_error (&error, "'%s' was removed and is no longer watched: ", self->roots[root]);
+      self->failed (error, self->user_data);
+      g_error_free (error);
+      return;
+    }
+  wd = inotify_add_watch (self->fd, parent, WATCH_MASK);
+  if (wd < 0)
+    {
+      if (errno == ENOSPC)
+        out_of_watches (self, parent, &error);
+      else
+        g_set_error (&error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                     "'%s' was removed and is no longer watched: %s",
+                     self->roots[root], g_strerror (errno));
+      self->failed (error, self->user_data);
+      g_error_free (error);
+      return;
+    }
+  node = g_hash_table_lookup (self->nodes, GINT_TO_POINTER (wd));
+  if (node == NULL)
+    {
+      node = g_new0 (Node, 1);
+      node->wd = wd;
+      node->name = g_strdup (parent);
+      g_hash_table_insert (self->nodes, GINT_TO_POINTER (wd), node);
+    }
+  node->waiting_root = root + 1;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void
+report (JobdDirWatch *self, const char *path)
+{
+  self->changed (path, self->user_data);
+}
+
+static void
+report_error (JobdDirWatch *self, GError *error)
+{
+  self->failed (error, self->user_data);
+  g_error_free (error);
+}
+
+static void
+on_root_back (JobdDirWatch *self, Node *waiting, const struct inotify_event *ev)
+{
+  int root = waiting->waiting_root - 1;
+  g_autofree char *base = g_path_get_basename (self->roots[root]);
+  g_autofree char *first = NULL;
+  GError *error = NULL;
+
+  if (!(ev->mask & IN_ISDIR) || !(ev->mask & (IN_CREATE | IN_MOVED_TO))
+      || ev->len == 0 || !g_str_equal (ev->name, base))
+    return;
+  waiting->waiting_root = 0;
+  if (!waiting->in_tree)
+    forget_node (self, waiting, TRUE);
+  if (!add_root (self, root, TRUE, &first, &error))
+    report_error (self, error);
+  report (self, first != NULL ? first : self->roots[root]);
+}
+
+static void
+on_subdir_event (JobdDirWatch *self, Node *node, const struct inotify_event *ev,
+                 const char *rel)
+{
+  g_autofree char *path = node_path (self, node, ev->name);
+  g_autofree char *key = child_key (node->wd, ev->name);
+  Node *child = g_hash_table_lookup (self->children, key);
+  g_autofree char *first = NULL;
+  GError *error = NULL;
+
+  if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+    {
+      Pending *p = g_new0 (Pending, 1);
+
+      if (child != NULL)   /* replaced by a move over it */
+        forget_tree (self, child, TRUE);
+      p->path = g_strdup (path);
+      p->parent = node;
+      p->name = g_strdup (ev->name);
+      if (!add_tree (self, p, node->root, TRUE, &first, &error))
+        report_error (self, error);
+      if (first != NULL)
+        report (self, first);
+    }
+  else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+    {
+      /* Its files went with it, without events of their own. */
+      gboolean matched = child != NULL ? forget_tree (self, child, TRUE) : FALSE;
+      if (matched || self->globs->len == 0 || globs_match (self->globs, ev->name, rel))
+        report (self, path);
+    }
+  else if ((ev->mask & IN_ATTRIB) && child != NULL && self->uid != 0)
+    {
+      Identity id;
+      struct stat st;
+
+      /* chmod: no longer readable by the owner, no longer watched. */
+      if (stat (path, &st) < 0 || !identity_may (watch_identity (self, &id), &st, 5))
+        forget_tree (self, child, TRUE);
+    }
+}
+
+static void
+on_event (JobdDirWatch *self, const struct inotify_event *ev)
+{
+  Node *node;
+
+  if (ev->mask & IN_Q_OVERFLOW)
+    {
+      GError *error = NULL;
+
+      /* Directories may have come meanwhile: walk everything again. */
+      for (guint i = 0; self->roots[i] != NULL && error == NULL; i++)
+        {
+          g_autofree char *first = NULL;
+          if (self->root_nodes[i] == NULL)
+            continue;   /* gone: waited for */
+          forget_tree (self, self->root_nodes[i], TRUE);
+          add_root (self, (int) i, FALSE, &first, &error);
+        }
+      if (error != NULL)
+        report_error (self, error);
+      report (self, NULL);
+      return;
+    }
+  node = g_hash_table_lookup (self->nodes, GINT_TO_POINTER (ev->wd));
+  if (node == NULL)
+    return;
+  if (node->waiting_root != 0 && ev->len > 0)
+    {
+      on_root_back (self, node, ev);
+      node = g_hash_table_lookup (self->nodes, GINT_TO_POINTER (ev->wd));
+      if (node == NULL || !node->in_tree)
+        return;
+    }
+  if (!node->in_tree)
+    return;
+  if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+    {
+      /* A subdirectory's removal was seen in its parent. A root's is
+       * the change itself. */
+      if (node->parent == NULL && (ev->mask & (IN_IGNORED | IN_MOVE_SELF)))
+        {
+          int root = node->root;
+          forget_tree (self, node, !(ev->mask & IN_IGNORED));
+          report (self, self->roots[root]);
+          wait_for_root (self, root);
+        }
+      else if (ev->mask & IN_IGNORED)
+        forget_tree (self, node, FALSE);
+      return;
+    }
+  if (ev->len == 0)
+    return;
+  {
+    g_autofree char *rel = node_rel_child (node, ev->name);
+
+    if (is_excluded (self, ev->name, rel))
+      return;
+    if (ev->mask & IN_ISDIR)
+      on_subdir_event (self, node, ev, rel);
+    else if (self->globs->len == 0 || globs_match (self->globs, ev->name, rel))
+      {
+        g_autofree char *path = node_path (self, node, ev->name);
+        node->has_match = TRUE;
+        report (self, path);
+      }
+  }
+}
+
+static gboolean
+on_readable (int fd, GIOCondition condition, gpointer user_data)
+{
+  JobdDirWatch *self = user_data;
+  char buffer[64 * 1024] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+
+  for (int reads = 0; reads < READS_PER_WAKEUP; reads++)
+    {
+      ssize_t n = read (fd, buffer, sizeof buffer);
+
+      if (n <= 0)
+        break;
+      for (char *p = buffer; p < buffer + n;)
+        {
+          const struct inotify_event *ev = (const struct inotify_event *) (gpointer) p;
+          on_event (self, ev);
+          p += sizeof (struct inotify_event) + ev->len;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+JobdDirWatch *
+jobd_dir_watch_new (const char * const *roots,
+                    const char * const *globs,
+                    const char * const *excludes,
+                    guint owner_uid,
+                    JobdDirWatchChangeFunc changed,
+                    JobdDirWatchErrorFunc failed,
+                    gpointer user_data,
+                    GError **error)
+{
+  g_autoptr(JobdDirWatch) self = g_new0 (JobdDirWatch, 1);
+  Identity id;
+
+  self->fd = -1;
+  self->roots = g_strdupv ((char **) roots);
+  self->root_nodes = g_new0 (Node *, g_strv_length (self->roots) + 1);
+  self->nodes = g_hash_table_new_full (NULL, NULL, NULL, node_free);
+  self->children = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->globs = globs_new (globs, FALSE);
+  self->excludes = globs_new (excludes, TRUE);
+  identity_init (&id, owner_uid);
+  self->uid = id.uid;
+  self->gid = id.gid;
+  self->groups = id.groups;
+  self->n_groups = id.n_groups;
+  self->changed = changed;
+  self->failed = failed;
+  self->user_data = user_data;
+
+  for (guint i = 0; self->roots[i] != NULL; i++)
+    if (!check_root_as (self->roots[i], &id, error))
+      return NULL;
+  self->fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (self->fd < 0)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                   "cannot start watching (inotify): %s%s", g_strerror (errno),
+                   errno == EMFILE ? " (the limit is fs.inotify.max_user_instances)" : "");
+      return NULL;
+    }
+  for (guint i = 0; self->roots[i] != NULL; i++)
+    {
+      g_autofree char *first = NULL;
+      if (!add_root (self, (int) i, FALSE, &first, error))
+        return NULL;
+    }
+  self->source = jobd_fd_watch_add (NULL, self->fd, G_IO_IN, on_readable, self, error);
+  if (self->source == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+guint
+jobd_dir_watch_get_n_dirs (JobdDirWatch *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, self->nodes);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    n += ((Node *) value)->in_tree;
+  return n;
+}
+
+void
+jobd_dir_watch_free (JobdDirWatch *self)
+{
+  if (self == NULL)
+    return;
+  if (self->source != NULL)
+    jobd_fd_watch_remove (self->source);
+  if (self->fd >= 0)
+    close (self->fd);   /* drops every kernel watch at once */
+  g_hash_table_unref (self->children);
+  g_hash_table_unref (self->nodes);
+  g_free (self->root_nodes);
+  g_strfreev (self->roots);
+  globs_free (self->globs);
+  globs_free (self->excludes);
+  g_free (self->groups);
+  g_free (self);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* jobd-dirwatch.h — tell when a file changes under some directory trees
+ * (inotify, no polling).
+ *
+ * Each root is watched recursively: one inotify watch per directory, new
+ * subdirectories included (their files are scanned when the watch is
+ * added, so a file created before the watch is not missed). Memory is per
+ * directory (a small node), never per file. Symbolic links inside the tree
+ * are not followed (no loops); a directory reached twice (a bind mount of
+ * its own ancestor) is watched once.
+ *
+ * A change is a file created, written and closed, deleted, moved in or
+ * out, or touched (its attributes changed), whose name matches an include
+ * glob (none: every file) and no exclude glob. A glob with a '/' is
+ * matched against the path relative to its root, one without against the
+ * name; an exclude glob also matches any directory on the way, whose whole
+ * subtree is then not watched. JOBD_DIR_WATCH_BUILTIN_EXCLUDES are always
+ * excluded (version control folders and editors' swap files).
+ *
+ * Access: for an owner other than root, a directory is only watched if the
+ * owner may read and search it (and search every directory above a root),
+ * judged from the mode bits, the owner's uid and groups; so a job's owner
+ * learns nothing about files they could not list themselves.
+ *
+ * A root removed (or moved away) counts as a change; it is watched again
+ * when a directory of that name reappears in its parent. A kernel queue
+ * overflow counts as one change and the trees are walked again.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define JOBD_DIR_WATCH_BUILTIN_EXCLUDES ".git", ".hg", ".svn", "*.swp", "*.swx", "*~", ".#*"
+
+typedef struct _JobdDirWatch JobdDirWatch;
+
+/* path: the changed file's absolute path; NULL when the kernel's queue
+ * overflowed (something changed, what is not known). */
+typedef void (*JobdDirWatchChangeFunc) (const char *path, gpointer user_data);
+/* A watch that could not be added after the start (out of inotify
+ * watches): the tree is watched only in part from now on. */
+typedef void (*JobdDirWatchErrorFunc) (const GError *error, gpointer user_data);
+
+/* roots: absolute paths of directories. Fails (JOBD_ERROR_INVALID_ARGS,
+ * ACCESS_DENIED, FAILED) when a root is not a directory the owner may
+ * read, or when the kernel runs out of watches (the message names the
+ * limit and its value): nothing is watched then. */
+JobdDirWatch *jobd_dir_watch_new (const char * const *roots,
+                                  const char * const *globs,
+                                  const char * const *excludes,
+                                  guint owner_uid,
+                                  JobdDirWatchChangeFunc changed,
+                                  JobdDirWatchErrorFunc failed,
+                                  gpointer user_data,
+                                  GError **error);
+void jobd_dir_watch_free (JobdDirWatch *watch);
+/* Directories watched now. */
+guint jobd_dir_watch_get_n_dirs (JobdDirWatch *watch);
+
+/* May owner_uid reach path (search every directory above it) and read
+ * and search it? Errors: ACCESS_DENIED when not (saying nothing about
+ * what lies beyond), INVALID_ARGS when it does not exist or is not a
+ * directory. Root may reach everything. */
+gboolean jobd_dir_watch_check_root (const char *path, guint owner_uid, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobdDirWatch, jobd_dir_watch_free)
+
+G_END_DECLS
