@@ -34,7 +34,6 @@ typedef enum {
   KIND_NO_SCHEDULES, /* schedules = [] */
   KIND_LIST,      /* one element of an as (repeatable; replaces the whole list) */
   KIND_NO_LIST,   /* that as = [] */
-  KIND_LIST,      /* one element of an as (repeatable; replaces the list) */
   KIND_WATCH_ACTION, /* s, restart or reload */
 } Kind;
 
@@ -162,7 +161,6 @@ typedef struct {
   GVariantDict *extra;      /* NULL until --set */
   GPtrArray *args;          /* NULL until --arg */
   GPtrArray *schedules;     /* NULL until --schedule */
-  GHashTable *lists;        /* key → GPtrArray of strings (KIND_LIST); NULL until one */
   GHashTable *lists;        /* key → GPtrArray of char *, NULL until a list option */
 } SettingsBuilder;
 
@@ -233,23 +231,6 @@ add_signal (SettingsBuilder *builder, const char *key, const char *value,
     g_variant_dict_insert_value (&builder->dict, key,
                                  g_variant_new_take_string (g_strdup_printf ("%d", signo)));
   return TRUE;
-}
-
-static void
-add_list_item (SettingsBuilder *builder, const char *key, const char *value)
-{
-  GPtrArray *list;
-
-  if (builder->lists == NULL)
-    builder->lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                            (GDestroyNotify) g_ptr_array_unref);
-  list = g_hash_table_lookup (builder->lists, key);
-  if (list == NULL)
-    {
-      list = g_ptr_array_new_with_free_func (g_free);
-      g_hash_table_insert (builder->lists, (gpointer) key, list);
-    }
-  g_ptr_array_add (list, g_strdup (value));
 }
 
 /* A number option's value in the API's type (floating), or NULL. */
@@ -370,9 +351,6 @@ add_setting (SettingsBuilder *builder, const SettingOption *option,
           return FALSE;
         }
       g_variant_dict_insert (dict, key, "s", value);
-      return TRUE;
-    case KIND_LIST:
-      add_list_item (builder, key, value);
       return TRUE;
     case KIND_SIGNAL:
       return add_signal (builder, key, value, error);

@@ -213,8 +213,8 @@ typedef enum {
   FIELD_ZERO_OK = 1 << 4,        /* 0 (no limit) besides min..max */
   FIELD_READY = 1 << 5,          /* a readiness (jobd-ready.h) */
   FIELD_PROBE = 1 << 6,          /* a liveness probe (jobd-probe.h) */
-  FIELD_DEPS = 1 << 6,           /* a requires/after list (jobd-deps.h) */
-  FIELD_WATCH_ACTION = 1 << 6,   /* restart or reload */
+  FIELD_DEPS = 1 << 7,           /* a requires/after list (jobd-deps.h) */
+  FIELD_WATCH_ACTION = 1 << 8,   /* restart or reload */
 } FieldFlags;
 
 typedef struct {
