@@ -36,6 +36,7 @@
 #define JOB_TIMEOUT_SEC 30
 /* A previous instance's scope can outlive its main process by a moment
  * while its last processes die and systemd collects it. */
+/* The fallback when no UnitRemoved comes (see wait_for_unit_removal()). */
 #define UNIT_EXISTS_RETRY_MSEC 100
 #define UNIT_EXISTS_DEADLINE_USEC (3 * G_USEC_PER_SEC)
 #define UNIT_NAME_MAX 255
@@ -386,7 +387,9 @@ struct _JobdSpawnerScope {
   GObject parent_instance;
   GDBusConnection *bus;
   guint job_removed_id;
+  guint unit_removed_id;
   GHashTable *waiting;      /* systemd job path → GTask (ref) */
+  GHashTable *lingering;    /* unit name → GTask (ref): its last run's scope is still there */
   GHashTable *early;        /* systemd job path → result, while spawns are in flight */
   guint in_flight;
 };
@@ -633,11 +636,53 @@ static gboolean
 retry_start (gpointer user_data)
 {
   GTask *task = user_data;
+  JobdSpawnerScope *self = g_task_get_source_object (task);
   SpawnData *data = g_task_get_task_data (task);
 
   data->timeout_id = 0;
+  if (g_hash_table_lookup (self->lingering, data->unit) == task)
+    g_hash_table_remove (self->lingering, data->unit);
   call_start_transient_unit (task);
   return G_SOURCE_REMOVE;
+}
+
+/* The job's previous scope is still loaded: its last process has just
+ * exited and systemd has not collected the unit yet (a restart, a short
+ * scheduled job started again). Start again the moment systemd says the
+ * unit is gone (UnitRemoved), with a timer as the fallback. */
+static void
+wait_for_unit_removal (JobdSpawnerScope *self, GTask *task)
+{
+  SpawnData *data = g_task_get_task_data (task);
+
+  g_hash_table_replace (self->lingering, g_strdup (data->unit), g_object_ref (task));
+  data->timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, UNIT_EXISTS_RETRY_MSEC,
+                                         retry_start, g_object_ref (task), g_object_unref);
+}
+
+static void
+on_unit_removed (GDBusConnection *bus,
+                 const char *sender,
+                 const char *path,
+                 const char *interface,
+                 const char *signal,
+                 GVariant *parameters,
+                 gpointer user_data)
+{
+  JobdSpawnerScope *self = user_data;
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *key = NULL;
+  const char *unit;
+  SpawnData *data;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(so)")))
+    return;
+  g_variant_get (parameters, "(&s&o)", &unit, NULL);
+  if (!g_hash_table_steal_extended (self->lingering, unit, (gpointer *) &key, (gpointer *) &task))
+    return;
+  data = g_task_get_task_data (task);
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  call_start_transient_unit (task);
 }
 
 static void
@@ -658,9 +703,7 @@ on_start_reply (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_strcmp0 (remote, "org.freedesktop.systemd1.UnitExists") == 0 &&
           g_get_monotonic_time () - data->first_try < UNIT_EXISTS_DEADLINE_USEC)
         {
-          data->timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, UNIT_EXISTS_RETRY_MSEC,
-                                                 retry_start, g_object_ref (task),
-                                                 g_object_unref);
+          wait_for_unit_removal (self, task);
           return;
         }
       g_dbus_error_strip_remote_error (error);
@@ -870,6 +913,12 @@ jobd_spawner_scope_dispose (GObject *object)
       g_dbus_connection_signal_unsubscribe (self->bus, self->job_removed_id);
       self->job_removed_id = 0;
     }
+  if (self->unit_removed_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (self->bus, self->unit_removed_id);
+      self->unit_removed_id = 0;
+    }
+  g_clear_pointer (&self->lingering, g_hash_table_unref);
   g_clear_pointer (&self->waiting, g_hash_table_unref);
   g_clear_pointer (&self->early, g_hash_table_unref);
   g_clear_object (&self->bus);
@@ -887,6 +936,7 @@ jobd_spawner_scope_init (JobdSpawnerScope *self)
 {
   self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->early = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->lingering = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 static void
@@ -918,6 +968,10 @@ jobd_spawner_scope_new (GDBusConnection *bus)
     g_dbus_connection_signal_subscribe (bus, SD_NAME, SD_MANAGER, "JobRemoved", SD_PATH,
                                         NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                         on_job_removed, self, NULL);
+  self->unit_removed_id =
+    g_dbus_connection_signal_subscribe (bus, SD_NAME, SD_MANAGER, "UnitRemoved", SD_PATH,
+                                        NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        on_unit_removed, self, NULL);
   g_dbus_connection_call (bus, SD_NAME, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL,
                           G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MSEC, NULL,
                           on_subscribe_reply, NULL);

@@ -73,6 +73,23 @@ def check(c, inst):
     assert r["peak-memory"] >= while_running, (r, while_running)
     assert r["stop-cause"] == "stop-request", r
     print(j.ctl("history", "peak"))
+    check_back_to_back_runs(c, j)
+
+
+def check_back_to_back_runs(c, j):
+    """A short job started again as soon as its run ended: the previous
+    scope may still be loaded (systemd collects it a moment after its last
+    process exits); every start still happens, and no unit stays behind."""
+    j.ctl("add", "short", "--", "/bin/true")
+    for n in range(1, 6):
+        j.ctl("start", "short")
+        c.wait_for("run %d of short to be recorded" % n,
+                   lambda: len([r for r in json.loads(j.ctl("history", "short", "--json"))
+                                if r.get("end", 0) > 0]) == n, timeout=60)
+    runs = json.loads(j.ctl("history", "short", "--json"))
+    assert [r.get("exit-code") for r in runs] == [0] * 5, runs
+    c.wait_for("the scopes of short to be collected", lambda: "jobd-short" not in c.run(
+        ["systemctl", "list-units", "--all", "--no-legend", "jobd-short*"]).stdout, timeout=60)
 
 
 jobdsys.run(check)
