@@ -69,8 +69,11 @@ jobd_scope_unit_name (const char *job_name, GError **error)
   return g_string_free (unit, FALSE);
 }
 
-/* jobd-NAME@I.scope for instance I of job NAME (the request's job_name is
- * "NAME#I"); jobd-NAME.scope for a job of one. */
+/* jobd-NAME-I.scope for instance I of job NAME (the request's job_name is
+ * "NAME#I"); jobd-NAME.scope for a job of one. Not NAME@I: systemd refuses
+ * instance names for transient scopes (EINVAL). The '-' cannot come from a
+ * job's name, which is escaped (web-1 is jobd-web\x2d1.scope), so instance
+ * 2 of "web" never takes the scope of a job "web-2". */
 static char *
 request_unit_name (const JobdSpawnRequest *request, GError **error)
 {
@@ -85,7 +88,7 @@ request_unit_name (const JobdSpawnRequest *request, GError **error)
   if (unit == NULL)
     return NULL;
   unit[strlen (unit) - strlen (".scope")] = '\0';
-  return g_strdup_printf ("%s@%u.scope", unit, request->instance);
+  return g_strdup_printf ("%s-%u.scope", unit, request->instance);
 }
 
 static void

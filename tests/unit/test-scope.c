@@ -384,7 +384,8 @@ on_exited (JobdProcess *process, int code, int signo, gpointer user_data)
   *(int *) user_data = signo;
 }
 
-/* Instance 2 of job "web-1" (its spawn name "web-1#2"): jobd-web\x2d1@2.scope. */
+/* Instance 2 of job "web-1" (its spawn name "web-1#2"): jobd-web\x2d1-2.scope (systemd
+ * refuses an instance name, @, for a transient scope). */
 static void
 test_spawn_instance (Fake *f, gconstpointer data)
 {
@@ -398,7 +399,7 @@ test_spawn_instance (Fake *f, gconstpointer data)
   process = spawn_instance (spawner, "web-1#2", 2, &error);
   g_assert_no_error (error);
   g_assert_nonnull (process);
-  g_assert_cmpstr (f->unit, ==, "jobd-web\\x2d1@2.scope");
+  g_assert_cmpstr (f->unit, ==, "jobd-web\\x2d1-2.scope");
   g_assert_cmpstr (jobd_process_get_unit (process), ==, f->unit);
   g_signal_connect (process, "exited", G_CALLBACK (on_exited), &exit_signal);
   g_assert_true (jobd_process_kill_all (process, SIGTERM, &error));
