@@ -67,6 +67,18 @@ class DepsCase(JobdTestCase):
         self.assertIsNotNone(hit, "no %s → %s; events: %s" % (name, state, self.bus.describe_events(30)))
         return hit[0]
 
+    def wait_connected(self, name):
+        """ready=exec makes a NEEDS_PORT job up before it has connected: it
+        has once its main process became sleep (exit 7 ends it otherwise)."""
+        def connected():
+            pid = self.bus.runtime(name).get("main-pid")
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    return f.read().strip() == "sleep"
+            except (OSError, TypeError):
+                return False
+        wait_until(connected, "%s to connect to its requirement" % name)
+
     def note_all(self):
         for row in self.bus.call("List"):
             self.jobd.note_pid(row[2])
@@ -86,6 +98,7 @@ class StartStopOrder(DepsCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         web_up = self.bus.wait_state("web", "up", since=mark)
         self.note_all()
+        self.wait_connected("web")
         db_starting = self.bus.find_state_change("db", "starting", mark)
         self.assertIsNotNone(db_starting, self.bus.describe_events(20))
         self.assertEqual(db_starting[2]["reason"], "dependency")
@@ -119,6 +132,7 @@ class StartStopOrder(DepsCase):
         self.bus.call("Start", "web")
         self.bus.wait_state("web", "up", since=mark)
         self.note_all()
+        self.wait_connected("web")
         # A crash restarted by db's policy: web stays.
         db_pid = self.bus.runtime("db")["main-pid"]
         mark = self.bus.mark()
@@ -155,6 +169,7 @@ class StartStopOrder(DepsCase):
         self.assertLess(self.index("cache", "up", mark), self.index("app", "starting", mark))
         self.assertEqual(self.bus.runtime("cache")["before"], ["app"])
         self.note_all()
+        self.wait_connected("app")
         # after does not stop it with the other.
         self.stop_and_wait("cache")
         self.assertEqual(self.bus.state("app"), "up")
