@@ -28,6 +28,10 @@ G_BEGIN_DECLS
 #define JOBD_MAX_INSTANCES_DEFAULT 64
 #define JOBD_INSTANCES_MAX 10000
 
+/* MaxJobsPerUser= default: the jobs one unprivileged owner may have, each
+ * instance counted (root, jobd's own user and AdminGroup are not bounded). */
+#define JOBD_MAX_JOBS_PER_USER_DEFAULT 1000
+
 /* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
 gboolean jobd_name_validate (const char *name, GError **error);
 

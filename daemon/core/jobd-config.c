@@ -34,6 +34,7 @@ jobd_config_new (void)
   config->dbus_max_connections = 1024;
   config->dbus_auth_timeout_sec = 5;
   config->max_instances = JOBD_MAX_INSTANCES_DEFAULT;
+  config->max_jobs_per_user = JOBD_MAX_JOBS_PER_USER_DEFAULT;
   return config;
 }
 
@@ -393,6 +394,8 @@ jobd_config_load (JobdConfig *config,
                            "a time in milliseconds (suffix s or min)",
                            &config->memory_restart_interval_ms, error) ||
       !read_max_instances (config, error) ||
+      !read_daemon_amount (config->keyfile, "MaxJobsPerUser", count_units, "a number",
+                           &config->max_jobs_per_user, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -500,6 +503,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->log_max_age_sec = fresh->log_max_age_sec;
       config->memory_restart_interval_ms = fresh->memory_restart_interval_ms;
       config->max_instances = fresh->max_instances;
+      config->max_jobs_per_user = fresh->max_jobs_per_user;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

@@ -860,6 +860,43 @@ check_instances (JobdManager *self, const JobdSettings *settings, GError **error
   return FALSE;
 }
 
+/* A job's weight in its owner's budget: each instance is a process. */
+static guint64
+job_weight (const JobdSettings *settings)
+{
+  return MAX (settings->instances, 1u);
+}
+
+/* MaxJobsPerUser=: any local user may add jobs (CREATE is open), and each
+ * costs jobd memory, a state-file entry and processes; one user must not
+ * grow jobd without bound. Root, jobd's own user and AdminGroup are trusted
+ * with more. `replacing` is the job an update changes (its old weight is
+ * not counted), NULL for an add. */
+static gboolean
+check_owner_budget (JobdManager *self, guint owner_uid, JobdJob *replacing,
+                    const JobdSettings *settings, GError **error)
+{
+  guint64 max = self->config->max_jobs_per_user;
+  guint64 used = job_weight (settings);
+  GHashTableIter iter;
+  gpointer job;
+
+  if (max == 0 || owner_uid == 0 || owner_uid == geteuid () ||
+      jobd_auth_uid_in_group (owner_uid, self->config->admin_group))
+    return TRUE;
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    if (job != replacing && jobd_job_get_owner_uid (job) == owner_uid)
+      used += job_weight (jobd_job_get_settings (job));
+  if (used <= max)
+    return TRUE;
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+               "user %u would own %" G_GUINT64_FORMAT " jobs (instances counted), more than "
+               "this jobd allows (MaxJobsPerUser=%" G_GUINT64_FORMAT " in jobd.conf)",
+               owner_uid, used, max);
+  return FALSE;
+}
+
 JobdJob *
 jobd_manager_add_job (JobdManager *self,
                       const char *name,
@@ -880,7 +917,8 @@ jobd_manager_add_job (JobdManager *self,
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_JOB_EXISTS, "job '%s' already exists", name);
       return NULL;
     }
-  if (!check_graph (self, name, owned, error))
+  if (!check_graph (self, name, owned, error) ||
+      !check_owner_budget (self, owner_uid, NULL, owned, error))
     return NULL;
   entry = g_new0 (JobdStoredJob, 1);
   entry->name = g_strdup (name);
@@ -980,7 +1018,8 @@ jobd_manager_update_job (JobdManager *self,
   if (job == NULL || !jobd_settings_validate (owned, error) ||
       !check_instances (self, owned, error) || !check_graph (self, name, owned, error) ||
       !jobd_watch_check_settings_changed (jobd_job_get_settings (job), owned,
-                                          jobd_job_get_owner_uid (job), error))
+                                          jobd_job_get_owner_uid (job), error) ||
+      !check_owner_budget (self, jobd_job_get_owner_uid (job), job, owned, error))
     return FALSE;
   entry = stored_job_from (self, job);
   jobd_settings_free (entry->settings);

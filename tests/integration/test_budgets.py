@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: MIT
+"""What one user may make jobd hold ([Daemon] MaxJobsPerUser): any local
+user may add jobs, so one of them could grow jobd's memory, its state file
+and the process table without bound. Past the budget an add, an update of
+`instances` or a scale is refused with Busy naming the limit; instances
+count; removing a job frees its share; root is not bounded. The client
+runs as nobody through jobctl, as a local user would."""
+from jobdtest import JobdTestCase, as_nobody, main, run_jobctl
+
+BUDGET = 5
+
+
+class PerUserJobs(JobdTestCase):
+    config_extra = "\n[Daemon]\nMaxJobsPerUser=%d\n" % BUDGET
+
+    def jobctl_as_nobody(self, *args):
+        return run_jobctl(list(args), address=self.jobd.address, preexec_fn=as_nobody(), cwd="/")
+
+    def assert_refused(self, result):
+        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertIn("MaxJobsPerUser=%d" % BUDGET, result.stderr)
+
+    def add_as_nobody(self, name, *options):
+        return self.jobctl_as_nobody("add", name, *options, "--", "/bin/sleep", "1000")
+
+    def test_adds_past_the_budget_are_refused_and_a_remove_frees_one(self):
+        for i in range(BUDGET):
+            result = self.add_as_nobody("n-%d" % i)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.assert_refused(self.add_as_nobody("n-extra"))
+        self.assertNotIn("n-extra", [row[0] for row in self.bus.call("List")])
+        # Root is not bounded by it.
+        for i in range(BUDGET + 2):
+            self.bus.call("Add", "root-%d" % i, {"command": "/bin/true"})
+        # A remove gives the share back.
+        result = self.jobctl_as_nobody("remove", "n-0")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.add_as_nobody("n-extra")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_instances_count_in_the_budget(self):
+        result = self.add_as_nobody("pool", "--instances=%d" % (BUDGET - 1))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.add_as_nobody("one")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Full: one more instance of either is refused, by add, update and scale.
+        self.assert_refused(self.add_as_nobody("two"))
+        self.assert_refused(self.jobctl_as_nobody("scale", "pool", str(BUDGET)))
+        self.assert_refused(self.jobctl_as_nobody("update", "one", "--instances=2"))
+        self.assertEqual(self.bus.call("GetSettings", "pool")["instances"], BUDGET - 1)
+        # Scaling down makes room again.
+        result = self.jobctl_as_nobody("scale", "pool", str(BUDGET - 2))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.add_as_nobody("two")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+if __name__ == "__main__":
+    main()
