@@ -1422,6 +1422,58 @@ on_shutdown_job_down (GObject *source, GAsyncResult *result, gpointer user_data)
   fan_out_step_done (task);
 }
 
+/* A job stopped at shutdown once what requires it is down, as a Stop does
+ * (dependents first, furthest first): a web front must not lose its
+ * database while it still serves. Cycles are refused at add, so the waits
+ * end; each job's own stop timeout bounds each step. */
+typedef struct {
+  GTask *task;        /* the shutdown's fan-out (owned) */
+  JobdJob *job;       /* stopped when pending reaches 0 (owned) */
+  guint pending;      /* its active dependents not down yet */
+} ShutdownStep;
+
+static void
+shutdown_stop_now (GTask *task, JobdJob *job)
+{
+  jobd_job_stop (job, NULL);
+  jobd_job_wait_down_async (job, NULL, on_shutdown_job_down, g_object_ref (task));
+}
+
+static void
+on_shutdown_dependent_down (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ShutdownStep *step = user_data;
+
+  jobd_job_wait_down_finish (JOBD_JOB (source), result, NULL);
+  if (--step->pending > 0)
+    return;
+  shutdown_stop_now (step->task, step->job);
+  g_object_unref (step->task);
+  g_object_unref (step->job);
+  g_free (step);
+}
+
+static void
+shutdown_stop_job (JobdManager *self, GTask *task, JobdJob *job)
+{
+  g_autoptr(GPtrArray) dependents =
+    jobd_deps_run_active_dependents (self, jobd_job_get_name (job));
+  ShutdownStep *step;
+
+  fan_out_add (task);
+  if (dependents == NULL || dependents->len == 0)
+    {
+      shutdown_stop_now (task, job);
+      return;
+    }
+  step = g_new0 (ShutdownStep, 1);
+  step->task = g_object_ref (task);
+  step->job = g_object_ref (job);
+  step->pending = dependents->len;
+  for (guint i = 0; i < dependents->len; i++)
+    jobd_job_wait_down_async (dependents->pdata[i], NULL, on_shutdown_dependent_down, step);
+}
+
 void
 jobd_manager_shutdown_async (JobdManager *self,
                              GCancellable *cancellable,
@@ -1441,11 +1493,8 @@ jobd_manager_shutdown_async (JobdManager *self,
     {
       JobdJob *job = jobs->pdata[i];
 
-      if (!jobd_job_is_active (job))
-        continue;
-      jobd_job_stop (job, NULL);
-      fan_out_add (task);
-      jobd_job_wait_down_async (job, NULL, on_shutdown_job_down, g_object_ref (task));
+      if (jobd_job_is_active (job))
+        shutdown_stop_job (self, task, job);
     }
   fan_out_step_done (task);
 }

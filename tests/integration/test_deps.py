@@ -346,6 +346,29 @@ class Restore(DepsCase):
         self.assertEqual(web_run["reason"], "restore")
         self.assertLess(db_run["start"], web_run["start"])
 
+    def test_jobd_going_away_stops_dependents_first(self):
+        # web, asked to stop, takes 0.3 s and then writes whether db still
+        # listens: it must, as a Stop of db would have stopped web first.
+        port = free_port()
+        marker = os.path.join(self.jobd.root, "web.marker")
+        script = ("exec 3<>/dev/tcp/127.0.0.1/$1 || exit 7; exec 3>&-; echo connected > $2; "
+                  "trap 'sleep 0.3; if (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; "
+                  "then echo db-up > $2; else echo db-gone > $2; fi; exit 0' TERM; "
+                  "while :; do sleep 0.1; done")
+        self.add_server("z-db", port)
+        self.add("a-web", script, port, marker, requires=["z-db"])
+        mark = self.bus.mark()
+        self.bus.call("Start", "a-web")
+        self.bus.wait_state("a-web", "up", since=mark)
+        self.note_all()
+        wait_until(lambda: open(marker).read().strip() == "connected" if os.path.exists(marker)
+                   else False, "a-web to connect")
+        self.bus.close()
+        self.jobd.stop()
+        with open(marker) as f:
+            self.assertEqual(f.read().strip(), "db-up", "z-db was stopped before a-web")
+        self.assertFalse(tcp_accepts(port, 0.2), "z-db still listens after jobd went")
+
 
 class Unprivileged(DepsCase):
     """Every local user reaches the private socket: none may get a job of
