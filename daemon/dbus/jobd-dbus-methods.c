@@ -494,10 +494,60 @@ history_query_from_options (GVariant *options, JobdHistoryQuery *query, const ch
   return TRUE;
 }
 
+/* ReadLog is open to every local user and its reads queue for a couple of
+ * worker threads: a user with many calls in flight would make everyone
+ * else's `jobctl logs` wait behind them. jobctl has one in flight. */
+#define LOG_READS_PER_USER 8
+
+typedef struct {
+  JobdDBusService *service;            /* owned */
+  GDBusMethodInvocation *invocation;   /* owned */
+  guint uid;
+} LogRead;
+
+static gboolean
+log_read_begin (JobdDBusService *self, guint uid, GError **error)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->log_reads, GUINT_TO_POINTER (uid)));
+
+  if (n >= LOG_READS_PER_USER)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   "too many log reads in flight for this user (at most %u): "
+                   "wait for their answers", LOG_READS_PER_USER);
+      return FALSE;
+    }
+  g_hash_table_insert (self->log_reads, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (n + 1));
+  return TRUE;
+}
+
+static void
+log_read_end (JobdDBusService *self, guint uid)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->log_reads, GUINT_TO_POINTER (uid)));
+
+  if (n <= 1)
+    g_hash_table_remove (self->log_reads, GUINT_TO_POINTER (uid));
+  else
+    g_hash_table_insert (self->log_reads, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (n - 1));
+}
+
+static void
+log_read_free (LogRead *read)
+{
+  log_read_end (read->service, read->uid);
+  g_object_unref (read->service);
+  g_object_unref (read->invocation);
+  g_free (read);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LogRead, log_read_free)
+
 static void
 on_log_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(LogRead) read = user_data;
+  GDBusMethodInvocation *invocation = read->invocation;
   g_autoptr(GError) error = NULL;
   g_autofree char *cursor = NULL;
   g_autofree char *from = NULL;
@@ -536,6 +586,7 @@ jobd_dbus_method_read_log (JobdDBusService *self, GDBusMethodInvocation *invocat
   JobdHistoryQuery query;
   const char *cursor;
   JobdOutput *output = jobd_job_get_output (job);
+  LogRead *read;
 
   g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &options);
   if (!history_query_from_options (options, &query, &cursor, &error))
@@ -543,9 +594,18 @@ jobd_dbus_method_read_log (JobdDBusService *self, GDBusMethodInvocation *invocat
       jobd_dbus_return_error (invocation, error);
       return;
     }
+  if (!log_read_begin (self, uid, &error))
+    {
+      jobd_dbus_return_error (invocation, error);
+      return;
+    }
+  read = g_new0 (LogRead, 1);
+  read->service = g_object_ref (self);
+  read->invocation = g_object_ref (invocation);
+  read->uid = uid;
   if (cursor == NULL)
     cursor = begun = jobd_output_history_begin (output, &query, NULL, &error);
-  jobd_output_history_read_async (output, cursor, on_log_read, g_object_ref (invocation));
+  jobd_output_history_read_async (output, cursor, on_log_read, read);
 }
 
 void

@@ -30,6 +30,7 @@ struct _JobdDBusService {
   GPtrArray *connections;       /* GDBusConnection*, every one we serve */
   GHashTable *subtree_ids;      /* GDBusConnection* → registration id */
   GHashTable *bus_uid_cache;    /* unique name → uid + 1, for bus callers */
+  GHashTable *log_reads;        /* uid → its ReadLog calls in flight */
   guint own_name_id;
   guint own_retry_id;
   guint own_attempts;

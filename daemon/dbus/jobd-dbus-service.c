@@ -59,6 +59,7 @@ jobd_dbus_service_finalize (GObject *object)
   g_ptr_array_unref (self->connections);
   g_hash_table_unref (self->subtree_ids);
   g_hash_table_unref (self->bus_uid_cache);
+  g_hash_table_unref (self->log_reads);
   g_free (self->socket_path);
   G_OBJECT_CLASS (jobd_dbus_service_parent_class)->finalize (object);
 }
@@ -78,4 +79,5 @@ jobd_dbus_service_init (JobdDBusService *self)
   self->connections = g_ptr_array_new_with_free_func (g_object_unref);
   self->subtree_ids = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->bus_uid_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->log_reads = g_hash_table_new (g_direct_hash, g_direct_equal);
 }

@@ -6,6 +6,7 @@ repeat; several jobs merged in time order with name prefixes; the reading
 is jobd's (ReadLog/FollowLog), bounded per call, in worker threads, with
 cursors a client cannot point outside the job's folder. The journal source
 is not reachable here (no journald in these tests)."""
+import json
 import os
 import re
 import resource
@@ -16,7 +17,7 @@ import time
 
 from gi.repository import Gio, GLib
 
-from jobdtest import (DEADLINE, JOBCTL, MANAGER_IFACE, MANAGER_PATH, JobdTestCase,
+from jobdtest import (DEADLINE, JOBCTL, MANAGER_IFACE, MANAGER_PATH, JobdTestCase, PYTHON,
                       call_as_nobody, main, run_jobctl, stop_pid, wait_until)
 
 PAGE_LINES = 5000
@@ -274,6 +275,48 @@ class History(JobdTestCase):
         self.assertEqual(reply["error"], "org.jobd1.Error.InvalidArgs", reply)
 
     # -- bounds -------------------------------------------------------------------
+
+    def test_reads_in_flight_are_bounded_per_user(self):
+        # Reads queue for two worker threads: one user's pile of calls must
+        # not make everyone else's wait. Slow reads (a 1 GiB hour file
+        # scanned for its last lines) keep calls in flight.
+        self.numbered_job("slow", 10, write_log=True)
+        t = time.localtime(time.time() - 86400)
+        path = os.path.join(self.job_dir("slow"), time.strftime("%Y%m%d", t),
+                            time.strftime("%Y%m%d%H", t) + ".log")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(1 << 30)
+        script = (
+            "import json, sys\n"
+            "from gi.repository import Gio, GLib\n"
+            "conn = Gio.DBusConnection.new_for_address_sync(sys.argv[1], "
+            "Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)\n"
+            "loop = GLib.MainLoop(); answers = []\n"
+            "def done(c, res, _d):\n"
+            "    try:\n"
+            "        c.call_finish(res); answers.append('ok')\n"
+            "    except GLib.Error as e:\n"
+            "        answers.append(Gio.DBusError.get_remote_error(e) or e.message)\n"
+            "    if len(answers) == 40: loop.quit()\n"
+            "for _ in range(40):\n"
+            "    conn.call(None, '/org/jobd1', 'org.jobd1.Manager', 'ReadLog', "
+            "GLib.Variant('(sa{sv})', ('slow', {'since': GLib.Variant('x', 0)})), None, "
+            "Gio.DBusCallFlags.NONE, 60000, None, done, None)\n"
+            "loop.run()\n"
+            "print(json.dumps(answers))\n")
+        out = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                              PYTHON, "-c", script, self.jobd.address],
+                             capture_output=True, text=True, timeout=DEADLINE * 4, cwd="/")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        answers = json.loads(out.stdout)
+        busy = answers.count("org.jobd1.Error.Busy")
+        self.assertGreaterEqual(answers.count("ok"), 8, answers)
+        self.assertGreater(busy, 0, "40 slow reads of one user were all queued")
+        self.assertEqual(answers.count("ok") + busy, 40, answers)
+        # Once answered, the user's budget is back.
+        reply = call_as_nobody(self.jobd.address, "ReadLog", "('slow', {'lines': <uint64 3>})")
+        self.assertTrue(reply["ok"], reply)
 
     def jobd_rss_kib(self):
         with open("/proc/%d/status" % self.jobd.proc.pid) as f:
