@@ -17,6 +17,7 @@
 
 #include "jobctl.h"
 #include "jobd-error.h"
+#include "jobd-dep-order.h"
 #include "jobd-jobfile.h"
 #include "jobd-parse.h"
 
@@ -368,13 +369,43 @@ covered_by (GVariant *settings, GHashTable *dirs)
   return g_hash_table_contains (dirs, dir);
 }
 
+static const char *
+step_name (gpointer item)
+{
+  return ((Step *) item)->name;
+}
+
+static GPtrArray *
+step_deps (gpointer item, gpointer registry)
+{
+  Current *current = g_hash_table_lookup (registry, ((Step *) item)->name);
+
+  return jobd_dep_order_names_in (current != NULL ? current->settings : NULL);
+}
+
+static const char *
+file_name (gpointer item)
+{
+  return ((JobdJobFile *) item)->name;
+}
+
+static GPtrArray *
+file_deps (gpointer item, gpointer unused)
+{
+  return jobd_dep_order_names_in (((JobdJobFile *) item)->settings);
+}
+
 static GPtrArray *
 make_plan (FileSet *set, GHashTable *registry, gboolean prune)
 {
   GPtrArray *plan = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
   g_autoptr(GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) removals = g_ptr_array_new ();
   g_autoptr(GList) names = NULL;
 
+  /* jobd answers calls in the order they were sent: a job is added or
+   * updated after the jobs it names, and removed before them. */
+  jobd_dep_order_sort (set->files, file_name, file_deps, NULL, FALSE);
   for (guint i = 0; i < set->files->len; i++)
     {
       JobdJobFile *file = set->files->pdata[i];
@@ -396,8 +427,10 @@ make_plan (FileSet *set, GHashTable *registry, gboolean prune)
       step->name = g_strdup (l->data);
       step->action = ACTION_REMOVE;
       step->active = state_is_active (current->state);
-      g_ptr_array_add (plan, step);
+      g_ptr_array_add (removals, step);
     }
+  jobd_dep_order_sort (removals, step_name, step_deps, registry, TRUE);
+  g_ptr_array_extend_and_steal (plan, g_steal_pointer (&removals));
   return plan;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jobd-dep-order.h"
 #include "jobd-error.h"
 #include "jobd-jobfile.h"
 #include "jobd-log.h"
@@ -143,6 +144,37 @@ prune_job (JobdManager *manager, JobdJob *job)
   jobd_job_wait_down_async (job, NULL, on_down_remove, removal);
 }
 
+static const char *
+file_name (gpointer item)
+{
+  return ((JobdJobFile *) item)->name;
+}
+
+static GPtrArray *
+file_deps (gpointer item, gpointer unused)
+{
+  return jobd_dep_order_names_in (((JobdJobFile *) item)->settings);
+}
+
+static GPtrArray *
+job_deps (gpointer item, gpointer unused)
+{
+  const JobdSettings *settings = jobd_job_get_settings (item);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (char **spec = settings->requires; spec != NULL && *spec != NULL; spec++)
+    g_ptr_array_add (names, jobd_dep_order_job_name (*spec));
+  for (char **spec = settings->after; spec != NULL && *spec != NULL; spec++)
+    g_ptr_array_add (names, jobd_dep_order_job_name (*spec));
+  return names;
+}
+
+static const char *
+job_name (gpointer item)
+{
+  return jobd_job_get_name (item);
+}
+
 static gboolean
 from_dir (JobdJob *job, const char *dir)
 {
@@ -179,6 +211,9 @@ jobd_jobs_dir_apply (JobdManager *manager, gboolean start_new)
     g_warning ("%s (file skipped)", ((GError *) errors->pdata[i])->message);
   for (guint i = 0; i < failed->len; i++)
     g_hash_table_add (named, failed->pdata[i]);
+  /* Each add or update is checked against the registry as it is then: a
+   * job after the jobs it names, and removed before them. */
+  jobd_dep_order_sort (files, file_name, file_deps, NULL, FALSE);
   for (guint i = 0; i < files->len; i++)
     {
       JobdJobFile *file = files->pdata[i];
@@ -193,6 +228,7 @@ jobd_jobs_dir_apply (JobdManager *manager, gboolean start_new)
         update_job (manager, job, file);
     }
   jobs = jobd_manager_list_jobs (manager);
+  jobd_dep_order_sort (jobs, job_name, job_deps, NULL, TRUE);
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdJob *job = jobs->pdata[i];

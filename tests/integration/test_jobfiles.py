@@ -131,6 +131,29 @@ class Apply(JobFileCase):
         self.assertIn("b: stopped, removed", out)
         self.assertEqual(sorted(self.pids()), ["a", "c", "elsewhere", "manual"])
 
+    def test_requirements_in_other_files_are_applied_first_and_pruned_last(self):
+        # Files are read in name order: a-web's requirement comes later.
+        write_job(self.dir, "a-web", "Command=%s\nRequires=m-db z-cache:started\n"
+                  "AutoStart=yes\n" % SLEEPER)
+        write_job(self.dir, "m-db", "Command=%s\nAfter=z-cache\n" % SLEEPER)
+        write_job(self.dir, "z-cache", "Command=%s\n" % SLEEPER)
+        self.ctl("apply", "--wait", self.dir)
+        self.assertEqual(sorted(self.pids()), ["a-web", "m-db", "z-cache"])
+        self.assertEqual(self.bus.state("a-web"), "up")
+        # A new requirement added by the same apply as the update naming it.
+        write_job(self.dir, "b-queue", "Command=%s\n" % SLEEPER)
+        write_job(self.dir, "a-web", "Command=%s\nRequires=m-db z-cache:started b-queue\n"
+                  "AutoStart=yes\n" % SLEEPER)
+        self.ctl("apply", self.dir)
+        self.assertEqual(self.bus.call("GetSettings", "a-web")["requires"],
+                         ["m-db", "z-cache:started", "b-queue"])
+        # Pruned together: the jobs that require go first.
+        for name in ("a-web", "b-queue", "m-db", "z-cache"):
+            os.unlink(os.path.join(self.dir, name + ".job"))
+        write_job(self.dir, "other", "Command=%s\n" % SLEEPER)
+        self.ctl("apply", "--prune", self.dir)
+        self.assertEqual(sorted(self.pids()), ["other"])
+
     def test_export_then_apply_to_an_empty_jobd_gives_the_same_registry(self):
         write_job(self.dir, "files",
                   'Command=/bin/sh -c "echo \\"quoted\\" \'single\' back\\\\slash" arg\\ttab\n'
@@ -247,6 +270,24 @@ class JobsDirectory(JobFileCase):
                    and self.bus.call("Status", "up") == "up", "job up to restart")
         self.assertIn("job up updated from %s/up.job (Command, StopSignal), restarting it"
                       % self.dir, self.jobd.stderr())
+
+    def test_requirements_in_later_files_and_pruning_in_order(self):
+        # "a-web" sorts before the job it requires; one stopped, one running pair.
+        write_job(self.dir, "a-web", "Command=%s\nRequires=m-db\nAutoStart=yes\n" % SLEEPER)
+        write_job(self.dir, "m-db", "Command=%s\n" % SLEEPER)
+        write_job(self.dir, "b-report", "Command=/bin/true\nAfter=n-data\n")
+        write_job(self.dir, "n-data", "Command=/bin/true\n")
+        self.reload()
+        wait_until(lambda: "a-web" in self.pids() and self.bus.call("Status", "a-web") == "up",
+                   "a-web added and started after m-db")
+        self.assertIn("b-report", self.pids())
+        self.assertEqual(self.bus.call("Status", "m-db"), "up")
+        for name in ("a-web", "m-db", "b-report", "n-data"):
+            os.unlink(os.path.join(self.dir, name + ".job"))
+        self.reload()
+        wait_until(lambda: not {"a-web", "m-db", "b-report", "n-data"} & set(self.pids()),
+                   "the four jobs pruned")
+        self.assertNotIn("cannot", self.jobd.stderr())
 
 
 class DaemonConfigUnknownKey(JobdTestCase):
