@@ -106,7 +106,8 @@ on_timer (gpointer user_data)
   JobdHealth *self = user_data;
 
   self->timer = 0;
-  self->probe = jobd_probe_run (&self->spec, &self->child, self->timeout_ms, on_probe_done, self);
+  self->probe = jobd_probe_run (&self->spec, &self->child, jobd_job_get_pid (self->job),
+                                self->timeout_ms, on_probe_done, self);
   return G_SOURCE_REMOVE;
 }
 

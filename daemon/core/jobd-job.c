@@ -1350,7 +1350,7 @@ await_ready (JobdJob *self)
       return;   /* the ready-timeout decides */
     }
   self->readiness = jobd_readiness_new (self->name, &self->ready, self->output, &probe_child,
-                                        on_readiness, self);
+                                        jobd_job_get_pid (self), on_readiness, self);
 }
 
 static gboolean

@@ -14,6 +14,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "jobd-cgroup.h"
 #include "jobd-error.h"
 #include "jobd-fdwatch.h"
 #include "jobd-process.h"
@@ -434,8 +435,26 @@ on_exec_exited (JobdProcess *process, int code, int signo, gpointer user_data)
     report (self, code == 0, "exit code %d%s%s", code, *text ? ": " : "", text);
 }
 
+/* The cgroup.procs of the job's cgroup when it has one of its own (its
+ * scope, or the direct backend's job-NAME): the probe is part of the job,
+ * as systemd runs ExecStartPost= in the service's cgroup, so what it
+ * leaves behind is stopped with the job and its memory counts there.
+ * -1 when the job shares jobd's cgroup or it cannot be opened. */
+static int
+open_job_cgroup (GPid job_pid)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *own = NULL;
+
+  if (job_pid <= 0 || (path = jobd_cgroup_path_of_pid (job_pid, NULL)) == NULL
+      || (own = jobd_cgroup_path_of_pid (getpid (), NULL)) == NULL || g_str_equal (path, own))
+    return -1;
+  return jobd_cgroup_open_procs (JOBD_CGROUP_ROOT, path);
+}
+
 static void
-start_exec (JobdProbe *self, const JobdChildSpec *job_child, const char *command)
+start_exec (JobdProbe *self, const JobdChildSpec *job_child, GPid job_pid,
+            const char *command)
 {
   const char *argv[] = { "/bin/sh", "-c", command, NULL };
   g_auto(JobdChildSpec) child = { 0 };
@@ -443,6 +462,7 @@ start_exec (JobdProbe *self, const JobdChildSpec *job_child, const char *command
   GPid pid = 0;
   int pidfd = -1;
   int fds[2];
+  gboolean spawned;
 
   self->output = g_string_new (NULL);
   if (!g_unix_open_pipe (fds, FD_CLOEXEC, &error))
@@ -454,8 +474,12 @@ start_exec (JobdProbe *self, const JobdChildSpec *job_child, const char *command
   g_strfreev (child.argv);
   child.argv = g_strdupv ((char **) argv);
   child.stdout_fd = child.stderr_fd = fds[1];
-  child.cgroup_fds[0] = child.cgroup_fds[1] = -1;
-  if (!jobd_child_spawn (&child, &pid, &pidfd, &error))
+  child.cgroup_fds[0] = open_job_cgroup (job_pid);
+  child.cgroup_fds[1] = -1;
+  spawned = jobd_child_spawn (&child, &pid, &pidfd, &error);
+  if (child.cgroup_fds[0] >= 0)
+    close (child.cgroup_fds[0]);
+  if (!spawned)
     {
       close (fds[0]);
       close (fds[1]);
@@ -476,6 +500,7 @@ start_exec (JobdProbe *self, const JobdChildSpec *job_child, const char *command
 JobdProbe *
 jobd_probe_run (const JobdProbeSpec *spec,
                 const JobdChildSpec *job_child,
+                GPid job_pid,
                 guint timeout_ms,
                 JobdProbeFunc func,
                 gpointer user_data)
@@ -504,7 +529,7 @@ jobd_probe_run (const JobdProbeSpec *spec,
       break;
     case JOBD_PROBE_EXEC:
     default:
-      start_exec (self, job_child, spec->command);
+      start_exec (self, job_child, job_pid, spec->command);
       break;
     }
   return self;

@@ -67,9 +67,12 @@ typedef struct _JobdProbe JobdProbe;
 typedef void (*JobdProbeFunc) (gboolean ok, const char *result, gpointer user_data);
 
 /* job_child: how the job itself was started, which an exec probe copies
- * with its own argv and no cgroup (ignored for tcp and http). */
+ * with its own argv; job_pid: the job's main process, whose cgroup an exec
+ * probe joins when the job has one of its own (0: none). Both are ignored
+ * for tcp and http. */
 JobdProbe *jobd_probe_run (const JobdProbeSpec *spec,
                            const JobdChildSpec *job_child,
+                           GPid job_pid,
                            guint timeout_ms,
                            JobdProbeFunc func,
                            gpointer user_data);

@@ -20,6 +20,7 @@ struct _JobdReadiness {
   /* tcp, exec-probe */
   JobdProbeSpec probe_spec;
   JobdChildSpec probe_child;
+  GPid job_pid;
   guint interval_ms;
   guint retry_timer;
   JobdProbe *probe;            /* the probe under way */
@@ -91,7 +92,7 @@ probe_now (JobdReadiness *self)
   guint timeout_ms = self->probe_spec.kind == JOBD_PROBE_TCP ? JOBD_READINESS_TCP_TIMEOUT_MS
                                                              : JOBD_READINESS_PROBE_TIMEOUT_MS;
 
-  self->probe = jobd_probe_run (&self->probe_spec, &self->probe_child, timeout_ms,
+  self->probe = jobd_probe_run (&self->probe_spec, &self->probe_child, self->job_pid, timeout_ms,
                                 on_probe_done, self);
 }
 
@@ -102,6 +103,7 @@ jobd_readiness_new (const char *job_name,
                     const JobdReadySpec *spec,
                     JobdOutput *output,
                     const JobdChildSpec *probe_child,
+                    GPid job_pid,
                     JobdReadinessFunc func,
                     gpointer user_data)
 {
@@ -111,6 +113,7 @@ jobd_readiness_new (const char *job_name,
   self->mode = spec->mode;
   self->func = func;
   self->user_data = user_data;
+  self->job_pid = job_pid;
   self->interval_ms = JOBD_READINESS_INTERVAL_MIN_MS;
   self->probe_child.stdout_fd = self->probe_child.stderr_fd = -1;
   self->probe_child.cgroup_fds[0] = self->probe_child.cgroup_fds[1] = -1;

@@ -33,11 +33,13 @@ typedef void (*JobdReadinessFunc) (gpointer user_data);
 
 /* spec: log, tcp or exec-probe. output: the job's (log). probe_child: how
  * the job itself was started (user, groups, environment, directory), which
- * an exec probe copies, with its own argv and no output. */
+ * an exec probe copies, with its own argv and no output; job_pid: the
+ * job's main process (an exec probe runs in its cgroup). */
 JobdReadiness *jobd_readiness_new (const char *job_name,
                                    const JobdReadySpec *spec,
                                    JobdOutput *output,
                                    const JobdChildSpec *probe_child,
+                                   GPid job_pid,
                                    JobdReadinessFunc func,
                                    gpointer user_data);
 /* Stops watching; a probe still running is killed. */

@@ -13,6 +13,8 @@
 
 #include <gio/gio.h>
 
+#include <fcntl.h>
+
 #include "jobd-error.h"
 #include "jobd-memory.h"
 
@@ -193,6 +195,22 @@ sum_rss (GArray *pids, guint64 *bytes, GError **error)
     }
   *bytes = total;
   return TRUE;
+}
+
+int
+jobd_cgroup_open_procs (const char *root, const char *cgroup_path)
+{
+  static const char *const v2_hierarchies[] = { "", "unified" };
+  int fd = -1;
+
+  for (guint i = 0; i < G_N_ELEMENTS (v2_hierarchies) && fd < 0; i++)
+    {
+      g_autofree char *dir = hierarchy_dir (root, v2_hierarchies[i], cgroup_path);
+      g_autofree char *path = g_build_filename (dir, "cgroup.procs", NULL);
+
+      fd = open (path, O_WRONLY | O_CLOEXEC);
+    }
+  return fd;
 }
 
 gboolean

@@ -59,6 +59,11 @@ GArray *jobd_cgroup_get_pids (const char *root,
 /* The same for a cgroup directory given as a full path. */
 GArray *jobd_cgroup_dir_pids (const char *dir, GError **error);
 
+/* cgroup.procs of a cgroup of the v2 hierarchy (pure, or the unified tree
+ * of a hybrid host) opened for writing a PID into it; -1 (errno set) when
+ * there is none or it cannot be opened. */
+int jobd_cgroup_open_procs (const char *root, const char *cgroup_path);
+
 /* The cgroup path of a process from the text of /proc/PID/cgroup: the
  * unified ("0::") entry, else the name=systemd one. */
 char *jobd_cgroup_parse_proc_cgroup (const char *contents, GError **error);

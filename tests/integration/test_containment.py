@@ -140,6 +140,64 @@ class CgroupPath(Containment, JobdTestCase):
         down = self.bus.wait_state("hog", "down", since=mark)
         self.assertEqual(down["exit-signal"], signal.SIGKILL)
 
+    def test_probes_run_in_the_jobs_cgroup(self):
+        # The readiness and health probes each start an escapee (a session
+        # of its own, SIGTERM ignored) and say their cgroup; the job's
+        # stop must take both escapees with it.
+        cg_ready = os.path.join(self.tmp, "ready.cgroup")
+        cg_health = os.path.join(self.tmp, "health.cgroup")
+        probe = ('(/usr/bin/python3 -c "$ESCAPEE" &); '
+                 'grep ^0:: /proc/self/cgroup > %s.tmp; mv %s.tmp %s')
+        self.bus.add("probed", "/bin/sleep", ["100000"],
+                     environment=GLib.Variant("a{ss}", {"ESCAPEE": ESCAPEE, "TOKEN": self.tmp}),
+                     ready=GLib.Variant("s", "exec-probe:" + probe % ((cg_ready,) * 3)),
+                     health=GLib.Variant("s", "exec:" + probe % ((cg_health,) * 3)),
+                     health_interval_ms=GLib.Variant("u", 200),
+                     stop_timeout_ms=GLib.Variant("u", 10000))
+        mark = self.bus.mark()
+        self.bus.call("Start", "probed")
+        self.bus.wait_state("probed", "up", since=mark)
+        wait_until(lambda: os.path.exists(cg_health), "a health probe to run")
+        for path in (cg_ready, cg_health):
+            with open(path) as f:
+                text = f.read().strip()
+                self.assertTrue(text.endswith("/job-probed"), (path, text))
+        escapees = []
+        self.addCleanup(self.kill_with_token, b"TOKEN=" + self.tmp.encode())
+
+        def find_escapees():
+            escapees[:] = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                           and self.is_escapee_of(int(p), "probed")]
+            return len(escapees) >= 2
+        wait_until(find_escapees, "the probes' escapees")
+        self.escapees.extend(escapees)
+        self.stop_and_wait("probed")
+        for pid in escapees:
+            self.assertGone(pid)
+
+    @staticmethod
+    def kill_with_token(token):
+        """Whatever a broken build left outside the job."""
+        pids = []
+        for p in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/environ" % p, "rb") as f:
+                    if token in f.read().split(b"\0"):
+                        pids.append(int(p))
+            except OSError:
+                pass
+        jobdharness.kill_pids(pids)
+
+    @staticmethod
+    def is_escapee_of(pid, name):
+        try:
+            with open("/proc/%d/cgroup" % pid) as f:
+                in_job = f.read().rstrip().endswith("/job-" + name)
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return in_job and b"SIGTERM" in f.read()
+        except OSError:
+            return False
+
     def test_memory_max_changed_on_a_running_job(self):
         # Allocates 64 MiB once the file $1 exists; started under a 512 MiB limit.
         go = os.path.join(self.tmp, "grow.go")
