@@ -383,18 +383,6 @@ step_deps (gpointer item, gpointer registry)
   return jobd_dep_order_names_in (current != NULL ? current->settings : NULL);
 }
 
-static const char *
-file_name (gpointer item)
-{
-  return ((JobdJobFile *) item)->name;
-}
-
-static GPtrArray *
-file_deps (gpointer item, gpointer unused)
-{
-  return jobd_dep_order_names_in (((JobdJobFile *) item)->settings);
-}
-
 static GPtrArray *
 make_plan (FileSet *set, GHashTable *registry, gboolean prune)
 {
@@ -405,7 +393,7 @@ make_plan (FileSet *set, GHashTable *registry, gboolean prune)
 
   /* jobd answers calls in the order they were sent: a job is added or
    * updated after the jobs it names, and removed before them. */
-  jobd_dep_order_sort (set->files, file_name, file_deps, NULL, FALSE);
+  jobd_dep_order_job_files (set->files);
   for (guint i = 0; i < set->files->len; i++)
     {
       JobdJobFile *file = set->files->pdata[i];

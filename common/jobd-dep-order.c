@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "jobd-jobfile.h"
+
 char *
 jobd_dep_order_job_name (const char *spec)
 {
@@ -78,4 +80,22 @@ jobd_dep_order_sort (GPtrArray *items,
     visit (&walk, items->pdata[i]);
   for (guint i = 0; i < items->len; i++)
     items->pdata[i] = ordered->pdata[reversed ? ordered->len - 1 - i : i];
+}
+
+static const char *
+file_name (gpointer item)
+{
+  return ((JobdJobFile *) item)->name;
+}
+
+static GPtrArray *
+file_deps (gpointer item, gpointer unused)
+{
+  return jobd_dep_order_names_in (((JobdJobFile *) item)->settings);
+}
+
+void
+jobd_dep_order_job_files (GPtrArray *files)
+{
+  jobd_dep_order_sort (files, file_name, file_deps, NULL, FALSE);
 }

@@ -35,4 +35,7 @@ void jobd_dep_order_sort (GPtrArray *items,
                           gpointer user_data,
                           gboolean reversed);
 
+/* Job files (JobdJobFile *) in the order to add or update their jobs. */
+void jobd_dep_order_job_files (GPtrArray *files);
+
 G_END_DECLS

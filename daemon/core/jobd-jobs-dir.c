@@ -144,18 +144,6 @@ prune_job (JobdManager *manager, JobdJob *job)
   jobd_job_wait_down_async (job, NULL, on_down_remove, removal);
 }
 
-static const char *
-file_name (gpointer item)
-{
-  return ((JobdJobFile *) item)->name;
-}
-
-static GPtrArray *
-file_deps (gpointer item, gpointer unused)
-{
-  return jobd_dep_order_names_in (((JobdJobFile *) item)->settings);
-}
-
 static GPtrArray *
 job_deps (gpointer item, gpointer unused)
 {
@@ -213,7 +201,7 @@ jobd_jobs_dir_apply (JobdManager *manager, gboolean start_new)
     g_hash_table_add (named, failed->pdata[i]);
   /* Each add or update is checked against the registry as it is then: a
    * job after the jobs it names, and removed before them. */
-  jobd_dep_order_sort (files, file_name, file_deps, NULL, FALSE);
+  jobd_dep_order_job_files (files);
   for (guint i = 0; i < files->len; i++)
     {
       JobdJobFile *file = files->pdata[i];

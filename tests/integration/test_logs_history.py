@@ -69,6 +69,16 @@ class History(JobdTestCase):
     def job_dir(self, name):
         return os.path.join(self.jobd.log_dir, "jobs", name)
 
+    def make_huge_hour_file(self, name):
+        """A 1 GiB hour file of one "line" without a newline (sparse: cheap
+        to make, as slow to scan as a real one), older than today's."""
+        t = time.localtime(time.time() - 86400)
+        path = os.path.join(self.job_dir(name), time.strftime("%Y%m%d", t),
+                            time.strftime("%Y%m%d%H", t) + ".log")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(1 << 30)
+
     # -- beyond the ring ---------------------------------------------------
 
     def test_lines_beyond_the_ring_come_from_the_files(self):
@@ -281,12 +291,7 @@ class History(JobdTestCase):
         # not make everyone else's wait. Slow reads (a 1 GiB hour file
         # scanned for its last lines) keep calls in flight.
         self.numbered_job("slow", 10, write_log=True)
-        t = time.localtime(time.time() - 86400)
-        path = os.path.join(self.job_dir("slow"), time.strftime("%Y%m%d", t),
-                            time.strftime("%Y%m%d%H", t) + ".log")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.truncate(1 << 30)
+        self.make_huge_hour_file("slow")
         script = (
             "import json, sys\n"
             "from gi.repository import Gio, GLib\n"
@@ -324,14 +329,7 @@ class History(JobdTestCase):
 
     def test_huge_file_is_read_in_bounded_pages_off_the_main_loop(self):
         self.numbered_job("huge", 10, write_log=True)
-        # A 1 GiB hour file of one "line" without a newline (sparse: cheap to
-        # make, as slow to scan as a real one), older than today's.
-        t = time.localtime(time.time() - 86400)
-        path = os.path.join(self.job_dir("huge"), time.strftime("%Y%m%d", t),
-                            time.strftime("%Y%m%d%H", t) + ".log")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.truncate(1 << 30)
+        self.make_huge_hour_file("huge")
         rss_before = self.jobd_rss_kib()
         results = {}
 
