@@ -55,12 +55,26 @@ line_to_variant (guint64 usec, const char *stream, const char *text)
                                usec, stream, text);
 }
 
+void
+jobctl_print_output_text (Jobctl *jobctl, gboolean timestamps, guint64 usec,
+                          const char *stream, const char *text)
+{
+  gboolean is_stderr = g_strcmp0 (stream, "stderr") == 0;
+  g_autofree char *shown = jobctl_colorize (jobctl->color, is_stderr ? STDERR_SGR : NULL, text);
+
+  if (timestamps)
+    {
+      g_autofree char *when = jobctl_format_timestamp (usec, TRUE);
+
+      g_print ("%s %-6s %s\n", when, stream, shown);
+    }
+  else
+    g_print ("%s\n", shown);
+}
+
 static void
 print_line (Output *output, guint64 usec, const char *stream, const char *text)
 {
-  gboolean is_stderr = g_strcmp0 (stream, "stderr") == 0;
-  g_autofree char *shown = NULL;
-
   if (output->jobctl->json)
     {
       g_autoptr(GVariant) line = g_variant_ref_sink (line_to_variant (usec, stream, text));
@@ -70,15 +84,7 @@ print_line (Output *output, guint64 usec, const char *stream, const char *text)
       return;
     }
 
-  shown = jobctl_colorize (output->jobctl->color, is_stderr ? STDERR_SGR : NULL, text);
-  if (output->timestamps)
-    {
-      g_autofree char *when = jobctl_format_timestamp (usec, TRUE);
-
-      g_print ("%s %-6s %s\n", when, stream, shown);
-    }
-  else
-    g_print ("%s\n", shown);
+  jobctl_print_output_text (output->jobctl, output->timestamps, usec, stream, text);
 }
 
 /* Prints the last max_lines buffered lines (0 = all). */

@@ -23,7 +23,6 @@
 #include "jobd-error.h"
 #include "jobd-timestamp.h"
 
-#define STDERR_SGR "31"
 #define NAME_SGR "36"
 
 typedef struct _View View;
@@ -85,8 +84,6 @@ emit (View *view, const char *name, guint64 usec, const char *stream, const char
       GVariant *extra)
 {
   Jobctl *jobctl = view->jobctl;
-  gboolean is_stderr = g_strcmp0 (stream, "stderr") == 0;
-  g_autofree char *shown = NULL;
   g_autofree char *who = NULL;
   guint32 instance;
   gboolean has_instance = extra != NULL && g_variant_lookup (extra, "instance", "u", &instance);
@@ -127,15 +124,7 @@ emit (View *view, const char *name, guint64 usec, const char *stream, const char
 
       g_print ("%s ", colored);
     }
-  shown = jobctl_colorize (jobctl->color, is_stderr ? STDERR_SGR : NULL, text);
-  if (view->timestamps)
-    {
-      g_autofree char *when = jobctl_format_timestamp (usec, TRUE);
-
-      g_print ("%s %-6s %s\n", when, stream, shown);
-    }
-  else
-    g_print ("%s\n", shown);
+  jobctl_print_output_text (jobctl, view->timestamps, usec, stream, text);
 }
 
 /* A history line: printed, or kept while the merged last N are not known. */

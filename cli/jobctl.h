@@ -134,6 +134,10 @@ void jobctl_warn_unenforced_limits (Jobctl *jobctl, const char *name);
 /* jobctl-logs.c */
 int jobctl_verb_read (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 int jobctl_verb_logs (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
+/* One output line's text as logs prints it: stderr in red, after its time
+ * and stream when timestamps (jobctl-logs.c). */
+void jobctl_print_output_text (Jobctl *jobctl, gboolean timestamps, guint64 usec,
+                               const char *stream, const char *text);
 /* logs against a jobd without ReadLog: the ring (jobctl-logs.c). */
 int jobctl_logs_ring_fallback (Jobctl *jobctl, const char *name, guint lines,
                                gboolean timestamps, gboolean following);
