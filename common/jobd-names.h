@@ -31,6 +31,9 @@ G_BEGIN_DECLS
 /* MaxJobsPerUser= default: the jobs one unprivileged owner may have, each
  * instance counted (root, jobd's own user and AdminGroup are not bounded). */
 #define JOBD_MAX_JOBS_PER_USER_DEFAULT 1000
+/* MaxSettingsPerUser= default: the bytes the settings of one such owner's
+ * jobs may take together (environment, extra keys…), 64 MiB. */
+#define JOBD_MAX_SETTINGS_PER_USER_DEFAULT (64 * 1024 * 1024)
 
 /* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
 gboolean jobd_name_validate (const char *name, GError **error);

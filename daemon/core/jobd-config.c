@@ -35,6 +35,7 @@ jobd_config_new (void)
   config->dbus_auth_timeout_sec = 5;
   config->max_instances = JOBD_MAX_INSTANCES_DEFAULT;
   config->max_jobs_per_user = JOBD_MAX_JOBS_PER_USER_DEFAULT;
+  config->max_settings_per_user = JOBD_MAX_SETTINGS_PER_USER_DEFAULT;
   return config;
 }
 
@@ -396,6 +397,9 @@ jobd_config_load (JobdConfig *config,
       !read_max_instances (config, error) ||
       !read_daemon_amount (config->keyfile, "MaxJobsPerUser", count_units, "a number",
                            &config->max_jobs_per_user, error) ||
+      !read_daemon_amount (config->keyfile, "MaxSettingsPerUser", size_units,
+                           "a size in bytes (suffix K, M, G or T)",
+                           &config->max_settings_per_user, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -504,6 +508,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->memory_restart_interval_ms = fresh->memory_restart_interval_ms;
       config->max_instances = fresh->max_instances;
       config->max_jobs_per_user = fresh->max_jobs_per_user;
+      config->max_settings_per_user = fresh->max_settings_per_user;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

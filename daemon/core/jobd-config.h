@@ -51,6 +51,7 @@ typedef struct {
   guint64 memory_restart_interval_ms;
   guint64 max_instances; /* highest `instances` a job may have (MaxInstances=) */
   guint64 max_jobs_per_user; /* jobs (instances counted) one user may own; 0: no bound */
+  guint64 max_settings_per_user; /* bytes of settings one user's jobs may hold; 0: no bound */
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */

@@ -26,6 +26,7 @@ struct _JobdManager {
   JobdJobContext context;
   JobdStore *store;
   GHashTable *jobs;            /* name → JobdJob* (owned) */
+  GHashTable *settings_sizes;  /* name → serialized size of its settings (owner budgets) */
   gboolean loading;            /* no saves while reading the registry */
   gboolean frozen;             /* no saves while shutting down */
   gboolean stopping_jobs;      /* shutdown stops the jobs (StopJobsOnExit) */
@@ -446,10 +447,29 @@ on_job_changed (JobdJob *job, gboolean settings_changed, gpointer user_data)
   g_signal_emit (self, signals[SIGNAL_JOB_CHANGED], 0, job, settings_changed);
 }
 
+/* What a job's settings weigh: their D-Bus serialization. */
+static gsize
+settings_size (const JobdSettings *settings)
+{
+  g_autoptr(GVariant) v = g_variant_ref_sink (jobd_settings_to_variant (settings));
+
+  return g_variant_get_size (v);
+}
+
+static void
+note_settings_size (JobdManager *self, const char *name, const JobdSettings *settings)
+{
+  g_hash_table_insert (self->settings_sizes, g_strdup (name),
+                       GSIZE_TO_POINTER (settings_size (settings)));
+}
+
 static JobdJob *
 insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint owner_uid)
 {
-  JobdJob *job = jobd_job_new (name, settings, owner_uid, &self->context);
+  JobdJob *job;
+
+  note_settings_size (self, name, settings);
+  job = jobd_job_new (name, settings, owner_uid, &self->context);
 
   g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
   g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
@@ -876,25 +896,41 @@ static gboolean
 check_owner_budget (JobdManager *self, guint owner_uid, JobdJob *replacing,
                     const JobdSettings *settings, GError **error)
 {
-  guint64 max = self->config->max_jobs_per_user;
-  guint64 used = job_weight (settings);
+  guint64 max_jobs = self->config->max_jobs_per_user;
+  guint64 max_bytes = self->config->max_settings_per_user;
+  guint64 jobs = job_weight (settings);
+  guint64 bytes;
   GHashTableIter iter;
-  gpointer job;
+  gpointer name, job;
 
-  if (max == 0 || owner_uid == 0 || owner_uid == geteuid () ||
+  if ((max_jobs == 0 && max_bytes == 0) || owner_uid == 0 || owner_uid == geteuid () ||
       jobd_auth_uid_in_group (owner_uid, self->config->admin_group))
     return TRUE;
+  bytes = settings_size (settings);
   g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, NULL, &job))
+  while (g_hash_table_iter_next (&iter, &name, &job))
     if (job != replacing && jobd_job_get_owner_uid (job) == owner_uid)
-      used += job_weight (jobd_job_get_settings (job));
-  if (used <= max)
-    return TRUE;
-  g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
-               "user %u would own %" G_GUINT64_FORMAT " jobs (instances counted), more than "
-               "this jobd allows (MaxJobsPerUser=%" G_GUINT64_FORMAT " in jobd.conf)",
-               owner_uid, used, max);
-  return FALSE;
+      {
+        jobs += job_weight (jobd_job_get_settings (job));
+        bytes += GPOINTER_TO_SIZE (g_hash_table_lookup (self->settings_sizes, name));
+      }
+  if (max_jobs != 0 && jobs > max_jobs)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   "user %u would own %" G_GUINT64_FORMAT " jobs (instances counted), more "
+                   "than this jobd allows (MaxJobsPerUser=%" G_GUINT64_FORMAT " in jobd.conf)",
+                   owner_uid, jobs, max_jobs);
+      return FALSE;
+    }
+  if (max_bytes != 0 && bytes > max_bytes)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   "the settings of user %u's jobs would take %" G_GUINT64_FORMAT " bytes, more "
+                   "than this jobd allows (MaxSettingsPerUser=%" G_GUINT64_FORMAT " in jobd.conf)",
+                   owner_uid, bytes, max_bytes);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 JobdJob *
@@ -993,6 +1029,7 @@ jobd_manager_remove_job_full (JobdManager *self, const char *name, gboolean forc
     }
   if (!persist_removal (self, name, error))
     return FALSE;
+  g_hash_table_remove (self->settings_sizes, name);
   g_hash_table_remove (self->jobs, name);
   g_hash_table_remove (self->records, name);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
@@ -1026,6 +1063,7 @@ jobd_manager_update_job (JobdManager *self,
   entry->settings = jobd_settings_copy (owned);
   if (!persist_entry (self, entry, error))
     return FALSE;
+  note_settings_size (self, name, owned);
   jobd_job_set_settings (job, g_steal_pointer (&owned));
   jobd_job_message (name, "job %s updated", name);
   compact_if_due (self);
@@ -1527,6 +1565,7 @@ jobd_manager_dispose (GObject *object)
       for (guint i = 0; i < jobs->len; i++)
         g_object_run_dispose (jobs->pdata[i]);
       g_clear_pointer (&self->jobs, g_hash_table_unref);
+      g_clear_pointer (&self->settings_sizes, g_hash_table_unref);
     }
   g_clear_object (&self->spawner);
   G_OBJECT_CLASS (jobd_manager_parent_class)->dispose (object);
@@ -1575,6 +1614,7 @@ static void
 jobd_manager_init (JobdManager *self)
 {
   self->jobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->settings_sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) json_object_unref);
   self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

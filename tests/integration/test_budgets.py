@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
-"""What one user may make jobd hold ([Daemon] MaxJobsPerUser): any local
+"""What one user may make jobd hold ([Daemon] MaxJobsPerUser and
+MaxSettingsPerUser): any local
 user may add jobs, so one of them could grow jobd's memory, its state file
 and the process table without bound. Past the budget an add, an update of
 `instances` or a scale is refused with Busy naming the limit; instances
 count; removing a job frees its share; root is not bounded. The client
 runs as nobody through jobctl, as a local user would."""
+from gi.repository import GLib
+
 from jobdtest import JobdTestCase, as_nobody, main, run_jobctl
 
 BUDGET = 5
@@ -53,6 +56,33 @@ class PerUserJobs(JobdTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         result = self.add_as_nobody("two")
         self.assertEqual(result.returncode, 0, result.stderr)
+
+
+class PerUserSettings(JobdTestCase):
+    """MaxSettingsPerUser: 1000 jobs of a few MiB of environment each would
+    be gigabytes of jobd's memory and state file; what one user's jobs'
+    settings take together is bounded."""
+    config_extra = "\n[Daemon]\nMaxSettingsPerUser=64K\n"
+
+    def jobctl_as_nobody(self, *args):
+        return run_jobctl(list(args), address=self.jobd.address, preexec_fn=as_nobody(), cwd="/")
+
+    def test_settings_bytes_are_bounded_per_user(self):
+        big = "--env=BLOB=" + "x" * 40000
+        result = self.jobctl_as_nobody("add", "first", big, "--", "/bin/true")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.jobctl_as_nobody("add", "second", big, "--", "/bin/true")
+        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertIn("MaxSettingsPerUser=65536", result.stderr)
+        # An update that grows the first past it is refused too (--env
+        # replaces the environment); a small job fits.
+        result = self.jobctl_as_nobody("update", "first", "--env=MORE=" + "y" * 70000)
+        self.assertIn("MaxSettingsPerUser=65536", result.stderr)
+        result = self.jobctl_as_nobody("add", "second", "--env=A=b", "--", "/bin/true")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Root is not bounded by it.
+        self.bus.add("root-big", "/bin/true",
+                     environment=GLib.Variant("a{ss}", {"BLOB": "z" * 100000}))
 
 
 if __name__ == "__main__":
