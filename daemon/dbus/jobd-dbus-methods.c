@@ -438,7 +438,7 @@ jobd_dbus_method_follow_output (JobdDBusService *self, GDBusMethodInvocation *in
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) fd_list = NULL;
-  int fd = jobd_output_follow (jobd_job_get_output (job), &error);
+  int fd = jobd_output_follow (jobd_job_get_output (job), uid, &error);
   int index;
 
   if (fd < 0)
@@ -604,7 +604,7 @@ jobd_dbus_method_read_log (JobdDBusService *self, GDBusMethodInvocation *invocat
   read->invocation = g_object_ref (invocation);
   read->uid = uid;
   if (cursor == NULL)
-    cursor = begun = jobd_output_history_begin (output, &query, NULL, &error);
+    cursor = begun = jobd_output_history_begin (output, &query, uid, NULL, &error);
   jobd_output_history_read_async (output, cursor, on_log_read, read);
 }
 
@@ -621,7 +621,8 @@ jobd_dbus_method_follow_log (JobdDBusService *self, GDBusMethodInvocation *invoc
 
   g_variant_get_child (g_dbus_method_invocation_get_parameters (invocation), 1, "@a{sv}", &options);
   if (!history_query_from_options (options, &query, &given, &error)
-      || (cursor = jobd_output_history_begin (jobd_job_get_output (job), &query, &fd, &error)) == NULL)
+      || (cursor = jobd_output_history_begin (jobd_job_get_output (job), &query, uid, &fd,
+                                              &error)) == NULL)
     {
       jobd_dbus_return_error (invocation, error);
       return;

@@ -33,6 +33,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
+#include "jobd-error.h"
 #include "jobd-fdwatch.h"
 #include "jobd-linesplit.h"
 #include "jobd-log.h"
@@ -75,6 +76,7 @@ typedef struct {
 
 typedef struct {
   JobdOutput *output;        /* unowned back pointer */
+  guint uid;                 /* the reader's (its share of JOBD_FOLLOWERS_PER_USER) */
   int fd;                    /* the write end */
   JobdFdWatch *watch;        /* the reader going away (and, once dropped, room) */
   gboolean dropped;          /* too slow: gets no more lines, only the notice */
@@ -357,9 +359,34 @@ jobd_output_get_job_name (JobdOutput *output)
 
 /* ---- followers ----------------------------------------------------- */
 
+/* uid → followers open, over every job (main thread only). */
+static GHashTable *followers_per_uid;
+
+static guint
+followers_of (guint uid)
+{
+  if (followers_per_uid == NULL)
+    return 0;
+  return GPOINTER_TO_UINT (g_hash_table_lookup (followers_per_uid, GUINT_TO_POINTER (uid)));
+}
+
+static void
+followers_count (guint uid, int delta)
+{
+  guint n = followers_of (uid) + delta;
+
+  if (followers_per_uid == NULL)
+    followers_per_uid = g_hash_table_new (NULL, NULL);
+  if (n == 0)
+    g_hash_table_remove (followers_per_uid, GUINT_TO_POINTER (uid));
+  else
+    g_hash_table_insert (followers_per_uid, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (n));
+}
+
 static void
 follower_free (Follower *f)
 {
+  followers_count (f->uid, -1);
   jobd_fd_watch_remove (f->watch);
   if (f->grace != NULL)
     {
@@ -507,7 +534,7 @@ followers_send (JobdOutput *self, const JobdLine *line)
 }
 
 int
-jobd_output_follow (JobdOutput *output, GError **error)
+jobd_output_follow (JobdOutput *output, guint reader_uid, GError **error)
 {
   int fds[2];
   Follower *f;
@@ -515,6 +542,13 @@ jobd_output_follow (JobdOutput *output, GError **error)
   g_return_val_if_fail (JOBD_IS_OUTPUT (output), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
+  if (reader_uid != 0 && followers_of (reader_uid) >= JOBD_FOLLOWERS_PER_USER)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_BUSY,
+                   "too many followers open for this user (at most %u over all jobs): "
+                   "close some", JOBD_FOLLOWERS_PER_USER);
+      return -1;
+    }
   if (!g_unix_open_pipe (fds, FD_CLOEXEC, error))
     return -1;
   if (!g_unix_set_fd_nonblocking (fds[1], TRUE, error))
@@ -529,6 +563,8 @@ jobd_output_follow (JobdOutput *output, GError **error)
                     output->job_name, g_strerror (errno));
   f = g_new0 (Follower, 1);
   f->output = output;
+  f->uid = reader_uid;
+  followers_count (reader_uid, +1);
   f->fd = fds[1];
   /* No events asked for: the kernel reports a closed read end (ERR) anyway,
    * at once, rather than at the job's next line. */

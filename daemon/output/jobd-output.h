@@ -115,7 +115,13 @@ const char *jobd_output_get_job_name (JobdOutput *output);
  * earlier jobd or an earlier job of the same name. */
 const char *jobd_output_get_history_id (JobdOutput *output);
 
-/* A new follower: returns the read end of a pipe on which every new line
+/* Followers one reader uid may have open at once, over every job (root:
+ * no bound). Each is a descriptor of jobd's and a pipe of up to 1 MiB of
+ * kernel memory that root's pipe limits do not bound. */
+#define JOBD_FOLLOWERS_PER_USER 128
+
+/* A new follower for reader_uid (JOBD_ERROR_BUSY past
+ * JOBD_FOLLOWERS_PER_USER): returns the read end of a pipe on which every new line
  * arrives as "STREAM\tTIME_USEC\tTEXT\n"; -1 with error on failure.
  * A follower whose pipe is full (a reader that does not keep up) is dropped
  * rather than buffered for: it gets no more lines, only (once it reads
@@ -123,7 +129,7 @@ const char *jobd_output_get_history_id (JobdOutput *output);
  * "dropped\tTIME_USEC\tREASON\n", then EOF; one that does not read within
  * 30 s is closed without it. A follower whose reader closed its end is
  * closed at once. */
-int jobd_output_follow (JobdOutput *output, GError **error);
+int jobd_output_follow (JobdOutput *output, guint reader_uid, GError **error);
 /* Followers open (for tests). */
 guint jobd_output_get_followers (JobdOutput *output);
 

@@ -167,6 +167,7 @@ current_source (JobdOutput *output)
 char *
 jobd_output_history_begin (JobdOutput *output,
                            const JobdHistoryQuery *query,
+                           guint reader_uid,
                            int *follow_fd,
                            GError **error)
 {
@@ -181,7 +182,7 @@ jobd_output_history_begin (JobdOutput *output,
    * later line goes to the follower and not into the history read. */
   if (follow_fd != NULL)
     {
-      *follow_fd = jobd_output_follow (output, error);
+      *follow_fd = jobd_output_follow (output, reader_uid, error);
       if (*follow_fd < 0)
         return NULL;
     }

@@ -39,6 +39,7 @@ typedef struct {
  * follower (jobd_output_follow) whose lines start where the history ends. */
 char *jobd_output_history_begin (JobdOutput *output,
                                  const JobdHistoryQuery *query,
+                                 guint reader_uid,
                                  int *follow_fd,
                                  GError **error);
 

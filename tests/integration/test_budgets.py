@@ -6,9 +6,14 @@ and the process table without bound. Past the budget an add, an update of
 `instances` or a scale is refused with Busy naming the limit; instances
 count; removing a job frees its share; root is not bounded. The client
 runs as nobody through jobctl, as a local user would."""
+import json
+import os
+import subprocess
+
 from gi.repository import GLib
 
-from jobdtest import JobdTestCase, as_nobody, main, run_jobctl
+from jobdtest import (DEADLINE, PYTHON, JobdTestCase, as_nobody, main, run_jobctl,
+                      wait_until)
 
 BUDGET = 5
 
@@ -83,6 +88,52 @@ class PerUserSettings(JobdTestCase):
         # Root is not bounded by it.
         self.bus.add("root-big", "/bin/true",
                      environment=GLib.Variant("a{ss}", {"BLOB": "z" * 100000}))
+
+
+FOLLOWERS_PER_USER = 128
+
+# As nobody: FollowOutput `count` times on one connection, keeping every
+# pipe; prints how many were given and the errors of the others.
+FOLLOW_MANY = """
+import json, sys
+from gi.repository import Gio, GLib
+conn = Gio.DBusConnection.new_for_address_sync(
+    sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT, None, None)
+kept, errors = [], []
+for _ in range(int(sys.argv[3])):
+    try:
+        kept.append(conn.call_with_unix_fd_list_sync(
+            None, "/org/jobd1", "org.jobd1.Manager", "FollowOutput",
+            GLib.Variant("(s)", (sys.argv[2],)), None, Gio.DBusCallFlags.NONE, 30000, None, None))
+    except GLib.Error as e:
+        errors.append(Gio.DBusError.get_remote_error(e))
+print(json.dumps({"ok": len(kept), "errors": errors}))
+"""
+
+
+class PerUserFollowers(JobdTestCase):
+    """Each follower is a descriptor of jobd's and a pipe of up to 1 MiB of
+    kernel memory (root's pipes are not bounded by the user's pipe limits):
+    one user holds at most JOBD_FOLLOWERS_PER_USER at once."""
+
+    def follow_as_nobody(self, count):
+        out = subprocess.run([PYTHON, "-c", FOLLOW_MANY, self.jobd.address, "talk", str(count)],
+                             capture_output=True, text=True, timeout=DEADLINE * 4,
+                             preexec_fn=as_nobody(), cwd="/")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
+
+    def test_followers_are_bounded_per_user_and_given_back(self):
+        self.bus.add("talk", "/bin/sleep", ["100000"])
+        self.bus.call("Start", "talk")
+        fds_before = len(os.listdir("/proc/%d/fd" % self.jobd.proc.pid))
+        result = self.follow_as_nobody(FOLLOWERS_PER_USER + 3)
+        self.assertEqual(result["ok"], FOLLOWERS_PER_USER, result)
+        self.assertEqual(result["errors"], ["org.jobd1.Error.Busy"] * 3)
+        # The reader gone, its followers go with it: the next user's full share.
+        wait_until(lambda: len(os.listdir("/proc/%d/fd" % self.jobd.proc.pid)) <= fds_before,
+                   "jobd to close the followers of a reader that went")
+        self.assertEqual(self.follow_as_nobody(FOLLOWERS_PER_USER)["ok"], FOLLOWERS_PER_USER)
 
 
 if __name__ == "__main__":

@@ -517,7 +517,7 @@ static int
 follow (JobdOutput *output)
 {
   g_autoptr(GError) error = NULL;
-  int fd = jobd_output_follow (output, &error);
+  int fd = jobd_output_follow (output, 0, &error);
 
   g_assert_no_error (error);
   g_assert_cmpint (fd, >=, 0);
