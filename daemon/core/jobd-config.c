@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "jobd-config-effective.h"
+#include "jobd-dirwatch.h"
 #include "jobd-error.h"
 #include "jobd-ini.h"
 #include "jobd-names.h"
@@ -34,6 +35,7 @@ jobd_config_new (void)
   config->dbus_max_connections = 1024;
   config->dbus_auth_timeout_sec = 5;
   config->max_instances = JOBD_MAX_INSTANCES_DEFAULT;
+  config->max_watches_per_user = JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT;
   return config;
 }
 
@@ -255,6 +257,24 @@ read_max_instances (JobdConfig *config, GError **error)
   return TRUE;
 }
 
+/* MaxWatchesPerUser=: the inotify watches of jobd count against root's
+ * kernel budget whoever owns the job; a reload applies it to later starts. */
+static gboolean
+read_max_watches (JobdConfig *config, GError **error)
+{
+  if (!read_daemon_amount (config->keyfile, "MaxWatchesPerUser", count_units, "a number",
+                           &config->max_watches_per_user, error))
+    return FALSE;
+  if (config->max_watches_per_user > G_MAXUINT)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] MaxWatchesPerUser: expected 0 to %u, not %" G_GUINT64_FORMAT,
+                   G_MAXUINT, config->max_watches_per_user);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- [DBus]: bounds of the private socket ---- */
 
 static gboolean
@@ -393,6 +413,7 @@ jobd_config_load (JobdConfig *config,
                            "a time in milliseconds (suffix s or min)",
                            &config->memory_restart_interval_ms, error) ||
       !read_max_instances (config, error) ||
+      !read_max_watches (config, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -500,6 +521,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->log_max_age_sec = fresh->log_max_age_sec;
       config->memory_restart_interval_ms = fresh->memory_restart_interval_ms;
       config->max_instances = fresh->max_instances;
+      config->max_watches_per_user = fresh->max_watches_per_user;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

@@ -50,6 +50,9 @@ typedef struct {
    * cannot watch for it (no own cgroup v2 memory controller). */
   guint64 memory_restart_interval_ms;
   guint64 max_instances; /* highest `instances` a job may have (MaxInstances=) */
+  /* Directories the watched jobs of one owner but root may watch
+   * (MaxWatchesPerUser=, 0: no bound but the kernel's). */
+  guint64 max_watches_per_user;
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */
