@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* jobd-dirwatch.c — recursive inotify watches of directory trees.
  *
- * One inotify descriptor per JobdDirWatch, read through jobd_fd_watch_add()
- * in bounded slices. Each watched directory is a Node (its watch
+ * ONE inotify descriptor for every JobdDirWatch of the process, read
+ * through jobd_fd_watch_add() in bounded slices: jobd runs as root, and
+ * the kernel counts inotify instances (fs.inotify.max_user_instances, 128)
+ * and watches per uid, so an instance per watched job let any local user
+ * with 128 watched jobs use up root's instances (systemd's, jobd's memory
+ * events). Each watched directory is a Node of its JobdDirWatch (its watch
  * descriptor, its parent, its name); a file is never remembered: its path
  * is rebuilt from the event's name and the node's ancestors.
+ *
+ * Sharing: inotify hands out one watch descriptor per inode and
+ * descriptor, so two watches of one directory share a wd. The shared
+ * table maps a wd to the JobdDirWatches that have a node for it (its
+ * owners); an event goes to each owner, IN_IGNORED too (every owner forgets
+ * its node), IN_Q_OVERFLOW to every JobdDirWatch (events of everyone were
+ * lost); the kernel's watch is removed when its last owner lets go.
+ *
+ * Budget: the directories watched by the jobs of one owner (each job's
+ * count, a directory two jobs watch counts twice) are at most
+ * jobd_dir_watch_set_max_per_owner()'s value, root's excepted.
  */
 #include "config.h"
 
@@ -48,8 +63,6 @@ typedef struct {
 } Glob;
 
 struct _JobdDirWatch {
-  int fd;
-  JobdFdWatch *source;
   char **roots;
   Node **root_nodes;     /* per root, NULL while it is gone */
   GHashTable *nodes;     /* wd → Node* (owned) */
@@ -64,6 +77,124 @@ struct _JobdDirWatch {
   JobdDirWatchErrorFunc failed;
   gpointer user_data;
 };
+
+/* ---- the shared inotify descriptor -------------------------------------- */
+
+static struct {
+  int fd;                 /* -1 until the first watch; then open for good */
+  JobdFdWatch *source;
+  GHashTable *owners;     /* wd → GPtrArray of JobdDirWatch* */
+  GPtrArray *all;         /* every JobdDirWatch alive (an overflow is theirs) */
+  GHashTable *used;       /* owner uid → directories its jobs watch */
+  guint max_per_owner;    /* 0: no bound but the kernel's */
+} shared = { -1, NULL, NULL, NULL, NULL, JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT };
+
+static gboolean on_readable (int fd, GIOCondition condition, gpointer user_data);
+
+void
+jobd_dir_watch_set_max_per_owner (guint max)
+{
+  shared.max_per_owner = max;
+}
+
+static gboolean
+shared_ensure (GError **error)
+{
+  int fd;
+
+  if (shared.fd >= 0)
+    return TRUE;
+  fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+                   "cannot start watching (inotify): %s%s", g_strerror (saved),
+                   saved == EMFILE ? " (the limit is fs.inotify.max_user_instances)" : "");
+      return FALSE;
+    }
+  shared.source = jobd_fd_watch_add (NULL, fd, G_IO_IN, on_readable, NULL, error);
+  if (shared.source == NULL)
+    {
+      close (fd);
+      return FALSE;
+    }
+  shared.fd = fd;
+  shared.owners = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  shared.all = g_ptr_array_new ();
+  shared.used = g_hash_table_new (NULL, NULL);
+  return TRUE;
+}
+
+static guint
+shared_used (guint uid)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (shared.used, GUINT_TO_POINTER (uid)));
+}
+
+static void
+shared_count (guint uid, int delta)
+{
+  guint n = shared_used (uid) + delta;
+
+  if (n == 0)
+    g_hash_table_remove (shared.used, GUINT_TO_POINTER (uid));
+  else
+    g_hash_table_insert (shared.used, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (n));
+}
+
+/* self may watch one more directory? Root's jobs are bound only by the
+ * kernel (it is root's own budget); every other owner by max_per_owner. */
+static gboolean
+shared_may_add (JobdDirWatch *self, const char *path, GError **error)
+{
+  struct passwd *pw;
+
+  if (self->uid == 0 || shared.max_per_owner == 0 || shared_used (self->uid) < shared.max_per_owner)
+    return TRUE;
+  pw = getpwuid (self->uid);
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
+               "too many watched directories at '%s': the jobs of %s (uid %u) watch %u "
+               "directories (%u by this job), and the limit is MaxWatchesPerUser = %u in "
+               "jobd.conf; watch fewer directories (watch-exclude) or raise it",
+               path, pw != NULL ? pw->pw_name : "?", self->uid, shared_used (self->uid),
+               g_hash_table_size (self->nodes), shared.max_per_owner);
+  return FALSE;
+}
+
+/* node (a new one, its wd set) is self's: in its table, and self an owner
+ * of the wd. */
+static void
+node_insert (JobdDirWatch *self, Node *node)
+{
+  GPtrArray *owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (node->wd));
+
+  if (owners == NULL)
+    {
+      owners = g_ptr_array_new ();
+      g_hash_table_insert (shared.owners, GINT_TO_POINTER (node->wd), owners);
+    }
+  g_ptr_array_add (owners, self);
+  shared_count (self->uid, 1);
+  g_hash_table_insert (self->nodes, GINT_TO_POINTER (node->wd), node);
+}
+
+/* Frees self's node of wd; the kernel's watch goes with its last owner
+ * (already gone after IN_IGNORED: the call fails harmlessly, wds are
+ * handed out cyclically and not reused meanwhile). */
+static void
+node_remove (JobdDirWatch *self, int wd)
+{
+  GPtrArray *owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (wd));
+
+  if (!g_hash_table_remove (self->nodes, GINT_TO_POINTER (wd)))
+    return;
+  shared_count (self->uid, -1);
+  if (owners == NULL || !g_ptr_array_remove (owners, self) || owners->len > 0)
+    return;
+  inotify_rm_watch (shared.fd, wd);
+  g_hash_table_remove (shared.owners, GINT_TO_POINTER (wd));
+}
 
 /* ---- access of the owner ---------------------------------------------- */
 
@@ -339,10 +470,10 @@ node_free (gpointer data)
   g_free (node);
 }
 
-/* Forgets node (and, with tree, every node below it), removing the
- * kernel's watches unless they are gone already. */
+/* Forgets node, removing the kernel's watch when no other JobdDirWatch
+ * has it. */
 static void
-forget_node (JobdDirWatch *self, Node *node, gboolean rm_watch)
+forget_node (JobdDirWatch *self, Node *node)
 {
   g_autofree char *key = NULL;
 
@@ -354,9 +485,7 @@ forget_node (JobdDirWatch *self, Node *node, gboolean rm_watch)
     }
   else if (node->in_tree && self->root_nodes[node->root] == node)
     self->root_nodes[node->root] = NULL;
-  if (rm_watch)
-    inotify_rm_watch (self->fd, node->wd);
-  g_hash_table_remove (self->nodes, GINT_TO_POINTER (node->wd));
+  node_remove (self, node->wd);
 }
 
 static gboolean
@@ -370,7 +499,7 @@ node_is_below (Node *node, Node *ancestor)
 
 /* Removes node's subtree; TRUE when a file matching was seen in it. */
 static gboolean
-forget_tree (JobdDirWatch *self, Node *top, gboolean rm_watch)
+forget_tree (JobdDirWatch *self, Node *top)
 {
   g_autoptr(GPtrArray) below = g_ptr_array_new ();
   GHashTableIter iter;
@@ -398,9 +527,7 @@ forget_tree (JobdDirWatch *self, Node *top, gboolean rm_watch)
       n->in_tree = FALSE;
       if (n->waiting_root != 0)
         continue;   /* a removed root's parent: still waited in */
-      if (rm_watch)
-        inotify_rm_watch (self->fd, n->wd);
-      g_hash_table_remove (self->nodes, GINT_TO_POINTER (n->wd));
+      node_remove (self, n->wd);
     }
   if (top->waiting_root != 0)
     {
@@ -415,7 +542,7 @@ forget_tree (JobdDirWatch *self, Node *top, gboolean rm_watch)
       top->in_tree = FALSE;
       return matched;
     }
-  forget_node (self, top, rm_watch);
+  forget_node (self, top);
   return matched;
 }
 
@@ -480,7 +607,9 @@ add_dir (JobdDirWatch *self, const Pending *p, int root, GError **error)
           || !identity_may (watch_identity (self, &id), &st, 5))
         return NULL;
     }
-  wd = inotify_add_watch (self->fd, p->path, WATCH_MASK);
+  if (!shared_may_add (self, p->path, error))
+    return NULL;
+  wd = inotify_add_watch (shared.fd, p->path, WATCH_MASK);
   if (wd < 0)
     {
       if (errno == ENOSPC)
@@ -497,7 +626,7 @@ add_dir (JobdDirWatch *self, const Pending *p, int root, GError **error)
     {
       node = g_new0 (Node, 1);
       node->wd = wd;
-      g_hash_table_insert (self->nodes, GINT_TO_POINTER (wd), node);
+      node_insert (self, node);
     }
   g_free (node->name);
   node->name = g_strdup (p->parent != NULL ? p->name : self->roots[root]);
@@ -625,7 +754,14 @@ wait_for_root (JobdDirWatch *self, int root)
       g_error_free (error);
       return;
     }
-  wd = inotify_add_watch (self->fd, parent, WATCH_MASK);
+  if (!shared_may_add (self, parent, &error))
+    {
+      g_prefix_error (&error, "'%s' was removed and is no longer watched: ", self->roots[root]);
+      self->failed (error, self->user_data);
+      g_error_free (error);
+      return;
+    }
+  wd = inotify_add_watch (shared.fd, parent, WATCH_MASK);
   if (wd < 0)
     {
       if (errno == ENOSPC)
@@ -644,7 +780,7 @@ wait_for_root (JobdDirWatch *self, int root)
       node = g_new0 (Node, 1);
       node->wd = wd;
       node->name = g_strdup (parent);
-      g_hash_table_insert (self->nodes, GINT_TO_POINTER (wd), node);
+      node_insert (self, node);
     }
   node->waiting_root = root + 1;
 }
@@ -677,7 +813,7 @@ on_root_back (JobdDirWatch *self, Node *waiting, const struct inotify_event *ev)
     return;
   waiting->waiting_root = 0;
   if (!waiting->in_tree)
-    forget_node (self, waiting, TRUE);
+    forget_node (self, waiting);
   if (!add_root (self, root, TRUE, &first, &error))
     report_error (self, error);
   report (self, first != NULL ? first : self->roots[root]);
@@ -698,7 +834,7 @@ on_subdir_event (JobdDirWatch *self, Node *node, const struct inotify_event *ev,
       Pending *p = g_new0 (Pending, 1);
 
       if (child != NULL)   /* replaced by a move over it */
-        forget_tree (self, child, TRUE);
+        forget_tree (self, child);
       p->path = g_strdup (path);
       p->parent = node;
       p->name = g_strdup (ev->name);
@@ -710,7 +846,7 @@ on_subdir_event (JobdDirWatch *self, Node *node, const struct inotify_event *ev,
   else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
     {
       /* Its files went with it, without events of their own. */
-      gboolean matched = child != NULL ? forget_tree (self, child, TRUE) : FALSE;
+      gboolean matched = child != NULL ? forget_tree (self, child) : FALSE;
       if (matched || self->globs->len == 0 || globs_match (self->globs, ev->name, rel))
         report (self, path);
     }
@@ -721,7 +857,7 @@ on_subdir_event (JobdDirWatch *self, Node *node, const struct inotify_event *ev,
 
       /* chmod: no longer readable by the owner, no longer watched. */
       if (stat (path, &st) < 0 || !identity_may (watch_identity (self, &id), &st, 5))
-        forget_tree (self, child, TRUE);
+        forget_tree (self, child);
     }
 }
 
@@ -740,7 +876,7 @@ on_event (JobdDirWatch *self, const struct inotify_event *ev)
           g_autofree char *first = NULL;
           if (self->root_nodes[i] == NULL)
             continue;   /* gone: waited for */
-          forget_tree (self, self->root_nodes[i], TRUE);
+          forget_tree (self, self->root_nodes[i]);
           add_root (self, (int) i, FALSE, &first, &error);
         }
       if (error != NULL)
@@ -767,12 +903,12 @@ on_event (JobdDirWatch *self, const struct inotify_event *ev)
       if (node->parent == NULL && (ev->mask & (IN_IGNORED | IN_MOVE_SELF)))
         {
           int root = node->root;
-          forget_tree (self, node, !(ev->mask & IN_IGNORED));
+          forget_tree (self, node);
           report (self, self->roots[root]);
           wait_for_root (self, root);
         }
       else if (ev->mask & IN_IGNORED)
-        forget_tree (self, node, FALSE);
+        forget_tree (self, node);
       return;
     }
   if (ev->len == 0)
@@ -793,10 +929,40 @@ on_event (JobdDirWatch *self, const struct inotify_event *ev)
   }
 }
 
+/* Hands ev to each JobdDirWatch in targets still in alive (a callback may
+ * free a watch, its own or another job's). */
+static void
+dispatch (GPtrArray *targets, GPtrArray *alive, const struct inotify_event *ev)
+{
+  g_autoptr(GPtrArray) copy = g_ptr_array_copy (targets, NULL, NULL);
+
+  for (guint i = 0; i < copy->len; i++)
+    if (g_ptr_array_find (alive, copy->pdata[i], NULL))
+      on_event (copy->pdata[i], ev);
+}
+
+static void
+on_shared_event (const struct inotify_event *ev)
+{
+  GPtrArray *owners;
+
+  if (ev->mask & IN_Q_OVERFLOW)
+    {
+      dispatch (shared.all, shared.all, ev);
+      return;
+    }
+  owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (ev->wd));
+  if (owners == NULL)
+    return;   /* its last owner let go while the event was queued */
+  /* Held: the last owner letting go removes the entry. */
+  g_ptr_array_ref (owners);
+  dispatch (owners, owners, ev);
+  g_ptr_array_unref (owners);
+}
+
 static gboolean
 on_readable (int fd, GIOCondition condition, gpointer user_data)
 {
-  JobdDirWatch *self = user_data;
   char buffer[64 * 1024] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
 
   for (int reads = 0; reads < READS_PER_WAKEUP; reads++)
@@ -808,7 +974,7 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
       for (char *p = buffer; p < buffer + n;)
         {
           const struct inotify_event *ev = (const struct inotify_event *) (gpointer) p;
-          on_event (self, ev);
+          on_shared_event (ev);
           p += sizeof (struct inotify_event) + ev->len;
         }
     }
@@ -816,6 +982,20 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
 }
 
 /* ---- life cycle --------------------------------------------------------- */
+
+/* Lets go of every wd (the kernel's watch goes with its last owner). */
+static void
+forget_all (JobdDirWatch *self)
+{
+  g_autofree gpointer *wds = NULL;
+  guint n = 0;
+
+  if (self->nodes == NULL)
+    return;
+  wds = g_hash_table_get_keys_as_array (self->nodes, &n);
+  for (guint i = 0; i < n; i++)
+    node_remove (self, GPOINTER_TO_INT (wds[i]));
+}
 
 JobdDirWatch *
 jobd_dir_watch_new (const char * const *roots,
@@ -830,7 +1010,6 @@ jobd_dir_watch_new (const char * const *roots,
   g_autoptr(JobdDirWatch) self = g_new0 (JobdDirWatch, 1);
   Identity id;
 
-  self->fd = -1;
   self->roots = g_strdupv ((char **) roots);
   self->root_nodes = g_new0 (Node *, g_strv_length (self->roots) + 1);
   self->nodes = g_hash_table_new_full (NULL, NULL, NULL, node_free);
@@ -849,23 +1028,15 @@ jobd_dir_watch_new (const char * const *roots,
   for (guint i = 0; self->roots[i] != NULL; i++)
     if (!check_root_as (self->roots[i], &id, error))
       return NULL;
-  self->fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (self->fd < 0)
-    {
-      g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
-                   "cannot start watching (inotify): %s%s", g_strerror (errno),
-                   errno == EMFILE ? " (the limit is fs.inotify.max_user_instances)" : "");
-      return NULL;
-    }
+  if (!shared_ensure (error))
+    return NULL;
+  g_ptr_array_add (shared.all, self);
   for (guint i = 0; self->roots[i] != NULL; i++)
     {
       g_autofree char *first = NULL;
       if (!add_root (self, (int) i, FALSE, &first, error))
         return NULL;
     }
-  self->source = jobd_fd_watch_add (NULL, self->fd, G_IO_IN, on_readable, self, error);
-  if (self->source == NULL)
-    return NULL;
   return g_steal_pointer (&self);
 }
 
@@ -887,10 +1058,9 @@ jobd_dir_watch_free (JobdDirWatch *self)
 {
   if (self == NULL)
     return;
-  if (self->source != NULL)
-    jobd_fd_watch_remove (self->source);
-  if (self->fd >= 0)
-    close (self->fd);   /* drops every kernel watch at once */
+  if (shared.all != NULL)
+    g_ptr_array_remove_fast (shared.all, self);
+  forget_all (self);
   g_hash_table_unref (self->children);
   g_hash_table_unref (self->nodes);
   g_free (self->root_nodes);

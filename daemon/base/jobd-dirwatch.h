@@ -25,6 +25,14 @@
  * A root removed (or moved away) counts as a change; it is watched again
  * when a directory of that name reappears in its parent. A kernel queue
  * overflow counts as one change and the trees are walked again.
+ *
+ * Every JobdDirWatch of the process shares ONE inotify descriptor (the
+ * kernel counts instances and watches against jobd's uid, root, whoever
+ * owns the job): a queue overflow is then one change for every watch. The
+ * directories watched for one owner (summed over their watches) are at
+ * most jobd_dir_watch_set_max_per_owner(), except for root's: past it a
+ * watch fails (at the start: nothing watched) with an error naming the
+ * limit, as when the kernel runs out of watches.
  */
 #pragma once
 
@@ -34,19 +42,24 @@ G_BEGIN_DECLS
 
 #define JOBD_DIR_WATCH_BUILTIN_EXCLUDES ".git", ".hg", ".svn", "*.swp", "*.swx", "*~", ".#*"
 
+/* MaxWatchesPerUser= (jobd.conf) when not set. */
+#define JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT 8192u
+
 typedef struct _JobdDirWatch JobdDirWatch;
 
 /* path: the changed file's absolute path; NULL when the kernel's queue
  * overflowed (something changed, what is not known). */
 typedef void (*JobdDirWatchChangeFunc) (const char *path, gpointer user_data);
 /* A watch that could not be added after the start (out of inotify
- * watches): the tree is watched only in part from now on. */
+ * watches, or past the owner's budget): the tree is watched only in part
+ * from now on. */
 typedef void (*JobdDirWatchErrorFunc) (const GError *error, gpointer user_data);
 
 /* roots: absolute paths of directories. Fails (JOBD_ERROR_INVALID_ARGS,
  * ACCESS_DENIED, FAILED) when a root is not a directory the owner may
- * read, or when the kernel runs out of watches (the message names the
- * limit and its value): nothing is watched then. */
+ * read, or when the kernel runs out of watches or the owner past their
+ * budget (the message names the limit and its value): nothing is watched
+ * then. */
 JobdDirWatch *jobd_dir_watch_new (const char * const *roots,
                                   const char * const *globs,
                                   const char * const *excludes,
@@ -58,6 +71,11 @@ JobdDirWatch *jobd_dir_watch_new (const char * const *roots,
 void jobd_dir_watch_free (JobdDirWatch *watch);
 /* Directories watched now. */
 guint jobd_dir_watch_get_n_dirs (JobdDirWatch *watch);
+
+/* The most directories the watches of one owner other than root may
+ * watch at once (0: no bound but the kernel's); applies to directories
+ * added from now on. */
+void jobd_dir_watch_set_max_per_owner (guint max);
 
 /* May owner_uid reach path (search every directory above it) and read
  * and search it? Errors: ACCESS_DENIED when not (saying nothing about

@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "jobd-config-effective.h"
+#include "jobd-dirwatch.h"
 #include "jobd-error.h"
 #include "jobd-ini.h"
 #include "jobd-names.h"
@@ -36,6 +37,7 @@ jobd_config_new (void)
   config->max_instances = JOBD_MAX_INSTANCES_DEFAULT;
   config->max_jobs_per_user = JOBD_MAX_JOBS_PER_USER_DEFAULT;
   config->max_settings_per_user = JOBD_MAX_SETTINGS_PER_USER_DEFAULT;
+  config->max_watches_per_user = JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT;
   return config;
 }
 
@@ -257,6 +259,24 @@ read_max_instances (JobdConfig *config, GError **error)
   return TRUE;
 }
 
+/* MaxWatchesPerUser=: the inotify watches of jobd count against root's
+ * kernel budget whoever owns the job; a reload applies it to later starts. */
+static gboolean
+read_max_watches (JobdConfig *config, GError **error)
+{
+  if (!read_daemon_amount (config->keyfile, "MaxWatchesPerUser", count_units, "a number",
+                           &config->max_watches_per_user, error))
+    return FALSE;
+  if (config->max_watches_per_user > G_MAXUINT)
+    {
+      g_set_error (error, JOBD_ERROR, JOBD_ERROR_INVALID_ARGS,
+                   "[Daemon] MaxWatchesPerUser: expected 0 to %u, not %" G_GUINT64_FORMAT,
+                   G_MAXUINT, config->max_watches_per_user);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- [DBus]: bounds of the private socket ---- */
 
 static gboolean
@@ -400,6 +420,7 @@ jobd_config_load (JobdConfig *config,
       !read_daemon_amount (config->keyfile, "MaxSettingsPerUser", size_units,
                            "a size in bytes (suffix K, M, G or T)",
                            &config->max_settings_per_user, error) ||
+      !read_max_watches (config, error) ||
       !read_dbus_limits (config, error))
     {
       prefix_with_place (config, error);
@@ -509,6 +530,7 @@ jobd_config_reload (JobdConfig *config, GError **error)
       config->max_instances = fresh->max_instances;
       config->max_jobs_per_user = fresh->max_jobs_per_user;
       config->max_settings_per_user = fresh->max_settings_per_user;
+      config->max_watches_per_user = fresh->max_watches_per_user;
       g_free (config->jobs_directory);
       config->jobs_directory = g_steal_pointer (&fresh->jobs_directory);
       config->dbus_max_queued_bytes = fresh->dbus_max_queued_bytes;

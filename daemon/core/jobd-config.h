@@ -52,6 +52,9 @@ typedef struct {
   guint64 max_instances; /* highest `instances` a job may have (MaxInstances=) */
   guint64 max_jobs_per_user; /* jobs (instances counted) one user may own; 0: no bound */
   guint64 max_settings_per_user; /* bytes of settings one user's jobs may hold; 0: no bound */
+  /* Directories the watched jobs of one owner but root may watch
+   * (MaxWatchesPerUser=, 0: no bound but the kernel's). */
+  guint64 max_watches_per_user;
   GPtrArray *entries;    /* the file's lines (JobdIniEntry), for FILE:LINE messages */
 
   /* [DBus]: per-client bounds of the private socket */

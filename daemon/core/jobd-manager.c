@@ -474,7 +474,7 @@ insert_job (JobdManager *self, const char *name, JobdSettings *settings, guint o
   g_signal_connect_object (job, "state-changed", G_CALLBACK (on_job_state_changed), self, 0);
   g_signal_connect_object (job, "changed", G_CALLBACK (on_job_changed), self, 0);
   jobd_health_attach (job);
-  jobd_watch_attach (job);
+  jobd_watch_attach (job, self->config);
   g_hash_table_insert (self->jobs, g_strdup (name), job);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_signal_emit (self, signals[SIGNAL_JOB_ADDED], 0, job);

@@ -10,6 +10,7 @@
 
 typedef struct {
   JobdJob *job;            /* not a reference: the watch lives as long as the job */
+  const JobdConfig *config;
   char *name;
   JobdSettings *watched;   /* the settings the current watch was made from */
   JobdDirWatch *dirs;      /* NULL while not watching */
@@ -222,6 +223,7 @@ start_watching (JobdWatch *self)
   if (!has_watch (settings))
     return;
   paths = self->roots = resolve_paths (settings, &error);
+  jobd_dir_watch_set_max_per_owner ((guint) self->config->max_watches_per_user);
   if (paths != NULL)
     self->dirs = jobd_dir_watch_new ((const char * const *) paths,
                                      (const char * const *) settings->watch_glob,
@@ -304,11 +306,12 @@ on_job_gone (gpointer data, GObject *where_the_job_was)
 }
 
 void
-jobd_watch_attach (JobdJob *job)
+jobd_watch_attach (JobdJob *job, const JobdConfig *config)
 {
   JobdWatch *self = g_new0 (JobdWatch, 1);
 
   self->job = job;
+  self->config = config;
   self->name = g_strdup (jobd_job_get_name (job));
   g_signal_connect (job, "state-changed", G_CALLBACK (on_state_changed), self);
   g_signal_connect (job, "changed", G_CALLBACK (on_job_changed), self);

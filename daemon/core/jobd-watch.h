@@ -15,20 +15,25 @@
  * Relative paths are relative to the job's working directory (the setting,
  * else the command's folder). A path must be an existing directory its
  * owner may read: checked when the job is added or updated and again at
- * each start. What cannot be watched (gone, out of inotify watches) is the
- * job's last error and a warning in the log; the job runs on, unwatched.
+ * each start. What cannot be watched (gone, out of inotify watches, past
+ * the owner's MaxWatchesPerUser=) is the job's last error and a warning in
+ * the log; the job runs on, unwatched (nothing of a watch that fails at
+ * the start is kept: never a silent partial watch).
  * Watch settings changed while the job runs apply at once.
  */
 #pragma once
 
+#include "jobd-config.h"
 #include "jobd-job.h"
 
 G_BEGIN_DECLS
 
 #define JOBD_WATCH_MAX_DELAY_MS 10000u
 
-/* Follows job's state until the job is finalized. */
-void jobd_watch_attach (JobdJob *job);
+/* Follows job's state until the job is finalized. config (outliving the
+ * job) bounds the directories watched per owner (MaxWatchesPerUser=, read
+ * at each start, so a reload applies to later starts). */
+void jobd_watch_attach (JobdJob *job, const JobdConfig *config);
 
 /* The watch settings are valid for a job owned by owner_uid: every path
  * resolves to a directory the owner may read (INVALID_ARGS,
