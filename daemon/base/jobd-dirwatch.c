@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* jobd-dirwatch.c — recursive inotify watches of directory trees.
  *
- * ONE inotify descriptor for every JobdDirWatch of the process, read
- * through jobd_fd_watch_add() in bounded slices: jobd runs as root, and
- * the kernel counts inotify instances (fs.inotify.max_user_instances, 128)
- * and watches per uid, so an instance per watched job let any local user
- * with 128 watched jobs use up root's instances (systemd's, jobd's memory
- * events). Each watched directory is a Node of its JobdDirWatch (its watch
+ * ONE inotify descriptor (a Queue) per job owner, shared by every
+ * JobdDirWatch of that owner's jobs, read through jobd_fd_watch_add() in
+ * bounded slices: jobd runs as root, and the kernel counts inotify
+ * instances (fs.inotify.max_user_instances, 128) and watches per uid, so an
+ * instance per watched job let any local user with 128 watched jobs use up
+ * root's instances (systemd's, jobd's memory events). Not one for all: an
+ * instance has one event queue, and a user flooding events in a folder of
+ * their own would overflow it, which is a change for every job on it; an
+ * owner's flood reaches that owner's jobs only. Each watched directory is a Node of its JobdDirWatch (its watch
  * descriptor, its parent, its name); a file is never remembered: its path
  * is rebuilt from the event's name and the node's ancestors.
  *
  * Sharing: inotify hands out one watch descriptor per inode and
- * descriptor, so two watches of one directory share a wd. The shared
+ * descriptor, so two watches of one directory share a wd. A queue's
  * table maps a wd to the JobdDirWatches that have a node for it (its
  * owners); an event goes to each owner, IN_IGNORED too (every owner forgets
- * its node), IN_Q_OVERFLOW to every JobdDirWatch (events of everyone were
- * lost); the kernel's watch is removed when its last owner lets go.
+ * its node), IN_Q_OVERFLOW to every JobdDirWatch of the queue (their
+ * events were lost); the kernel's watch is removed when its last owner lets go.
  *
  * Budget: the directories watched by the jobs of one owner (each job's
  * count, a directory two jobs watch counts twice) are at most
@@ -57,6 +60,8 @@ struct _Node {
   gboolean has_match; /* a matching file was seen in it */
 };
 
+typedef struct _Queue Queue;
+
 typedef struct {
   GPatternSpec *spec;
   gboolean on_path;  /* has a '/': matched against the relative path */
@@ -70,6 +75,7 @@ struct _JobdDirWatch {
   GArray *globs;         /* Glob */
   GArray *excludes;      /* Glob */
   uid_t uid;
+  Queue *queue;          /* the owner's inotify descriptor */
   gid_t gid;
   gid_t *groups;
   int n_groups;
@@ -78,32 +84,37 @@ struct _JobdDirWatch {
   gpointer user_data;
 };
 
-/* ---- the shared inotify descriptor -------------------------------------- */
+/* ---- one inotify descriptor per owner ------------------------------------ */
 
-static struct {
-  int fd;                 /* -1 until the first watch; then open for good */
+struct _Queue {
+  int fd;
   JobdFdWatch *source;
   GHashTable *owners;     /* wd → GPtrArray of JobdDirWatch* */
-  GPtrArray *all;         /* every JobdDirWatch alive (an overflow is theirs) */
-  GHashTable *used;       /* owner uid → directories its jobs watch */
-  guint max_per_owner;    /* 0: no bound but the kernel's */
-} shared = { -1, NULL, NULL, NULL, NULL, JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT };
+  GPtrArray *all;         /* its JobdDirWatches alive (an overflow is theirs) */
+  guint used;             /* directories its jobs watch (each job's count) */
+};
+
+/* uid → Queue*, made at an owner's first watch and kept for jobd's life:
+ * at most one per user that ever had a watched job. */
+static GHashTable *queues;
+static guint max_per_owner = JOBD_DIR_WATCH_MAX_PER_OWNER_DEFAULT;   /* 0: the kernel's */
 
 static gboolean on_readable (int fd, GIOCondition condition, gpointer user_data);
 
 void
 jobd_dir_watch_set_max_per_owner (guint max)
 {
-  shared.max_per_owner = max;
+  max_per_owner = max;
 }
 
-static gboolean
-shared_ensure (GError **error)
+static Queue *
+queue_for (guint uid, GError **error)
 {
+  Queue *queue = queues != NULL ? g_hash_table_lookup (queues, GUINT_TO_POINTER (uid)) : NULL;
   int fd;
 
-  if (shared.fd >= 0)
-    return TRUE;
+  if (queue != NULL)
+    return queue;
   fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0)
     {
@@ -111,54 +122,41 @@ shared_ensure (GError **error)
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
                    "cannot start watching (inotify): %s%s", g_strerror (saved),
                    saved == EMFILE ? " (the limit is fs.inotify.max_user_instances)" : "");
-      return FALSE;
+      return NULL;
     }
-  shared.source = jobd_fd_watch_add (NULL, fd, G_IO_IN, on_readable, NULL, error);
-  if (shared.source == NULL)
+  queue = g_new0 (Queue, 1);
+  queue->fd = fd;
+  queue->source = jobd_fd_watch_add (NULL, fd, G_IO_IN, on_readable, queue, error);
+  if (queue->source == NULL)
     {
       close (fd);
-      return FALSE;
+      g_free (queue);
+      return NULL;
     }
-  shared.fd = fd;
-  shared.owners = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
-  shared.all = g_ptr_array_new ();
-  shared.used = g_hash_table_new (NULL, NULL);
-  return TRUE;
-}
-
-static guint
-shared_used (guint uid)
-{
-  return GPOINTER_TO_UINT (g_hash_table_lookup (shared.used, GUINT_TO_POINTER (uid)));
-}
-
-static void
-shared_count (guint uid, int delta)
-{
-  guint n = shared_used (uid) + delta;
-
-  if (n == 0)
-    g_hash_table_remove (shared.used, GUINT_TO_POINTER (uid));
-  else
-    g_hash_table_insert (shared.used, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (n));
+  queue->owners = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  queue->all = g_ptr_array_new ();
+  if (queues == NULL)
+    queues = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (queues, GUINT_TO_POINTER (uid), queue);
+  return queue;
 }
 
 /* self may watch one more directory? Root's jobs are bound only by the
  * kernel (it is root's own budget); every other owner by max_per_owner. */
 static gboolean
-shared_may_add (JobdDirWatch *self, const char *path, GError **error)
+owner_may_add (JobdDirWatch *self, const char *path, GError **error)
 {
   struct passwd *pw;
 
-  if (self->uid == 0 || shared.max_per_owner == 0 || shared_used (self->uid) < shared.max_per_owner)
+  if (self->uid == 0 || max_per_owner == 0 || self->queue->used < max_per_owner)
     return TRUE;
   pw = getpwuid (self->uid);
   g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
                "too many watched directories at '%s': the jobs of %s (uid %u) watch %u "
                "directories (%u by this job), and the limit is MaxWatchesPerUser = %u in "
                "jobd.conf; watch fewer directories (watch-exclude) or raise it",
-               path, pw != NULL ? pw->pw_name : "?", self->uid, shared_used (self->uid),
-               g_hash_table_size (self->nodes), shared.max_per_owner);
+               path, pw != NULL ? pw->pw_name : "?", self->uid, self->queue->used,
+               g_hash_table_size (self->nodes), max_per_owner);
   return FALSE;
 }
 
@@ -167,15 +165,15 @@ shared_may_add (JobdDirWatch *self, const char *path, GError **error)
 static void
 node_insert (JobdDirWatch *self, Node *node)
 {
-  GPtrArray *owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (node->wd));
+  GPtrArray *owners = g_hash_table_lookup (self->queue->owners, GINT_TO_POINTER (node->wd));
 
   if (owners == NULL)
     {
       owners = g_ptr_array_new ();
-      g_hash_table_insert (shared.owners, GINT_TO_POINTER (node->wd), owners);
+      g_hash_table_insert (self->queue->owners, GINT_TO_POINTER (node->wd), owners);
     }
   g_ptr_array_add (owners, self);
-  shared_count (self->uid, 1);
+  self->queue->used++;
   g_hash_table_insert (self->nodes, GINT_TO_POINTER (node->wd), node);
 }
 
@@ -185,15 +183,15 @@ node_insert (JobdDirWatch *self, Node *node)
 static void
 node_remove (JobdDirWatch *self, int wd)
 {
-  GPtrArray *owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (wd));
+  GPtrArray *owners = g_hash_table_lookup (self->queue->owners, GINT_TO_POINTER (wd));
 
   if (!g_hash_table_remove (self->nodes, GINT_TO_POINTER (wd)))
     return;
-  shared_count (self->uid, -1);
+  self->queue->used--;
   if (owners == NULL || !g_ptr_array_remove (owners, self) || owners->len > 0)
     return;
-  inotify_rm_watch (shared.fd, wd);
-  g_hash_table_remove (shared.owners, GINT_TO_POINTER (wd));
+  inotify_rm_watch (self->queue->fd, wd);
+  g_hash_table_remove (self->queue->owners, GINT_TO_POINTER (wd));
 }
 
 /* ---- access of the owner ---------------------------------------------- */
@@ -607,9 +605,9 @@ add_dir (JobdDirWatch *self, const Pending *p, int root, GError **error)
           || !identity_may (watch_identity (self, &id), &st, 5))
         return NULL;
     }
-  if (!shared_may_add (self, p->path, error))
+  if (!owner_may_add (self, p->path, error))
     return NULL;
-  wd = inotify_add_watch (shared.fd, p->path, WATCH_MASK);
+  wd = inotify_add_watch (self->queue->fd, p->path, WATCH_MASK);
   if (wd < 0)
     {
       if (errno == ENOSPC)
@@ -754,14 +752,14 @@ wait_for_root (JobdDirWatch *self, int root)
       g_error_free (error);
       return;
     }
-  if (!shared_may_add (self, parent, &error))
+  if (!owner_may_add (self, parent, &error))
     {
       g_prefix_error (&error, "'%s' was removed and is no longer watched: ", self->roots[root]);
       self->failed (error, self->user_data);
       g_error_free (error);
       return;
     }
-  wd = inotify_add_watch (shared.fd, parent, WATCH_MASK);
+  wd = inotify_add_watch (self->queue->fd, parent, WATCH_MASK);
   if (wd < 0)
     {
       if (errno == ENOSPC)
@@ -942,16 +940,16 @@ dispatch (GPtrArray *targets, GPtrArray *alive, const struct inotify_event *ev)
 }
 
 static void
-on_shared_event (const struct inotify_event *ev)
+on_queue_event (Queue *queue, const struct inotify_event *ev)
 {
   GPtrArray *owners;
 
   if (ev->mask & IN_Q_OVERFLOW)
     {
-      dispatch (shared.all, shared.all, ev);
+      dispatch (queue->all, queue->all, ev);
       return;
     }
-  owners = g_hash_table_lookup (shared.owners, GINT_TO_POINTER (ev->wd));
+  owners = g_hash_table_lookup (queue->owners, GINT_TO_POINTER (ev->wd));
   if (owners == NULL)
     return;   /* its last owner let go while the event was queued */
   /* Held: the last owner letting go removes the entry. */
@@ -974,7 +972,7 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
       for (char *p = buffer; p < buffer + n;)
         {
           const struct inotify_event *ev = (const struct inotify_event *) (gpointer) p;
-          on_shared_event (ev);
+          on_queue_event (user_data, ev);
           p += sizeof (struct inotify_event) + ev->len;
         }
     }
@@ -1028,9 +1026,10 @@ jobd_dir_watch_new (const char * const *roots,
   for (guint i = 0; self->roots[i] != NULL; i++)
     if (!check_root_as (self->roots[i], &id, error))
       return NULL;
-  if (!shared_ensure (error))
+  self->queue = queue_for (self->uid, error);
+  if (self->queue == NULL)
     return NULL;
-  g_ptr_array_add (shared.all, self);
+  g_ptr_array_add (self->queue->all, self);
   for (guint i = 0; self->roots[i] != NULL; i++)
     {
       g_autofree char *first = NULL;
@@ -1058,8 +1057,8 @@ jobd_dir_watch_free (JobdDirWatch *self)
 {
   if (self == NULL)
     return;
-  if (shared.all != NULL)
-    g_ptr_array_remove_fast (shared.all, self);
+  if (self->queue != NULL)
+    g_ptr_array_remove_fast (self->queue->all, self);
   forget_all (self);
   g_hash_table_unref (self->children);
   g_hash_table_unref (self->nodes);

@@ -342,8 +342,8 @@ class SharedWatch(LimitsCase):
         wait_until(lambda: dir_watches(pid) == 0, "jobd's directory watches to go")
 
     def test_queue_overflow_is_one_change_for_every_job(self):
-        # One queue for all jobs: when it overflows, events of every job
-        # may be lost, so every job counts it as one change. Only .txt
+        # One queue for all jobs of an owner: when it overflows, events of
+        # every job on it may be lost, so every job counts it as one change. Only .txt
         # files change (the jobs watch *.php): a restart can only come
         # from the overflow.
         one, two = self.folder(), self.folder()
@@ -379,6 +379,43 @@ class SharedWatch(LimitsCase):
         self.wait_restart("two", mark, os.path.join(two, "after.php"))
         self.bus.settle(QUIET)
         self.assertEqual(self.file_change_restarts("one", mark), [])
+
+
+class Isolation(LimitsCase):
+
+    def test_one_owners_overflow_does_not_restart_another_owners_jobs(self):
+        # One queue per owner: nobody flooding a folder of its own while
+        # jobd is slow (frozen here) overflows nobody's queue only; root's
+        # job sees nothing and keeps its watch.
+        noisy, quiet = self.folder(), self.folder()
+        self.assertTrue(all(r["ok"] for r in calls_as(
+            "nobody", "nogroup", self.jobd.address,
+            [add_text("noisy", noisy, **{"watch-glob": "['*.php']"})])))
+        self.assertTrue(all(r["ok"] for r in calls_as(
+            "root", "root", self.jobd.address, [add_text("rootjob", quiet)])))
+        self.start("noisy")
+        self.start("rootjob")
+        # Two files in turn: the kernel merges an event equal to the last.
+        flooded = [os.path.join(noisy, "f%d.txt" % i) for i in range(2)]
+        for f in flooded:
+            write(f)
+        with open("/proc/sys/fs/inotify/max_queued_events") as f:
+            queue = int(f.read())
+        self.assertLessEqual(queue, 100000, "the queue is too long to overflow here")
+        mark = self.bus.mark()
+        os.kill(self.jobd.proc.pid, signal.SIGSTOP)
+        try:
+            now = time.time()
+            for i in range(queue + 1000):
+                os.utime(flooded[i % 2], (now, now))
+        finally:
+            os.kill(self.jobd.proc.pid, signal.SIGCONT)
+        self.wait_restart("noisy", mark, noisy)
+        self.bus.settle(QUIET)
+        self.assertEqual(self.file_change_restarts("rootjob", mark), [])
+        mark = self.bus.mark()
+        write(os.path.join(quiet, "after.php"))
+        self.wait_restart("rootjob", mark, os.path.join(quiet, "after.php"))
 
 
 if __name__ == "__main__":
