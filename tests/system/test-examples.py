@@ -23,6 +23,7 @@ the README), from a copy of the example's folder inside the container:
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,8 +49,8 @@ def copy_in(c, host, inside, replace=None):
             text = f.read()
         for old, new in (replace or {}).items():
             text = text.replace(old, new)
-        c.run(["/bin/sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", inside],
-              input=text)
+        c.run(["/bin/sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod %o "$1"'
+               % (os.stat(host).st_mode & 0o777), "sh", inside], input=text)
 
 
 def install_php(c):
@@ -296,6 +297,40 @@ def hot_reload(c, inst, j):
     wait_scope_gone(c, unit, cgroup)
 
 
+def respawn(c, inst, j):
+    """Each restart takes the same scope name again: the dead run's scope
+    must be gone first, and the backoff must not grow from waiting on it."""
+    print("respawn")
+    ex = Example(c, inst, "respawn")
+    ex.sh("jobctl apply flaky.job")
+    cursor = j.journal_cursor()
+    ex.sh("jobctl start flaky")
+    j.wait_state("flaky", "failed", timeout=40)
+    said = j.journal_since(cursor)
+    delays = [int(d) for d in re.findall(r"job flaky: \S+ -> starting \(restart after exit-code "
+                                         r"in (\d+) ms\)", said)]
+    assert delays == [200, 400, 800, 1600], (delays, said)
+    assert re.search(r"job flaky: \S+ -> failed \(start-limit", said), said
+    assert "already exists" not in said, said
+    status = ex.sh("jobctl status flaky", check=False)
+    assert (status.returncode, status.stdout.strip()) == (3, "failed"), status
+    runs = json.loads(j.ctl("history", "flaky", "--json"))
+    assert sorted(r["reason"] for r in runs) == ["manual"] + ["policy"] * 4, runs
+    assert all((r["result"], r["exit-code"]) == ("exit-code", 1) for r in runs), runs
+    shown = ex.sh("jobctl history flaky").stdout
+    assert shown.count("exit 1") == 5, shown
+    assert "lost the connection" in ex.sh("jobctl logs flaky").stdout
+    c.wait_for("jobd-flaky.scope to be gone", lambda: not unit_loaded(c, "jobd-flaky.scope"))
+
+    # Started again by hand: in a new scope of the same name.
+    ex.sh("jobctl start flaky")
+    again = j.wait_state("flaky", "up")
+    assert again["unit"] == "jobd-flaky.scope", again
+    j.ctl("stop", "flaky")
+    j.wait_state("flaky", "down")
+    c.wait_for("jobd-flaky.scope to be gone", lambda: not unit_loaded(c, "jobd-flaky.scope"))
+
+
 def check(c, inst):
     j = jobdsys.Jobd(c, inst)
     install_php(c)
@@ -303,6 +338,7 @@ def check(c, inst):
     worker_pool(c, inst, j)
     worker_instances(c, inst, j)
     hot_reload(c, inst, j)
+    respawn(c, inst, j)
 
 
 jobdsys.run(check)
