@@ -198,22 +198,30 @@ def worker_pool(c, inst, j):
     assert j.runtime("pool")["main-pid"] == master
     assert cgroup_pids(c, cgroup) == sorted([master] + renewed)
 
-    # The master killed: its orphaned workers go with its scope, jobd starts
-    # a new master (RestartDelay=1s) in a new jobd-pool.scope.
-    ex.sh("kill -9 $(jobctl show -p MainPID --value pool)")
-    j.wait_gone(master, "the killed master")
-    for w in renewed:
-        j.wait_gone(w, "worker %d of the killed master" % w)
-    back = c.wait_for("a new master", lambda: (lambda r: r if r["state"] == "up" and
-                                               r["main-pid"] != master else None)(
-        j.runtime("pool")))
-    assert back["unit"] == unit and back["restarts"] == 1, back
-    master = back["main-pid"]
-    workers = c.wait_for("the new master's 3 workers", lambda: (
-        lambda k: k if len(k) == 3 else None)(children(c, master)))
-    cgroup = scope_cgroup(c, unit)
-    assert cgroup_pids(c, cgroup) == sorted([master] + workers)
-    assert "policy" in ex.sh("jobctl history pool").stdout
+    # The master killed, twice: its orphaned workers go with its scope, jobd
+    # starts a new master in a new jobd-pool.scope after RestartDelay=1s,
+    # then after a longer delay while it keeps dying.
+    cursor = j.journal_cursor()
+    workers = renewed
+    for restarts in (1, 2):
+        ex.sh("kill -9 $(jobctl show -p MainPID --value pool)")
+        j.wait_gone(master, "the killed master")
+        for w in workers:
+            j.wait_gone(w, "worker %d of the killed master" % w)
+        back = c.wait_for("a new master", lambda: (lambda r: r if r["state"] == "up" and
+                                                   r["main-pid"] != master else None)(
+            j.runtime("pool")), timeout=40)
+        assert back["unit"] == unit and back["restarts"] == restarts, back
+        master = back["main-pid"]
+        workers = c.wait_for("the new master's 3 workers", lambda: (
+            lambda k: k if len(k) == 3 else None)(children(c, master)))
+        cgroup = scope_cgroup(c, unit)
+        assert cgroup_pids(c, cgroup) == sorted([master] + workers)
+    said = j.journal_since(cursor)
+    delays = [int(d) for d in re.findall(r"job pool: \S+ -> starting \(restart after signal "
+                                         r"in (\d+) ms\)", said)]
+    assert len(delays) == 2 and delays[0] == 1000 and delays[1] > delays[0], (delays, said)
+    assert ex.sh("jobctl history pool").stdout.count("policy") == 2
 
     # stop: a worker that cannot take SIGTERM (stopped) holds the master up;
     # StopTimeout=5s later jobd kills what the scope holds, and it goes.
