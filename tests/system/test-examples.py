@@ -19,7 +19,11 @@ the README), from a copy of the example's folder inside the container:
   holding just that instance; each instance's memory is its scope's, the
   job's is their sum; scale and stop remove the scopes.
 - hot-reload: an edit restarts the PHP server in the same scope name (the
-  old scope must go first), the new code answers; stop leaves no scope."""
+  old scope must go first), the new code answers; stop leaves no scope.
+- respawn: the backoff (200, 400, 800, 1600 ms) and the start limit as on
+  the direct backend, each run in jobd-flaky.scope again.
+- timer-service: scheduled runs every few seconds, each in a new scope of
+  the same name; a run past RuntimeMax= is stopped; remove leaves no scope."""
 
 import json
 import os
@@ -339,6 +343,40 @@ def respawn(c, inst, j):
     c.wait_for("jobd-flaky.scope to be gone", lambda: not unit_loaded(c, "jobd-flaky.scope"))
 
 
+def timer_service(c, inst, j):
+    """A scheduled task starts every few seconds in the scope its last run
+    just left; a run past RuntimeMax= is stopped through its scope."""
+    print("timer-service")
+    ex = Example(c, inst, "timer-service")
+    cursor = j.journal_cursor()
+    assert "2 added" in ex.sh("jobctl apply report.job cleanup.job").stdout
+    timers = ex.sh("jobctl timers").stdout
+    assert "*:*:0/5" in timers and "every 3s" in timers, timers
+
+    def runs(name, predicate, what, least=1):
+        def find():
+            done = [r for r in json.loads(j.ctl("history", name, "--json"))
+                    if r.get("end", 0) > 0 and predicate(r)]
+            return done if len(done) >= least else None
+        return c.wait_for("%s: %s" % (name, what), find, timeout=40, interval=0.3)
+    for name in ("report", "cleanup"):
+        runs(name, lambda r: r["reason"] == "schedule" and r["result"] == "exit-code" and
+             r["exit-code"] == 0, "two scheduled runs ending with exit 0", least=2)
+    assert "schedule" in ex.sh("jobctl history report").stdout
+
+    ex.sh("jobctl update cleanup --env=CLEANUP_SECONDS=10")
+    stopped = runs("cleanup", lambda r: r.get("stop-cause") == "runtime-max",
+                   "a run stopped at its run-time limit")[0]
+    assert stopped["end"] - stopped["start"] < 9 * 1000000, stopped
+    assert "runtime-max" in ex.sh("jobctl history cleanup").stdout
+    said = j.journal_since(cursor)
+    assert "already exists" not in said and "spawn-error" not in said, said
+
+    ex.sh("jobctl remove report cleanup")
+    for unit in ("jobd-report.scope", "jobd-cleanup.scope"):
+        c.wait_for("%s to be gone" % unit, lambda unit=unit: not unit_loaded(c, unit))
+
+
 def check(c, inst):
     j = jobdsys.Jobd(c, inst)
     install_php(c)
@@ -347,6 +385,7 @@ def check(c, inst):
     worker_instances(c, inst, j)
     hot_reload(c, inst, j)
     respawn(c, inst, j)
+    timer_service(c, inst, j)
 
 
 jobdsys.run(check)
