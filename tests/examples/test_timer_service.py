@@ -55,6 +55,19 @@ class TimerService(ExampleCase):
         self.assertLess(r["end"] - r["start"], 9 * 1000000, r)
         self.assertIn("runtime-max", self.sh("jobctl history cleanup").stdout)
 
+    def test_the_readme_end_removes_both_while_cleanup_runs(self):
+        self.sh("jobctl update cleanup --env=CLEANUP_SECONDS=10")
+        mark = self.bus.mark()
+        self.bus.wait_state("cleanup", "up", since=mark, timeout=RUNS_DEADLINE)
+        # Up most of the time now (2 s of every 3 s): jobd removes only a job
+        # that is down, so the README takes the schedules away and stops first.
+        self.sh("jobctl update report --no-schedules")
+        self.sh("jobctl update cleanup --no-schedules")
+        self.sh("jobctl stop --wait report cleanup")
+        self.sh("jobctl remove report cleanup")
+        self.assertEqual([], [row for row in self.bus.call("List")
+                              if row[0] in ("report", "cleanup")])
+
 
 if __name__ == "__main__":
     main()
