@@ -60,14 +60,13 @@
  * line-buffered stdio) to a jobd that keeps up costs a wake-up and four
  * system calls (tee, two reads, the log file's write) every few lines, for
  * jobd and, through the pipe's lock and wake-ups, for the job too. When a
- * dispatch found the job writing on while it read (it took more than one
- * chunk, and it emptied the pipe with a small one), jobd stops watching the
- * pipe for FLOOD_PAUSE_MS: the lines wait in the pipe, not taken (so
- * at-least-once holds), and the next dispatch takes them in large chunks.
- * Such a job's lines show up to that much later; a job that writes now and
- * then is read at once. */
+ * stream had taken lines less than FLOOD_RECENT_MS before and was emptied
+ * again, jobd stops watching it for FLOOD_PAUSE_MS: the lines wait in the
+ * pipe, not taken (so at-least-once holds), and the next dispatch takes
+ * them in large chunks. Such a job's lines show up to FLOOD_PAUSE_MS later;
+ * a job that writes less often than that is read at once. */
 #define FLOOD_PAUSE_MS 1
-#define FLOOD_SMALL_CHUNK (4 * 1024)
+#define FLOOD_RECENT_MS (2 * FLOOD_PAUSE_MS)
 
 /* A follower cut off: the notice takes the place of a line. */
 #define FOLLOW_DROPPED_STREAM "dropped"
@@ -84,7 +83,8 @@ typedef struct {
   gboolean edge;             /* the watch is edge-triggered (while waiting) */
   gboolean after_cut;        /* a line was cut at JOBD_LINE_MAX: a newline
                               * right after it ends it, not a new line */
-  gboolean flooding;         /* the last read: small writes came while it read */
+  gboolean flooding;         /* the last read took lines soon after the one before */
+  gint64 took_at;            /* monotonic µs when a read last took something */
   GSource *pause;            /* not watching for FLOOD_PAUSE_MS (flooding) */
 } OutputStream;
 
@@ -882,8 +882,6 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
 {
   g_autofree char *buf = g_malloc (PEEK_SIZE);
   gsize total = 0;
-  guint chunks = 0;
-  ssize_t last = 0;
 
   os->waiting = FALSE;
   os->flooding = FALSE;
@@ -892,16 +890,18 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
       ssize_t n = output_stream_read_chunk (os, buf, final);
 
       if (n > 0)
-        {
-          total += n;
-          chunks++;
-          last = n;
-        }
+        total += n;
       else if (n == 0)
         return FALSE;
       else if (errno == EAGAIN || errno == EWOULDBLOCK)
         {
-          os->flooding = chunks > 1 && last < FLOOD_SMALL_CHUNK && !os->waiting;
+          if (total > 0 && !os->waiting)
+            {
+              gint64 now = g_get_monotonic_time ();
+
+              os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
+              os->took_at = now;
+            }
           return TRUE;
         }
       else if (errno != EINTR)

@@ -15,6 +15,7 @@ from supervisord_peer import Supervisord, ensure_supervisord
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOB = os.path.join(HERE, "lines-job.php")
+JOB_ARGV = ["/usr/bin/php", JOB]     # then SECONDS MAX_LINES REPORT_FILE
 
 
 def _tail_has(path, text):
@@ -58,8 +59,8 @@ def _jobd_log_files(jobd, name):
 def lines_jobd(exes, jobd, plan, tmp, rep):
     name = "bench-lines-%d" % rep
     report = os.path.join(tmp, name + ".report")
-    jobd.add(name, ["/usr/bin/php", JOB, str(plan.flood_seconds), str(plan.flood_max_lines),
-                    report], **{"write-log": ("b", True)})
+    jobd.add(name, JOB_ARGV + [str(plan.flood_seconds), str(plan.flood_max_lines), report],
+             **{"write-log": ("b", True)})
 
     def captured(total):
         files = _jobd_log_files(jobd, name)
@@ -92,14 +93,14 @@ class LinesSupervisord(Supervisord):
         with open(self.config, "a") as f:
             f.write("""
 [program:lines]
-command=/usr/bin/php %s %s %s %s
+command=%s %s %s %s
 autostart=false
 autorestart=false
 startsecs=0
 stdout_logfile=%s
 stdout_logfile_maxbytes=0
 stdout_logfile_backups=0
-""" % (JOB, plan.flood_seconds, plan.flood_max_lines, report, self.log_path))
+""" % (" ".join(JOB_ARGV), plan.flood_seconds, plan.flood_max_lines, report, self.log_path))
 
 
 def lines_supervisord(exes, sup, plan, report):
