@@ -255,14 +255,18 @@ jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names)
   const char *const none[] = { NULL };
   GVariantIter iter;
   const char *name;
-  guint64 cpu;
+  guint64 cpu, memory;
 
   if (!jobd_dbus_manager_call_get_usage_sync (jobctl->manager, names != NULL ? names : none,
                                               &rows, NULL, NULL))
     return NULL;
   g_variant_iter_init (&iter, rows);
-  while (g_variant_iter_next (&iter, "(&stt)", &name, &cpu, NULL))
-    g_hash_table_insert (usage, g_strdup (name), g_memdup2 (&cpu, sizeof cpu));
+  while (g_variant_iter_next (&iter, "(&stt)", &name, &cpu, &memory))
+    {
+      guint64 both[2] = { cpu, memory };
+
+      g_hash_table_insert (usage, g_strdup (name), g_memdup2 (both, sizeof both));
+    }
   return g_steal_pointer (&usage);
 }
 
@@ -270,9 +274,19 @@ jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names)
 static guint64
 cpu_of (GHashTable *usage, const char *name)
 {
-  guint64 *cpu = usage != NULL ? g_hash_table_lookup (usage, name) : NULL;
+  guint64 *both = usage != NULL ? g_hash_table_lookup (usage, name) : NULL;
 
-  return cpu != NULL ? *cpu : 0;
+  return both != NULL ? both[0] : 0;
+}
+
+/* Its memory read now, from the same table; otherwise listed, the figure
+ * List has (jobd's last reading, which List does not refresh). */
+static guint64
+memory_of (GHashTable *usage, const char *name, guint64 listed)
+{
+  guint64 *both = usage != NULL ? g_hash_table_lookup (usage, name) : NULL;
+
+  return both != NULL ? both[1] : listed;
 }
 
 static void
@@ -292,7 +306,8 @@ print_list_json (GVariant *jobs, GHashTable *usage)
       g_variant_new_parsed ("{'name': <%s>, 'state': <%s>, 'pid': <%u>, "
                             "'memory': <%t>, 'cpu-usage-usec': <%t>, 'started-at': <%t>, "
                             "'restarts': <%u>, 'object': <%s>}",
-                            name, state, pid, memory, cpu_of (usage, name), started_at,
+                            name, state, pid, memory_of (usage, name, memory),
+                            cpu_of (usage, name), started_at,
                             restarts, object_path));
   jobctl_print_variant (g_variant_builder_end (&rows));
 }
@@ -376,7 +391,8 @@ print_list_table (Jobctl *jobctl, GVariant *jobs, GHashTable *usage)
       jobctl_table_take (table, running && usage != NULL
                                 ? jobctl_format_cpu_time (cpu_of (usage, name))
                                 : g_strdup ("-"));
-      jobctl_table_take (table, running ? jobd_format_size (memory) : g_strdup ("-"));
+      jobctl_table_take (table, running ? jobd_format_size (memory_of (usage, name, memory))
+                                        : g_strdup ("-"));
       jobctl_table_take (table, running ? jobd_format_uptime (started_at, now)
                                         : g_strdup ("-"));
       jobctl_table_take (table, g_strdup_printf ("%u", restarts));

@@ -198,8 +198,9 @@ int jobctl_verb_server (Jobctl *jobctl, const JobctlVerb *verb, int argc, char *
 
 /* jobctl-format.c: CPU time. "1.234s". */
 char *jobctl_format_cpu_time (guint64 usec);
-/* name → cpu-usage-usec (guint64 *) of the jobs named (NULL or empty: all)
- * from one GetUsage call; NULL when jobd is older than GetUsage. */
+/* name → { cpu-usage-usec, memory bytes } (guint64[2]) of the jobs named
+ * (NULL or empty: all) from one GetUsage call; NULL when jobd is older than
+ * GetUsage. */
 GHashTable *jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names);
 
 /* jobctl-top.c */

@@ -58,6 +58,7 @@ struct _JobdJob {
   const char *stop_cause;     /* JOBD_STOP_CAUSE_*; NULL = jobd did not stop it */
   gboolean stop_killed;       /* the stop timeout ran out: SIGKILL */
   guint64 peak_sampled;       /* highest memory reading jobd took in this run */
+  guint64 memory_seen;        /* the last memory reading of this run (List) */
   guint64 run_lines[2];       /* the output's line counts when the run began */
   guint runtime_timer;        /* runtime-max-ms */
 
@@ -340,6 +341,7 @@ run_began (JobdJob *self, gboolean new_run)
   self->stop_cause = NULL;
   self->stop_killed = FALSE;
   self->peak_sampled = 0;
+  self->memory_seen = 0;
   self->run_lines[0] = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDOUT);
   self->run_lines[1] = jobd_output_get_stream_lines (self->output, JOBD_STREAM_STDERR);
   arm_runtime_max (self);
@@ -1661,7 +1663,10 @@ jobd_job_get_memory (JobdJob *self,
                      GError **error)
 {
   if (self->instances != NULL && jobd_instances_get_memory (self->instances, snapshot, bytes, source))
-    return TRUE;
+    {
+      self->memory_seen = *bytes;
+      return TRUE;
+    }
   if (self->process == NULL)
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_NOT_RUNNING,
@@ -1671,7 +1676,14 @@ jobd_job_get_memory (JobdJob *self,
   if (!jobd_process_get_memory (self->process, snapshot, bytes, source, error))
     return FALSE;
   self->peak_sampled = MAX (self->peak_sampled, *bytes);
+  self->memory_seen = *bytes;
   return TRUE;
+}
+
+guint64
+jobd_job_get_memory_seen (JobdJob *self)
+{
+  return self->memory_seen;
 }
 
 guint64

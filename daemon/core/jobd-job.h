@@ -196,6 +196,11 @@ gboolean jobd_job_get_memory (JobdJob *job,
                               guint64 *bytes,
                               const char **source,
                               GError **error);
+/* The job's memory as jobd last read it in this run (jobd_job_get_memory:
+ * GetMemory, GetUsage, the memory-restart check), without reading it now;
+ * 0 when not read yet in this run. What List shows: reading the memory of
+ * every job costs a /proc scan or a cgroup file per job. */
+guint64 jobd_job_get_memory_seen (JobdJob *job);
 /* CPU time (user + system) of the whole job's current run, cumulative, in
  * µs; 0 when nothing runs (see jobd-cpu.h for the sources). */
 guint64 jobd_job_get_cpu_usage (JobdJob *job, JobdMemorySnapshot *snapshot);

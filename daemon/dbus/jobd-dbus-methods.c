@@ -197,21 +197,16 @@ jobd_dbus_method_get_history (JobdDBusService *self, GDBusMethodInvocation *invo
   jobd_dbus_client_return_value (invocation, g_variant_new ("(aa{sv})", &b), NULL);
 }
 
-/* Fills row; the path is allocated into paths, which owns it. */
+/* Fills row; the path is allocated into paths, which owns it. The memory
+ * is the figure last read (jobd_job_get_memory_seen): reading it here cost
+ * a /proc scan or a cgroup file per running job, 0.14 s with 10 000 jobs,
+ * on every List; GetUsage and GetMemory read it now. */
 static void
-list_row (JobdJob *job, JobdMemorySnapshot **snapshot, GPtrArray *paths, JobdListRow *row)
+list_row (JobdJob *job, GPtrArray *paths, JobdListRow *row)
 {
   char *path = jobd_dbus_job_path (jobd_job_get_name (job));
-  guint64 memory = 0;
-  const char *source;
+  guint64 memory = jobd_job_get_process (job) != NULL ? jobd_job_get_memory_seen (job) : 0;
 
-  if (jobd_job_get_process (job) != NULL)
-    {
-      /* One /proc scan for the whole list, made only if something runs. */
-      if (*snapshot == NULL)
-        *snapshot = jobd_memory_snapshot_new (NULL);
-      jobd_job_get_memory (job, *snapshot, &memory, &source, NULL);
-    }
   g_ptr_array_add (paths, path);
   *row = (JobdListRow) {
     .name = jobd_job_get_name (job),
@@ -228,7 +223,6 @@ void
 jobd_dbus_method_list (JobdDBusService *self, GDBusMethodInvocation *invocation, guint uid, JobdJob *unused)
 {
   g_autoptr(GPtrArray) jobs = jobd_manager_list_jobs (self->manager);
-  g_autoptr(JobdMemorySnapshot) snapshot = NULL;
   g_autoptr(GPtrArray) paths = g_ptr_array_new_full (jobs->len, g_free);
   g_autofree JobdListRow *rows = g_new (JobdListRow, jobs->len + 1);
   GVariant *list;
@@ -236,7 +230,7 @@ jobd_dbus_method_list (JobdDBusService *self, GDBusMethodInvocation *invocation,
   /* Serialized in one piece, like StatusAll: a GVariant per field of every
    * job cost more than the rest of the call. */
   for (guint i = 0; i < jobs->len; i++)
-    list_row (jobs->pdata[i], &snapshot, paths, &rows[i]);
+    list_row (jobs->pdata[i], paths, &rows[i]);
   list = jobd_variant_new_list_rows (rows, jobs->len);
   jobd_dbus_client_return_value (invocation, g_variant_new_tuple (&list, 1), NULL);
 }

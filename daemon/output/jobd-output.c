@@ -57,6 +57,18 @@
  * its pipe and the notice saying so, before it is closed without it. */
 #define FOLLOWER_DROP_GRACE_SECONDS 30
 
+/* A job that writes its lines one small write() at a time (PHP's echo,
+ * line-buffered stdio) to a jobd that keeps up costs a wake-up and four
+ * system calls (tee, two reads, the log file's write) every few lines, for
+ * jobd and, through the pipe's lock and wake-ups, for the job too. When a
+ * stream had taken lines less than FLOOD_RECENT_MS before and was emptied
+ * again, jobd stops watching it for FLOOD_PAUSE_MS: the lines wait in the
+ * pipe, not taken (so at-least-once holds), and the next dispatch takes
+ * them in large chunks. Such a job's lines show up to FLOOD_PAUSE_MS later;
+ * a job that writes less often than that is read at once. */
+#define FLOOD_PAUSE_MS 1
+#define FLOOD_RECENT_MS (2 * FLOOD_PAUSE_MS)
+
 /* A follower cut off: the notice takes the place of a line. */
 #define FOLLOW_DROPPED_STREAM "dropped"
 
@@ -72,6 +84,9 @@ typedef struct {
   gboolean edge;             /* the watch is edge-triggered (while waiting) */
   gboolean after_cut;        /* a line was cut at JOBD_LINE_MAX: a newline
                               * right after it ends it, not a new line */
+  gboolean flooding;         /* the last read took lines soon after the one before */
+  gint64 took_at;            /* monotonic µs when a read last took something */
+  GSource *pause;            /* not watching for FLOOD_PAUSE_MS (flooding) */
 } OutputStream;
 
 typedef struct {
@@ -905,6 +920,7 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
   gsize total = 0;
 
   os->waiting = FALSE;
+  os->flooding = FALSE;
   while (total < budget)
     {
       ssize_t n = output_stream_read_chunk (os, buf, final);
@@ -914,7 +930,16 @@ output_stream_read (OutputStream *os, gsize budget, gboolean final)
       else if (n == 0)
         return FALSE;
       else if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return TRUE;
+        {
+          if (total > 0 && !os->waiting)
+            {
+              gint64 now = g_get_monotonic_time ();
+
+              os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
+              os->took_at = now;
+            }
+          return TRUE;
+        }
       else if (errno != EINTR)
         {
           jobd_job_warning (os->output->job_name, "Reading %s of job %s failed: %s",
@@ -995,7 +1020,7 @@ output_stream_update_trigger (OutputStream *os)
 {
   g_autoptr(GError) error = NULL;
 
-  if (os->watch == NULL || os->waiting == os->edge)
+  if (os->watch == NULL || os->pause != NULL || os->waiting == os->edge)
     return;
   if (!jobd_fd_watch_modify (os->watch, G_IO_IN, os->waiting, &error))
     {
@@ -1011,17 +1036,51 @@ output_stream_update_trigger (OutputStream *os)
     waiting_remove (os);
 }
 
+static gboolean
+on_flood_pause_over (gpointer user_data)
+{
+  OutputStream *os = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&os->pause, g_source_unref);   /* returning REMOVE destroys it */
+  if (!jobd_fd_watch_modify (os->watch, G_IO_IN, FALSE, &error))
+    jobd_job_warning (os->output->job_name, "Watching %s of job %s: %s",
+                      jobd_stream_to_string (os->stream), os->output->job_name, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+/* Look away for FLOOD_PAUSE_MS (see FLOOD_PAUSE_MS). The watch still
+ * reports the writer going away (HUP): that read takes everything. */
+static void
+output_stream_pause (OutputStream *os)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (os->watch == NULL || os->pause != NULL || os->edge)
+    return;
+  if (!jobd_fd_watch_modify (os->watch, 0, FALSE, &error))
+    return;   /* read at once, as without the pause */
+  os->pause = g_timeout_source_new (FLOOD_PAUSE_MS);
+  g_source_set_callback (os->pause, on_flood_pause_over, os, NULL);
+  g_source_attach (os->pause, os->output->context);
+}
+
 /* Stop watching and close; with flush, the partial line becomes a line. */
 static void
 output_stream_close (OutputStream *os, gboolean flush)
 {
+  if (os->pause != NULL)
+    {
+      g_source_destroy (os->pause);
+      g_clear_pointer (&os->pause, g_source_unref);
+    }
   g_clear_pointer (&os->watch, jobd_fd_watch_remove);
   if (os->fd >= 0)
     g_close (os->fd, NULL);
   os->fd = -1;
   if (os->edge)
     waiting_remove (os);
-  os->waiting = os->edge = os->after_cut = FALSE;
+  os->waiting = os->edge = os->after_cut = os->flooding = FALSE;
   os->waited = 0;
   if (os->splitter != NULL && flush)
     jobd_line_splitter_flush (os->splitter);
@@ -1040,7 +1099,11 @@ on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
   if (!open)
     output_stream_close (os, TRUE);
   else
-    output_stream_update_trigger (os);
+    {
+      output_stream_update_trigger (os);
+      if (os->flooding)
+        output_stream_pause (os);
+    }
   output_flush_log (os->output);
   return open ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
