@@ -16,7 +16,7 @@ same way, beside references measured in the same container and run:
 - Stop → state down and scope gone, vs `systemctl stop` of a transient scope;
 - add + start of N jobs until all up, stop + remove, vs transient-load (N
   StartTransientUnit calls back to back with sd-bus); the peak of systemd's
-  jobs in flight (its NJobs property, sampled) and PID 1's CPU meanwhile;
+  jobs in flight (from its JobNew/JobRemoved signals) and PID 1's CPU meanwhile;
 - PID 1's and jobd's PSS per running job, List / GetMemory / Status with N
   jobs, idle wakeups of jobd and PID 1 with N idle jobs;
 - units left behind after stop + remove and after a job that fails to start:
@@ -38,7 +38,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "system"))
 
-from benchlib import (Table, context_switches, cpu_seconds, log, median, parse_kv,  # noqa: E402
+from benchlib import (Table, cpu_seconds, log, median, parse_kv,  # noqa: E402
                       smaps, wait_until)
 
 ADDRESS = "unix:path=/run/jobd/bus"
@@ -136,21 +136,47 @@ def settled_units(pattern, timeout=10):
 
 
 class Sd:
-    """The system bus: systemd's manager properties, jobd's private socket."""
+    """systemd's jobs in flight, counted from its JobNew/JobRemoved signals
+    (sent while anyone is Subscribed: jobd and transient-load are) without
+    calls to PID 1, which would load the very process being measured."""
 
     def __init__(self):
-        from gi.repository import Gio
-        self.Gio = Gio
+        from gi.repository import Gio, GLib
+        self.GLib = GLib
         self.bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+        self.current = self.peak = 0
+        for signal, step in (("JobNew", 1), ("JobRemoved", -1)):
+            self.bus.signal_subscribe("org.freedesktop.systemd1",
+                                      "org.freedesktop.systemd1.Manager", signal,
+                                      "/org/freedesktop/systemd1", None,
+                                      Gio.DBusSignalFlags.NONE, self._on_job, step)
 
-    def njobs(self):
-        from gi.repository import GLib
-        reply = self.bus.call_sync("org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                   "org.freedesktop.DBus.Properties", "Get",
-                                   GLib.Variant("(ss)", ("org.freedesktop.systemd1.Manager",
-                                                         "NJobs")),
-                                   None, self.Gio.DBusCallFlags.NONE, 5000, None)
-        return reply.unpack()[0]
+    def _on_job(self, conn, sender, path, iface, signal, params, step):
+        self.current += step
+        self.peak = max(self.peak, self.current)
+
+    def run(self, argv, timeout):
+        """Run a load client, dispatching the signals meanwhile; (figures,
+        peak of systemd jobs in flight, PID 1's CPU seconds)."""
+        ctx = self.GLib.MainContext.default()
+        while ctx.iteration(False):
+            pass
+        self.current = self.peak = 0
+        cpu0 = cpu_seconds(1)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        tick = self.GLib.timeout_add(50, lambda: True)   # to check on the client
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            ctx.iteration(True)
+        self.GLib.source_remove(tick)
+        out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+        cpu = cpu_seconds(1) - cpu0
+        while ctx.iteration(False):
+            pass
+        if err.strip():
+            log("%s: %s" % (os.path.basename(argv[0]), err.strip()[-500:]))
+        return parse_kv(out.strip().splitlines()[-1]), self.peak, cpu
 
 
 class Service:
@@ -201,26 +227,27 @@ class Service:
         sh(["systemctl", "stop", "jobd.service"])
 
 
-def sampled(argv, sd, timeout):
-    """Run a load client while sampling systemd's NJobs; (figures, peak, PID 1 CPU s)."""
-    cpu0 = cpu_seconds(1)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        peak = max(peak, sd.njobs())
-        time.sleep(0.005)    # sampling; each sample is a call PID 1 answers
-    out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
-    cpu = cpu_seconds(1) - cpu0
-    if err.strip():
-        log("%s: %s" % (os.path.basename(argv[0]), err.strip()[-500:]))
-    return parse_kv(out.strip().splitlines()[-1]), peak, cpu
+def thread_switches(pid):
+    """{thread id: voluntary context switches} of a process."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                out[tid] = next(int(line.split()[1]) for line in f
+                                if line.startswith("voluntary_ctxt_switches:"))
+        except (OSError, StopIteration):
+            pass
+    return out
 
 
 def idle(pid, seconds):
-    vol0, cpu0 = context_switches(pid)[0], cpu_seconds(pid)
+    """Wakeups (voluntary context switches of the threads there at the end,
+    since the start or their birth) and CPU seconds over a window."""
+    before, cpu0 = thread_switches(pid), cpu_seconds(pid)
     time.sleep(seconds)
-    return context_switches(pid)[0] - vol0, cpu_seconds(pid) - cpu0
+    after = thread_switches(pid)
+    return (sum(n - before.get(tid, 0) for tid, n in after.items()),
+            cpu_seconds(pid) - cpu0)
 
 
 def measure_latency(svc, exes, plan, refs):
@@ -300,8 +327,8 @@ def measure_scale(svc, exes, plan, sd):
     pss1_0, pssj_0 = smaps(1)["Pss"], smaps(svc.pid)["Pss"]
     out["pid1_idle_base"], _ = idle(1, plan.idle_seconds)
     out["jobd_idle_base"], _ = idle(svc.pid, plan.idle_seconds)
-    res, peak, cpu = sampled([exes["dbus-scale"], "--address", ADDRESS, "--add", str(n),
-                              "--prefix", "s", "--timeout", "300"], sd, 320)
+    res, peak, cpu = sd.run([exes["dbus-scale"], "--address", ADDRESS, "--add", str(n),
+                              "--prefix", "s", "--timeout", "300"], 320)
     out.update(add_s=res["all_up_s"], add_errors=res["errors"], add_peak=peak, add_pid1_cpu=cpu)
     up = sum(1 for row in svc.call("List") if row[1] == "up")
     out["up"] = up
@@ -318,15 +345,15 @@ def measure_scale(svc, exes, plan, sd):
     out["getmemory_us"] = (time.monotonic() - t0) / n * 1e6
     out["jobd_idle"], out["jobd_idle_cpu"] = idle(svc.pid, plan.idle_seconds)
     out["pid1_idle"], _ = idle(1, plan.idle_seconds)
-    res, peak, cpu = sampled([exes["dbus-scale"], "--address", ADDRESS, "--remove", str(n),
-                              "--prefix", "s", "--timeout", "300"], sd, 320)
+    res, peak, cpu = sd.run([exes["dbus-scale"], "--address", ADDRESS, "--remove", str(n),
+                              "--prefix", "s", "--timeout", "300"], 320)
     out.update(remove_s=res["removed_s"], remove_errors=res["errors"])
     out["left"] = settled_units("jobd-*.scope")
     return out
 
 
 def measure_reference_scale(exes, plan, sd):
-    res, peak, cpu = sampled([exes["transient-load"], "--count", str(plan.jobs)], sd, 700)
+    res, peak, cpu = sd.run([exes["transient-load"], "--count", str(plan.jobs)], 700)
     return {"add_s": res["started_s"], "remove_s": res["stopped_s"], "errors": res["errors"],
             "peak": peak, "pid1_cpu": cpu, "left": settled_units("bench-transient-*")}
 
@@ -402,7 +429,7 @@ def fill_table(t, plan, s, d, refs):
           ref_name="sd-bus StopUnit")
     t.row("direct: stop + remove %d jobs" % n, d["remove_s"], s["remove_s"], None, None, "s",
           ref_name="scope")
-    t.row("peak systemd jobs in flight (sampled)", s["add_peak"], rs["peak"], None, None,
+    t.row("peak systemd jobs in flight", s["add_peak"], rs["peak"], None, None,
           ref_name="sd-bus client")
     t.row("PID 1 CPU during the adds", s["add_pid1_cpu"], rs["pid1_cpu"], None, None, "s",
           ref_name="sd-bus client")

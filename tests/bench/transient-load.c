@@ -7,10 +7,13 @@
  *
  * Forks N `/bin/sleep 100000` children and puts each in a transient scope
  * PREFIX-I.scope with the properties jobd gives its scopes (PIDs,
- * MemoryAccounting, TasksAccounting, CollectMode=inactive-or-failed), at
- * most W calls in flight, until every start job of systemd ended
- * (JobRemoved). Then StopUnit of every scope, W in flight, until every stop
- * job ended, and the children are reaped. Prints one line:
+ * MemoryAccounting, TasksAccounting, CollectMode=inactive-or-failed), in a
+ * slice of its own (PREFIX.slice, empty as jobd.slice is: systemd's cost of
+ * a new unit grows with its siblings), at most W units in flight (called,
+ * and their systemd job not yet ended: as jobd, which waits for JobRemoved
+ * before it answers a Start), until every start job ended. Then StopUnit of
+ * every scope, W in flight, until every stop job ended, and the children
+ * are reaped. Prints one line:
  *   "count=N errors=E started_s=… stopped_s=…"
  * (seconds from the first fork until the last start job ended; from the
  * first StopUnit until the last stop job ended). Bounded: 300 s per phase.
@@ -70,6 +73,7 @@ on_job_removed (sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
   if (sd_bus_message_read (m, "uoss", &id, &path, &unit, &result) < 0 || !ours (load, unit))
     return 0;
   load->ended++;
+  load->in_flight--;
   if (strcmp (result, "done") != 0)
     load->errors++;
   return 0;
@@ -81,12 +85,12 @@ on_reply (sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
   Load *load = userdata;
   const sd_bus_error *e = sd_bus_message_get_error (m);
 
-  load->in_flight--;
   if (e != NULL)
     {
       if (load->errors++ == 0)
         fprintf (stderr, "transient-load: %s: %s\n", e->name, e->message);
       load->ended++;   /* no job will end for it */
+      load->in_flight--;
     }
   return 0;
 }
@@ -95,7 +99,7 @@ static int
 call_start (Load *load, int i)
 {
   sd_bus_message *m = NULL;
-  char unit[256], description[64];
+  char unit[256], description[64], slice[256];
   uint32_t pid;
   int r;
 
@@ -107,13 +111,15 @@ call_start (Load *load, int i)
     }
   snprintf (unit, sizeof unit, "%s-%d.scope", load->prefix, i);
   snprintf (description, sizeof description, "bench scope %d", i);
+  snprintf (slice, sizeof slice, "%s.slice", load->prefix);
   r = sd_bus_message_new_method_call (load->bus, &m, SD_NAME, SD_PATH, SD_MANAGER,
                                       "StartTransientUnit");
   if (r >= 0)
     r = sd_bus_message_append (m, "ss", unit, "fail");
   if (r >= 0)
-    r = sd_bus_message_append (m, "a(sv)", 5,
+    r = sd_bus_message_append (m, "a(sv)", 6,
                                "Description", "s", description,
+                               "Slice", "s", slice,
                                "PIDs", "au", 1, pid,
                                "MemoryAccounting", "b", 1,
                                "TasksAccounting", "b", 1,
