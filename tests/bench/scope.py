@@ -77,7 +77,7 @@ def host_main(args, exes, bdir, header):
             bind_ro.append(bdir + ":" + bdir)
         # Writable: the inside part switches jobd.conf between the backends.
         c = nspawn.Container(name="jobdbench%d" % os.getpid(), bind=inst.binds(),
-                             bind_ro=bind_ro)
+                             bind_ro=bind_ro, boot_timeout=300)
         c.start()
         try:
             jobdsys.setup(c, inst)
@@ -314,7 +314,7 @@ def failed_start_units(svc):
     try:
         svc.call("Start", ("bad",), "(s)")
     except Exception as e:   # the start is refused: that is the point
-        log("start of a missing program: %s" % str(e).splitlines()[0])
+        log("start of a program that cannot exec: %s" % str(e).splitlines()[0])
     wait_until(lambda: svc.status("bad") in ("failed", "down"), "bad to fail", 20, 0.01)
     left = settled_units("jobd-bad*")
     svc.call("Remove", ("bad",), "(s)")
