@@ -575,10 +575,29 @@ get_control_group (GTask *task)
                           CALL_TIMEOUT_MSEC, NULL, on_control_group_reply, g_object_ref (task));
 }
 
+/* The held child's cgroup, read from the kernel: once the start job is
+ * done systemd has moved it into the scope, whose cgroup ends in the unit's
+ * name. Saves a round trip to PID 1 on every start; NULL when the path is
+ * not what it should be (a cgroup namespace of jobd's own), and systemd is
+ * asked instead. */
+static char *
+held_child_cgroup (SpawnData *data)
+{
+  g_autofree char *cgroup = jobd_cgroup_path_of_pid (data->pid, NULL);
+  gsize len = cgroup != NULL ? strlen (cgroup) : 0;
+  gsize unit_len = strlen (data->unit);
+
+  if (len <= unit_len || cgroup[len - unit_len - 1] != '/' ||
+      !g_str_equal (cgroup + len - unit_len, data->unit))
+    return NULL;
+  return g_steal_pointer (&cgroup);
+}
+
 static void
 spawn_job_finished (GTask *task, const char *result)
 {
   SpawnData *data = g_task_get_task_data (task);
+  char *cgroup;
 
   g_clear_handle_id (&data->timeout_id, g_source_remove);
   if (!g_str_equal (result, "done"))
@@ -586,7 +605,11 @@ spawn_job_finished (GTask *task, const char *result)
       spawn_fail (task, "systemd could not start %s (job result \"%s\")", data->unit, result);
       return;
     }
-  get_control_group (task);
+  cgroup = held_child_cgroup (data);
+  if (cgroup != NULL)
+    spawn_complete (task, cgroup);
+  else
+    get_control_group (task);
 }
 
 static void
