@@ -32,6 +32,11 @@ FAST = {"restart-delay-ms": GLib.Variant("u", 100),
 
 
 def environ_of(pid):
+    """The environment the process was exec'd with: a just-started one may
+    still be jobd's clone (jobd's environment) for a moment."""
+    jobd_exe = os.path.realpath(os.environ["JOBD"])
+    wait_until(lambda: os.readlink("/proc/%d/exe" % pid) != jobd_exe,
+               "process %d to exec its program" % pid)
     with open("/proc/%d/environ" % pid, "rb") as f:
         items = f.read().split(b"\0")
     return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
@@ -172,7 +177,9 @@ class Instances(InstancesCase):
         self.add_pool("fol", 2, "trap 'echo ping $JOBD_INSTANCE' USR1; echo ready $JOBD_INSTANCE; "
                       "while :; do sleep 0.05; done")
         pids = self.pids_of_started("fol")
-        self.bus.wait_output("fol", lambda ls: "[2] ready 2" in ls, "instance 2 to be ready")
+        # Both said ready before the follow: no line of theirs can come first.
+        self.bus.wait_output("fol", lambda ls: "[1] ready 1" in ls and "[2] ready 2" in ls,
+                             "both instances to be ready")
         (_,), fds = self.bus.call("FollowOutput", "fol")
         fd = fds.steal_fds()[0]
         try:
