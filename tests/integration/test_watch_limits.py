@@ -150,6 +150,24 @@ class LimitsCase(JobdTestCase):
         self.bus.runtime(name)   # its new watch in place (see start)
         return starting
 
+    def overflow_queue_of(self, folder):
+        """More events in folder (two .txt files in turn: the kernel merges
+        an event equal to the last) than an inotify queue holds, with jobd
+        frozen (our own process, by its PID) while the queue fills."""
+        files = [os.path.join(folder, "f%d.txt" % i) for i in range(2)]
+        for f in files:
+            write(f)
+        with open("/proc/sys/fs/inotify/max_queued_events") as f:
+            queue = int(f.read())
+        self.assertLessEqual(queue, 100000, "the queue is too long to overflow here")
+        os.kill(self.jobd.proc.pid, signal.SIGSTOP)
+        try:
+            now = time.time()
+            for i in range(queue + 1000):
+                os.utime(files[i % 2], (now, now))
+        finally:
+            os.kill(self.jobd.proc.pid, signal.SIGCONT)
+
     def file_change_restarts(self, name, since):
         return [d for _o, new, d in self.bus.transitions(name, since=since)
                 if new == "starting" and d.get("reason") == "file-change"]
@@ -353,21 +371,8 @@ class SharedWatch(LimitsCase):
                                                       self.jobd.address, calls)))
         self.start("one")
         self.start("two")
-        files = [os.path.join(one, "f%d.txt" % i) for i in range(2)]
-        for f in files:
-            write(f)
-        with open("/proc/sys/fs/inotify/max_queued_events") as f:
-            queue = int(f.read())
-        self.assertLessEqual(queue, 100000, "the queue is too long to overflow here")
         mark = self.bus.mark()
-        # jobd frozen (our own process, by its PID) while the queue fills.
-        os.kill(self.jobd.proc.pid, signal.SIGSTOP)
-        try:
-            now = time.time()
-            for i in range(queue + 1000):
-                os.utime(files[i % 2], (now, now))
-        finally:
-            os.kill(self.jobd.proc.pid, signal.SIGCONT)
+        self.overflow_queue_of(one)
         self.wait_restart("one", mark, one)
         self.wait_restart("two", mark, two)
         self.bus.settle(QUIET)
@@ -395,21 +400,8 @@ class Isolation(LimitsCase):
             "root", "root", self.jobd.address, [add_text("rootjob", quiet)])))
         self.start("noisy")
         self.start("rootjob")
-        # Two files in turn: the kernel merges an event equal to the last.
-        flooded = [os.path.join(noisy, "f%d.txt" % i) for i in range(2)]
-        for f in flooded:
-            write(f)
-        with open("/proc/sys/fs/inotify/max_queued_events") as f:
-            queue = int(f.read())
-        self.assertLessEqual(queue, 100000, "the queue is too long to overflow here")
         mark = self.bus.mark()
-        os.kill(self.jobd.proc.pid, signal.SIGSTOP)
-        try:
-            now = time.time()
-            for i in range(queue + 1000):
-                os.utime(flooded[i % 2], (now, now))
-        finally:
-            os.kill(self.jobd.proc.pid, signal.SIGCONT)
+        self.overflow_queue_of(noisy)
         self.wait_restart("noisy", mark, noisy)
         self.bus.settle(QUIET)
         self.assertEqual(self.file_change_restarts("rootjob", mark), [])
