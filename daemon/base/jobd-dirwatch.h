@@ -26,9 +26,10 @@
  * when a directory of that name reappears in its parent. A kernel queue
  * overflow counts as one change and the trees are walked again.
  *
- * Every JobdDirWatch of the process shares ONE inotify descriptor (the
- * kernel counts instances and watches against jobd's uid, root, whoever
- * owns the job): a queue overflow is then one change for every watch. The
+ * The JobdDirWatches of one owner share ONE inotify descriptor (the kernel
+ * counts instances and watches against jobd's uid, root, whoever owns the
+ * job): a queue overflow is one change for every watch of that owner, and
+ * never reaches another owner's. The
  * directories watched for one owner (summed over their watches) are at
  * most jobd_dir_watch_set_max_per_owner(), except for root's: past it a
  * watch fails (at the start: nothing watched) with an error naming the
