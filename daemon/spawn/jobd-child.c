@@ -99,6 +99,7 @@ typedef struct {
   int stdout_fd, stderr_fd;   /* where the child finds spec's stdout/stderr */
   int keep_below;             /* > 0: sharing jobd's descriptor table, whose
                                  fds below this are all the child needs */
+  int started_write;          /* held: where the child reports its PID, else -1 */
 } ChildArgs;
 
 /* Async-signal-safe from here: runs in the child. A child not held shares
@@ -177,6 +178,20 @@ child_wait_for_go (ChildArgs *args)
   close (args->go_read);
 }
 
+/* A raw getpid: the child's libc state (its thread pointer) is the spawning
+ * thread's, so the child calls only what reads no per-thread cache. */
+static void
+child_report_started (ChildArgs *args)
+{
+  pid_t self = (pid_t) syscall (SYS_getpid);
+  ssize_t n;
+
+  do
+    n = write (args->started_write, &self, sizeof self);
+  while (n < 0 && errno == EINTR);
+  close (args->started_write);
+}
+
 /* A child sharing jobd's descriptor table takes a table of its own, with
  * only the descriptors below keep_below: closing the rest one by one at
  * exec would cost time in proportion to jobd's open descriptors (three per
@@ -198,6 +213,10 @@ child_run (void *data)
   const JobdChildSpec *spec = args->spec;
   ChildStep step;
   sigset_t none;
+
+  /* A held child's PID is all jobd waits for (see jobd_child_start_held). */
+  if (args->started_write >= 0)
+    child_report_started (args);
 
   /* The job's own cgroups, before anything else: from here on all it
    * starts is contained, and while it is still root (and still shares
@@ -336,30 +355,19 @@ args_release_slots (ChildArgs *args)
     }
 }
 
-/* A held child waits on the go pipe while jobd goes on: a copy. */
+/* Start a child sharing jobd's memory; *pidfd is set. */
 static pid_t
-fork_copy (ChildArgs *args)
-{
-  pid_t child = fork ();
-
-  if (child == 0)
-    child_run (args);
-  return child;
-}
-
-/* shared: clone_shared (*pidfd set), else fork_copy. */
-static pid_t
-start_child (ChildArgs *args, gboolean shared, int *pidfd, GError **error)
+start_child (ChildArgs *args, int *pidfd, GError **error)
 {
   sigset_t all, saved;
   pid_t child;
   int saved_errno;
 
   /* No signal handler of jobd's may run in the child: it would run on
-   * jobd's memory (shared, or a copy that jobd's state machine is not in). */
+   * jobd's memory. */
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &saved);
-  child = shared ? clone_shared (args, pidfd) : fork_copy (args);
+  child = clone_shared (args, pidfd);
   saved_errno = errno;
   pthread_sigmask (SIG_SETMASK, &saved, NULL);
 
@@ -372,14 +380,14 @@ start_child (ChildArgs *args, gboolean shared, int *pidfd, GError **error)
 gboolean
 jobd_child_spawn (const JobdChildSpec *spec, GPid *pid, int *pidfd, GError **error)
 {
-  ChildArgs args = { spec, -1, -1, -1, -1, { 0, 0 }, spec->stdout_fd, spec->stderr_fd, 0 };
+  ChildArgs args = { spec, -1, -1, -1, -1, { 0, 0 }, spec->stdout_fd, spec->stderr_fd, 0, -1 };
   pid_t child;
 
   g_return_val_if_fail (spec->argv != NULL && spec->argv[0] != NULL, FALSE);
 
   *pidfd = -1;
   args_use_slots (&args);
-  child = start_child (&args, TRUE, pidfd, error);
+  child = start_child (&args, pidfd, error);
   args_release_slots (&args);
   if (child < 0)
     return FALSE;
@@ -406,39 +414,135 @@ close_pipe (int fds[2])
   fds[0] = fds[1] = -1;
 }
 
+/* A held child and what it uses until it execs: owned by its holding
+ * thread, which frees it once the child has exec'd or exited. Of the
+ * descriptors in args, jobd's copies are the caller's to close, except
+ * started_write: the thread's, so that jobd reads EOF on it if the child
+ * dies before it could report. */
+typedef struct {
+  JobdChildSpec spec;     /* a copy: the caller's may go before the exec */
+  ChildArgs args;
+  char *stack;
+} HeldChild;
+
+static void
+held_child_free (HeldChild *held)
+{
+  close (held->args.started_write);
+  jobd_child_spec_clear (&held->spec);
+  g_free (held->stack);
+  g_free (held);
+}
+
+/* The holding thread: clones the child sharing jobd's memory and is
+ * suspended (CLONE_VFORK) until the child has exec'd or exited, however
+ * long it is held; jobd's main thread goes on meanwhile. A fork would do
+ * without the thread, but every page jobd writes while a forked copy waits
+ * is then copied (with 1 000 starts under way, most of jobd's time). The
+ * child, like any CLONE_VM child, uses only its stack and held->args. */
+static void *
+held_child_thread (void *data)
+{
+  HeldChild *held = data;
+  pid_t child;
+
+  child = clone (child_run, held->stack + CHILD_STACK_SIZE,
+                 CLONE_VM | CLONE_VFORK | SIGCHLD, &held->args);
+  if (child < 0)
+    {
+      /* The child never ran: the thread reports, as a negative errno. */
+      pid_t report = -errno;
+      ssize_t unused G_GNUC_UNUSED = write (held->args.started_write, &report, sizeof report);
+    }
+  held_child_free (held);
+  return NULL;
+}
+
+/* Start the holding thread with every signal blocked (the child inherits
+ * its mask: no handler of jobd's may run on jobd's memory in the child). */
+static gboolean
+start_held_thread (HeldChild *held, GError **error)
+{
+  pthread_attr_t attr;
+  pthread_t thread;
+  sigset_t all, saved;
+  int r;
+
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  /* It makes one call: no need for the default 8 MiB of address space. */
+  pthread_attr_setstacksize (&attr, MAX (PTHREAD_STACK_MIN, 64 * 1024));
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &saved);
+  r = pthread_create (&thread, &attr, held_child_thread, held);
+  pthread_sigmask (SIG_SETMASK, &saved, NULL);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
+    g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED,
+                 "cannot start a process: %s", g_strerror (r));
+  return r == 0;
+}
+
+/* The child's PID (or the thread's clone failure), which comes at once. */
+static pid_t
+read_started (int started_read, GError **error)
+{
+  pid_t report = 0;
+  ssize_t n;
+
+  do
+    n = read (started_read, &report, sizeof report);
+  while (n < 0 && errno == EINTR);
+  if (n == sizeof report && report > 0)
+    return report;
+  g_set_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED, "cannot start a process: %s",
+               n == sizeof report ? g_strerror (-report) : "it went before it started");
+  return -1;
+}
+
 gboolean
-jobd_child_fork_held (const JobdChildSpec *spec,
+jobd_child_start_held (const JobdChildSpec *spec,
                       GPid *pid,
                       int *go_fd,
                       int *err_fd,
                       GError **error)
 {
-  int go_pipe[2], err_pipe[2];
-  ChildArgs args;
-  pid_t child;
+  int go_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, started_pipe[2] = { -1, -1 };
+  HeldChild *held;
+  pid_t child = -1;
 
   g_return_val_if_fail (spec->argv != NULL && spec->argv[0] != NULL, FALSE);
 
-  if (!g_unix_open_pipe (err_pipe, FD_CLOEXEC, error))
-    return FALSE;
-  if (!g_unix_open_pipe (go_pipe, FD_CLOEXEC, error))
-    {
-      close_pipe (err_pipe);
-      return FALSE;
-    }
-
-  args = (ChildArgs) { spec, go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1], { 0, 0 },
-                       spec->stdout_fd, spec->stderr_fd, 0 };
-  child = start_child (&args, FALSE, NULL, error);
-  if (child < 0)
+  if (!g_unix_open_pipe (err_pipe, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (go_pipe, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (started_pipe, FD_CLOEXEC, error))
     {
       close_pipe (err_pipe);
       close_pipe (go_pipe);
       return FALSE;
     }
 
-  close (err_pipe[1]);
+  held = g_new0 (HeldChild, 1);
+  jobd_child_spec_copy (&held->spec, spec);
+  held->stack = g_malloc (CHILD_STACK_SIZE);
+  held->args = (ChildArgs) { &held->spec, go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1],
+                             { 0, 0 }, spec->stdout_fd, spec->stderr_fd, 0, started_pipe[1] };
+  if (start_held_thread (held, error))
+    child = read_started (started_pipe[0], error);
+  else
+    held_child_free (held);   /* closes started_pipe[1] */
+  close (started_pipe[0]);
+
+  /* The child has copies of its ends (or will never run): jobd's go now,
+   * before another held child's clone copies them. */
   close (go_pipe[0]);
+  close (err_pipe[1]);
+  if (child < 0)
+    {
+      close (go_pipe[1]);
+      close (err_pipe[0]);
+      return FALSE;
+    }
   *pid = child;
   *go_fd = go_pipe[1];
   *err_fd = err_pipe[0];

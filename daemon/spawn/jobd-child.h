@@ -8,7 +8,8 @@
  * folder for the rules below the clone). jobd_child_spawn() starts
  * it sharing jobd's memory until it execs (CLONE_VM | CLONE_VFORK, like
  * posix_spawn), several times cheaper than a fork, and knows the outcome
- * when it returns. jobd_child_fork_held() forks a copy that waits on a "go"
+ * when it returns. jobd_child_start_held() starts one the same way from a
+ * thread of its own, suspended with it, and the child waits on a "go"
  * pipe until jobd_child_release(), which lets the systemd spawner move it
  * into its scope before the job's program runs; its exec failure travels
  * back as errno on a close-on-exec pipe. Either way a start really runs
@@ -52,11 +53,12 @@ gboolean jobd_child_spawn (const JobdChildSpec *spec,
                            int *pidfd,
                            GError **error);
 
-/* Fork a child that waits before exec. On success *pid is the child
+/* Start a child that waits before exec (costing jobd a thread while it
+ * waits, not a copy of its memory). On success *pid is the child
  * (leader of a new session), *go_fd the write end of the go pipe and
  * *err_fd the read end of the exec-error pipe; pass both to
  * jobd_child_release(). */
-gboolean jobd_child_fork_held (const JobdChildSpec *spec,
+gboolean jobd_child_start_held (const JobdChildSpec *spec,
                                GPid *pid,
                                int *go_fd,
                                int *err_fd,

@@ -766,13 +766,13 @@ call_start_transient_unit (GTask *task)
                           g_task_get_cancellable (task), on_start_reply, g_object_ref (task));
 }
 
-/* Fork the held child and its output FIFOs into data. */
+/* Start the held child and its output FIFOs into data. */
 static gboolean
-fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **error)
+start_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **error)
 {
   g_auto(JobdChildSpec) spec = { 0 };
   int out_write = -1, err_write = -1;
-  gboolean forked;
+  gboolean started;
 
   jobd_child_spec_copy (&spec, request->child);
   /* FIFOs, as the direct backend: output survives a jobd restart. */
@@ -789,10 +789,10 @@ fork_held_child (SpawnData *data, const JobdSpawnRequest *request, GError **erro
     }
   spec.stdout_fd = out_write;
   spec.stderr_fd = err_write;
-  forked = jobd_child_fork_held (&spec, &data->pid, &data->go_fd, &data->err_fd, error);
+  started = jobd_child_start_held (&spec, &data->pid, &data->go_fd, &data->err_fd, error);
   close (out_write);
   close (err_write);
-  if (!forked)
+  if (!started)
     {
       data->pid = 0;
       return FALSE;
@@ -825,7 +825,7 @@ spawner_scope_spawn_async (JobdSpawner *spawner,
   self->in_flight++;
 
   data->unit = request_unit_name (request, &error);
-  if (data->unit == NULL || !fork_held_child (data, request, &error))
+  if (data->unit == NULL || !start_held_child (data, request, &error))
     {
       spawn_return (task, NULL, g_steal_pointer (&error));
       return;
