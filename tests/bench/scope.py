@@ -358,6 +358,17 @@ def measure_reference_scale(exes, plan, sd):
             "peak": peak, "pid1_cpu": cpu, "left": settled_units("bench-transient-*")}
 
 
+def measure_reference_one_scope(exes, plan, sd):
+    """systemd's floor for the scope part of one start: StartTransientUnit of
+    one scope, then its JobRemoved, one scope at a time (the sd-bus client;
+    its fork of a small `sleep` is in the figure too). What a scoped start
+    costs over a direct one can be no less."""
+    count = 5 if plan.smoke else 50
+    res, _, _ = sd.run([exes["transient-load"], "--count", str(count), "--window", "1",
+                        "--prefix", "bench-one"], 300)
+    return res["started_s"] / count * 1000
+
+
 def inside_main(opts):
     plan = Plan(opts["smoke"])
     exes = opts["exes"]
@@ -376,6 +387,7 @@ def inside_main(opts):
         log("%s: %s" % (backend, res[backend]))
     refs["stop_ms"] = ref_systemctl_stop(exes, plan)
     refs["scale"] = measure_reference_scale(exes, plan, sd)
+    refs["one_scope_ms"] = measure_reference_one_scope(exes, plan, sd)
     log("references: %s" % refs)
     table = Table()
     fill_table(table, plan, res["systemd"], res["direct"], refs)
@@ -414,6 +426,9 @@ def fill_table(t, plan, s, d, refs):
         t.row("direct: start → first line (%s)" % what, d[key], fk, None, None, "ms",
               ref_name="fork/exec")
     t.row("systemd-run --scope echo hi → line", sr, fk, None, None, "ms", ref_name="fork/exec")
+    for key, what in (("fresh_ms", "first start"), ("again_ms", "start after the run ended")):
+        t.row("scope start − direct start (%s)" % what, s[key] - d[key], refs["one_scope_ms"],
+              None, None, "ms", ref_name="one scope, sd-bus, one at a time")
     t.row("scope: Stop → down, scope gone", s["stop_ms"], refs["stop_ms"], None, None, "ms",
           ref_name="systemctl stop")
     t.row("scope: Stop → down (state only)", s["stop_down_ms"], d["stop_down_ms"], None, None,
