@@ -48,7 +48,8 @@ typedef struct {
   int state_lock_fd;
   GError *startup_error;
   gboolean ready;
-  guint status_idle;     /* STATUS= update pending for the end of this turn */
+  guint status_idle;     /* STATUS= update pending (end of turn, or a timeout) */
+  gint64 status_sent;    /* monotonic µs of the last STATUS= */
 } Daemon;
 
 static struct {
@@ -217,6 +218,7 @@ notify_status (Daemon *daemon)
   guint up = 0;
 
   g_clear_handle_id (&daemon->status_idle, g_source_remove);
+  daemon->status_sent = g_get_monotonic_time ();
   for (guint i = 0; i < jobs->len; i++)
     if (jobd_job_get_state (jobs->pdata[i]) == JOBD_STATE_UP)
       up++;
@@ -233,13 +235,27 @@ on_status_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Counting walks every job: do it once per main-loop turn, however many
- * jobs changed in it, and only for a service manager that listens. */
+/* Counting walks every job, and each STATUS= costs PID 1 a message to parse
+ * and a PropertiesChanged to send (1 000 adds made it do 3 s of work): at
+ * most one every STATUS_INTERVAL_MSEC, at the end of a main-loop turn
+ * however many jobs changed in it, the last state always told, and only to
+ * a service manager that listens. */
+#define STATUS_INTERVAL_MSEC 250
+
 static void
 notify_status_soon (Daemon *daemon)
 {
-  if (daemon->status_idle == 0 && g_getenv ("NOTIFY_SOCKET") != NULL)
+  gint64 since_ms;
+
+  if (daemon->status_idle != 0 || g_getenv ("NOTIFY_SOCKET") == NULL)
+    return;
+  since_ms = (g_get_monotonic_time () - daemon->status_sent) / 1000;
+  if (since_ms >= STATUS_INTERVAL_MSEC)
     daemon->status_idle = g_idle_add_full (G_PRIORITY_LOW, on_status_idle, daemon, NULL);
+  else
+    daemon->status_idle = g_timeout_add_full (G_PRIORITY_LOW,
+                                              (guint) (STATUS_INTERVAL_MSEC - since_ms),
+                                              on_status_idle, daemon, NULL);
 }
 
 static void

@@ -206,6 +206,7 @@ class JobdProcess:
         self.bus_path = os.path.join(self.runtime_dir, "bus")
         self.address = "unix:path=" + self.bus_path
         self.proc = None
+        self.env_extra = {}      # set before start: added to jobd's environment
 
     def write_config(self, text):
         with open(self.config, "w") as f:
@@ -220,7 +221,8 @@ class JobdProcess:
         """Start jobd (self.proc) with its stdout and stderr going to the
         open file out; the caller waits until it answers."""
         self.proc = subprocess.Popen([self.exe] + self.options(*extra), stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=out, env=jobd_env())
+                                     stdout=out, stderr=out,
+                                     env=dict(jobd_env(), **self.env_extra))
         return self.proc
 
     def ping(self):
