@@ -64,6 +64,23 @@ reap (GPid pid)
   return status;
 }
 
+/* The outcome of a held child that must fail at step (named in the error),
+ * its exit reaped: 127, as every failure below the clone. */
+static void
+assert_fails_at (Held *held, const char *step)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_assert_true (wait_readable (held->err_fd, DEADLINE_MS));
+  g_assert_false (jobd_child_exec_outcome (held->err_fd, &error));
+  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, step));
+  status = reap (held->pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 127);
+}
+
 static char *
 make_marker_path (void)
 {
@@ -108,19 +125,11 @@ test_held_runs_after_release (void)
 static void
 test_held_exec_failure (void)
 {
-  g_autoptr(GError) error = NULL;
   Held held;
-  int status;
 
   start_held (&held, "/nonexistent/program", NULL, NULL);
   jobd_child_release (held.go_fd);
-  g_assert_true (wait_readable (held.err_fd, DEADLINE_MS));
-  g_assert_false (jobd_child_exec_outcome (held.err_fd, &error));
-  g_assert_error (error, JOBD_ERROR, JOBD_ERROR_SPAWN_FAILED);
-  g_assert_nonnull (strstr (error->message, "executing the program"));
-  status = reap (held.pid);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 127);
+  assert_fails_at (&held, "executing the program");
 }
 
 /* jobd gave up on the start (or died): the go pipe closes unwritten, and
@@ -129,18 +138,11 @@ static void
 test_held_never_runs_when_abandoned (void)
 {
   g_autofree char *marker = make_marker_path ();
-  g_autoptr(GError) error = NULL;
   Held held;
-  int status;
 
   start_held (&held, "/bin/touch", marker, NULL);
   close (held.go_fd);
-  g_assert_true (wait_readable (held.err_fd, DEADLINE_MS));
-  g_assert_false (jobd_child_exec_outcome (held.err_fd, &error));
-  g_assert_nonnull (strstr (error->message, "waiting to be released"));
-  status = reap (held.pid);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 127);
+  assert_fails_at (&held, "waiting to be released");
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   remove_marker (marker);
 }
