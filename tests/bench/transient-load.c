@@ -16,7 +16,10 @@
  * are reaped. Prints one line:
  *   "count=N errors=E started_s=… stopped_s=…"
  * (seconds from the first fork until the last start job ended; from the
- * first StopUnit until the last stop job ended). Bounded: 300 s per phase.
+ * first StopUnit until the last stop job ended), and start_p50_ms, the median
+ * time from a StartTransientUnit call to its JobRemoved (with --window 1:
+ * what one scope costs, systemd's floor for a scoped start). Bounded: 300 s
+ * per phase.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +46,9 @@ typedef struct {
   int ended;             /* our units' systemd jobs that ended */
   int errors;
   pid_t *pids;
+  long long *called_ns;  /* when each unit's StartTransientUnit was sent */
+  double *start_ms;      /* call → JobRemoved, in the order they ended */
+  int n_start_ms;
   int stopping;
 } Load;
 
@@ -76,7 +82,31 @@ on_job_removed (sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
   load->in_flight--;
   if (strcmp (result, "done") != 0)
     load->errors++;
+  else if (!load->stopping)
+    {
+      int i = atoi (unit + strlen (load->prefix) + 1);
+
+      if (i >= 0 && i < load->count && load->n_start_ms < load->count)
+        load->start_ms[load->n_start_ms++] = (now_ns () - load->called_ns[i]) / 1e6;
+    }
   return 0;
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+start_p50_ms (Load *load)
+{
+  if (load->n_start_ms == 0)
+    return 0;
+  qsort (load->start_ms, (size_t) load->n_start_ms, sizeof (double), compare_doubles);
+  return load->start_ms[load->n_start_ms / 2];
 }
 
 static int
@@ -126,6 +156,7 @@ call_start (Load *load, int i)
                                "CollectMode", "s", "inactive-or-failed");
   if (r >= 0)
     r = sd_bus_message_append (m, "a(sa(sv))", 0);
+  load->called_ns[i] = now_ns ();
   if (r >= 0)
     r = sd_bus_call_async (load->bus, NULL, m, on_reply, load, 0);
   sd_bus_message_unref (m);
@@ -213,6 +244,8 @@ main (int argc, char **argv)
       return 2;
     }
   load.pids = calloc ((size_t) load.count, sizeof (pid_t));
+  load.called_ns = calloc ((size_t) load.count, sizeof (long long));
+  load.start_ms = calloc ((size_t) load.count, sizeof (double));
   r = sd_bus_open_system (&load.bus);
   if (r >= 0)
     r = sd_bus_match_signal (load.bus, NULL, SD_NAME, SD_PATH, SD_MANAGER, "JobRemoved",
@@ -224,8 +257,9 @@ main (int argc, char **argv)
       fprintf (stderr, "transient-load: system bus: %s\n", strerror (-r));
       return 1;
     }
-  if (run_phase (&load, call_start, &started_s) < 0 ||
-      run_phase (&load, call_stop, &stopped_s) < 0)
+  r = run_phase (&load, call_start, &started_s);
+  load.stopping = 1;
+  if (r < 0 || run_phase (&load, call_stop, &stopped_s) < 0)
     load.errors++;
   for (int i = 0; i < load.count; i++)
     if (load.pids[i] > 0)
@@ -234,9 +268,11 @@ main (int argc, char **argv)
         while (waitpid (load.pids[i], NULL, 0) < 0 && errno == EINTR)
           ;
       }
-  printf ("count=%d errors=%d started_s=%.3f stopped_s=%.3f\n", load.count, load.errors,
-          started_s, stopped_s);
+  printf ("count=%d errors=%d started_s=%.3f stopped_s=%.3f start_p50_ms=%.3f\n", load.count,
+          load.errors, started_s, stopped_s, start_p50_ms (&load));
   sd_bus_unref (load.bus);
   free (load.pids);
+  free (load.called_ns);
+  free (load.start_ms);
   return load.errors == 0 ? 0 : 1;
 }
