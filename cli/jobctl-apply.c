@@ -281,7 +281,7 @@ read_registry (Jobctl *jobctl, GError **error)
   GVariantIter iter;
   const char *name, *state;
 
-  if (!jobd_dbus_manager_call_list_sync (jobctl->manager, &list, NULL, error))
+  if (!jobctl_list_jobs (jobctl, &list, error))
     return NULL;
   g_variant_iter_init (&iter, list);
   while (g_variant_iter_next (&iter, "(&s&suttuo)", &name, &state, NULL, NULL, NULL, NULL, NULL))
@@ -802,7 +802,7 @@ all_job_names (Jobctl *jobctl, GError **error)
   GVariantIter iter;
   const char *name;
 
-  if (!jobd_dbus_manager_call_list_sync (jobctl->manager, &list, NULL, error))
+  if (!jobctl_list_jobs (jobctl, &list, error))
     return NULL;
   names = g_ptr_array_new_with_free_func (g_free);
   g_variant_iter_init (&iter, list);

@@ -12,6 +12,7 @@
 #include "jobctl.h"
 #include "jobd-parse.h"
 #include "jobd-error.h"
+#include "jobd-names.h"
 
 /* ---- aligned output ---------------------------------------------------- */
 
@@ -270,6 +271,43 @@ jobctl_fetch_cpu_usage (Jobctl *jobctl, const char *const *names)
   return g_steal_pointer (&usage);
 }
 
+gboolean
+jobctl_list_jobs (Jobctl *jobctl, GVariant **rows, GError **error)
+{
+  g_auto(GStrv) names = NULL;
+  g_auto(GStrv) states = NULL;
+  g_autoptr(GVariant) pids = NULL, memory = NULL, started_at = NULL, restarts = NULL;
+  const guint32 *pid, *restart;
+  const guint64 *mem, *started;
+  gsize n, n_pid, n_mem, n_started, n_restart;
+  GVariantBuilder b;
+
+  if (!jobd_dbus_manager_call_list_sync (jobctl->manager, &names, &states, &pids, &memory,
+                                         &started_at, &restarts, NULL, error))
+    return FALSE;
+  n = g_strv_length (names);
+  pid = g_variant_get_fixed_array (pids, &n_pid, sizeof (guint32));
+  mem = g_variant_get_fixed_array (memory, &n_mem, sizeof (guint64));
+  started = g_variant_get_fixed_array (started_at, &n_started, sizeof (guint64));
+  restart = g_variant_get_fixed_array (restarts, &n_restart, sizeof (guint32));
+  if (g_strv_length (states) != n || n_pid != n || n_mem != n || n_started != n || n_restart != n)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("jobd answered List with columns of different lengths"));
+      return FALSE;
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ssuttuo)"));
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *path = jobd_job_object_path (names[i]);
+
+      g_variant_builder_add (&b, "(ssuttuo)", names[i], states[i], pid[i], mem[i], started[i],
+                             restart[i], path);
+    }
+  *rows = g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
+
 /* The CPU time of a job from jobctl_fetch_cpu_usage()'s table. */
 static guint64
 cpu_of (GHashTable *usage, const char *name)
@@ -514,7 +552,7 @@ jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   if (!jobctl_parse_verb (jobctl, verb, entries, NULL, 0, -1, &argc, &argv, &error)
       || !parse_states (state_args, &states, &error)
       || !jobctl_connect (jobctl, &error)
-      || !jobd_dbus_manager_call_list_sync (jobctl->manager, &jobs, NULL, &error))
+      || !jobctl_list_jobs (jobctl, &jobs, &error))
     return jobctl_fail (error);
 
   shown = filter_jobs (jobs, (const char *const *) states, (const char *const *) argv + 1);

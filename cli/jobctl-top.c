@@ -915,7 +915,7 @@ jobctl_verb_top (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv)
   if (sort_text != NULL && !parse_sort (sort_text, &top.sort, &error))
     return jobctl_fail (error);
   if (!jobctl_connect (jobctl, &error)
-      || !jobd_dbus_manager_call_list_sync (jobctl->manager, &jobs, NULL, &error))
+      || !jobctl_list_jobs (jobctl, &jobs, &error))
     return jobctl_fail (error);
 
   top.jobctl = jobctl;

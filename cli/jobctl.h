@@ -126,7 +126,12 @@ int jobctl_verb_add (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **ar
 int jobctl_verb_update (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* jobctl-format.c */
 int jobctl_verb_list (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
-/* list --tree (jobctl-tree.c): jobs is List's a(ssuttuo). */
+/* List's columns turned into one row per job, a(ssuttuo): name, state,
+ * main PID, memory, started-at, restarts and the job's object path (the
+ * rows List itself returned before issue 16), so each verb reads a job at a
+ * time. */
+gboolean jobctl_list_jobs (Jobctl *jobctl, GVariant **rows, GError **error);
+/* list --tree (jobctl-tree.c): jobs are jobctl_list_jobs()'s rows. */
 int jobctl_print_tree (Jobctl *jobctl, GVariant *jobs);
 int jobctl_verb_show (Jobctl *jobctl, const JobctlVerb *verb, int argc, char **argv);
 /* After add/update: say on stderr which limits jobd does not enforce. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jobd-names.c — what a job may be called. */
+/* jobd-names.c — what a job may be called, and its object's path. */
 #include "jobd-names.h"
 
 #include <string.h>
@@ -31,4 +31,19 @@ jobd_name_validate (const char *name, GError **error)
                "invalid job name '%s': use letters, digits and - _ . : @ "
                "(at most %d bytes)", shown, JOBD_NAME_MAX);
   return FALSE;
+}
+
+char *
+jobd_job_object_path (const char *name)
+{
+  GString *path = g_string_new (JOBD_DBUS_JOB_PATH_PREFIX "/");
+
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p))
+        g_string_append_c (path, *p);
+      else
+        g_string_append_printf (path, "_%02x", (guchar) *p);
+    }
+  return g_string_free (path, FALSE);
 }

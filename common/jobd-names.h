@@ -38,4 +38,9 @@ G_BEGIN_DECLS
 /* Names: letters, digits and -_.:@, 1..JOBD_NAME_MAX bytes. */
 gboolean jobd_name_validate (const char *name, GError **error);
 
+/* The object path of a job: JOBD_DBUS_JOB_PATH_PREFIX "/" and the name with
+ * every byte outside [A-Za-z0-9] written _XX (lower-case hex). jobctl
+ * computes it from List's names, which do not carry it. */
+char *jobd_job_object_path (const char *name);
+
 G_END_DECLS

@@ -79,16 +79,7 @@ jobd_dbus_may_read_secrets (JobdDBusService *self, guint uid, JobdJob *job)
 char *
 jobd_dbus_job_path (const char *name)
 {
-  GString *path = g_string_new (JOBD_DBUS_JOB_PATH_PREFIX "/");
-
-  for (const char *p = name; *p != '\0'; p++)
-    {
-      if (g_ascii_isalnum (*p))
-        g_string_append_c (path, *p);
-      else
-        g_string_append_printf (path, "_%02x", (guchar) *p);
-    }
-  return g_string_free (path, FALSE);
+  return jobd_job_object_path (name);
 }
 
 char *

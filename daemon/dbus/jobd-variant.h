@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* jobd-variant.h — GVariants written straight into their serialized form.
  *
- * Replies that carry one entry per job (StatusAll) are built here instead of
- * from one GVariant instance per string: with thousands of jobs, allocating
- * and type-checking those instances cost more than everything else in the
- * call. The result is byte-for-byte what GLib itself would serialize.
+ * Replies that carry one entry per job (StatusAll, List's columns) are
+ * built here instead of from one GVariant instance per string: with
+ * thousands of jobs, allocating and type-checking those instances cost more
+ * than everything else in the call. The result is byte-for-byte what GLib itself would serialize.
  */
 #pragma once
 
@@ -19,18 +19,8 @@ GVariant *jobd_variant_new_string_dict (const char * const *keys,
                                         const char * const *values,
                                         gsize n);
 
-/* One row of List: (ssuttuo). */
-typedef struct {
-  const char *name;
-  const char *state;
-  guint32 pid;
-  guint64 memory;
-  guint64 started_at;
-  guint32 restarts;
-  const char *path;         /* a valid object path */
-} JobdListRow;
-
-/* An a(ssuttuo) of n rows, floating; strings as above. */
-GVariant *jobd_variant_new_list_rows (const JobdListRow *rows, gsize n);
+/* An as of the n strings, floating; strings as above (List's name and
+ * state columns). */
+GVariant *jobd_variant_new_strv (const char * const *strv, gsize n);
 
 G_END_DECLS

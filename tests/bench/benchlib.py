@@ -192,9 +192,9 @@ class Jobd(JobdProcess):
                           timeout, 0.01)
 
     def note_job_pids(self):
-        for row in self.call("List"):
-            if row[2]:
-                self.job_pids.add(row[2])
+        for pid in self.call("List")[2]:    # List's columns: names, states, pids, …
+            if pid:
+                self.job_pids.add(pid)
 
     def stop(self):
         if self.proc is None:

@@ -38,7 +38,7 @@ lookup_call (const char *what, Call *call)
   else if (g_str_equal (what, "statusall"))
     *call = (Call) { MANAGER_IFACE, "StatusAll", G_VARIANT_TYPE ("(a{ss})"), FALSE };
   else if (g_str_equal (what, "list"))
-    *call = (Call) { MANAGER_IFACE, "List", G_VARIANT_TYPE ("(a(ssuttuo))"), FALSE };
+    *call = (Call) { MANAGER_IFACE, "List", G_VARIANT_TYPE ("(asasauatatau)"), FALSE };
   else
     return FALSE;
   return TRUE;

@@ -332,7 +332,7 @@ def measure_scale(svc, exes, plan, sd):
     res, peak, cpu = sd.run([exes["dbus-scale"], "--address", ADDRESS, "--add", str(n),
                               "--prefix", "s", "--timeout", "300"], 320)
     out.update(add_s=res["all_up_s"], add_errors=res["errors"], add_peak=peak, add_pid1_cpu=cpu)
-    up = sum(1 for row in svc.call("List") if row[1] == "up")
+    up = svc.call("List")[1].count("up")    # List's columns: names, states, …
     out["up"] = up
     time.sleep(1)   # let PID 1 and jobd settle before reading their memory
     out["pid1_pss_kb"] = (smaps(1)["Pss"] - pss1_0) / max(up, 1)

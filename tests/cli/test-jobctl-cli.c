@@ -102,13 +102,18 @@ static gboolean
 handle_list (JobdDBusManager *manager, GDBusMethodInvocation *invocation,
              Fixture *fixture)
 {
-  gint64 started = g_get_real_time () - 312 * G_USEC_PER_SEC;
+  const char *const names[] = { "db", "web", NULL };
+  const char *const states[] = { "down", "up", NULL };
+  const guint32 pids[] = { 0, 4242 }, restarts[] = { 0, 2 };
+  const guint64 memory[] = { 0, 9646899 };
+  const guint64 started_at[] = { 0, g_get_real_time () - 312 * G_USEC_PER_SEC };
 
   fixture->calls++;
-  jobd_dbus_manager_complete_list (manager, invocation,
-    g_variant_new_parsed ("[('db', 'down', uint32 0, uint64 0, uint64 0, uint32 0, objectpath '/org/jobd1/job/db'),"
-                          " ('web', 'up', uint32 4242, uint64 9646899, %t, uint32 2, objectpath '/org/jobd1/job/web')]",
-                          (guint64) started));
+  jobd_dbus_manager_complete_list (manager, invocation, names, states,
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, pids, 2, sizeof (guint32)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, memory, 2, sizeof (guint64)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, started_at, 2, sizeof (guint64)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, restarts, 2, sizeof (guint32)));
   return TRUE;
 }
 

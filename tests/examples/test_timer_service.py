@@ -65,7 +65,7 @@ class TimerService(ExampleCase):
         self.sh("jobctl update cleanup --no-schedules")
         self.sh("jobctl stop --wait report cleanup")
         self.sh("jobctl remove report cleanup")
-        self.assertEqual([], [row for row in self.bus.call("List")
+        self.assertEqual([], [row for row in self.bus.list_rows()
                               if row[0] in ("report", "cleanup")])
 
 

@@ -230,6 +230,19 @@ class Client:
                                     Gio.DBusCallFlags.NONE, int(DEADLINE * 1000), None)
         return reply.unpack()[0]
 
+    def list_rows(self):
+        """List's columns as one tuple per job: (name, state, main PID,
+        memory, started-at, restarts), sorted by name like List."""
+        names, states, pids, memory, started_at, restarts = self.call("List")
+        self.check_list_columns(names, states, pids, memory, started_at, restarts)
+        return list(zip(names, states, pids, memory, started_at, restarts))
+
+    @staticmethod
+    def check_list_columns(*columns):
+        if len({len(column) for column in columns}) != 1:
+            raise AssertionError("List's columns differ in length: %r"
+                                 % [len(column) for column in columns])
+
     def add(self, name, command, args=(), **settings):
         s = {"command": command, "args": list(args)}
         for key, value in settings.items():
@@ -481,7 +494,7 @@ class JobdTestCase(unittest.TestCase):
     def tearDown(self):
         # Record PIDs of running jobs so cleanup can kill them if jobd fails.
         try:
-            for row in self.bus.call("List"):
+            for row in self.bus.list_rows():
                 self.jobd.note_pid(row[2])
         except GLib.Error:
             pass

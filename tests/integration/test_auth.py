@@ -36,7 +36,7 @@ class NonRootCaller(JobdTestCase):
         self.assertEqual(out["value"], [{"rootjob": "up"}])
         out = self.nobody("List")
         self.assertTrue(out["ok"], out)
-        self.assertEqual(out["value"][0][0][0], "rootjob")
+        self.assertEqual(out["value"][0], ["rootjob"])     # the names column
         self.assertTrue(self.nobody("Status", "('rootjob',)")["ok"])
         self.assertTrue(self.nobody("ReadOutput", "('rootjob', uint32 0)")["ok"])
         self.assertTrue(self.nobody("GetSettings", "('rootjob',)")["ok"])

@@ -67,7 +67,7 @@ class AuthFlood(JobdTestCase):
 
     def test_endless_auth_lines(self):
         pid = self.jobd.proc.pid
-        self.assertIsNotNone(self.bus.call("List"))
+        self.assertIsNotNone(self.bus.list_rows())
         hwm_before = status_bytes(pid, "VmHWM")
         rss_before = status_bytes(pid, "VmRSS")
         results = [{} for _ in range(FLOODERS)]
@@ -91,8 +91,8 @@ class AuthFlood(JobdTestCase):
             self.assertLess(r["sent"], TAKEN_BOUND, "jobd read on without authentication")
         self.assertLess(growth, GROWTH_BOUND, "jobd's memory grew with unauthenticated lines")
         # Clients still get answers, an existing one and a new one.
-        self.assertIsNotNone(self.bus.call("List"))
-        self.assertIsNotNone(self.jobd.connect().call("List"))
+        self.assertIsNotNone(self.bus.list_rows())
+        self.assertIsNotNone(self.jobd.connect().list_rows())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class PerUserJobs(JobdTestCase):
             result = self.add_as_nobody("n-%d" % i)
             self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_refused(self.add_as_nobody("n-extra"))
-        self.assertNotIn("n-extra", [row[0] for row in self.bus.call("List")])
+        self.assertNotIn("n-extra", [row[0] for row in self.bus.list_rows()])
         # Root is not bounded by it.
         for i in range(BUDGET + 2):
             self.bus.call("Add", "root-%d" % i, {"command": "/bin/true"})

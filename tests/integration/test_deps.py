@@ -80,7 +80,7 @@ class DepsCase(JobdTestCase):
         wait_until(connected, "%s to connect to its requirement" % name)
 
     def note_all(self):
-        for row in self.bus.call("List"):
+        for row in self.bus.list_rows():
             self.jobd.note_pid(row[2])
 
     def all_down(self, names):
@@ -245,7 +245,7 @@ class BadGraphs(DepsCase):
         self.assertIn("itself", message)
         name, message = self.dbus_error("Add", "web", requires=["db:sometimes x"])
         self.assertEqual(name, ERR + "InvalidArgs", message)
-        self.assertEqual(self.bus.call("List"), [])
+        self.assertEqual(self.bus.list_rows(), [])
 
     def test_remove_required_is_refused_unless_forced(self):
         self.add("db", "exec sleep 1000")
@@ -258,7 +258,7 @@ class BadGraphs(DepsCase):
         self.assertIn("web", result.stderr)
         result = run_jobctl(["remove", "--force", "db"], address=self.jobd.address)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertNotIn("db", [row[0] for row in self.bus.call("List")])
+        self.assertNotIn("db", [row[0] for row in self.bus.list_rows()])
         name, message = self.bus.call_error("Start", "web")
         self.assertEqual(name, ERR + "NoSuchJob", message)
         self.assertIn("'db'", message)
@@ -384,7 +384,7 @@ class Unprivileged(DepsCase):
                           "'requires': <['db']>})")
         self.assertFalse(out["ok"], out)
         self.assertEqual(out["error"], ERR + "AccessDenied", out)
-        self.assertNotIn("evil", [row[0] for row in self.bus.call("List")])
+        self.assertNotIn("evil", [row[0] for row in self.bus.list_rows()])
         out = self.nobody("Add", "('evil2', {'command': <'/bin/sleep'>, 'args': <['1000']>, "
                           "'after': <['db']>})")
         self.assertEqual(out.get("error"), ERR + "AccessDenied", out)

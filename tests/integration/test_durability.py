@@ -53,7 +53,7 @@ class DurabilityCase(JobdTestCase):
 
     def note_running_pids(self):
         try:
-            for row in self.bus.call("List"):
+            for row in self.bus.list_rows():
                 self.jobd.note_pid(row[2])
         except GLib.Error:
             pass

@@ -41,14 +41,14 @@ class JobFileCase(JobdTestCase):
         return proc
 
     def pids(self):
-        rows = self.bus.call("List")
+        rows = self.bus.list_rows()
         for row in rows:
             self.jobd.note_pid(row[2])
         return {row[0]: row[2] for row in rows}
 
     def registry(self, bus=None):
         bus = bus or self.bus
-        return {row[0]: bus.call("GetSettings", row[0]) for row in bus.call("List")}
+        return {row[0]: bus.call("GetSettings", row[0]) for row in bus.list_rows()}
 
 
 class Apply(JobFileCase):
@@ -93,7 +93,7 @@ class Apply(JobFileCase):
         self.ten_jobs()
         out = self.ctl("apply", "--dry-run", self.dir).stdout
         self.assertIn("w0: would add and start", out)
-        self.assertEqual(self.bus.call("List"), [])
+        self.assertEqual(self.bus.list_rows(), [])
 
         self.ctl("apply", "--wait", self.dir)
         settings, pids = self.registry(), self.pids()
@@ -210,7 +210,7 @@ class Apply(JobFileCase):
         self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
         self.assertIn("%s:4: MemoryMax: " % bad, proc.stderr)
         self.assertIn("12Q", proc.stderr)
-        self.assertEqual(self.bus.call("List"), [], "nothing applies when a file is wrong")
+        self.assertEqual(self.bus.list_rows(), [], "nothing applies when a file is wrong")
 
         write_job(self.dir, "bad", 'Command=/bin/echo "open\n')
         proc = self.ctl("apply", self.dir, ok=False)

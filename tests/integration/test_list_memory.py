@@ -36,7 +36,7 @@ class ListMemory(JobdTestCase):
         self.bus.wait_output(name, lambda ls: "allocated" in ls, "the job to allocate")
 
     def listed(self, name):
-        return {r[0]: r for r in self.bus.call("List")}[name][3]
+        return {r[0]: r for r in self.bus.list_rows()}[name][3]
 
     def test_list_shows_the_last_reading(self):
         fifo = self.start_grower("grow")

@@ -395,7 +395,7 @@ class Validation(ReadyCase):
         self.assertIn("needs a command", message)
         name, message = self.add_error("b6", **{"watchdog-ms": 5})
         self.assertIn("watchdog-ms", message)
-        self.assertEqual([r[0] for r in self.bus.call("List")], [])
+        self.assertEqual([r[0] for r in self.bus.list_rows()], [])
         proc = run_jobctl(["add", "b7", "--ready=log:(", "--", "/bin/true"],
                           address=self.jobd.address)
         self.assertNotEqual(proc.returncode, 0)

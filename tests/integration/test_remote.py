@@ -328,7 +328,7 @@ class Remote(JobdTestCase):
 
     def tearDown(self):
         try:
-            for row in self.remote_bus.call("List"):
+            for row in self.remote_bus.list_rows():
                 self.remote.note_pid(row[2])
         except GLib.Error:
             pass
@@ -387,7 +387,7 @@ class Remote(JobdTestCase):
         self.remote_bus.wait_state("ticker", "down", since=mark)
         self.assertEqual(self.jobctl("status", "ticker", host=host).returncode, 3)
         # It all happened there, not here.
-        self.assertEqual([row[0] for row in self.bus.call("List")], ["local-only"])
+        self.assertEqual([row[0] for row in self.bus.list_rows()], ["local-only"])
         # jobd's errors keep their exit codes across ssh.
         self.assertEqual(self.jobctl("status", "nope", host=host).returncode, 4)
 
@@ -398,7 +398,7 @@ class Remote(JobdTestCase):
         self.assertOk(proc)
         self.assertEqual(self.names(proc), ["remote-only"])
         self.assertOk(self.jobctl("add", "env-added", "--", "/bin/true", env=env))
-        self.assertIn("env-added", [row[0] for row in self.remote_bus.call("List")])
+        self.assertIn("env-added", [row[0] for row in self.remote_bus.list_rows()])
         # An empty -H means this host, whatever $JOBD_HOST says.
         proc = self.jobctl("-H", "", "list", "--no-legend", env=env)
         self.assertOk(proc)

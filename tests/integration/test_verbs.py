@@ -95,11 +95,11 @@ class ManagerVerbs(JobdTestCase):
         self.bus.add("a", "/bin/true")
         pid, path_b = self.add_and_start("c", "/bin/sleep", ["100"])
         self.wait_memory("c")
-        rows = self.bus.call("List")
+        rows = self.bus.list_rows()
         self.assertEqual([r[0] for r in rows], ["a", "b", "c"])   # sorted by name
         by_name = {r[0]: r for r in rows}
-        name, state, main_pid, mem, started, restarts, path = by_name["c"]
-        self.assertEqual((state, main_pid, restarts, path), ("up", pid, 0, job_path("c")))
+        name, state, main_pid, mem, started, restarts = by_name["c"]
+        self.assertEqual((state, main_pid, restarts), ("up", pid, 0))
         self.assertGreater(mem, 0)
         self.assertGreater(started, 0)
         self.assertEqual(by_name["a"][1:4], ("down", 0, 0))
@@ -202,7 +202,7 @@ class ManagerVerbs(JobdTestCase):
         small = self.bus.call("GetMemory", "small")[0]
         big = self.bus.call("GetMemory", "big")[0]
         self.assertGreater(big, small + (40 << 20))
-        rows = {r[0]: r for r in self.bus.call("List")}
+        rows = {r[0]: r for r in self.bus.list_rows()}
         self.assertGreater(rows["big"][3], 40 << 20)
 
     def test_server_memory_log_and_properties(self):
