@@ -858,9 +858,10 @@ output_stream_take (OutputStream *os, char *buf, gsize n, gboolean final)
  * an incomplete line is not taken at all: a jobd killed at any point
  * leaves in the FIFO what it has not written out, so across a crash a line
  * may come twice but no piece of one is lost. -1 with EAGAIN also when only
- * an incomplete line waits (os->waiting). */
+ * an incomplete line waits (os->waiting). *emptied: what was looked at was
+ * all the stream held then (less than a chunk). */
 static ssize_t
-output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
+output_stream_read_chunk (OutputStream *os, char *buf, gboolean final, gboolean *emptied)
 {
   ssize_t n;
 
@@ -895,6 +896,7 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
             }
           output_flush_log (os->output);
           consume_pipe (os->fd, buf, take);
+          *emptied = n < PEEK_SIZE;
           return take;
         }
       if (n == 0 || errno != EINVAL)
@@ -902,6 +904,7 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
       os->peekable = FALSE;   /* not a pipe: plain reads from now on */
     }
   n = read (os->fd, buf, READ_CHUNK);
+  *emptied = n < READ_CHUNK;
   if (n > 0)
     {
       os->output->read_time = g_get_real_time ();
@@ -911,33 +914,53 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
   return n;
 }
 
-/* Read up to budget bytes; FALSE when the stream has ended (EOF, error).
- * final: the writer is done, an incomplete last line is a line. */
+/* The stream was emptied after taking something: flooding when it was
+ * emptied FLOOD_RECENT_MS before too (see FLOOD_PAUSE_MS). */
+static void
+output_stream_note_emptied (OutputStream *os)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
+  os->took_at = now;
+}
+
+/* Read what the stream holds, up to a budget; FALSE when the stream has
+ * ended (EOF, error). final: the writer is done, an incomplete last line is
+ * a line. drain: read until nothing is left (DRAIN_BUDGET); otherwise (a
+ * dispatch, READ_BUDGET) stop once a look found less than a chunk: what
+ * the job wrote meanwhile is left for the next dispatch, so a reader as
+ * fast as the writer does not chase it a few lines (four system calls) at
+ * a time. */
 static gboolean
-output_stream_read (OutputStream *os, gsize budget, gboolean final)
+output_stream_read (OutputStream *os, gboolean drain, gboolean final)
 {
   g_autofree char *buf = g_malloc (PEEK_SIZE);
+  gsize budget = drain ? DRAIN_BUDGET : READ_BUDGET;
   gsize total = 0;
 
   os->waiting = FALSE;
   os->flooding = FALSE;
   while (total < budget)
     {
-      ssize_t n = output_stream_read_chunk (os, buf, final);
+      gboolean emptied = FALSE;
+      ssize_t n = output_stream_read_chunk (os, buf, final, &emptied);
 
       if (n > 0)
-        total += n;
+        {
+          total += n;
+          if (emptied && !drain && !final)
+            {
+              output_stream_note_emptied (os);
+              return TRUE;
+            }
+        }
       else if (n == 0)
         return FALSE;
       else if (errno == EAGAIN || errno == EWOULDBLOCK)
         {
           if (total > 0 && !os->waiting)
-            {
-              gint64 now = g_get_monotonic_time ();
-
-              os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
-              os->took_at = now;
-            }
+            output_stream_note_emptied (os);
           return TRUE;
         }
       else if (errno != EINTR)
@@ -978,7 +1001,7 @@ on_waiting_recheck (gpointer user_data)
       if (!g_ptr_array_find (waiting_streams, os, NULL)
           || ioctl (os->fd, FIONREAD, &queued) < 0 || (gsize) queued <= os->waited)
         continue;
-      if (!output_stream_read (os, READ_BUDGET, FALSE))
+      if (!output_stream_read (os, FALSE, FALSE))
         output_stream_close (os, TRUE);
       else
         output_stream_update_trigger (os);
@@ -1092,7 +1115,7 @@ on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
 {
   OutputStream *os = user_data;
   /* HUP: no writer is left, what is in the pipe is all there will be. */
-  gboolean open = output_stream_read (os, READ_BUDGET, (condition & G_IO_HUP) != 0);
+  gboolean open = output_stream_read (os, FALSE, (condition & G_IO_HUP) != 0);
 
   if (open && (condition & G_IO_HUP) && !(condition & G_IO_IN))
     open = FALSE;
@@ -1120,7 +1143,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
 
   os = &output->streams[stream];
   if (os->fd >= 0)
-    output_stream_read (os, DRAIN_BUDGET, TRUE);   /* lose nothing of the old fd */
+    output_stream_read (os, TRUE, TRUE);   /* lose nothing of the old fd */
   output_stream_close (os, TRUE);
   /* A blocking read would stall the whole daemon: refuse such an fd. */
   if (!g_unix_set_fd_nonblocking (fd, TRUE, &error))
@@ -1149,7 +1172,7 @@ output_drain (JobdOutput *output, gboolean final)
     {
       OutputStream *os = &output->streams[i];
 
-      if (os->fd >= 0 && !output_stream_read (os, DRAIN_BUDGET, final))
+      if (os->fd >= 0 && !output_stream_read (os, TRUE, final))
         output_stream_close (os, TRUE);
     }
   output_flush_log (output);
