@@ -68,6 +68,9 @@
  * a job that writes less often than that is read at once. */
 #define FLOOD_PAUSE_MS 1
 #define FLOOD_RECENT_MS (2 * FLOOD_PAUSE_MS)
+/* Pipes at least this big (jobd's FIFOs) are left alone for a pause as soon
+ * as a look emptied them (output_pipe_emptied_below). */
+#define PAUSED_PIPE_MIN (1024 * 1024)
 
 /* A follower cut off: the notice takes the place of a line. */
 #define FOLLOW_DROPPED_STREAM "dropped"
@@ -79,6 +82,8 @@ typedef struct {
   JobdFdWatch *watch;
   JobdLineSplitter *splitter;
   gboolean peekable;         /* fd is a pipe: look with tee() before taking */
+  gsize emptied_below;       /* a look that found fewer bytes emptied the pipe
+                              * (0: none does; output_pipe_emptied_below) */
   gboolean waiting;          /* only an incomplete line in the pipe */
   gsize waited;              /* its length when last looked at */
   gboolean edge;             /* the watch is edge-triggered (while waiting) */
@@ -859,7 +864,7 @@ output_stream_take (OutputStream *os, char *buf, gsize n, gboolean final)
  * leaves in the FIFO what it has not written out, so across a crash a line
  * may come twice but no piece of one is lost. -1 with EAGAIN also when only
  * an incomplete line waits (os->waiting). *emptied: what was looked at was
- * all the stream held then (less than a chunk). */
+ * all the pipe held then (see output_pipe_emptied_below). */
 static ssize_t
 output_stream_read_chunk (OutputStream *os, char *buf, gboolean final, gboolean *emptied)
 {
@@ -896,7 +901,7 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final, gboolean 
             }
           output_flush_log (os->output);
           consume_pipe (os->fd, buf, take);
-          *emptied = n < PEEK_SIZE;
+          *emptied = (gsize) n < os->emptied_below;
           return take;
         }
       if (n == 0 || errno != EINVAL)
@@ -904,7 +909,6 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final, gboolean 
       os->peekable = FALSE;   /* not a pipe: plain reads from now on */
     }
   n = read (os->fd, buf, READ_CHUNK);
-  *emptied = n < READ_CHUNK;
   if (n > 0)
     {
       os->output->read_time = g_get_real_time ();
@@ -928,10 +932,10 @@ output_stream_note_emptied (OutputStream *os)
 /* Read what the stream holds, up to a budget; FALSE when the stream has
  * ended (EOF, error). final: the writer is done, an incomplete last line is
  * a line. drain: read until nothing is left (DRAIN_BUDGET); otherwise (a
- * dispatch, READ_BUDGET) stop once a look found less than a chunk: what
- * the job wrote meanwhile is left for the next dispatch, so a reader as
- * fast as the writer does not chase it a few lines (four system calls) at
- * a time. */
+ * dispatch, READ_BUDGET) stop once a look emptied a pipe as big as jobd's
+ * FIFOs (output_pipe_emptied_below): what the job wrote meanwhile is left
+ * for the next dispatch, so a reader as fast as the writer does not chase
+ * it a few lines (four system calls) at a time. */
 static gboolean
 output_stream_read (OutputStream *os, gboolean drain, gboolean final)
 {
@@ -1131,6 +1135,20 @@ on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
   return open ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* A look that found less than PEEK_SIZE bytes emptied the pipe (it ends a
+ * dispatch, and the flood pause may follow), but only in a pipe of at least
+ * PAUSED_PIPE_MIN bytes: a writer fills that in FLOOD_PAUSE_MS only above
+ * 1 GB/s. A smaller pipe (a 64 kB one, where growing a FIFO failed) fills
+ * during a pause and its writer would wait on it: it is read on until EAGAIN,
+ * as before. 0: never emptied this way. */
+static gsize
+output_pipe_emptied_below (int fd)
+{
+  int size = fcntl (fd, F_GETPIPE_SZ);
+
+  return size >= PAUSED_PIPE_MIN ? PEEK_SIZE : 0;
+}
+
 void
 jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
 {
@@ -1155,6 +1173,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
     }
   os->fd = fd;
   os->peekable = TRUE;
+  os->emptied_below = output_pipe_emptied_below (fd);
   os->splitter = jobd_line_splitter_new (JOBD_LINE_MAX, on_split_line, os);
   os->watch = jobd_fd_watch_add (output->context, fd, G_IO_IN, on_stream_readable, os, &error);
   if (os->watch == NULL)
