@@ -68,6 +68,9 @@
  * a job that writes less often than that is read at once. */
 #define FLOOD_PAUSE_MS 1
 #define FLOOD_RECENT_MS (2 * FLOOD_PAUSE_MS)
+/* Pipes at least this big (jobd's FIFOs) are left alone for a pause as soon
+ * as a look emptied them (output_pipe_emptied_below). */
+#define PAUSED_PIPE_MIN (1024 * 1024)
 
 /* A follower cut off: the notice takes the place of a line. */
 #define FOLLOW_DROPPED_STREAM "dropped"
@@ -79,6 +82,8 @@ typedef struct {
   JobdFdWatch *watch;
   JobdLineSplitter *splitter;
   gboolean peekable;         /* fd is a pipe: look with tee() before taking */
+  gsize emptied_below;       /* a look that found fewer bytes emptied the pipe
+                              * (0: none does; output_pipe_emptied_below) */
   gboolean waiting;          /* only an incomplete line in the pipe */
   gsize waited;              /* its length when last looked at */
   gboolean edge;             /* the watch is edge-triggered (while waiting) */
@@ -858,9 +863,10 @@ output_stream_take (OutputStream *os, char *buf, gsize n, gboolean final)
  * an incomplete line is not taken at all: a jobd killed at any point
  * leaves in the FIFO what it has not written out, so across a crash a line
  * may come twice but no piece of one is lost. -1 with EAGAIN also when only
- * an incomplete line waits (os->waiting). */
+ * an incomplete line waits (os->waiting). *emptied: what was looked at was
+ * all the pipe held then (see output_pipe_emptied_below). */
 static ssize_t
-output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
+output_stream_read_chunk (OutputStream *os, char *buf, gboolean final, gboolean *emptied)
 {
   ssize_t n;
 
@@ -895,6 +901,7 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
             }
           output_flush_log (os->output);
           consume_pipe (os->fd, buf, take);
+          *emptied = (gsize) n < os->emptied_below;
           return take;
         }
       if (n == 0 || errno != EINVAL)
@@ -911,33 +918,53 @@ output_stream_read_chunk (OutputStream *os, char *buf, gboolean final)
   return n;
 }
 
-/* Read up to budget bytes; FALSE when the stream has ended (EOF, error).
- * final: the writer is done, an incomplete last line is a line. */
+/* The stream was emptied after taking something: flooding when it was
+ * emptied FLOOD_RECENT_MS before too (see FLOOD_PAUSE_MS). */
+static void
+output_stream_note_emptied (OutputStream *os)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
+  os->took_at = now;
+}
+
+/* Read what the stream holds, up to a budget; FALSE when the stream has
+ * ended (EOF, error). final: the writer is done, an incomplete last line is
+ * a line. drain: read until nothing is left (DRAIN_BUDGET); otherwise (a
+ * dispatch, READ_BUDGET) stop once a look emptied a pipe as big as jobd's
+ * FIFOs (output_pipe_emptied_below): what the job wrote meanwhile is left
+ * for the next dispatch, so a reader as fast as the writer does not chase
+ * it a few lines (four system calls) at a time. */
 static gboolean
-output_stream_read (OutputStream *os, gsize budget, gboolean final)
+output_stream_read (OutputStream *os, gboolean drain, gboolean final)
 {
   g_autofree char *buf = g_malloc (PEEK_SIZE);
+  gsize budget = drain ? DRAIN_BUDGET : READ_BUDGET;
   gsize total = 0;
 
   os->waiting = FALSE;
   os->flooding = FALSE;
   while (total < budget)
     {
-      ssize_t n = output_stream_read_chunk (os, buf, final);
+      gboolean emptied = FALSE;
+      ssize_t n = output_stream_read_chunk (os, buf, final, &emptied);
 
       if (n > 0)
-        total += n;
+        {
+          total += n;
+          if (emptied && !drain && !final)
+            {
+              output_stream_note_emptied (os);
+              return TRUE;
+            }
+        }
       else if (n == 0)
         return FALSE;
       else if (errno == EAGAIN || errno == EWOULDBLOCK)
         {
           if (total > 0 && !os->waiting)
-            {
-              gint64 now = g_get_monotonic_time ();
-
-              os->flooding = now - os->took_at < FLOOD_RECENT_MS * 1000;
-              os->took_at = now;
-            }
+            output_stream_note_emptied (os);
           return TRUE;
         }
       else if (errno != EINTR)
@@ -978,7 +1005,7 @@ on_waiting_recheck (gpointer user_data)
       if (!g_ptr_array_find (waiting_streams, os, NULL)
           || ioctl (os->fd, FIONREAD, &queued) < 0 || (gsize) queued <= os->waited)
         continue;
-      if (!output_stream_read (os, READ_BUDGET, FALSE))
+      if (!output_stream_read (os, FALSE, FALSE))
         output_stream_close (os, TRUE);
       else
         output_stream_update_trigger (os);
@@ -1092,7 +1119,7 @@ on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
 {
   OutputStream *os = user_data;
   /* HUP: no writer is left, what is in the pipe is all there will be. */
-  gboolean open = output_stream_read (os, READ_BUDGET, (condition & G_IO_HUP) != 0);
+  gboolean open = output_stream_read (os, FALSE, (condition & G_IO_HUP) != 0);
 
   if (open && (condition & G_IO_HUP) && !(condition & G_IO_IN))
     open = FALSE;
@@ -1108,6 +1135,20 @@ on_stream_readable (int fd, GIOCondition condition, gpointer user_data)
   return open ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* A look that found less than PEEK_SIZE bytes emptied the pipe (it ends a
+ * dispatch, and the flood pause may follow), but only in a pipe of at least
+ * PAUSED_PIPE_MIN bytes: a writer fills that in FLOOD_PAUSE_MS only above
+ * 1 GB/s. A smaller pipe (a 64 kB one, where growing a FIFO failed) fills
+ * during a pause and its writer would wait on it: it is read on until EAGAIN,
+ * as before. 0: never emptied this way. */
+static gsize
+output_pipe_emptied_below (int fd)
+{
+  int size = fcntl (fd, F_GETPIPE_SZ);
+
+  return size >= PAUSED_PIPE_MIN ? PEEK_SIZE : 0;
+}
+
 void
 jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
 {
@@ -1120,7 +1161,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
 
   os = &output->streams[stream];
   if (os->fd >= 0)
-    output_stream_read (os, DRAIN_BUDGET, TRUE);   /* lose nothing of the old fd */
+    output_stream_read (os, TRUE, TRUE);   /* lose nothing of the old fd */
   output_stream_close (os, TRUE);
   /* A blocking read would stall the whole daemon: refuse such an fd. */
   if (!g_unix_set_fd_nonblocking (fd, TRUE, &error))
@@ -1132,6 +1173,7 @@ jobd_output_attach (JobdOutput *output, JobdStream stream, int fd)
     }
   os->fd = fd;
   os->peekable = TRUE;
+  os->emptied_below = output_pipe_emptied_below (fd);
   os->splitter = jobd_line_splitter_new (JOBD_LINE_MAX, on_split_line, os);
   os->watch = jobd_fd_watch_add (output->context, fd, G_IO_IN, on_stream_readable, os, &error);
   if (os->watch == NULL)
@@ -1149,7 +1191,7 @@ output_drain (JobdOutput *output, gboolean final)
     {
       OutputStream *os = &output->streams[i];
 
-      if (os->fd >= 0 && !output_stream_read (os, DRAIN_BUDGET, final))
+      if (os->fd >= 0 && !output_stream_read (os, TRUE, final))
         output_stream_close (os, TRUE);
     }
   output_flush_log (output);
