@@ -77,7 +77,7 @@ class NotifyStatus(JobdTestCase):
         for i in range(JOBS):
             self.bus.add("j%d" % i, "/bin/sleep", ["1000"])
             self.bus.call("Start", "j%d" % i)
-        for row in self.bus.call("List"):
+        for row in self.bus.list_rows():
             self.jobd.note_pid(row[2])
         want = "%d of %d jobs up" % (JOBS, JOBS)
         wait_until(lambda: self.last_status() == want, "STATUS=" + want, timeout=DEADLINE)
