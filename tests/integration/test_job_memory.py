@@ -17,7 +17,7 @@ RUNNING = 500
 # per job running, so ~5.6 kB per job here; with the whole-registry trees of
 # each save it was 8.3 + 20 kB (18 kB per job here).
 BOUND_KB = 10
-ASAN_FACTOR = 3    # redzones and shadow of every allocation
+ASAN_FACTOR = 5    # redzones and shadow of every allocation: 33 kB per job measured
 
 
 def private_dirty_kb(pid):
