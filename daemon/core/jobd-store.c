@@ -31,6 +31,10 @@
 /* Fold the journal in once it is this much bigger than the snapshot. */
 #define JOURNAL_SLACK (256 * 1024)
 #define STORE_VERSION 1
+/* jobs_to_data's frame around its lines of one job each */
+#define SNAPSHOT_HEAD "{\n  \"version\" : %d,\n  \"jobs\" : {"
+#define SNAPSHOT_INDENT "    "
+#define SNAPSHOT_TAIL "  }\n}\n"
 #define STORED_SETTINGS_FLAGS (JOBD_SETTINGS_FLAGS_PRIVILEGED | JOBD_SETTINGS_FLAGS_KEEP_UNKNOWN \
                                | JOBD_SETTINGS_FLAGS_STORED)
 
@@ -230,29 +234,35 @@ stored_job_to_json (JobdStoredJob *job, GError **error)
   return node;
 }
 
+/* The snapshot is written one entry at a time, each entry's tree freed
+ * once it is text: a tree of every job at once cost several kB per job at
+ * each save, and what the heap grew to then stayed jobd's private dirty
+ * memory. One job per line; the file reads as one JSON object. */
 static char *
 jobs_to_data (GPtrArray *jobs, gsize *len, GError **error)
 {
-  g_autoptr(JsonObject) root = json_object_new ();
-  g_autoptr(JsonNode) root_node = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  JsonObject *by_name = json_object_new ();
+  g_autoptr(GString) out = g_string_new (NULL);
 
-  json_object_set_int_member (root, "version", STORE_VERSION);
-  json_object_set_object_member (root, "jobs", by_name);
+  g_string_append_printf (out, SNAPSHOT_HEAD, STORE_VERSION);
   for (guint i = 0; i < jobs->len; i++)
     {
       JobdStoredJob *job = g_ptr_array_index (jobs, i);
-      JsonNode *entry = stored_job_to_json (job, error);
+      g_autoptr(JsonNode) entry = stored_job_to_json (job, error);
+      g_autoptr(JsonNode) key = NULL;
+      g_autofree char *key_text = NULL;
+      g_autofree char *entry_text = NULL;
 
       if (entry == NULL)
         return NULL;
-      json_object_set_member (by_name, job->name, entry);
+      key = json_node_init_string (json_node_alloc (), job->name);
+      key_text = jobd_json_to_string (key, FALSE);
+      entry_text = jobd_json_to_string (entry, FALSE);
+      g_string_append_printf (out, "%s\n" SNAPSHOT_INDENT "%s : %s", i > 0 ? "," : "",
+                              key_text, entry_text);
     }
-  json_node_set_object (root_node, root);
-  json_generator_set_root (generator, root_node);
-  json_generator_set_pretty (generator, TRUE);
-  return jobd_json_generator_to_data (generator, len);
+  g_string_append (out, "\n" SNAPSHOT_TAIL);
+  *len = out->len;
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 static gboolean
@@ -260,28 +270,73 @@ read_entries (JsonObject *by_name, GPtrArray *jobs, GPtrArray *warnings);
 static JsonObject *
 parse_root (JsonParser *parser, const char *data, gsize len, char **problem);
 
-/* Read a written snapshot back as the next jobd will, before it replaces
- * anything: a registry jobd cannot load is never put in place. */
-static gboolean
-verify_snapshot (const char *path, guint expected, GError **error)
+/* One line of jobs_to_data's, `"NAME" : {ENTRY}` (a comma after it but on
+ * the last), read back as a registry of that one job: NULL, or the problem. */
+static char *
+verify_entry_line (const char *line, gboolean *comma)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) jobd_stored_job_free);
   g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *data = NULL;
-  g_autofree char *problem = NULL;
-  JsonObject *by_name;
-  gsize len = 0;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *text = NULL;
+  gsize len = strlen (line);
+  JsonNode *root;
 
-  if (!g_file_get_contents (path, &data, &len, error))
+  *comma = len > 0 && line[len - 1] == ',';
+  text = g_strdup_printf ("{%.*s}", (int) (len - (*comma ? 1 : 0)), line);
+  if (!json_parser_load_from_data (parser, text, -1, &local))
+    return g_strdup_printf ("cannot parse: %s", local->message);
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return g_strdup ("an entry is not an object");
+  if (read_entries (json_node_get_object (root), jobs, warnings) || jobs->len != 1)
+    return g_strdup (warnings->len > 0 ? (const char *) warnings->pdata[0] : "an entry is empty");
+  return NULL;
+}
+
+/* Read a written snapshot back as the next jobd will, before it replaces
+ * anything: a registry jobd cannot load is never put in place. The file is
+ * jobs_to_data's: its frame, then one job per line, each read back alone
+ * (the tree of one entry at a time, not of the whole registry). */
+static gboolean
+verify_snapshot (const char *path, guint expected, GError **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) in = g_file_read (file, NULL, error);
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GString) frame = g_string_new (NULL);
+  g_autofree char *problem = NULL;
+  g_autofree char *expected_frame = g_strdup_printf (SNAPSHOT_HEAD "\n" SNAPSHOT_TAIL, STORE_VERSION);
+  gboolean comma = FALSE;
+  guint read = 0;
+  char *line;
+
+  if (in == NULL)
     return FALSE;
-  by_name = parse_root (parser, data, len, &problem);
-  if (by_name == NULL || read_entries (by_name, jobs, warnings) || jobs->len != expected)
+  lines = g_data_input_stream_new (G_INPUT_STREAM (in));
+  while (problem == NULL &&
+         (line = g_data_input_stream_read_line (lines, NULL, NULL, error)) != NULL)
+    {
+      g_autofree char *owned = line;
+
+      if (!g_str_has_prefix (line, SNAPSHOT_INDENT))
+        g_string_append_printf (frame, "%s\n", line);
+      else if (read > 0 && !comma)
+        problem = g_strdup ("a comma missing between entries");
+      else if ((problem = verify_entry_line (line + strlen (SNAPSHOT_INDENT), &comma)) == NULL)
+        read++;
+    }
+  if (problem == NULL && error != NULL && *error != NULL)
+    return FALSE;
+  if (problem == NULL && (comma || !g_str_equal (frame->str, expected_frame)))
+    problem = g_strdup ("not a jobd registry (its frame)");
+  if (problem == NULL && read != expected)
+    problem = g_strdup ("jobs missing");
+  if (problem != NULL)
     {
       g_set_error (error, JOBD_ERROR, JOBD_ERROR_FAILED,
-                   "the registry written to %s does not read back: %s", path,
-                   problem != NULL ? problem
-                   : warnings->len > 0 ? (const char *) warnings->pdata[0] : "jobs missing");
+                   "the registry written to %s does not read back: %s", path, problem);
       return FALSE;
     }
   return TRUE;
@@ -352,6 +407,7 @@ jobd_store_save (JobdStore *store, GPtrArray *jobs, GError **error)
   tmp = write_temp_file (store, data, len, error);
   if (tmp == NULL)
     return FALSE;
+  g_clear_pointer (&data, g_free);    /* not held while the file is read back */
   if (!verify_snapshot (tmp, jobs->len, error))
     goto fail;
   had_snapshot = g_file_test (store->path, G_FILE_TEST_EXISTS);
