@@ -44,7 +44,7 @@ class PerJobMemory(JobdTestCase):
             self.bus.call("Start", "m-%d" % i)
         wait_until(lambda: sum(1 for s in self.bus.call("StatusAll").values() if s == "up")
                    == RUNNING, "%d jobs up" % RUNNING, timeout=120)
-        for row in self.bus.call("List"):
+        for row in self.bus.list_rows():
             if row[2]:
                 self.jobd.note_pid(row[2])
         after = private_dirty_kb(pid)
