@@ -295,6 +295,26 @@ verify_entry_line (const char *line, gboolean *comma)
   return NULL;
 }
 
+/* One line of the file: the frame's (kept in frame, compared whole at the
+ * end) or one job's, read back; NULL, or the problem. */
+static char *
+verify_snapshot_line (const char *line, GString *frame, gboolean *comma, guint *read)
+{
+  char *problem;
+
+  if (!g_str_has_prefix (line, SNAPSHOT_INDENT))
+    {
+      g_string_append_printf (frame, "%s\n", line);
+      return NULL;
+    }
+  if (*read > 0 && !*comma)
+    return g_strdup ("a comma missing between entries");
+  problem = verify_entry_line (line + strlen (SNAPSHOT_INDENT), comma);
+  if (problem == NULL)
+    (*read)++;
+  return problem;
+}
+
 /* Read a written snapshot back as the next jobd will, before it replaces
  * anything: a registry jobd cannot load is never put in place. The file is
  * jobs_to_data's: its frame, then one job per line, each read back alone
@@ -318,14 +338,8 @@ verify_snapshot (const char *path, guint expected, GError **error)
   while (problem == NULL &&
          (line = g_data_input_stream_read_line (lines, NULL, NULL, error)) != NULL)
     {
-      g_autofree char *owned = line;
-
-      if (!g_str_has_prefix (line, SNAPSHOT_INDENT))
-        g_string_append_printf (frame, "%s\n", line);
-      else if (read > 0 && !comma)
-        problem = g_strdup ("a comma missing between entries");
-      else if ((problem = verify_entry_line (line + strlen (SNAPSHOT_INDENT), &comma)) == NULL)
-        read++;
+      problem = verify_snapshot_line (line, frame, &comma, &read);
+      g_free (line);
     }
   if (problem == NULL && error != NULL && *error != NULL)
     return FALSE;
